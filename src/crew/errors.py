@@ -1,0 +1,97 @@
+"""crew's two error families.
+
+`UserError`: the user's mistake (a file, a flag, a config). It carries where (file, line,
+column, field) and a fix, and the CLI turns it into a short message and exit code 2.
+
+Everything else derives from `CrewRuntimeError`: model and runtime failures that are retried,
+repaired or fed back to the model, or that stop a run cleanly so it can be resumed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One located problem in a user's input."""
+
+    message: str
+    file: str | None = None
+    line: int | None = None  # 1-based
+    column: int | None = None  # 1-based
+    field: str | None = None  # dotted path, e.g. "tasks[0].roles[1]"
+    hint: str | None = None  # e.g. "did you mean 'reviewer'?"
+
+    def render(self) -> str:
+        where = ""
+        if self.file:
+            where = self.file
+            if self.line is not None:
+                where += f":{self.line}"
+                if self.column is not None:
+                    where += f":{self.column}"
+            where += ": "
+        field = f"{self.field}: " if self.field else ""
+        text = f"{where}{field}{self.message}"
+        if self.hint:
+            text += f" ({self.hint})"
+        return text
+
+
+class CrewError(Exception):
+    """Base of every error crew raises on purpose."""
+
+
+class UserError(CrewError):
+    """The user's mistake: bad file, flag or config. Exit code 2, never a traceback."""
+
+    exit_code = 2
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        file: str | None = None,
+        line: int | None = None,
+        column: int | None = None,
+        field: str | None = None,
+        hint: str | None = None,
+        problems: list[Problem] | None = None,
+    ) -> None:
+        self.problems = problems or [Problem(message, file, line, column, field, hint)]
+        super().__init__(self.render())
+
+    def render(self) -> str:
+        return "\n".join(p.render() for p in self.problems)
+
+
+class CrewRuntimeError(CrewError):
+    """A model or runtime failure: retried, repaired, fed back, or a clean resumable stop."""
+
+
+class ModelBehaviorError(CrewRuntimeError):
+    """The model answered, but not usefully (invalid structured output after repairs, etc.)."""
+
+
+class ProviderError(CrewRuntimeError):
+    """The provider failed (after LiteLLM's own retries and fallbacks)."""
+
+    def __init__(self, message: str, *, transient: bool = False) -> None:
+        self.transient = transient
+        super().__init__(message)
+
+
+class ContextTooLongError(ProviderError):
+    """The prompt does not fit the model's context window (and no fallback took it)."""
+
+
+class BudgetExceeded(CrewRuntimeError):
+    """A budget would be or was crossed. A run turns this into a clean stop (exit 3)."""
+
+    exit_code = 3
+
+    def __init__(self, message: str, *, scope: str = "run", kind: str = "usd",
+                 limit: float = 0.0, spent: float = 0.0) -> None:
+        self.scope, self.kind, self.limit, self.spent = scope, kind, limit, spent
+        super().__init__(message)

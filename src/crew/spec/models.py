@@ -1,0 +1,292 @@
+"""One pydantic model per YAML kind (DESIGN.md §2). Unknown keys are rejected everywhere except
+inside LiteLLM's own `litellm_params` / `model_info`, which belong to LiteLLM."""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+NAME_RE = r"^[A-Za-z][A-Za-z0-9_-]{0,63}$"
+Name = str  # validated with NAME_RE where it names a library entry
+Engine = Literal["native", "autogen", "crewai"]
+SandboxName = Literal["auto", "docker", "bwrap", "local"]
+
+# The termination condition names a pattern template may combine with | and & (issue 5 builds them).
+TERMINATION_NAMES = ("max_rounds", "consensus", "approved", "tests_pass", "budget", "guard")
+_TERM_TOKEN = re.compile(r"\s*(\(|\)|\||&|[a-z_]+)\s*")
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, validate_default=True)
+
+
+def _check_name(v: str) -> str:
+    if not re.match(NAME_RE, v):
+        raise ValueError(
+            f"{v!r} is not a valid name: use letters, digits, '_' or '-', starting with a letter"
+        )
+    return v
+
+
+# ---------------------------------------------------------------- models.yaml (LiteLLM's format)
+
+ROUTER_SETTINGS_KEYS = frozenset(
+    """alerting_config allowed_fails allowed_fails_policy assistants_config
+    auto_router_capability_limit background_health_check_model_groups cache_kwargs cache_responses
+    caching_groups client_ttl content_policy_fallbacks context_window_fallbacks cooldown_time
+    debug_level default_fallbacks default_litellm_params default_max_parallel_requests
+    default_priority deployment_affinity_ttl_seconds disable_cooldowns enable_health_check_routing
+    enable_pre_call_checks enable_tag_filtering enable_weighted_failover fallback_access_check
+    fallback_budget_check fallbacks guardrail_list health_check_ignore_transient_errors
+    health_check_staleness_threshold ignore_invalid_deployments max_fallbacks
+    model_group_affinity_config model_group_alias model_group_retry_policy num_retries
+    optional_pre_call_checks plugins polling_interval provider_budget_config redis_db redis_host
+    redis_password redis_port redis_url retry_after retry_policy router_general_settings
+    routing_groups routing_strategy routing_strategy_args search_tools set_verbose stream_timeout
+    tag_filtering_match_any tag_routing_prefix timeout""".split()
+)
+
+
+class LiteLLMParams(BaseModel):
+    """LiteLLM's per-deployment params. Only `model` is required; the rest is LiteLLM's
+    (api_base, api_key: os.environ/VAR, input_cost_per_token, rpm, tpm, ...)."""
+
+    model_config = ConfigDict(extra="allow")
+    model: str = Field(min_length=1)
+
+
+class Deployment(BaseModel):
+    model_config = ConfigDict(extra="allow")  # LiteLLM accepts more (model_info, ...)
+    model_name: str = Field(min_length=1, description="The alias roles call, e.g. smart or fast.")
+    litellm_params: LiteLLMParams
+    model_info: dict[str, Any] = Field(default_factory=dict)
+
+
+class ModelsConfig(Strict):
+    """LiteLLM's router/proxy config, verbatim: an existing LiteLLM config works unchanged."""
+
+    model_list: list[Deployment] = Field(min_length=1)
+    router_settings: dict[str, Any] = Field(default_factory=dict)
+    litellm_settings: dict[str, Any] = Field(default_factory=dict)
+    general_settings: dict[str, Any] = Field(default_factory=dict)
+    environment_variables: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("router_settings")
+    @classmethod
+    def _known_router_settings(cls, v: dict[str, Any]) -> dict[str, Any]:
+        from crew.spec.suggest import did_you_mean
+
+        for key in v:
+            if key not in ROUTER_SETTINGS_KEYS:
+                raise ValueError(
+                    f"unknown router setting {key!r}{did_you_mean(key, ROUTER_SETTINGS_KEYS)}"
+                )
+        return v
+
+    def aliases(self) -> set[str]:
+        return {d.model_name for d in self.model_list}
+
+
+# ---------------------------------------------------------------- roles/<name>.yaml
+
+
+class RoleSpec(Strict):
+    """One specialist agent."""
+
+    name: str = Field(default="", description="Defaults to the file name.")
+    title: str = Field(min_length=1)
+    goal: str = Field(min_length=1)
+    instructions: str = Field(min_length=1, description="The role's system prompt body.")
+    model: str = Field(default="smart", description="A model alias from the router config.")
+    temperature: float = Field(default=0.2, ge=0.0, le=2.0)
+    max_tokens: int | None = Field(default=None, gt=0)
+    tools: list[str] = Field(default_factory=list, description="Names from the tool registry.")
+    max_turns: int = Field(default=12, ge=1, le=200)
+
+    _n = field_validator("name")(lambda v: v and _check_name(v))
+
+
+# ---------------------------------------------------------------- patterns/<name>.yaml
+
+
+def parse_termination(expr: str) -> list[str]:
+    """Tokenise a termination expression such as `max_rounds | (approved & tests_pass)`.
+    Returns the condition names; raises ValueError on a malformed expression."""
+    pos, tokens = 0, []
+    while pos < len(expr):
+        m = _TERM_TOKEN.match(expr, pos)
+        if not m or m.end() == pos:
+            raise ValueError(f"unexpected text at {expr[pos:]!r}")
+        tokens.append(m.group(1))
+        pos = m.end()
+    depth, expect_operand, names = 0, True, []
+    for t in tokens:
+        if t == "(":
+            if not expect_operand:
+                raise ValueError("'(' where an operator was expected")
+            depth += 1
+        elif t == ")":
+            depth -= 1
+            if depth < 0 or expect_operand:
+                raise ValueError("unbalanced ')'")
+        elif t in "|&":
+            if expect_operand:
+                raise ValueError(f"'{t}' needs a condition before it")
+            expect_operand = True
+        else:
+            if not expect_operand:
+                raise ValueError(f"missing '|' or '&' before {t!r}")
+            if t not in TERMINATION_NAMES:
+                from crew.spec.suggest import did_you_mean
+
+                raise ValueError(
+                    f"unknown termination condition {t!r}{did_you_mean(t, TERMINATION_NAMES)}"
+                )
+            names.append(t)
+            expect_operand = False
+    if depth or expect_operand:
+        raise ValueError("incomplete expression")
+    return names
+
+
+class PatternSpec(Strict):
+    """A pattern template: a registered kind plus default params and termination."""
+
+    name: str = Field(default="", description="Defaults to the file name.")
+    kind: str = Field(min_length=1, description="The registered implementation, e.g. debate.")
+    description: str = Field(min_length=1, description="Read by the supervisor when choosing.")
+    params: dict[str, Any] = Field(default_factory=dict)
+    termination: str | None = Field(
+        default=None, description="Conditions combined with | and &, e.g. 'max_rounds | approved'."
+    )
+    engine: Engine = "native"
+
+    _n = field_validator("name")(lambda v: v and _check_name(v))
+
+    @field_validator("termination")
+    @classmethod
+    def _term(cls, v: str | None) -> str | None:
+        if v is not None:
+            parse_termination(v)
+        return v
+
+
+# ---------------------------------------------------------------- tasks/<name>.yaml
+
+
+class TaskTemplateSpec(Strict):
+    """A task the supervisor can instantiate."""
+
+    name: str = Field(default="", description="Defaults to the file name.")
+    description: str = Field(min_length=1)
+    roles: list[str] = Field(min_length=1, description="Default participants, pattern order.")
+    pattern: str = Field(min_length=1, description="Default pattern template.")
+    outputs: list[str] = Field(default_factory=list, description="Expected outputs.")
+    acceptance: list[str] = Field(default_factory=list, description="Acceptance hints.")
+
+    _n = field_validator("name")(lambda v: v and _check_name(v))
+
+
+# ---------------------------------------------------------------- crews/<name>.yaml
+
+
+class CrewDefaults(Strict):
+    pattern: str = "single"
+    max_parallel: int = Field(default=3, ge=1, le=64)
+    sandbox: SandboxName = "auto"
+
+
+class CrewSpec(Strict):
+    """A team: a supervisor, members, router config, allowed patterns, defaults."""
+
+    name: str = Field(default="", description="Defaults to the file name.")
+    description: str = ""
+    supervisor: str = Field(min_length=1, description="The role that plans.")
+    members: list[str] = Field(min_length=1, description="Roles tasks may use.")
+    models: ModelsConfig | str | None = Field(
+        default=None, description="Inline LiteLLM router config, or a path to one."
+    )
+    patterns: list[str] = Field(min_length=1, description="Pattern templates tasks may use.")
+    templates: list[str] = Field(default_factory=list, description="Task templates on offer.")
+    defaults: CrewDefaults = Field(default_factory=CrewDefaults)
+
+    _n = field_validator("name")(lambda v: v and _check_name(v))
+
+    @model_validator(mode="after")
+    def _unique_members(self) -> CrewSpec:
+        seen: set[str] = set()
+        for m in self.members:
+            if m in seen:
+                raise ValueError(f"role {m!r} is listed twice in members")
+            seen.add(m)
+        return self
+
+    def all_roles(self) -> list[str]:
+        return [self.supervisor, *[m for m in self.members if m != self.supervisor]]
+
+
+# ---------------------------------------------------------------- feature.yaml
+
+
+class AcceptanceCommand(Strict):
+    run: str = Field(min_length=1, description="A shell command run in the sandbox.")
+    name: str = ""
+    timeout: int = Field(default=600, ge=1, description="Seconds.")
+
+
+class Budget(Strict):
+    usd: float | None = Field(default=None, gt=0)
+    tokens: int | None = Field(default=None, gt=0)
+    minutes: float | None = Field(default=None, gt=0)
+
+
+class PinnedTask(Strict):
+    """A task written by the user; the supervisor plans the rest around it."""
+
+    id: str
+    title: str = Field(min_length=1)
+    description: str = ""
+    template: str | None = None
+    pattern: str | None = None
+    roles: list[str] = Field(default_factory=list)
+    depends_on: list[str] = Field(default_factory=list)
+    params: dict[str, Any] = Field(default_factory=dict)
+    engine: Engine | None = None
+    acceptance: list[str] = Field(default_factory=list)
+
+    _i = field_validator("id")(_check_name)
+
+
+class FeatureSpec(Strict):
+    """One feature: what to build, where, with which crew, under which gates and budget."""
+
+    title: str = Field(min_length=1)
+    goal: str = Field(min_length=1)
+    repo: str = Field(default=".", description="Git repo, relative to this file.")
+    base: str | None = Field(default=None, description="Starting point (default: HEAD).")
+    crew: str = "software-team"
+    models: str | None = Field(default=None, description="Path to a LiteLLM router config.")
+    acceptance: list[AcceptanceCommand] = Field(default_factory=list)
+    budget: Budget = Field(default_factory=Budget)
+    tasks: list[PinnedTask] = Field(default_factory=list)
+
+    @field_validator("acceptance", mode="before")
+    @classmethod
+    def _str_commands(cls, v: Any) -> Any:
+        if isinstance(v, list):
+            return [{"run": x} if isinstance(x, str) else x for x in v]
+        return v
+
+
+KINDS: dict[str, type[BaseModel]] = {
+    "feature": FeatureSpec,
+    "role": RoleSpec,
+    "pattern": PatternSpec,
+    "task": TaskTemplateSpec,
+    "crew": CrewSpec,
+    "models": ModelsConfig,
+}
+# Library folder of each kind (the feature and models kinds are not library entries).
+KIND_DIRS = {"role": "roles", "pattern": "patterns", "task": "tasks", "crew": "crews"}

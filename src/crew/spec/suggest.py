@@ -1,0 +1,17 @@
+"""Nearest-name suggestions for unknown keys and references."""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+
+
+def nearest(word: str, candidates: Iterable[str]) -> str | None:
+    found = difflib.get_close_matches(word, list(candidates), n=1, cutoff=0.6)
+    return found[0] if found else None
+
+
+def did_you_mean(word: str, candidates: Iterable[str]) -> str:
+    """' (did you mean 'x'?)' or ''."""
+    best = nearest(word, candidates)
+    return f" (did you mean {best!r}?)" if best else ""
