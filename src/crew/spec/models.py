@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 NAME_RE = r"^[A-Za-z][A-Za-z0-9_-]{0,63}$"
 Name = str  # validated with NAME_RE where it names a library entry
@@ -214,14 +214,13 @@ class CrewSpec(Strict):
 
     _n = field_validator("name")(lambda v: v and _check_name(v))
 
-    @model_validator(mode="after")
-    def _unique_members(self) -> CrewSpec:
-        seen: set[str] = set()
-        for m in self.members:
-            if m in seen:
-                raise ValueError(f"role {m!r} is listed twice in members")
-            seen.add(m)
-        return self
+    @field_validator("members")
+    @classmethod
+    def _unique_members(cls, v: list[str]) -> list[str]:
+        dupes = sorted({m for m in v if v.count(m) > 1})
+        if dupes:
+            raise ValueError(f"role {dupes[0]!r} is listed more than once")
+        return v
 
     def all_roles(self) -> list[str]:
         return [self.supervisor, *[m for m in self.members if m != self.supervisor]]

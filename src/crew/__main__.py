@@ -1,0 +1,3 @@
+from crew.cli.app import main
+
+main()

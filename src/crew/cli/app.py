@@ -1,0 +1,140 @@
+"""The `crew` command line. Heavy modules load inside commands, never at import."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from crew import __version__
+from crew.errors import UserError
+
+app = typer.Typer(
+    name="crew",
+    help="A crew of LLM agents that builds a whole software feature.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"crew {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
+                                          help="Print the version and exit.")] = False,
+) -> None:
+    """crew: plan, build, test and review a feature with a crew of agents."""
+
+
+@app.command()
+def validate(
+    paths: Annotated[list[Path], typer.Argument(help="Files of any kind (feature, role, "
+                                                     "pattern, task, crew, models).")],
+    kind: Annotated[str | None, typer.Option(help="Force the kind instead of detecting it.")]
+    = None,
+) -> None:
+    """Validate spec files; a feature is checked with everything it references."""
+    from crew.errors import Problem
+    from crew.spec.validate import validate_path
+
+    problems: list[Problem] = []
+    for p in paths:
+        try:
+            k = validate_path(p, kind)
+            typer.echo(f"ok  {p} ({k})")
+        except UserError as e:
+            problems.extend(e.problems)
+    if problems:
+        raise UserError("invalid", problems=problems)
+
+
+def _list_or_show(kind: str, name: str | None, directory: Path) -> None:
+    from crew.cli.listing import list_entries, show_entry
+
+    if name is None:
+        list_entries(kind, directory)
+    else:
+        show_entry(kind, name, directory)
+
+
+_DIR_OPT = typer.Option("--dir", help="Look for local library folders here first.")
+
+
+@app.command()
+def roles(name: Annotated[str | None, typer.Argument()] = None,
+          directory: Annotated[Path, _DIR_OPT] = Path(".")) -> None:
+    """List roles, or show one."""
+    _list_or_show("role", name, directory)
+
+
+@app.command()
+def patterns(name: Annotated[str | None, typer.Argument()] = None,
+             directory: Annotated[Path, _DIR_OPT] = Path(".")) -> None:
+    """List pattern templates, or show one."""
+    _list_or_show("pattern", name, directory)
+
+
+@app.command()
+def tasks(name: Annotated[str | None, typer.Argument()] = None,
+          directory: Annotated[Path, _DIR_OPT] = Path(".")) -> None:
+    """List task templates, or show one."""
+    _list_or_show("task", name, directory)
+
+
+@app.command()
+def crews(name: Annotated[str | None, typer.Argument()] = None,
+          directory: Annotated[Path, _DIR_OPT] = Path(".")) -> None:
+    """List crews, or show one."""
+    _list_or_show("crew", name, directory)
+
+
+@app.command()
+def schema(
+    kind: Annotated[str, typer.Argument(help="feature, role, pattern, task, crew or models")],
+    output: Annotated[Path | None, typer.Option("-o", "--output", help="Write to a file.")]
+    = None,
+) -> None:
+    """Print the JSON Schema of a file kind (for editor completion and checks)."""
+    from crew.spec.schema import schema_json
+
+    text = schema_json(kind)
+    if output is None:
+        typer.echo(text)
+    else:
+        output.write_text(text + "\n", encoding="utf-8")
+        typer.echo(f"wrote {output}")
+
+
+@app.command()
+def init(
+    directory: Annotated[Path, typer.Argument(help="Where to write the files.")] = Path("."),
+    force: Annotated[bool, typer.Option(help="Overwrite existing files.")] = False,
+) -> None:
+    """Scaffold a feature.yaml and a models.yaml that validate."""
+    from crew.cli.scaffold import scaffold
+
+    for path in scaffold(directory, force=force):
+        typer.echo(f"wrote {path}")
+    typer.echo("next: edit feature.yaml, then `crew validate feature.yaml`")
+
+
+def main() -> None:
+    """Console entry point: UserError → short message, exit 2; Ctrl-C → exit 4."""
+    try:
+        app()
+    except UserError as e:
+        for p in e.problems:
+            sys.stderr.write(f"error: {p.render()}\n")
+        sys.exit(e.exit_code)
+    except KeyboardInterrupt:
+        sys.stderr.write("interrupted\n")
+        sys.exit(4)

@@ -1,0 +1,54 @@
+"""`crew init`: a feature.yaml and models.yaml that validate as written."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from crew.errors import UserError
+
+FEATURE = """\
+# A feature for crew to build. Check it with: crew validate feature.yaml
+# Editor completion: crew schema feature -o .crew-feature.schema.json (see README)
+title: Describe the feature in one line
+goal: |
+  What the feature must do, for whom, and how you will know it works.
+  Name the files, commands or APIs it touches when you know them.
+repo: .                  # the git repository to work on, relative to this file
+crew: software-team      # the built-in crew: supervisor, coder, tester, reviewer, ...
+models: models.yaml      # LiteLLM router config with the aliases `smart` and `fast`
+acceptance:              # commands that must pass in the sandbox at the end
+  - run: pytest -q
+budget: {usd: 3.00, tokens: 500000, minutes: 30}
+"""
+
+MODELS = """\
+# LiteLLM router config (the proxy's config format, unchanged). Roles call `smart` or `fast`.
+# Keys are read from the environment when a run starts.
+model_list:
+  - model_name: smart
+    litellm_params:
+      model: anthropic/claude-sonnet-4-5
+      api_key: os.environ/ANTHROPIC_API_KEY
+  - model_name: fast
+    litellm_params:
+      model: openai/gpt-4o-mini
+      api_key: os.environ/OPENAI_API_KEY
+router_settings:
+  fallbacks: [{smart: [fast]}]
+  num_retries: 2
+  timeout: 120
+"""
+
+
+def scaffold(directory: Path, *, force: bool = False) -> list[Path]:
+    if directory.exists() and not directory.is_dir():
+        raise UserError("not a directory", file=str(directory))
+    directory.mkdir(parents=True, exist_ok=True)
+    files = {directory / "feature.yaml": FEATURE, directory / "models.yaml": MODELS}
+    existing = [p for p in files if p.exists()]
+    if existing and not force:
+        raise UserError("already exists", file=str(existing[0]),
+                        hint="pass --force to overwrite")
+    for path, text in files.items():
+        path.write_text(text, encoding="utf-8")
+    return list(files)

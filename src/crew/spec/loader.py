@@ -1,0 +1,146 @@
+"""YAML → validated pydantic model, with errors that name file, line, column and field."""
+
+from __future__ import annotations
+
+import types
+import typing
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Generic, TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from crew.errors import Problem, UserError
+from crew.spec.models import KIND_DIRS, KINDS
+from crew.spec.suggest import did_you_mean
+from crew.spec.yamlio import Loc, YamlDoc, format_loc, load_yaml
+
+M = TypeVar("M", bound=BaseModel)
+
+
+@dataclass
+class Loaded(Generic[M]):
+    """A validated spec and the YAML it came from (for located cross-reference errors)."""
+
+    spec: M
+    doc: YamlDoc
+
+    @property
+    def path(self) -> Path:
+        return self.doc.path
+
+    def error(self, message: str, loc: Loc = (), *, hint: str | None = None) -> UserError:
+        return self.doc.error(message, loc, hint=hint)
+
+    def problem(self, message: str, loc: Loc = (), *, hint: str | None = None) -> Problem:
+        return self.error(message, loc, hint=hint).problems[0]
+
+
+def load_spec(path: Path, model: type[M]) -> Loaded[M]:
+    """Load and validate one file as `model`. Library kinds get `name` from the file stem."""
+    doc = load_yaml(path)
+    data = dict(doc.data)
+    if "name" in model.model_fields:
+        name = data.get("name")
+        if name in (None, ""):
+            data["name"] = path.stem
+        elif isinstance(name, str) and name != path.stem and _is_library_kind(model):
+            raise doc.error(f"name {name!r} differs from the file name {path.stem!r}",
+                            ("name",), hint=f"rename the file to {name}.yaml or the name to "
+                            f"{path.stem!r}")
+    try:
+        spec = model.model_validate(data)
+    except ValidationError as e:
+        raise UserError("invalid", problems=_problems(e, doc, model)) from None
+    return Loaded(spec, doc)
+
+
+def _is_library_kind(model: type[BaseModel]) -> bool:
+    return any(KINDS[k] is model for k in KIND_DIRS)
+
+
+def _problems(err: ValidationError, doc: YamlDoc, model: type[BaseModel]) -> list[Problem]:
+    out: list[Problem] = []
+    for e in err.errors(include_url=False):
+        if _wrong_union_branch(e):
+            continue
+        loc = _clean_loc(e["loc"])
+        etype = e["type"]
+        hint = None
+        if etype == "extra_forbidden":
+            key = str(loc[-1])
+            allowed = _fields_at(model, loc[:-1])
+            msg = f"unknown field {key!r}"
+            hint_text = did_you_mean(key, allowed).strip(" ()")
+            hint = hint_text or (f"valid fields: {', '.join(sorted(allowed))}" if allowed else None)
+            line, col = doc.where(loc, key=True)
+        elif etype == "missing":
+            msg = f"missing required field {loc[-1]!r}"
+            line, col = doc.where(loc[:-1])
+        else:
+            msg = _message(e)
+            line, col = doc.where(loc)
+        out.append(Problem(msg, str(doc.path), line, col, format_loc(loc) or None, hint))
+    return out
+
+
+def _message(e: Any) -> str:
+    msg = str(e["msg"])
+    if msg.startswith("Value error, "):
+        msg = msg[len("Value error, "):]
+    if e["type"] in {"literal_error", "enum"}:
+        return f"{msg} (got {e['input']!r})"
+    return msg[:300]
+
+
+def _clean_loc(loc: tuple[Any, ...]) -> Loc:
+    """Drop pydantic's union-branch markers (e.g. 'ModelsConfig', 'str') from a loc."""
+    return tuple(p for p in loc if isinstance(p, int) or not _is_branch_tag(p))
+
+
+_SCALAR_TAGS = {"str", "int", "float", "bool", "constrained-str", "constrained-int"}
+
+
+def _is_branch_tag(part: str) -> bool:
+    return part in _SCALAR_TAGS or part[:1].isupper() or "-" in part or "[" in part
+
+
+def _wrong_union_branch(e: Any) -> bool:
+    """A union's scalar branch complaining about a mapping/list input is noise."""
+    tags = [p for p in e["loc"] if isinstance(p, str) and _is_branch_tag(p)]
+    return bool(tags) and tags[-1] in _SCALAR_TAGS and isinstance(e["input"], dict | list)
+
+
+def _fields_at(model: type[BaseModel], loc: Loc) -> set[str]:
+    """The field names allowed at loc inside model (for 'did you mean')."""
+    current: Any = model
+    for part in loc:
+        current = _step(current, part)
+        if current is None:
+            return set()
+    models = [m for m in _unwrap(current) if isinstance(m, type) and issubclass(m, BaseModel)]
+    return set(models[0].model_fields) if models else set()
+
+
+def _step(tp: Any, part: str | int) -> Any:
+    for cand in _unwrap(tp):
+        if isinstance(part, str) and isinstance(cand, type) and issubclass(cand, BaseModel):
+            f = cand.model_fields.get(part)
+            if f is not None:
+                return f.annotation
+        origin = typing.get_origin(cand)
+        args = typing.get_args(cand)
+        if isinstance(part, int) and origin in (list, tuple) and args:
+            return args[0]
+        if isinstance(part, str) and origin is dict and len(args) == 2:
+            return args[1]
+    return None
+
+
+def _unwrap(tp: Any) -> list[Any]:
+    origin = typing.get_origin(tp)
+    if origin is typing.Union or origin is types.UnionType:
+        return [a for arg in typing.get_args(tp) for a in _unwrap(arg)]
+    if origin is typing.Annotated:
+        return _unwrap(typing.get_args(tp)[0])
+    return [tp]

@@ -1,0 +1,292 @@
+"""Cross-reference checks: a feature with everything it names, or one library file alone.
+
+Every problem found is collected, so the user fixes them all in one go (exit code 2)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from crew.errors import Problem, UserError
+from crew.patterns.catalog import known_pattern_kinds
+from crew.spec.library import Library
+from crew.spec.loader import Loaded, load_spec
+from crew.spec.models import (
+    KIND_DIRS,
+    CrewSpec,
+    FeatureSpec,
+    ModelsConfig,
+    PatternSpec,
+    RoleSpec,
+    TaskTemplateSpec,
+)
+from crew.spec.suggest import did_you_mean
+from crew.tools.catalog import known_tool_names
+
+ROLE_PARAMS = ("judge", "chair", "lead")  # pattern params that name a role
+
+
+@dataclass
+class ResolvedFeature:
+    """A feature and everything it references, validated together."""
+
+    feature: Loaded[FeatureSpec]
+    crew: Loaded[CrewSpec]
+    models: ModelsConfig
+    models_dir: Path  # relative paths inside the router config resolve from here
+    roles: dict[str, Loaded[RoleSpec]] = field(default_factory=dict)
+    patterns: dict[str, Loaded[PatternSpec]] = field(default_factory=dict)
+    templates: dict[str, Loaded[TaskTemplateSpec]] = field(default_factory=dict)
+
+    @property
+    def repo(self) -> Path:
+        return (self.feature.path.parent / self.feature.spec.repo).resolve()
+
+
+class _Collector:
+    def __init__(self) -> None:
+        self.problems: list[Problem] = []
+
+    def add(self, p: Problem) -> None:
+        self.problems.append(p)
+
+    def load(self, fn: Any, *args: Any) -> Any:
+        try:
+            return fn(*args)
+        except UserError as e:
+            self.problems.extend(e.problems)
+            return None
+
+    def raise_if_any(self) -> None:
+        if self.problems:
+            raise UserError("invalid", problems=self.problems)
+
+
+def _ref(c: _Collector, lib: Library, kind: str, name: str, owner: Loaded[Any],
+         loc: tuple[str | int, ...], allowed: Iterable[str] | None = None,
+         what: str | None = None) -> Loaded[Any] | None:
+    """Resolve a reference to a library entry; report it at owner's loc when unknown."""
+    what = what or kind
+    allowed_set = set(allowed) if allowed is not None else None
+    if allowed_set is not None and name not in allowed_set:
+        c.add(owner.problem(f"{what} {name!r} is not in the crew", loc,
+                            hint=did_you_mean(name, allowed_set).strip(" ()") or
+                            f"the crew has: {', '.join(sorted(allowed_set))}"))
+        return None
+    path = lib.find(kind, name)
+    if path is None:
+        c.add(owner.problem(f"unknown {what} {name!r}", loc,
+                            hint=did_you_mean(name, lib.names(kind)).strip(" ()") or
+                            f"add {KIND_DIRS[kind]}/{name}.yaml beside the feature"))
+        return None
+    loaded: Loaded[Any] | None = c.load(lib.load_path, path, kind)
+    return loaded
+
+
+def check_models(models: ModelsConfig, owner: Loaded[Any], prefix: tuple[str, ...],
+                 c: _Collector) -> None:
+    """Aliases named in fallbacks and group aliases must exist in model_list."""
+    aliases = models.aliases()
+    rs = models.router_settings
+    for key in ("fallbacks", "context_window_fallbacks", "content_policy_fallbacks"):
+        for i, entry in enumerate(rs.get(key) or []):
+            if not isinstance(entry, dict):
+                c.add(owner.problem(f"each {key} entry maps an alias to a list of aliases",
+                                    (*prefix, "router_settings", key, i)))
+                continue
+            for src, targets in entry.items():
+                for name in [src, *(targets if isinstance(targets, list) else [targets])]:
+                    if name not in aliases:
+                        c.add(owner.problem(
+                            f"{key} names model alias {name!r}, which no model_list entry has",
+                            (*prefix, "router_settings", key, i),
+                            hint=did_you_mean(str(name), aliases).strip(" ()") or None))
+
+
+def check_role(role: Loaded[RoleSpec], aliases: set[str] | None, c: _Collector) -> None:
+    tools = known_tool_names()
+    for i, t in enumerate(role.spec.tools):
+        if t not in tools:
+            c.add(role.problem(f"unknown tool {t!r}", ("tools", i),
+                               hint=did_you_mean(t, tools).strip(" ()") or
+                               f"built-in tools: {', '.join(sorted(tools))}"))
+    if aliases is not None and role.spec.model not in aliases:
+        c.add(role.problem(f"model alias {role.spec.model!r} is not in the router config",
+                           ("model",), hint=did_you_mean(role.spec.model, aliases).strip(" ()")
+                           or f"aliases there: {', '.join(sorted(aliases))}"))
+
+
+def check_pattern(p: Loaded[PatternSpec], crew_roles: set[str] | None, c: _Collector) -> None:
+    kinds = known_pattern_kinds()
+    if p.spec.kind not in kinds:
+        c.add(p.problem(f"unknown pattern kind {p.spec.kind!r}", ("kind",),
+                        hint=did_you_mean(p.spec.kind, kinds).strip(" ()") or
+                        f"kinds: {', '.join(sorted(kinds))}"))
+    if crew_roles is not None:
+        for key in ROLE_PARAMS:
+            val = p.spec.params.get(key)
+            if isinstance(val, str) and val not in crew_roles:
+                c.add(p.problem(f"role {val!r} is not in the crew", ("params", key),
+                                hint=did_you_mean(val, crew_roles).strip(" ()") or None))
+
+
+def _check_crew(crew: Loaded[CrewSpec], lib: Library, aliases: set[str] | None,
+                c: _Collector, out: ResolvedFeature | None = None) -> None:
+    spec = crew.spec
+    role_names = set(spec.all_roles())
+    for loc, name in [(("supervisor",), spec.supervisor),
+                      *((("members", i), m) for i, m in enumerate(spec.members))]:
+        role = _ref(c, lib, "role", name, crew, loc)
+        if role is not None:
+            check_role(role, aliases, c)
+            if out is not None:
+                out.roles[name] = role
+    for i, name in enumerate(spec.patterns):
+        pat = _ref(c, lib, "pattern", name, crew, ("patterns", i), what="pattern")
+        if pat is not None:
+            check_pattern(pat, role_names, c)
+            if out is not None:
+                out.patterns[name] = pat
+    if spec.defaults.pattern not in spec.patterns:
+        c.add(crew.problem(f"default pattern {spec.defaults.pattern!r} is not in patterns",
+                           ("defaults", "pattern"),
+                           hint=did_you_mean(spec.defaults.pattern, spec.patterns).strip(" ()")
+                           or None))
+    for i, name in enumerate(spec.templates):
+        tpl = _ref(c, lib, "task", name, crew, ("templates", i), what="task template")
+        if tpl is None:
+            continue
+        for j, r in enumerate(tpl.spec.roles):
+            _ref(c, lib, "role", r, tpl, ("roles", j), allowed=role_names)
+        _ref(c, lib, "pattern", tpl.spec.pattern, tpl, ("pattern",), allowed=spec.patterns,
+             what="pattern")
+        if out is not None:
+            out.templates[name] = tpl
+
+
+def _crew_models(crew: Loaded[CrewSpec], c: _Collector) -> tuple[ModelsConfig, Path] | None:
+    m = crew.spec.models
+    if isinstance(m, ModelsConfig):
+        check_models(m, crew, ("models",), c)
+        return m, crew.path.parent
+    if isinstance(m, str):
+        return _models_file(crew, ("models",), m, c)
+    return None
+
+
+def _models_file(owner: Loaded[Any], loc: tuple[str, ...], rel: str,
+                 c: _Collector) -> tuple[ModelsConfig, Path] | None:
+    path = (owner.path.parent / rel).resolve()
+    if not path.is_file():
+        c.add(owner.problem(f"router config {rel!r} not found", loc,
+                            hint=f"looked for {path}"))
+        return None
+    loaded: Loaded[ModelsConfig] | None = c.load(load_spec, path, ModelsConfig)
+    if loaded is None:
+        return None
+    check_models(loaded.spec, loaded, (), c)
+    return loaded.spec, path.parent
+
+
+def resolve_feature(path: Path, *, models_override: Path | None = None) -> ResolvedFeature:
+    """Load a feature and everything it names; raise one UserError listing every problem."""
+    feature = load_spec(path, FeatureSpec)
+    lib = Library.beside(path)
+    c = _Collector()
+    spec = feature.spec
+    crew_ref = spec.crew
+    if crew_ref.endswith((".yaml", ".yml")):
+        crew_path = (path.parent / crew_ref).resolve()
+        crew = c.load(lib.load_path, crew_path, "crew") if crew_path.is_file() else None
+        if crew is None and not crew_path.is_file():
+            c.add(feature.problem(f"crew file {crew_ref!r} not found", ("crew",)))
+    else:
+        crew = _ref(c, lib, "crew", crew_ref, feature, ("crew",))
+    if crew is None:
+        c.raise_if_any()
+        raise AssertionError("unreachable")
+    if models_override is not None:
+        models = c.load(_load_models_path, models_override.resolve(), c)
+    elif spec.models:
+        models = _models_file(feature, ("models",), spec.models, c)
+    else:
+        models = _crew_models(crew, c)
+        if models is None:
+            c.add(feature.problem("no router config: set `models:` to a LiteLLM config file "
+                                  "here or in the crew", ("models",)))
+    aliases = models[0].aliases() if models else None
+    resolved = ResolvedFeature(feature, crew, models[0] if models else ModelsConfig.model_construct(),
+                               models[1] if models else path.parent)
+    _check_crew(crew, lib, aliases, c, resolved)
+    _check_pinned_tasks(feature, crew.spec, lib, c)
+    c.raise_if_any()
+    return resolved
+
+
+def _load_models_path(path: Path, c: _Collector) -> tuple[ModelsConfig, Path] | None:
+    if not path.is_file():
+        raise UserError("router config not found", file=str(path), hint="check --models")
+    loaded = load_spec(path, ModelsConfig)
+    check_models(loaded.spec, loaded, (), c)
+    return loaded.spec, path.parent
+
+
+def _check_pinned_tasks(feature: Loaded[FeatureSpec], crew: CrewSpec, lib: Library,
+                        c: _Collector) -> None:
+    tasks = feature.spec.tasks
+    ids: dict[str, int] = {}
+    roles = set(crew.all_roles())
+    for i, t in enumerate(tasks):
+        if t.id in ids:
+            c.add(feature.problem(f"duplicate task id {t.id!r} (also tasks[{ids[t.id]}])",
+                                  ("tasks", i, "id")))
+        ids.setdefault(t.id, i)
+        if t.template is not None:
+            _ref(c, lib, "task", t.template, feature, ("tasks", i, "template"),
+                 allowed=crew.templates or None, what="task template")
+        if t.pattern is not None:
+            _ref(c, lib, "pattern", t.pattern, feature, ("tasks", i, "pattern"),
+                 allowed=crew.patterns, what="pattern")
+        if t.template is None and t.pattern is None and not t.roles:
+            c.add(feature.problem("a pinned task needs a template, or roles (and a pattern)",
+                                  ("tasks", i)))
+        for j, r in enumerate(t.roles):
+            _ref(c, lib, "role", r, feature, ("tasks", i, "roles", j), allowed=roles,
+                 what="role")
+    for i, t in enumerate(tasks):
+        for j, dep in enumerate(t.depends_on):
+            if dep not in ids:
+                c.add(feature.problem(f"depends on unknown task {dep!r}",
+                                      ("tasks", i, "depends_on", j),
+                                      hint=did_you_mean(dep, ids).strip(" ()") or None))
+    cycle = find_cycle({t.id: [d for d in t.depends_on if d in ids] for t in tasks})
+    if cycle:
+        first = ids[cycle[0]]
+        c.add(feature.problem("depends_on forms a cycle: " + " -> ".join([*cycle, cycle[0]]),
+                              ("tasks", first, "depends_on"),
+                              hint="remove one of these dependencies"))
+
+
+def find_cycle(graph: dict[str, list[str]]) -> list[str] | None:
+    """One cycle in a dependency graph (as a list of nodes), or None."""
+    state: dict[str, int] = {}
+    stack: list[str] = []
+
+    def visit(n: str) -> list[str] | None:
+        state[n] = 1
+        stack.append(n)
+        for m in graph.get(n, []):
+            if state.get(m) == 1:
+                return stack[stack.index(m):]
+            if m not in state and (found := visit(m)):
+                return found
+        stack.pop()
+        state[n] = 2
+        return None
+
+    for node in graph:
+        if node not in state and (found := visit(node)):
+            return found
+    return None

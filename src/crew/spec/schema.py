@@ -1,0 +1,26 @@
+"""JSON Schema of every file kind (`crew schema KIND`)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from crew.errors import UserError
+from crew.spec.models import KINDS
+from crew.spec.suggest import did_you_mean
+
+
+def schema_of(kind: str) -> dict[str, Any]:
+    model = KINDS.get(kind)
+    if model is None:
+        raise UserError(f"unknown kind {kind!r}",
+                        hint=did_you_mean(kind, KINDS).strip(" ()") or
+                        f"kinds: {', '.join(KINDS)}")
+    schema = model.model_json_schema()
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema.setdefault("title", f"crew {kind}")
+    return schema
+
+
+def schema_json(kind: str) -> str:
+    return json.dumps(schema_of(kind), indent=2)

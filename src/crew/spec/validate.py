@@ -1,0 +1,74 @@
+"""`crew validate`: any kind of file, detected from its folder, name or keys."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from crew.errors import UserError
+from crew.spec.library import Library
+from crew.spec.loader import load_spec
+from crew.spec.models import KIND_DIRS, KINDS, CrewSpec, ModelsConfig, PatternSpec, RoleSpec
+from crew.spec.resolve import (
+    _check_crew,
+    _Collector,
+    _crew_models,
+    check_models,
+    check_pattern,
+    check_role,
+    resolve_feature,
+)
+from crew.spec.yamlio import load_yaml
+
+_DIR_KINDS = {d: k for k, d in KIND_DIRS.items()}
+# Distinctive keys, most specific first.
+_KEY_HINTS: list[tuple[str, str]] = [
+    ("model_list", "models"),
+    ("instructions", "role"),
+    ("supervisor", "crew"),
+    ("kind", "pattern"),
+    ("goal", "feature"),
+    ("roles", "task"),
+    ("title", "feature"),
+]
+
+
+def detect_kind(path: Path) -> str:
+    """The kind of a spec file: from its folder (roles/...), its name, or its keys."""
+    parent = path.resolve().parent.name
+    if parent in _DIR_KINDS:
+        return _DIR_KINDS[parent]
+    stem = path.stem.lower()
+    if "feature" in stem:
+        return "feature"
+    if stem in ("litellm", "config", "router") or "models" in stem or "litellm" in stem:
+        return "models"
+    doc = load_yaml(path)
+    for key, kind in _KEY_HINTS:
+        if key in doc.data:
+            return kind
+    raise UserError("cannot tell what kind of file this is", file=str(path), line=1,
+                    hint=f"pass --kind ({', '.join(KINDS)})")
+
+
+def validate_path(path: Path, kind: str | None = None) -> str:
+    """Validate one file (a feature with everything it references). Returns the kind."""
+    kind = kind or detect_kind(path)
+    if kind not in KINDS:
+        raise UserError(f"unknown kind {kind!r}", hint=f"kinds: {', '.join(KINDS)}")
+    if kind == "feature":
+        resolve_feature(path)
+        return kind
+    c = _Collector()
+    loaded = load_spec(path, KINDS[kind])
+    spec = loaded.spec
+    if isinstance(spec, RoleSpec):
+        check_role(loaded, None, c)
+    elif isinstance(spec, PatternSpec):
+        check_pattern(loaded, None, c)
+    elif isinstance(spec, ModelsConfig):
+        check_models(spec, loaded, (), c)
+    elif isinstance(spec, CrewSpec):
+        models = _crew_models(loaded, c)
+        _check_crew(loaded, Library.beside(path), models[0].aliases() if models else None, c)
+    c.raise_if_any()
+    return kind

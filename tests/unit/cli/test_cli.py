@@ -1,0 +1,115 @@
+"""The CLI as a user types it: listing, showing, schema, init → validate, version."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import jsonschema
+import pytest
+import yaml
+
+from crew import __version__
+from crew.spec.library import builtin_library_dir
+
+REPO = Path(__file__).parents[3]
+
+
+def crew(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "crew", *args], cwd=cwd, capture_output=True,
+                          text=True, timeout=60, env={**os.environ, "COLUMNS": "200"})
+
+
+def test_version() -> None:
+    proc = crew("--version")
+    assert proc.returncode == 0 and proc.stdout.strip() == f"crew {__version__}"
+
+
+def test_help_lists_commands() -> None:
+    proc = crew("--help")
+    assert proc.returncode == 0
+    for cmd in ("validate", "roles", "patterns", "tasks", "crews", "schema", "init"):
+        assert cmd in proc.stdout
+
+
+def test_validate_every_builtin_file() -> None:
+    lib = builtin_library_dir()
+    files = sorted(str(p) for d in ("roles", "patterns", "tasks", "crews")
+                   for p in (lib / d).glob("*.yaml"))
+    assert len(files) == 6 + 5 + 5 + 1
+    proc = crew("validate", *files)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.count("ok ") == len(files)
+
+
+def test_validate_every_example() -> None:
+    features = sorted((REPO / "examples").glob("*/feature.yaml"))
+    assert features, "examples/ holds at least one feature"
+    others = [p for p in (REPO / "examples").rglob("*.yaml")
+              if p.parent.name in ("roles", "patterns", "tasks", "crews") or p.name == "models.yaml"]
+    proc = crew("validate", *map(str, features + others))
+    assert proc.returncode == 0, proc.stderr
+
+
+@pytest.mark.parametrize("kind", ["role", "pattern", "task", "crew"])
+def test_list_shows_builtins(kind: str) -> None:
+    proc = crew(kind + "s")
+    assert proc.returncode == 0, proc.stderr
+    names = {"role": "security_analyst", "pattern": "supervisor_worker", "task": "write_tests",
+             "crew": "software-team"}
+    assert names[kind] in proc.stdout and "built-in" in proc.stdout
+
+
+def test_show_one_and_suggest_unknown() -> None:
+    proc = crew("roles", "reviewer")
+    assert proc.returncode == 0 and "instructions:" in proc.stdout
+    proc = crew("patterns", "debat")
+    assert proc.returncode == 2 and "did you mean 'debate'" in proc.stderr
+
+
+def test_local_entries_listed_first(tmp_path: Path) -> None:
+    (tmp_path / "roles").mkdir()
+    (tmp_path / "roles" / "architect.yaml").write_text("title: A\ngoal: G\ninstructions: I\n")
+    proc = crew("roles", "--dir", str(tmp_path))
+    assert "architect" in proc.stdout and str(tmp_path) in proc.stdout
+
+
+def test_schema_to_file_and_stdout(tmp_path: Path) -> None:
+    out = tmp_path / "feature.schema.json"
+    assert crew("schema", "feature", "-o", str(out)).returncode == 0
+    schema = json.loads(out.read_text())
+    assert schema["additionalProperties"] is False and "goal" in schema["required"]
+    proc = crew("schema", "models")
+    assert "model_list" in json.loads(proc.stdout)["properties"]
+    assert crew("schema", "featur").returncode == 2
+
+
+def test_schema_validates_example_features(tmp_path: Path) -> None:
+    schema = json.loads(crew("schema", "feature").stdout)
+    features = sorted((REPO / "examples").glob("*/feature.yaml"))
+    assert features
+    for f in features:
+        jsonschema.validate(yaml.safe_load(f.read_text()), schema)
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate({"title": "x", "goal": "y", "budjet": {}}, schema)
+
+
+@pytest.mark.parametrize("kind", ["role", "pattern", "task", "crew"])
+def test_schema_validates_builtin_library(kind: str) -> None:
+    schema = json.loads(crew("schema", kind).stdout)
+    folder = builtin_library_dir() / {"role": "roles", "pattern": "patterns", "task": "tasks",
+                                      "crew": "crews"}[kind]
+    for f in folder.glob("*.yaml"):
+        jsonschema.validate(yaml.safe_load(f.read_text()), schema)
+
+
+def test_init_scaffolds_files_that_validate(tmp_path: Path) -> None:
+    proc = crew("init", str(tmp_path / "proj"))
+    assert proc.returncode == 0, proc.stderr
+    proc = crew("validate", "feature.yaml", "models.yaml", cwd=tmp_path / "proj")
+    assert proc.returncode == 0, proc.stderr
+    again = crew("init", str(tmp_path / "proj"))
+    assert again.returncode == 2 and "--force" in again.stderr
