@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar, runtime_checkable
+
+if TYPE_CHECKING:
+    from pydantic import BaseModel
 
 Message = dict[str, Any]  # OpenAI chat format: {"role": ..., "content": ..., "tool_calls": ...}
 ToolSpec = dict[str, Any]  # OpenAI function-calling format: {"type": "function", "function": {...}}
+SchemaT = TypeVar("SchemaT", bound="BaseModel")
 
 
 @dataclass(frozen=True)
@@ -78,3 +82,19 @@ class ChatModel(Protocol):
         context: CallContext | None = None,
         **params: Any,
     ) -> Completion: ...
+
+
+@runtime_checkable
+class StructuredChatModel(ChatModel, Protocol):
+    """A ChatModel that also returns validated pydantic instances (planner, votes, verdicts)."""
+
+    async def ask(
+        self,
+        alias: str,
+        messages: list[Message],
+        schema: type[SchemaT],
+        *,
+        context: CallContext | None = None,
+        max_reasks: int = 2,
+        **params: Any,
+    ) -> SchemaT: ...

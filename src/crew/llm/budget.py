@@ -1,0 +1,157 @@
+"""Budgets: usd, tokens and wall minutes per run; optional usd/tokens/minutes per task and
+usd/tokens per role. Checked before each call (an estimate) and after it (the ledger's actual).
+
+Crossing a limit raises crew.errors.BudgetExceeded (a run turns it into a clean, resumable stop,
+exit 3). Reaching `warn_at` (80%) of a limit calls each listener once per scope and kind.
+Per-task and per-role limits are keyed by id/name; the key "*" applies to every task or role.
+A task's minutes count from its first LLM call.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from crew.errors import BudgetExceeded, UserError
+from crew.llm.ledger import Ledger, Totals
+from crew.llm.types import CallContext
+
+log = logging.getLogger("crew.llm.budget")
+
+
+@dataclass(frozen=True)
+class Limits:
+    usd: float | None = None
+    tokens: int | None = None
+    minutes: float | None = None
+
+    @property
+    def empty(self) -> bool:
+        return self.usd is None and self.tokens is None and self.minutes is None
+
+    @classmethod
+    def of(cls, v: Limits | Mapping[str, Any] | Any) -> Limits:
+        """From Limits, a mapping, or anything with usd/tokens/minutes (crew.spec Budget)."""
+        if isinstance(v, Limits):
+            return v
+        get = v.get if isinstance(v, Mapping) else lambda k: getattr(v, k, None)
+        return cls(get("usd"), get("tokens"), get("minutes"))
+
+
+@dataclass(frozen=True)
+class BudgetWarning:
+    scope: str  # "run", "task:<id>", "role:<name>"
+    kind: str  # "usd", "tokens", "minutes"
+    limit: float
+    spent: float
+
+
+class Budget:
+    """Limits for one run. Stateless about spending: it reads a Ledger's totals."""
+
+    def __init__(self, run: Limits | Mapping[str, Any] | None = None, *,
+                 per_task: Mapping[str, Limits | Mapping[str, Any]] | None = None,
+                 per_role: Mapping[str, Limits | Mapping[str, Any]] | None = None,
+                 warn_at: float = 0.8, elapsed_s: float = 0.0,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.run = Limits.of(run) if run is not None else Limits()
+        self.per_task = {k: Limits.of(v) for k, v in (per_task or {}).items()}
+        self.per_role = {k: Limits.of(v) for k, v in (per_role or {}).items()}
+        for name, lim in self.per_role.items():
+            if lim.minutes is not None:
+                raise UserError("a role budget cannot limit minutes", field=f"per_role.{name}",
+                                hint="limit usd or tokens, or give the task minutes")
+        self.warn_at = warn_at
+        self.listeners: list[Callable[[BudgetWarning], None]] = []
+        self._clock = clock
+        self._started = clock() - elapsed_s  # a resumed run passes the minutes already used
+        self._task_started: dict[str, float] = {}
+        self._warned: set[tuple[str, str]] = set()
+
+    @classmethod
+    def from_spec(cls, spec: Any, **kw: Any) -> Budget:
+        """From feature.yaml's `budget` (crew.spec.models.Budget)."""
+        return cls(Limits.of(spec), **kw)
+
+    # ------------------------------------------------------------------ queries
+    def elapsed_s(self) -> float:
+        return self._clock() - self._started
+
+    def _scopes(self, ledger: Ledger, ctx: CallContext) -> list[tuple[str, Limits, Totals]]:
+        scopes = [("run", self.run, ledger.total)] if not self.run.empty else []
+        if self.per_task and ctx.task_id:
+            lim = self.per_task.get(ctx.task_id) or self.per_task.get("*")
+            if lim:
+                scopes.append((f"task:{ctx.task_id}", lim, ledger.task(ctx.task_id)))
+        if self.per_role and ctx.role:
+            lim = self.per_role.get(ctx.role) or self.per_role.get("*")
+            if lim:
+                scopes.append((f"role:{ctx.role}", lim, ledger.role(ctx.role)))
+        return scopes
+
+    def needs_estimate(self, ctx: CallContext) -> bool:
+        """Whether any usd/tokens limit applies to this caller (else skip token counting)."""
+        if self.run.usd is not None or self.run.tokens is not None:
+            return True
+        return any(lim.usd is not None or lim.tokens is not None
+                   for _, lim, _ in self._scopes(Ledger(), ctx))
+
+    def remaining_tokens(self, ledger: Ledger, ctx: CallContext) -> float:
+        left = float("inf")
+        for _, lim, spent in self._scopes(ledger, ctx):
+            if lim.tokens is not None:
+                left = min(left, lim.tokens - spent.tokens)
+        return left
+
+    # ------------------------------------------------------------------ checks
+    def check_before(self, ledger: Ledger, ctx: CallContext, *, est_tokens: int = 0,
+                     est_usd: float = 0.0) -> None:
+        """Raise BudgetExceeded if this call (estimated) would cross a limit."""
+        now = self._clock()
+        if ctx.task_id and ctx.task_id not in self._task_started:
+            self._task_started[ctx.task_id] = now
+        for scope, lim, spent in self._scopes(ledger, ctx):
+            self._check(scope, "tokens", lim.tokens, spent.tokens, est_tokens, "would")
+            self._check(scope, "usd", lim.usd, spent.cost_usd, est_usd, "would")
+            if lim.minutes is not None:
+                start = self._started if scope == "run" else self._task_started.get(
+                    ctx.task_id, now)
+                self._check(scope, "minutes", lim.minutes, (now - start) / 60, 0, "has")
+
+    def check_after(self, ledger: Ledger, ctx: CallContext) -> None:
+        """Warn at warn_at; raise BudgetExceeded if the actual spending crossed a limit."""
+        for scope, lim, spent in self._scopes(ledger, ctx):
+            for kind, limit, value in (("tokens", lim.tokens, spent.tokens),
+                                       ("usd", lim.usd, spent.cost_usd)):
+                if limit is None:
+                    continue
+                self._check(scope, kind, limit, value, 0, "has")
+                if value >= self.warn_at * limit and (scope, kind) not in self._warned:
+                    self._warned.add((scope, kind))
+                    w = BudgetWarning(scope, kind, float(limit), float(value))
+                    log.warning("budget: %s %s at %.0f%% (%g of %g)", scope, kind,
+                                100 * value / limit, value, limit)
+                    for listener in self.listeners:
+                        listener(w)
+
+    @staticmethod
+    def _check(scope: str, kind: str, limit: float | None, spent: float, est: float,
+               verb: str) -> None:
+        if limit is None or spent + est <= limit:
+            return
+        what = f"{spent:g} spent" + (f" + {est:g} estimated for the next call" if est else "")
+        raise BudgetExceeded(
+            f"{scope} budget {verb} cross its {kind} limit: {what} > {limit:g} {kind}",
+            scope=scope, kind=kind, limit=float(limit), spent=float(spent))
+
+    # ------------------------------------------------------------------ persistence
+    def to_dict(self) -> dict[str, Any]:
+        return {"elapsed_s": self.elapsed_s(), "warned": sorted(map(list, self._warned))}
+
+    def restore(self, data: Mapping[str, Any]) -> None:
+        """Continue a checkpointed run: minutes already used and warnings already given."""
+        self._started = self._clock() - float(data.get("elapsed_s", 0.0))
+        self._warned = {(str(s), str(k)) for s, k in data.get("warned", [])}

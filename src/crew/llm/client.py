@@ -1,0 +1,290 @@
+"""`LLM`: crew's one model facade over a LiteLLM Router built from models.yaml.
+
+models.yaml is LiteLLM's proxy config verbatim (model_list, router_settings, litellm_settings,
+environment_variables). Roles call a router alias; LiteLLM does routing, retries, fallbacks,
+context-window fallbacks, rpm/tpm and cost. crew adds per-call attribution (CallContext →
+Ledger), budgets (checked before and after each call), structured output (`ask`) and the
+mapping of provider failures into crew's error families. Deployments `replay/<name>` are served
+offline from a script (see crew.llm.replay); their `replay_script` path is relative to the
+models file.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from crew.errors import BudgetExceeded, Problem, UserError
+from crew.llm.budget import Budget
+from crew.llm.ledger import Ledger, LedgerEntry
+from crew.llm.structured import ask_structured
+from crew.llm.types import CallContext, Completion, Message, ToolCall, ToolSpec, Usage
+from crew.spec.models import ModelsConfig
+
+T = TypeVar("T", bound=BaseModel)
+log = logging.getLogger("crew.llm")
+_NO_CONTEXT = CallContext()
+_ENV_PREFIX = "os.environ/"
+_PRICE_KEYS = ("input_cost_per_token", "output_cost_per_token")
+
+
+@dataclass
+class _Deployment:
+    alias: str
+    model: str  # LiteLLM model string
+    env_vars: tuple[str, ...]
+    price: tuple[float, float] | None  # (input, output) usd per token, None if unknown
+    native_schema: bool
+    warned_price: bool = False
+
+
+def _env_refs(params: Mapping[str, Any]) -> list[tuple[str, str]]:
+    return [(k, v[len(_ENV_PREFIX):]) for k, v in params.items()
+            if isinstance(v, str) and v.startswith(_ENV_PREFIX)]
+
+
+class LLM:
+    """The ChatModel agents and patterns call: `complete` and `ask`, by router alias."""
+
+    def __init__(self, config: ModelsConfig, *, base_dir: str | Path | None = None,
+                 ledger: Ledger | None = None, budget: Budget | None = None,
+                 source: str | None = None) -> None:
+        from crew.llm._litellm import load_litellm
+        from crew.llm.replay import new_session
+
+        self.config = config
+        self.ledger = ledger if ledger is not None else Ledger()
+        self.budget = budget
+        self.source = source
+        self._litellm = lt = load_litellm()
+        base = Path(base_dir) if base_dir is not None else Path.cwd()
+        self._session_id, self._replay = new_session(self)
+        for k, v in config.environment_variables.items():
+            os.environ.setdefault(k, v)
+        for k, v in config.litellm_settings.items():
+            if hasattr(lt, k):
+                setattr(lt, k, v)
+            else:
+                log.warning("models config: ignoring unknown litellm_settings key %r", k)
+
+        model_list: list[dict[str, Any]] = []
+        self._deployments: dict[str, _Deployment] = {}
+        self._alias_deps: dict[str, list[_Deployment]] = {}
+        self._secrets: set[str] = set()
+        problems: list[Problem] = []
+        for i, d in enumerate(config.model_list):
+            params = d.litellm_params.model_dump()
+            info = dict(d.model_info)
+            model_id = str(info.setdefault("id", f"{i}:{d.model_name}"))
+            where = f"model_list[{i}].litellm_params"
+            refs = _env_refs(params)
+            for key, var in refs:
+                value = os.environ.get(var)
+                if not value:
+                    problems.append(Problem(
+                        f"environment variable {var} is not set", file=source,
+                        field=f"{where}.{key}", hint=f"export {var}=... or remove the deployment"))
+                elif key in ("api_key", "aws_secret_access_key", "api_secret"):
+                    self._secrets.add(value)
+            if isinstance(params.get("api_key"), str) and not params["api_key"].startswith(
+                    _ENV_PREFIX):
+                self._secrets.add(params["api_key"])
+            model = str(params["model"])
+            if model.startswith("replay/"):
+                script = params.get("replay_script")
+                if not script:
+                    problems.append(Problem(
+                        "a replay model needs `replay_script: <path>`", file=source,
+                        field=f"{where}.replay_script"))
+                else:
+                    path = (base / str(script)).resolve()
+                    params["replay_script"] = str(path)
+                    self._replay.script(str(path))  # validate now: a bad script is a UserError
+            entry = {k: v for k, v in d.model_dump().items() if k != "litellm_params"}
+            entry.update(litellm_params=params, model_info=info)
+            model_list.append(entry)
+            dep = _Deployment(d.model_name, model, tuple(v for _, v in refs),
+                              self._price(lt, model, params, info),
+                              self._supports_schema(lt, model, info))
+            self._deployments[model_id] = dep
+            self._alias_deps.setdefault(d.model_name, []).append(dep)
+        if problems:
+            raise UserError("", problems=problems)
+        try:
+            self.router: Any = lt.Router(model_list=model_list, **config.router_settings)
+        except (TypeError, ValueError) as e:
+            raise UserError(f"LiteLLM rejected the router config: {e}", file=source,
+                            field="router_settings") from None
+
+    @classmethod
+    def from_file(cls, path: str | Path, *, ledger: Ledger | None = None,
+                  budget: Budget | None = None) -> LLM:
+        """Load a models.yaml (LiteLLM proxy config format)."""
+        import yaml
+
+        p = Path(path)
+        try:
+            raw = yaml.safe_load(p.read_text(encoding="utf-8"))
+        except OSError as e:
+            raise UserError(f"cannot read the models file: {e.strerror}", file=str(p)) from None
+        except yaml.YAMLError as e:
+            mark = getattr(e, "problem_mark", None)
+            raise UserError(f"invalid YAML: {getattr(e, 'problem', e)}", file=str(p),
+                            line=mark.line + 1 if mark else None) from None
+        try:
+            config = ModelsConfig.model_validate(raw)
+        except ValidationError as e:
+            raise UserError("", problems=[
+                Problem(err["msg"], file=str(p),
+                        field=".".join(str(x) for x in err["loc"]) or None)
+                for err in e.errors()]) from None
+        return cls(config, base_dir=p.parent, ledger=ledger, budget=budget, source=str(p))
+
+    # ------------------------------------------------------------------ config facts
+    @staticmethod
+    def _price(lt: Any, model: str, params: Mapping[str, Any], info: Mapping[str, Any]
+               ) -> tuple[float, float] | None:
+        for src in (params, info):
+            if any(src.get(k) is not None for k in _PRICE_KEYS):
+                return (float(src.get(_PRICE_KEYS[0]) or 0.0),
+                        float(src.get(_PRICE_KEYS[1]) or 0.0))
+        try:
+            mi = lt.get_model_info(model=model)
+        except Exception:
+            return None
+        pin, pout = mi.get(_PRICE_KEYS[0]), mi.get(_PRICE_KEYS[1])
+        return (float(pin or 0.0), float(pout or 0.0)) if pin or pout else None
+
+    @staticmethod
+    def _supports_schema(lt: Any, model: str, info: Mapping[str, Any]) -> bool:
+        if "supports_response_schema" in info:
+            return bool(info["supports_response_schema"])
+        if model.startswith("replay/"):
+            return False
+        return bool(lt.supports_response_schema(model=model))
+
+    @property
+    def aliases(self) -> frozenset[str]:
+        return frozenset(self._alias_deps)
+
+    def supports_native_schema(self, alias: str) -> bool:
+        """Whether every deployment of `alias` takes response_format json_schema."""
+        return all(d.native_schema for d in self._alias_deps.get(alias, []))
+
+    def replay_unserved(self) -> dict[str, list[int]]:
+        """Script path → indexes of replay entries never served (for tests and demos)."""
+        return {p: [e.index for e in s.unserved()] for p, s in self._replay.scripts.items()}
+
+    # ------------------------------------------------------------------ calls
+    def _check_alias(self, alias: str) -> None:
+        if alias not in self._alias_deps:
+            from crew.spec.suggest import did_you_mean
+
+            raise UserError(f"unknown model alias {alias!r}{did_you_mean(alias, self.aliases)}",
+                            file=self.source, field="model_name",
+                            hint="aliases: " + ", ".join(sorted(self.aliases)))
+
+    def _check_budget(self, budget: Budget, alias: str, messages: list[Message],
+                      tools: list[ToolSpec] | None, ctx: CallContext, params: Mapping[str, Any]
+                      ) -> None:
+        if not budget.needs_estimate(ctx):
+            budget.check_before(self.ledger, ctx)
+            return
+        out = int(params.get("max_tokens") or params.get("max_completion_tokens") or 0)
+        dep = self._alias_deps[alias][0]
+        pin, pout = dep.price or (0.0, 0.0)
+        # A cheap over-estimate first; count exactly only when it might cross a limit.
+        rough = sum(len(str(m.get("content") or "")) + 8 for m in messages)
+        if tools:
+            rough += len(json.dumps(tools))
+        try:
+            budget.check_before(self.ledger, ctx, est_tokens=rough + out,
+                                est_usd=rough * pin + out * pout)
+            return
+        except BudgetExceeded as e:
+            if e.kind == "minutes":
+                raise
+        exact = int(self._litellm.token_counter(model=dep.model, messages=messages, tools=tools))
+        budget.check_before(self.ledger, ctx, est_tokens=exact + out,
+                            est_usd=exact * pin + out * pout)
+
+    async def complete(self, alias: str, messages: list[Message], *,
+                       tools: list[ToolSpec] | None = None, context: CallContext | None = None,
+                       **params: Any) -> Completion:
+        """One chat completion by alias; records it in the ledger and enforces the budget."""
+        if alias not in self._alias_deps:
+            self._check_alias(alias)
+        ctx = context or _NO_CONTEXT
+        if self.budget is not None:
+            self._check_budget(self.budget, alias, messages, tools, ctx, params)
+        crew_meta = {**ctx.__dict__, "session": self._session_id}
+        meta = params.pop("metadata", None)
+        params["metadata"] = {**meta, "crew": crew_meta} if meta else {"crew": crew_meta}
+        if tools:
+            params["tools"] = tools
+        t0 = time.perf_counter()
+        try:
+            resp = await self.router.acompletion(model=alias, messages=messages, **params)
+        except Exception as e:
+            # `from None`: the provider's exception may quote credentials; the mapped one is scrubbed.
+            raise self._map_error(e, alias) from None
+        latency = time.perf_counter() - t0
+        completion = self._to_completion(resp, alias, latency)
+        self.ledger.record(LedgerEntry(
+            alias=alias, deployment=completion.model,
+            prompt_tokens=completion.usage.prompt_tokens,
+            completion_tokens=completion.usage.completion_tokens,
+            cost_usd=completion.cost_usd, latency_s=latency, run_id=ctx.run_id,
+            task_id=ctx.task_id, role=ctx.role, pattern=ctx.pattern, purpose=ctx.purpose,
+            turn=ctx.turn, at=time.time()))
+        if self.budget is not None:
+            self.budget.check_after(self.ledger, ctx)
+        return completion
+
+    async def ask(self, alias: str, messages: list[Message], schema: type[T], *,
+                  context: CallContext | None = None, max_reasks: int = 2, **params: Any) -> T:
+        """A validated `schema` instance: json_schema where supported, else instructions;
+        repaired, then re-asked up to `max_reasks` times; else StructuredOutputError."""
+        self._check_alias(alias)
+        return await ask_structured(self, alias, messages, schema, context=context,
+                                    max_reasks=max_reasks,
+                                    native_schema=self.supports_native_schema(alias), **params)
+
+    def _to_completion(self, resp: Any, alias: str, latency: float) -> Completion:
+        choice = resp.choices[0]
+        msg = choice.message
+        calls = tuple(
+            ToolCall(id=tc.id or f"call_{i}", name=tc.function.name or "",
+                     arguments=tc.function.arguments or "{}")
+            for i, tc in enumerate(msg.tool_calls or ()))
+        u = getattr(resp, "usage", None)
+        usage = Usage(int(getattr(u, "prompt_tokens", 0) or 0),
+                      int(getattr(u, "completion_tokens", 0) or 0))
+        hidden = getattr(resp, "_hidden_params", None) or {}
+        dep = self._deployments.get(str(hidden.get("model_id")))
+        model = dep.model if dep else str(hidden.get("litellm_model_name") or resp.model or alias)
+        cost = float(hidden.get("response_cost") or 0.0)
+        if dep is not None and dep.price is None and not dep.warned_price and not (
+                dep.model.startswith("replay/")):
+            dep.warned_price = True
+            log.warning("no price known for %s (alias %s): its calls count as $0; set "
+                        "input_cost_per_token/output_cost_per_token in its litellm_params",
+                        dep.model, dep.alias)
+        return Completion(content=msg.content, tool_calls=calls, alias=alias, model=model,
+                          usage=usage, cost_usd=cost, latency_s=latency,
+                          finish_reason=choice.finish_reason)
+
+    def _map_error(self, exc: Exception, alias: str) -> Exception:
+        from crew.llm.errors import to_crew_error
+
+        env = [v for d in self._alias_deps.get(alias, []) for v in d.env_vars]
+        return to_crew_error(exc, alias=alias, env_vars=env, secrets=self._secrets,
+                             source=self.source)

@@ -1,0 +1,93 @@
+"""crew's pytest plugin (entry point `pytest11: crew`). Imports only the stdlib and pytest.
+
+Fixture `no_llm_network`: any connection to a non-loopback address (a real LLM API, Langfuse
+cloud, ...) fails at once with LLMNetworkBlocked, and the test fails at teardown listing what
+was attempted, even if the code under test swallowed the error. Loopback and Unix sockets stay
+open (StubServer, dockerd). Use it per test, or make it autouse in a conftest.py::
+
+    @pytest.fixture(autouse=True)
+    def _offline(no_llm_network): ...
+
+Mark a test `@pytest.mark.allow_network` to opt out.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+_LOCAL_NAMES = frozenset({"localhost", "localhost.localdomain", "ip6-localhost", ""})
+
+
+class LLMNetworkBlocked(RuntimeError):
+    """A test tried to reach the network; use crew.testing.StubServer or a replay model."""
+
+
+def _is_local(host: Any) -> bool:
+    if isinstance(host, bytes):
+        host = host.decode("ascii", "replace")
+    if not isinstance(host, str):
+        return False
+    host = host.strip("[]").lower()
+    if host in _LOCAL_NAMES:
+        return True
+    try:
+        return ipaddress.ip_address(host.split("%", 1)[0]).is_loopback
+    except ValueError:
+        return False
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "allow_network: let this test reach non-loopback addresses "
+        "(the crew plugin's no_llm_network fixture otherwise blocks them)")
+
+
+@pytest.fixture
+def no_llm_network(request: pytest.FixtureRequest,
+                   monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
+    """Block non-loopback connections for this test; yields the list of attempts."""
+    monkeypatch.setenv("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+    attempts: list[str] = []
+    if request.node.get_closest_marker("allow_network"):
+        yield attempts
+        return
+
+    def refuse(what: str) -> LLMNetworkBlocked:
+        attempts.append(what)
+        return LLMNetworkBlocked(
+            f"crew.testing: network access to {what} is blocked in tests; point the model at "
+            "crew.testing.StubServer or a replay/<name> deployment (or mark the test "
+            "allow_network)")
+
+    real_connect, real_connect_ex = socket.socket.connect, socket.socket.connect_ex
+    real_getaddrinfo = socket.getaddrinfo
+
+    def guard(sock: socket.socket, address: Any) -> None:
+        if sock.family in (socket.AF_INET, socket.AF_INET6) and not _is_local(address[0]):
+            raise refuse(f"{address[0]}:{address[1]}")
+
+    def connect(self: socket.socket, address: Any) -> None:
+        guard(self, address)
+        real_connect(self, address)
+
+    def connect_ex(self: socket.socket, address: Any) -> int:
+        guard(self, address)
+        return real_connect_ex(self, address)
+
+    def getaddrinfo(host: Any, port: Any, *args: Any, **kwargs: Any) -> Any:
+        if host is not None and not _is_local(host):
+            raise refuse(f"{host!s}:{port}")
+        return real_getaddrinfo(host, port, *args, **kwargs)
+
+    monkeypatch.setattr(socket.socket, "connect", connect)
+    monkeypatch.setattr(socket.socket, "connect_ex", connect_ex)
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+    yield attempts
+    if attempts:
+        pytest.fail("test attempted real network access (blocked by crew's no_llm_network): "
+                    + ", ".join(attempts), pytrace=False)
