@@ -1,0 +1,379 @@
+"""The Langfuse sink: maps crew's events onto Langfuse observations (OTLP, in the background).
+
+Only this module imports langfuse and opentelemetry, and only when a sink is built. It uses the
+SDK's public API common to langfuse >=4.7,<6 (Langfuse(tracer_provider=…), start_observation
+with as_type, propagate_attributes, update, end, create_event, flush, shutdown) and its own
+TracerProvider, so a host application's global provider is never taken over. Exporting never
+blocks a run; `close_within` bounds the final flush; export errors are logged once.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import unicodedata
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Literal
+
+from crew.errors import UserError
+from crew.observability.sinks import RunInfo
+
+if TYPE_CHECKING:
+    from langfuse import Langfuse
+    from opentelemetry.context import Context
+    from opentelemetry.sdk.trace import TracerProvider
+
+log = logging.getLogger("crew.observability")
+
+Level = Literal["DEBUG", "DEFAULT", "WARNING", "ERROR"]
+_AS_TYPE = {"run": "chain", "task": "chain", "round": "span", "agent": "agent",
+            "generation": "generation", "tool": "tool"}
+# Loggers through which OpenTelemetry reports failed exports (once per batch otherwise).
+_EXPORT_LOGGERS = ("opentelemetry.exporter.otlp.common.http",
+                   "opentelemetry.exporter.otlp.proto.http.trace_exporter",
+                   "opentelemetry.sdk._shared_internal")
+
+
+@dataclass(frozen=True)
+class LangfuseSettings:
+    """Where and how to export. `from_env` reads the standard LANGFUSE_* variables."""
+
+    public_key: str
+    secret_key: str = field(repr=False)
+    base_url: str = "http://localhost:3000"
+    sample_rate: float = 1.0
+    timeout_s: int = 1  # per export request; the SDK takes whole seconds
+    project_id: str | None = None  # makes trace URLs direct; else {host}/trace/{id} redirects
+    environment: str | None = None
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> LangfuseSettings | None:
+        """Settings from LANGFUSE_PUBLIC_KEY, LANGFUSE_SECRET_KEY, LANGFUSE_BASE_URL (or
+        LANGFUSE_HOST), LANGFUSE_SAMPLE_RATE, LANGFUSE_TRACING_ENVIRONMENT and
+        LANGFUSE_PROJECT_ID; None unless the keys and the host are all set."""
+        e = os.environ if env is None else env
+        pk, sk = e.get("LANGFUSE_PUBLIC_KEY", ""), e.get("LANGFUSE_SECRET_KEY", "")
+        url = e.get("LANGFUSE_BASE_URL", "") or e.get("LANGFUSE_HOST", "")
+        if not (pk and sk and url):
+            if pk or sk or url:
+                log.warning("Langfuse tracing is off: set LANGFUSE_PUBLIC_KEY, "
+                            "LANGFUSE_SECRET_KEY and LANGFUSE_BASE_URL (or LANGFUSE_HOST)")
+            return None
+        return cls(public_key=pk, secret_key=sk, base_url=url.rstrip("/"),
+                   sample_rate=_sample_rate(e.get("LANGFUSE_SAMPLE_RATE")),
+                   project_id=e.get("LANGFUSE_PROJECT_ID") or None,
+                   environment=e.get("LANGFUSE_TRACING_ENVIRONMENT") or None)
+
+
+def _sample_rate(raw: str | None) -> float:
+    if raw is None or not raw.strip():
+        return 1.0
+    try:
+        rate = float(raw)
+    except ValueError:
+        rate = -1.0
+    if not 0.0 <= rate <= 1.0:
+        raise UserError(f"LANGFUSE_SAMPLE_RATE={raw!r} is not a number between 0 and 1",
+                        field="LANGFUSE_SAMPLE_RATE", hint="e.g. 0.25 traces one run in four")
+    return rate
+
+
+def _ascii(text: str, limit: int = 200) -> str:
+    """Langfuse's propagated attributes must be US-ASCII and at most 200 characters."""
+    folded = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
+    return folded[:limit]
+
+
+class _OnceFilter(logging.Filter):
+    """Lets the first export error through (reworded), drops the rest."""
+
+    def __init__(self) -> None:
+        super().__init__("crew-langfuse-once")
+        self.seen = False
+        self.users = 0  # sinks whose export may still log
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno < logging.WARNING:
+            return True
+        if self.seen:
+            return False
+        self.seen = True
+        original = record.getMessage()
+        record.msg = ("Langfuse export failed (%s); crew keeps running and logs no further "
+                      "export errors")
+        record.args = (original,)
+        record.exc_info = None
+        return True
+
+
+@dataclass
+class _Shared:
+    """One Langfuse client (and our TracerProvider) per public key, shared by live sinks."""
+
+    client: Langfuse
+    provider: TracerProvider | None  # None when a host application owns the client
+    base_url: str
+    refs: int = 0
+
+
+_POOL: dict[str, _Shared] = {}
+_POOL_LOCK = threading.Lock()
+_FILTER = _OnceFilter()
+
+
+def _acquire(settings: LangfuseSettings) -> _Shared:
+    from langfuse import Langfuse
+    from langfuse._client.resource_manager import LangfuseResourceManager
+    from opentelemetry.sdk.resources import Resource
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.sampling import TraceIdRatioBased
+
+    with _POOL_LOCK:
+        shared = _POOL.get(settings.public_key)
+        if shared is None:
+            host_owned = settings.public_key in getattr(LangfuseResourceManager, "_instances", {})
+            provider = None
+            if not host_owned:
+                sampler = (TraceIdRatioBased(settings.sample_rate)
+                           if settings.sample_rate < 1.0 else None)
+                provider = TracerProvider(resource=Resource.create({"service.name": "crew"}),
+                                          sampler=sampler, shutdown_on_exit=False)
+            # crew sends no images/audio: skip the SDK's per-observation media scan and its
+            # upload thread (documented switch, read once at construction; a user's own
+            # setting wins).
+            media_default = "LANGFUSE_MEDIA_UPLOAD_ENABLED" not in os.environ
+            if media_default:
+                os.environ["LANGFUSE_MEDIA_UPLOAD_ENABLED"] = "false"
+            try:
+                client = Langfuse(public_key=settings.public_key,
+                                  secret_key=settings.secret_key, base_url=settings.base_url,
+                                  timeout=settings.timeout_s, tracing_enabled=True,
+                                  tracer_provider=provider, environment=settings.environment)
+            finally:
+                if media_default:
+                    os.environ.pop("LANGFUSE_MEDIA_UPLOAD_ENABLED", None)
+            shared = _Shared(client, provider, settings.base_url)
+            _POOL[settings.public_key] = shared
+            _FILTER.seen = False
+        elif shared.base_url != settings.base_url:
+            log.warning("Langfuse key %s is already exporting to %s in this process; "
+                        "%s is ignored", settings.public_key, shared.base_url, settings.base_url)
+        shared.refs += 1
+        _FILTER.users += 1  # until this sink's final flush is over
+        for name in _EXPORT_LOGGERS:
+            logger = logging.getLogger(name)
+            if _FILTER not in logger.filters:
+                logger.addFilter(_FILTER)
+        return shared
+
+
+def _release(settings: LangfuseSettings, shared: _Shared, deadline_s: float) -> bool:
+    """Flush (and, for the last user, shut down) within the deadline. True if it finished."""
+    with _POOL_LOCK:
+        shared.refs -= 1
+        last = shared.refs <= 0 and shared.provider is not None
+        if last:
+            _POOL.pop(settings.public_key, None)
+            try:  # let a later run in this process build a fresh client (the SDK caches one)
+                from langfuse._client.resource_manager import LangfuseResourceManager
+
+                instances = getattr(LangfuseResourceManager, "_instances", {})
+                with LangfuseResourceManager._lock:
+                    instances.pop(settings.public_key, None)
+            except Exception:  # internals moved; the SDK then reuses its cached client
+                pass
+
+    def work() -> None:
+        try:
+            if last:
+                shared.client.shutdown()  # unregisters its atexit hook first, then flushes
+                if shared.provider is not None:
+                    shared.provider.shutdown()
+            else:
+                shared.client.flush()
+        except Exception as exc:
+            log.debug("Langfuse flush failed: %s", exc)
+        finally:
+            with _POOL_LOCK:
+                _FILTER.users -= 1
+                if _FILTER.users <= 0:  # leave a host's OTel exporter logging as it was
+                    for name in _EXPORT_LOGGERS:
+                        logging.getLogger(name).removeFilter(_FILTER)
+
+    worker = threading.Thread(target=work, name="crew-langfuse-flush", daemon=True)
+    worker.start()
+    worker.join(deadline_s)
+    return not worker.is_alive()
+
+
+class LangfuseSink:
+    """A TraceSink exporting one run to Langfuse as one trace (session id = run id)."""
+
+    def __init__(self, settings: LangfuseSettings, info: RunInfo, *, trace_id: str) -> None:
+        from langfuse import propagate_attributes
+        from opentelemetry import context as otel_context
+        from opentelemetry.sdk.trace.sampling import TraceIdRatioBased
+
+        self.settings = settings
+        self.trace_id = trace_id
+        self.host = settings.base_url
+        self._shared = _acquire(settings)
+        self._client = self._shared.client
+        self._ctx_mod = otel_context
+        self._obs: dict[str, Any] = {}
+        self._root: Any = None
+        self._lock = threading.Lock()
+        self._closed = False
+        rate = settings.sample_rate
+        self.sampled: bool = rate >= 1.0 or TraceIdRatioBased(rate).should_sample(
+            None, int(trace_id, 16), "run").decision.is_sampled()  # type: ignore[no-untyped-call]
+        # A clean context (no host span, no host baggage) carrying the trace-level
+        # attributes; every observation is started inside it, whatever thread or task emits.
+        token = otel_context.attach(otel_context.Context())
+        try:
+            with propagate_attributes(session_id=_ascii(info.run_id),
+                                      trace_name=_ascii(info.feature) or "crew run",
+                                      tags=[_ascii(t) for t in info.tags],
+                                      metadata={"run_id": _ascii(info.run_id)}):
+                self._base: Context = otel_context.get_current()
+        finally:
+            otel_context.detach(token)
+
+    @property
+    def trace_url(self) -> str:
+        """The trace in the Langfuse UI."""
+        if self.settings.project_id:
+            return f"{self.host}/project/{self.settings.project_id}/traces/{self.trace_id}"
+        return f"{self.host}/trace/{self.trace_id}"
+
+    # -- TraceSink ------------------------------------------------------------------------
+    def on_event(self, event: dict[str, Any]) -> None:
+        if self._closed:
+            return
+        type_ = event["type"]
+        token = self._ctx_mod.attach(self._base)
+        try:
+            with self._lock:
+                if type_.endswith(".start"):
+                    self._start(type_[:-6], event)
+                elif type_.endswith(".end"):
+                    self._end(type_[:-4], event)
+                elif type_ == "event":
+                    self._point(event)
+        finally:
+            self._ctx_mod.detach(token)
+
+    def flush(self) -> None:
+        """Exports run in the background; `close_within` bounds the final flush."""
+
+    def close(self) -> None:
+        self.close_within(2.0)
+
+    def close_within(self, deadline_s: float) -> None:
+        """End what is still open, flush, release the client; returns within the deadline."""
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            leftovers = list(self._obs.values())
+            self._obs.clear()
+        for obs in reversed(leftovers):
+            try:
+                obs.update(level="WARNING", status_message="not ended (run interrupted?)")
+                obs.end()
+            except Exception:
+                pass
+        if not _release(self.settings, self._shared, deadline_s):
+            log.warning("Langfuse did not accept the trace within %.1f s (%s); unsent "
+                        "observations are dropped", deadline_s, self.host)
+
+    # -- mapping --------------------------------------------------------------------------
+    def _parent(self, event: dict[str, Any]) -> Any:
+        parent_id = event.get("parent_id")
+        return (self._obs.get(parent_id) if parent_id else None) or self._root
+
+    def _start(self, kind: str, event: dict[str, Any]) -> None:
+        p: dict[str, Any] = dict(event["payload"])
+        name: str = event["name"]
+        kwargs: dict[str, Any] = {"name": name, "as_type": _AS_TYPE.get(kind, "span")}
+        if kind == "run":
+            kwargs["input"] = p.pop("input", None) or {"feature": name}
+            p.pop("langfuse", None)
+        elif kind == "task":
+            kwargs["input"] = p.pop("input", None) or p.get("title") or None
+        elif kind == "generation":
+            kwargs["input"] = p.pop("input", None)
+            kwargs["model"] = p.pop("model", None)
+            kwargs["model_parameters"] = _map_values(p.pop("params", {}) or {})
+        else:
+            kwargs["input"] = p.pop("input", None)
+            # the name already says these
+            p.pop({"tool": "tool", "agent": "role"}.get(kind, ""), None)
+        kwargs["metadata"] = p or None
+        parent = self._parent(event)
+        if parent is None:
+            obs = self._client.start_observation(trace_context={"trace_id": self.trace_id},
+                                                 **kwargs)
+        else:
+            obs = parent.start_observation(**kwargs)
+        if kind == "run" and self._root is None:
+            self._root = obs
+        self._obs[event["id"]] = obs
+
+    def _end(self, kind: str, event: dict[str, Any]) -> None:
+        obs = self._obs.pop(event["id"], None)
+        if obs is None:
+            return
+        p: dict[str, Any] = dict(event["payload"])
+        kwargs: dict[str, Any] = {}
+        if "output" in p:
+            kwargs["output"] = p.pop("output")
+        error = p.pop("error", None)
+        level = p.pop("level", None)
+        if error is not None:
+            kwargs["status_message"] = str(error)
+            level = level or "ERROR"
+        if level:
+            kwargs["level"] = level
+        if kind == "generation":
+            if p.get("model"):
+                kwargs["model"] = p.pop("model")
+            usage = p.pop("usage", None)
+            if isinstance(usage, dict):
+                kwargs["usage_details"] = {k: int(v) for k, v in usage.items()
+                                           if isinstance(v, int | float)}
+            cost = p.pop("cost_usd", None)
+            if isinstance(cost, int | float):
+                kwargs["cost_details"] = {"total": float(cost)}
+        if p:
+            kwargs["metadata"] = p
+        if kwargs:
+            obs.update(**kwargs)
+        obs.end()
+        if obs is self._root:
+            self._root = None
+
+    def _point(self, event: dict[str, Any]) -> None:
+        p = dict(event["payload"])
+        raw = p.pop("level", None)
+        level: Level = raw if raw in ("DEBUG", "WARNING", "ERROR") else "DEFAULT"
+        parent = self._parent(event)
+        if parent is None:
+            self._client.create_event(trace_context={"trace_id": self.trace_id},
+                                      name=event["name"], input=p or None, level=level)
+        else:
+            parent.create_event(name=event["name"], input=p or None, level=level)
+
+
+def _map_values(params: Mapping[str, Any]) -> dict[str, Any]:
+    """Model parameters as Langfuse accepts them (scalars or lists of strings)."""
+    out: dict[str, Any] = {}
+    for k, v in params.items():
+        if (v is None or isinstance(v, str | int | float | bool)
+                or (isinstance(v, list) and all(isinstance(x, str) for x in v))):
+            out[k] = v
+        else:
+            out[k] = str(v)
+    return out
