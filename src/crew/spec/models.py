@@ -45,7 +45,7 @@ ROUTER_SETTINGS_KEYS = frozenset(
     optional_pre_call_checks plugins polling_interval provider_budget_config redis_db redis_host
     redis_password redis_port redis_url retry_after retry_policy router_general_settings
     routing_groups routing_strategy routing_strategy_args search_tools set_verbose stream_timeout
-    tag_filtering_match_any tag_routing_prefix timeout""".split()
+    tag_filtering_match_any tag_routing_prefix timeout""".split()  # noqa: SIM905
 )
 
 

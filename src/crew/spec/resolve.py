@@ -45,7 +45,7 @@ class ResolvedFeature:
         return (self.feature.path.parent / self.feature.spec.repo).resolve()
 
 
-class _Collector:
+class Collector:
     def __init__(self) -> None:
         self.problems: list[Problem] = []
 
@@ -64,7 +64,7 @@ class _Collector:
             raise UserError("invalid", problems=self.problems)
 
 
-def _ref(c: _Collector, lib: Library, kind: str, name: str, owner: Loaded[Any],
+def _ref(c: Collector, lib: Library, kind: str, name: str, owner: Loaded[Any],
          loc: tuple[str | int, ...], allowed: Iterable[str] | None = None,
          what: str | None = None) -> Loaded[Any] | None:
     """Resolve a reference to a library entry; report it at owner's loc when unknown."""
@@ -86,7 +86,7 @@ def _ref(c: _Collector, lib: Library, kind: str, name: str, owner: Loaded[Any],
 
 
 def check_models(models: ModelsConfig, owner: Loaded[Any], prefix: tuple[str, ...],
-                 c: _Collector) -> None:
+                 c: Collector) -> None:
     """Aliases named in fallbacks and group aliases must exist in model_list."""
     aliases = models.aliases()
     rs = models.router_settings
@@ -105,7 +105,7 @@ def check_models(models: ModelsConfig, owner: Loaded[Any], prefix: tuple[str, ..
                             hint=did_you_mean(str(name), aliases).strip(" ()") or None))
 
 
-def check_role(role: Loaded[RoleSpec], aliases: set[str] | None, c: _Collector) -> None:
+def check_role(role: Loaded[RoleSpec], aliases: set[str] | None, c: Collector) -> None:
     tools = known_tool_names()
     for i, t in enumerate(role.spec.tools):
         if t not in tools:
@@ -118,7 +118,7 @@ def check_role(role: Loaded[RoleSpec], aliases: set[str] | None, c: _Collector) 
                            or f"aliases there: {', '.join(sorted(aliases))}"))
 
 
-def check_pattern(p: Loaded[PatternSpec], crew_roles: set[str] | None, c: _Collector) -> None:
+def check_pattern(p: Loaded[PatternSpec], crew_roles: set[str] | None, c: Collector) -> None:
     kinds = known_pattern_kinds()
     if p.spec.kind not in kinds:
         c.add(p.problem(f"unknown pattern kind {p.spec.kind!r}", ("kind",),
@@ -132,8 +132,8 @@ def check_pattern(p: Loaded[PatternSpec], crew_roles: set[str] | None, c: _Colle
                                 hint=did_you_mean(val, crew_roles).strip(" ()") or None))
 
 
-def _check_crew(crew: Loaded[CrewSpec], lib: Library, aliases: set[str] | None,
-                c: _Collector, out: ResolvedFeature | None = None) -> None:
+def check_crew(crew: Loaded[CrewSpec], lib: Library, aliases: set[str] | None,
+                c: Collector, out: ResolvedFeature | None = None) -> None:
     spec = crew.spec
     role_names = set(spec.all_roles())
     for loc, name in [(("supervisor",), spec.supervisor),
@@ -166,7 +166,7 @@ def _check_crew(crew: Loaded[CrewSpec], lib: Library, aliases: set[str] | None,
             out.templates[name] = tpl
 
 
-def _crew_models(crew: Loaded[CrewSpec], c: _Collector) -> tuple[ModelsConfig, Path] | None:
+def crew_models(crew: Loaded[CrewSpec], c: Collector) -> tuple[ModelsConfig, Path] | None:
     m = crew.spec.models
     if isinstance(m, ModelsConfig):
         check_models(m, crew, ("models",), c)
@@ -177,7 +177,7 @@ def _crew_models(crew: Loaded[CrewSpec], c: _Collector) -> tuple[ModelsConfig, P
 
 
 def _models_file(owner: Loaded[Any], loc: tuple[str, ...], rel: str,
-                 c: _Collector) -> tuple[ModelsConfig, Path] | None:
+                 c: Collector) -> tuple[ModelsConfig, Path] | None:
     path = (owner.path.parent / rel).resolve()
     if not path.is_file():
         c.add(owner.problem(f"router config {rel!r} not found", loc,
@@ -194,7 +194,7 @@ def resolve_feature(path: Path, *, models_override: Path | None = None) -> Resol
     """Load a feature and everything it names; raise one UserError listing every problem."""
     feature = load_spec(path, FeatureSpec)
     lib = Library.beside(path)
-    c = _Collector()
+    c = Collector()
     spec = feature.spec
     crew_ref = spec.crew
     if crew_ref.endswith((".yaml", ".yml")):
@@ -212,20 +212,20 @@ def resolve_feature(path: Path, *, models_override: Path | None = None) -> Resol
     elif spec.models:
         models = _models_file(feature, ("models",), spec.models, c)
     else:
-        models = _crew_models(crew, c)
+        models = crew_models(crew, c)
         if models is None:
             c.add(feature.problem("no router config: set `models:` to a LiteLLM config file "
                                   "here or in the crew", ("models",)))
     aliases = models[0].aliases() if models else None
     resolved = ResolvedFeature(feature, crew, models[0] if models else ModelsConfig.model_construct(),
                                models[1] if models else path.parent)
-    _check_crew(crew, lib, aliases, c, resolved)
+    check_crew(crew, lib, aliases, c, resolved)
     _check_pinned_tasks(feature, crew.spec, lib, c)
     c.raise_if_any()
     return resolved
 
 
-def _load_models_path(path: Path, c: _Collector) -> tuple[ModelsConfig, Path] | None:
+def _load_models_path(path: Path, c: Collector) -> tuple[ModelsConfig, Path] | None:
     if not path.is_file():
         raise UserError("router config not found", file=str(path), hint="check --models")
     loaded = load_spec(path, ModelsConfig)
@@ -234,7 +234,7 @@ def _load_models_path(path: Path, c: _Collector) -> tuple[ModelsConfig, Path] | 
 
 
 def _check_pinned_tasks(feature: Loaded[FeatureSpec], crew: CrewSpec, lib: Library,
-                        c: _Collector) -> None:
+                        c: Collector) -> None:
     tasks = feature.spec.tasks
     ids: dict[str, int] = {}
     roles = set(crew.all_roles())

@@ -3,18 +3,19 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from crew.errors import UserError
 from crew.spec.library import Library
-from crew.spec.loader import load_spec
+from crew.spec.loader import Loaded, load_spec
 from crew.spec.models import KIND_DIRS, KINDS, CrewSpec, ModelsConfig, PatternSpec, RoleSpec
 from crew.spec.resolve import (
-    _check_crew,
-    _Collector,
-    _crew_models,
+    Collector,
+    check_crew,
     check_models,
     check_pattern,
     check_role,
+    crew_models,
     resolve_feature,
 )
 from crew.spec.yamlio import load_yaml
@@ -58,8 +59,8 @@ def validate_path(path: Path, kind: str | None = None) -> str:
     if kind == "feature":
         resolve_feature(path)
         return kind
-    c = _Collector()
-    loaded = load_spec(path, KINDS[kind])
+    c = Collector()
+    loaded: Loaded[Any] = load_spec(path, KINDS[kind])
     spec = loaded.spec
     if isinstance(spec, RoleSpec):
         check_role(loaded, None, c)
@@ -68,7 +69,7 @@ def validate_path(path: Path, kind: str | None = None) -> str:
     elif isinstance(spec, ModelsConfig):
         check_models(spec, loaded, (), c)
     elif isinstance(spec, CrewSpec):
-        models = _crew_models(loaded, c)
-        _check_crew(loaded, Library.beside(path), models[0].aliases() if models else None, c)
+        models = crew_models(loaded, c)
+        check_crew(loaded, Library.beside(path), models[0].aliases() if models else None, c)
     c.raise_if_any()
     return kind
