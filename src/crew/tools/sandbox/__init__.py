@@ -1,0 +1,97 @@
+"""Sandbox backends behind one protocol, chosen by name: docker, bwrap, local, or auto.
+
+Importing this package imports neither docker nor any backend module.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from crew.errors import UserError
+from crew.tools.sandbox.base import (
+    SandboxBackend,
+    SandboxError,
+    SandboxLimits,
+    SandboxResult,
+    sandbox_env,
+)
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+__all__ = [
+    "BACKENDS",
+    "SandboxBackend",
+    "SandboxError",
+    "SandboxLimits",
+    "SandboxResult",
+    "backend_status",
+    "sandbox_env",
+    "select_sandbox",
+]
+
+BACKENDS = ("auto", "docker", "bwrap", "local")
+log = logging.getLogger(__name__)
+
+
+def backend_status(name: str, *, image: str | None = None) -> tuple[bool, str]:
+    """(available, reason) for one backend; `reason` says what is missing."""
+    if name == "docker":
+        from crew.tools.sandbox.docker import docker_status
+
+        return docker_status(image)
+    if name == "bwrap":
+        from crew.tools.sandbox.bwrap import bwrap_status
+
+        return bwrap_status()
+    if name == "local":
+        return True, "always available (isolates nothing)"
+    raise UserError(f"unknown sandbox {name!r}", hint=f"use one of {', '.join(BACKENDS)}")
+
+
+def select_sandbox(
+    name: str = "auto",
+    *,
+    limits: SandboxLimits | None = None,
+    image: str | None = None,
+    extra_ro_binds: Sequence[Path] = (),
+) -> SandboxBackend:
+    """The named backend, or for `auto` the first available of docker, bwrap, local.
+
+    A named backend that is unavailable is the user's problem: UserError with the reason.
+    """
+    if name not in BACKENDS:
+        from crew.spec.suggest import did_you_mean
+
+        raise UserError(
+            f"unknown sandbox {name!r}{did_you_mean(name, BACKENDS)}",
+            field="sandbox", hint=f"use one of {', '.join(BACKENDS)}",
+        )
+    order = ("docker", "bwrap", "local") if name == "auto" else (name,)
+    reasons: list[str] = []
+    for candidate in order:
+        ok, reason = backend_status(candidate, image=image)
+        if ok:
+            if name == "auto" and reasons:
+                log.info("sandbox auto: using %s (%s)", candidate, "; ".join(reasons))
+            return _make(candidate, limits, image, extra_ro_binds)
+        reasons.append(f"{candidate}: {reason}")
+    raise UserError(f"sandbox {name!r} is not available: {reason}", field="sandbox")
+
+
+def _make(
+    name: str, limits: SandboxLimits | None, image: str | None, extra: Sequence[Path]
+) -> SandboxBackend:
+    if name == "docker":
+        from crew.tools.sandbox.docker import DockerSandbox
+
+        return DockerSandbox(limits, image=image)
+    if name == "bwrap":
+        from crew.tools.sandbox.bwrap import BwrapSandbox
+
+        return BwrapSandbox(limits, extra_ro_binds=extra)
+    from crew.tools.sandbox.local import LocalSandbox
+
+    return LocalSandbox(limits)

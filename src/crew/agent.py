@@ -1,0 +1,401 @@
+"""One agent's turn loop: role + model alias + tools against the ChatModel protocol.
+
+Each turn sends the conversation, runs the requested tool calls concurrently and feeds their
+results back. The loop stops at a final answer (a reply without tool calls), at max_turns, or
+at a guard: the same tool call repeated, the same assistant message repeated, or no new tool
+result for a number of turns. The conversation is laid out stable-first (role, then context,
+then the task) and grows append-only, so provider prompt caches keep hitting.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import json
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+from crew.llm.types import CallContext, ChatModel, Completion, Message, ToolCall, Usage
+from crew.spec.models import RoleSpec
+from crew.tools.base import Tool, ToolContext
+from crew.tools.paths import DEFAULT_PROTECTED, PathPolicy
+from crew.tools.registry import OutcomeStatus, ToolOutcome, ToolRegistry
+from crew.tools.sandbox.base import SandboxBackend
+
+# The only text the framework adds to a role's prompt. Kept short: it is paid on every call.
+FRAMEWORK_NOTE = (
+    "Use the tools to work in the repository; paths are relative to its root. "
+    "When the task is done, reply without calling tools: that reply is your final answer."
+)
+NOT_RUN = "Not run: the agent was stopped ({reason})."
+ELIDED = "[old output elided ({chars} chars) to keep the context short; call the tool again if needed]"
+TRUNCATION_NOTE_CHARS = 40  # "[... N characters omitted ...]" added by the registry
+
+
+class StopReason(StrEnum):
+    FINAL = "final"
+    MAX_TURNS = "max_turns"
+    REPEATED_TOOL_CALL = "repeated_tool_call"
+    REPEATED_MESSAGE = "repeated_message"
+    NO_PROGRESS = "no_progress"
+
+
+@dataclass(frozen=True)
+class Guards:
+    """Deterministic loop guards (0 disables one)."""
+
+    repeated_tool_call: int = 3  # the same call with the same arguments N times in a row
+    repeated_message: int = 3  # the same assistant message N turns in a row
+    no_progress: int = 4  # N turns in a row without a tool result not seen before
+
+
+@dataclass(frozen=True)
+class ContextLimits:
+    """How lean the context stays."""
+
+    tool_output_chars: int = 12_000  # one tool result; longer ones keep head + tail
+    history_chars: int = 160_000  # above this, old tool results are elided
+    keep_recent_turns: int = 4  # turns whose tool results are never elided
+
+
+@dataclass
+class TurnRecord:
+    """Handed to `on_turn` after every turn: enough for a checkpointer to resume from."""
+
+    turn: int
+    completion: Completion
+    outcomes: list[ToolOutcome]
+    messages: list[Message]
+    stop_reason: StopReason | None
+
+
+@dataclass
+class AgentResult:
+    """How an agent's run ended and what it did."""
+
+    text: str | None  # the final answer, or the last assistant text when stopped early
+    stop_reason: StopReason
+    detail: str  # a human-readable reason
+    messages: list[Message]
+    tool_calls: list[ToolOutcome] = field(default_factory=list)
+    usage: Usage = field(default_factory=Usage)
+    cost_usd: float = 0.0
+    turns: int = 0
+    framework_tokens: int = 0  # framework-added prompt text, summed over every call
+    tool_schema_tokens: int = 0  # size of the tool schemas sent with each call
+
+    @property
+    def final(self) -> bool:
+        return self.stop_reason is StopReason.FINAL
+
+
+OnTurn = Callable[[TurnRecord], Any]
+
+
+# Timings ("(0.4s)", "in 1.02s") differ between otherwise identical results: not progress.
+_TIMINGS = re.compile(r"\d+\.\d+s?")
+
+
+def estimate_tokens(text: str) -> int:
+    """~4 characters per token: good enough to watch framework overhead."""
+    return (len(text) + 3) // 4
+
+
+def _canonical(arguments: str) -> str:
+    try:
+        return json.dumps(json.loads(arguments or "{}"), sort_keys=True)
+    except json.JSONDecodeError:
+        return arguments
+
+
+def system_prompt(role: RoleSpec, *, with_tools: bool = True) -> tuple[str, str]:
+    """(prompt, framework-added part): the role's own text, plus a short note on tool use."""
+    glue = f"You are the {role.title}. Goal: "
+    prompt = f"{glue}{role.goal.strip()}\n\n{role.instructions.strip()}"
+    if with_tools:
+        prompt += f"\n\n{FRAMEWORK_NOTE}"
+        glue += FRAMEWORK_NOTE
+    return prompt, glue
+
+
+class Agent:
+    """A role with a model and tools, run as a turn loop.
+
+    `tools`: None picks the role's `tools` by name (built-ins and `crew.tools` entry points;
+    an unknown name is a UserError); a ToolRegistry or a list of Tools / names is used as given.
+    """
+
+    def __init__(
+        self,
+        role: RoleSpec,
+        model: ChatModel,
+        tools: ToolRegistry | Sequence[Tool | str] | None = None,
+        workspace: Path | str = ".",
+        sandbox: SandboxBackend | None = None,
+        *,
+        alias: str | None = None,
+        max_turns: int | None = None,
+        guards: Guards | None = None,
+        limits: ContextLimits | None = None,
+        protected: Sequence[str] = DEFAULT_PROTECTED,
+        on_turn: OnTurn | None = None,
+        params: dict[str, Any] | None = None,
+        count_tokens: Callable[[str], int] = estimate_tokens,
+        command_timeout: float = 300.0,
+        test_command: str = "python3 -m pytest -q",
+    ) -> None:
+        self.role = role
+        self.model = model
+        self.tools = _registry(role, tools)
+        self.workspace = Path(workspace).resolve()
+        self.sandbox = sandbox
+        self.alias = alias or role.model
+        self.max_turns = max_turns or role.max_turns
+        self.guards = guards or Guards()
+        self.limits = limits or ContextLimits()
+        self.paths = PathPolicy(self.workspace, tuple(protected))
+        self.on_turn = on_turn
+        self.params: dict[str, Any] = {"temperature": role.temperature}
+        if role.max_tokens:
+            self.params["max_tokens"] = role.max_tokens
+        self.params.update(params or {})
+        self.count_tokens = count_tokens
+        self.command_timeout = command_timeout
+        self.test_command = test_command
+
+    def initial_messages(self, task: str, repo_context: str | None = None) -> list[Message]:
+        """[system: role], [user: context then task]: stable first, volatile last."""
+        prompt, _ = system_prompt(self.role, with_tools=len(self.tools) > 0)
+        user = f"{repo_context.strip()}\n\n## Task\n{task.strip()}" if repo_context else task.strip()
+        return [{"role": "system", "content": prompt}, {"role": "user", "content": user}]
+
+    async def run(
+        self,
+        task: str | None = None,
+        *,
+        context: CallContext | None = None,
+        repo_context: str | None = None,
+        messages: list[Message] | None = None,
+    ) -> AgentResult:
+        """Run until a final answer, max_turns or a guard. Pass `messages` (e.g. from a
+        checkpoint's TurnRecord) to continue a conversation instead of starting one."""
+        if messages is not None:
+            msgs = [dict(m) for m in messages]
+        elif task is not None:
+            msgs = self.initial_messages(task, repo_context)
+        else:
+            raise ValueError("Agent.run needs a task or a starting message list")
+        loop = _Loop(self, msgs, context or CallContext())
+        return await loop.run()
+
+
+def _registry(role: RoleSpec, tools: ToolRegistry | Sequence[Tool | str] | None) -> ToolRegistry:
+    if tools is None:
+        return ToolRegistry().select(role.tools)
+    if isinstance(tools, ToolRegistry):
+        return tools
+    reg = ToolRegistry()
+    for t in tools:
+        reg.register(reg.get(t) if isinstance(t, str) else t)
+    return reg
+
+
+class _Loop:
+    """The state of one run: counters for the guards and the usage tallies."""
+
+    def __init__(self, agent: Agent, messages: list[Message], context: CallContext) -> None:
+        self.a = agent
+        self.messages = messages
+        self.context = context if context.role else replace(context, role=agent.role.name)
+        self.outcomes: list[ToolOutcome] = []
+        self.prompt_tokens = self.completion_tokens = 0
+        self.cost = 0.0
+        self.framework_tokens = 0
+        self.seen_results: set[tuple[str, str, str]] = set()
+        self.last_call: tuple[str, str] | None = None
+        self.call_run = 0
+        self.last_message: tuple[str, tuple[tuple[str, str], ...]] | None = None
+        self.message_run = 0
+        self.stale_turns = 0
+        self.elided: set[int] = set()
+        self.specs = agent.tools.specs()
+        self.schema_tokens = agent.count_tokens(json.dumps(self.specs)) if self.specs else 0
+        _, glue = system_prompt(agent.role, with_tools=len(agent.tools) > 0)
+        self.fw_static = agent.count_tokens(glue)  # in every prompt
+        self.fw_dynamic = 0  # notes added since (truncations, elisions, not-run results)
+        self.tool_ctx = ToolContext(
+            workspace=agent.workspace,
+            sandbox=agent.sandbox,
+            paths=agent.paths,
+            call=self.context,
+            command_timeout=agent.command_timeout,
+            test_command=agent.test_command,
+            output_chars=agent.limits.tool_output_chars,
+        )
+
+    async def run(self) -> AgentResult:
+        turn = sum(1 for m in self.messages if m.get("role") == "assistant")
+        last_text: str | None = None
+        while turn < self.a.max_turns:
+            turn += 1
+            self._window()
+            self.framework_tokens += self.fw_static + self.fw_dynamic
+            completion = await self.a.model.complete(
+                self.a.alias,
+                self.messages,
+                tools=self.specs or None,
+                context=replace(self.context, turn=turn),
+                **self.a.params,
+            )
+            self.prompt_tokens += completion.usage.prompt_tokens
+            self.completion_tokens += completion.usage.completion_tokens
+            self.cost += completion.cost_usd
+            calls = _unique_ids(completion.tool_calls, turn)
+            last_text = completion.content or last_text
+            self.messages.append(_assistant(completion.content, calls))
+            if not calls:
+                return await self._finish(turn, completion, [], StopReason.FINAL, "final answer",
+                                          completion.content)
+            tripped = self._check_repeats(completion.content, calls)
+            if tripped:
+                reason, detail = tripped
+                skipped = self._not_run(calls, detail)
+                return await self._finish(turn, completion, skipped, reason, detail, last_text)
+            outcomes = list(await asyncio.gather(
+                *(self.a.tools.invoke(c, self.tool_ctx) for c in calls)
+            ))
+            self.outcomes.extend(outcomes)
+            for o in outcomes:
+                self.messages.append(o.as_message())
+                if o.truncated:
+                    self.fw_dynamic += self.a.count_tokens("x" * TRUNCATION_NOTE_CHARS)
+            stop = None
+            detail = ""
+            if self._no_progress(outcomes):
+                stop = StopReason.NO_PROGRESS
+                detail = f"no new tool result in {self.stale_turns} turns"
+            elif turn >= self.a.max_turns:
+                stop, detail = StopReason.MAX_TURNS, f"reached max_turns ({self.a.max_turns})"
+            if stop:
+                return await self._finish(turn, completion, outcomes, stop, detail, last_text)
+            await self._notify(TurnRecord(turn, completion, outcomes, list(self.messages), None))
+        # resumed with no turns left
+        return self._result(turn, StopReason.MAX_TURNS, f"reached max_turns ({self.a.max_turns})",
+                            last_text)
+
+    # ---------------------------------------------------------------- guards
+
+    def _check_repeats(
+        self, content: str | None, calls: Sequence[ToolCall]
+    ) -> tuple[StopReason, str] | None:
+        g = self.a.guards
+        sigs = tuple((c.name, _canonical(c.arguments)) for c in calls)
+        for sig in sigs:
+            self.call_run = self.call_run + 1 if sig == self.last_call else 1
+            self.last_call = sig
+            if g.repeated_tool_call and self.call_run >= g.repeated_tool_call:
+                return (StopReason.REPEATED_TOOL_CALL,
+                        f"{sig[0]} called with the same arguments {self.call_run} times in a row")
+        msg_sig = ((content or "").strip(), sigs)
+        self.message_run = self.message_run + 1 if msg_sig == self.last_message else 1
+        self.last_message = msg_sig
+        if g.repeated_message and self.message_run >= g.repeated_message:
+            return (StopReason.REPEATED_MESSAGE,
+                    f"the same assistant message {self.message_run} turns in a row")
+        return None
+
+    def _no_progress(self, outcomes: Sequence[ToolOutcome]) -> bool:
+        new = False
+        for o in outcomes:
+            key = (o.call.name, _canonical(o.call.arguments), _TIMINGS.sub("#", o.output))
+            if key not in self.seen_results:
+                self.seen_results.add(key)
+                new = True
+        self.stale_turns = 0 if new else self.stale_turns + 1
+        n = self.a.guards.no_progress
+        return bool(n) and self.stale_turns >= n
+
+    def _not_run(self, calls: Sequence[ToolCall], detail: str) -> list[ToolOutcome]:
+        """Answer every requested call so the conversation stays well-formed for resuming."""
+        skipped = [ToolOutcome(c, NOT_RUN.format(reason=detail), OutcomeStatus.VETOED)
+                   for c in calls]
+        for o in skipped:
+            self.messages.append(o.as_message())
+            self.fw_dynamic += self.a.count_tokens(o.output)
+        return skipped
+
+    # ---------------------------------------------------------------- context
+
+    def _window(self) -> None:
+        """Elide old tool results once the history outgrows its budget (rarely: in one sweep,
+        so the cached prefix changes once, not every turn)."""
+        lim = self.a.limits
+        if sum(len(str(m.get("content") or "")) for m in self.messages) <= lim.history_chars:
+            return
+        assistant_idx = [i for i, m in enumerate(self.messages) if m.get("role") == "assistant"]
+        if len(assistant_idx) <= lim.keep_recent_turns:
+            return
+        cutoff = assistant_idx[-lim.keep_recent_turns] if lim.keep_recent_turns else len(
+            self.messages)
+        for i in range(cutoff):
+            m = self.messages[i]
+            content = str(m.get("content") or "")
+            if m.get("role") == "tool" and i not in self.elided and len(content) > 200:
+                note = ELIDED.format(chars=len(content))
+                self.messages[i] = {**m, "content": note}
+                self.elided.add(i)
+                self.fw_dynamic += self.a.count_tokens(note)
+
+    # ---------------------------------------------------------------- ending
+
+    async def _notify(self, record: TurnRecord) -> None:
+        if self.a.on_turn is not None:
+            res = self.a.on_turn(record)
+            if inspect.isawaitable(res):
+                await res
+
+    async def _finish(
+        self, turn: int, completion: Completion, outcomes: list[ToolOutcome],
+        reason: StopReason, detail: str, text: str | None,
+    ) -> AgentResult:
+        await self._notify(TurnRecord(turn, completion, outcomes, list(self.messages), reason))
+        return self._result(turn, reason, detail, text)
+
+    def _result(self, turn: int, reason: StopReason, detail: str, text: str | None) -> AgentResult:
+        return AgentResult(
+            text=text,
+            stop_reason=reason,
+            detail=detail,
+            messages=self.messages,
+            tool_calls=self.outcomes,
+            usage=Usage(self.prompt_tokens, self.completion_tokens),
+            cost_usd=self.cost,
+            turns=turn,
+            framework_tokens=self.framework_tokens,
+            tool_schema_tokens=self.schema_tokens,
+        )
+
+
+def _unique_ids(calls: Sequence[ToolCall], turn: int) -> list[ToolCall]:
+    """Tool call ids as the model gave them, made non-empty and unique within the turn."""
+    seen: set[str] = set()
+    out = []
+    for i, c in enumerate(calls):
+        cid = c.id if c.id and c.id not in seen else f"call_{turn}_{i}"
+        seen.add(cid)
+        out.append(c if cid == c.id else replace(c, id=cid))
+    return out
+
+
+def _assistant(content: str | None, calls: Sequence[ToolCall]) -> Message:
+    msg: Message = {"role": "assistant", "content": content}
+    if calls:
+        msg["tool_calls"] = [
+            {"id": c.id, "type": "function", "function": {"name": c.name, "arguments": c.arguments}}
+            for c in calls
+        ]
+    return msg

@@ -1,0 +1,80 @@
+"""Read-only git tools over the workspace: git_status and git_diff (the git CLI)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from crew.tools.base import ToolContext, ToolError, tool
+
+# No pager, no colour, no external diff or textconv drivers, no fsmonitor hook: nothing from a
+# repository's config gets to run a program.
+_SAFE = ["-c", "core.pager=cat", "-c", "color.ui=false", "-c", "core.fsmonitor=false",
+         "-c", "diff.external=", "--no-pager"]
+
+
+async def git(ctx: ToolContext, *args: str, timeout: float = 60) -> str:
+    exe = shutil.which("git")
+    if not exe:
+        raise ToolError("git is not installed")
+    env = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG", "LC_ALL", "TZ")}
+    env.update(GIT_TERMINAL_PROMPT="0", GIT_OPTIONAL_LOCKS="0")
+    proc = await asyncio.create_subprocess_exec(
+        exe, *_SAFE, *args, cwd=ctx.policy.root, env=env, stdin=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )
+    try:
+        out, err = await asyncio.wait_for(proc.communicate(), timeout)
+    except TimeoutError as e:
+        proc.kill()
+        await proc.wait()
+        raise ToolError(f"git {args[0]} timed out") from e
+    if proc.returncode != 0:
+        msg = err.decode("utf-8", "replace").strip()
+        if "not a git repository" in msg:
+            raise ToolError("the workspace is not a git repository")
+        raise ToolError(f"git {args[0]} failed: {msg[:1000]}")
+    return out.decode("utf-8", "replace")
+
+
+class GitStatusArgs(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+@tool(args=GitStatusArgs)
+async def git_status(ctx: ToolContext, args: GitStatusArgs) -> str:
+    """Show the branch and the changed, staged and untracked files (git status --short)."""
+    out = await git(ctx, "status", "--short", "--branch", "--untracked-files=all")
+    return out.rstrip() or "(clean)"
+
+
+class GitDiffArgs(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    path: str | None = Field(None, description="Limit to this file or directory.")
+    staged: bool = Field(False, description="Show staged changes instead of unstaged ones.")
+    base: str | None = Field(
+        None, description="Compare the working tree with this commit or branch instead."
+    )
+    stat: bool = Field(False, description="Only a summary of changed files and line counts.")
+
+
+@tool(args=GitDiffArgs)
+async def git_diff(ctx: ToolContext, args: GitDiffArgs) -> str:
+    """Show changes as a unified diff: unstaged by default, staged, or against a base commit."""
+    cmd = ["diff", "--no-ext-diff", "--no-textconv"]
+    if args.stat:
+        cmd.append("--stat")
+    if args.staged:
+        cmd.append("--cached")
+    if args.base:
+        if args.base.startswith("-"):
+            raise ToolError(f"invalid base {args.base!r}")
+        cmd.append(args.base)
+    cmd.append("--")
+    if args.path:
+        cmd.append(ctx.policy.relative(ctx.policy.resolve(args.path)))
+    out = await git(ctx, *cmd)
+    return out.rstrip() or "(no changes)"

@@ -1,0 +1,300 @@
+"""The tool registry: tools by name (built-ins, `crew.tools` entry points, your own), hooks
+before and after each call, the approval policy, and `invoke`, which never raises for a
+tool's failure: bad arguments, vetoes, refusals and errors all come back as text for the model."""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import inspect
+import json
+import logging
+import sys
+import time
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, replace
+from enum import StrEnum
+from typing import Any, cast
+
+from pydantic import ValidationError
+
+from crew.errors import UserError
+from crew.llm.types import ToolCall, ToolSpec
+from crew.tools.base import Approval, Tool, ToolContext, ToolError, ToolOutput
+from crew.tools.catalog import BUILTIN_TOOLS
+from crew.tools.sandbox.base import cap_text
+
+log = logging.getLogger(__name__)
+
+# Where each built-in lives (imported on first use). Kept equal to catalog.BUILTIN_TOOLS.
+BUILTIN_MODULES: dict[str, str] = {
+    "read_file": "crew.tools.fs",
+    "write_file": "crew.tools.fs",
+    "edit_file": "crew.tools.fs",
+    "list_files": "crew.tools.fs",
+    "search_code": "crew.tools.search",
+    "run_command": "crew.tools.shell",
+    "run_tests": "crew.tools.shell",
+    "git_diff": "crew.tools.git",
+    "git_status": "crew.tools.git",
+}
+
+# A before-hook returns None to allow the call, or a reason to veto it.
+BeforeHook = Callable[[ToolCall, ToolContext], "Awaitable[str | None] | str | None"]
+AfterHook = Callable[[ToolCall, "ToolOutcome", ToolContext], "Awaitable[None] | None"]
+# An approver returns None to approve, or a reason to refuse.
+Approver = Callable[[Tool, dict[str, Any]], "Awaitable[str | None] | str | None"]
+
+
+class OutcomeStatus(StrEnum):
+    OK = "ok"
+    ERROR = "error"  # the tool ran and failed (ToolError or an exception)
+    INVALID_ARGS = "invalid_args"
+    UNKNOWN_TOOL = "unknown_tool"
+    VETOED = "vetoed"  # a before-hook said no
+    REFUSED = "refused"  # the approval policy said no (deny, or ask answered no)
+
+
+@dataclass(frozen=True)
+class ToolOutcome:
+    """One tool call and what came of it; `output` is exactly what the model sees."""
+
+    call: ToolCall
+    output: str
+    status: OutcomeStatus
+    data: dict[str, Any] | None = None
+    duration_s: float = 0.0
+    truncated: bool = False  # the output was cut to the context's output_chars
+
+    @property
+    def is_error(self) -> bool:
+        return self.status is not OutcomeStatus.OK
+
+    def as_message(self) -> dict[str, Any]:
+        return {"role": "tool", "tool_call_id": self.call.id, "content": self.output}
+
+
+async def _maybe_await(value: Any) -> Any:
+    return await value if inspect.isawaitable(value) else value
+
+
+_prompt_lock = asyncio.Lock()
+
+
+async def terminal_approver(tool: Tool, args: dict[str, Any]) -> str | None:
+    """Ask on an interactive terminal; refuse with a clear reason when nobody can answer."""
+    if not (sys.stdin.isatty() and sys.stdout.isatty()):
+        return (
+            f"tool {tool.name!r} needs a human's approval (policy 'ask') but this run is not "
+            "interactive, so it was refused; set its approval to 'auto' to allow it"
+        )
+    shown = json.dumps(args, ensure_ascii=False)[:500]
+    async with _prompt_lock:  # parallel calls ask one at a time
+        answer = await asyncio.to_thread(input, f"\nAllow {tool.name}({shown})? [y/N] ")
+    if answer.strip().lower() in ("y", "yes"):
+        return None
+    return f"a human refused the call to {tool.name!r}"
+
+
+def load_builtin(name: str) -> Tool:
+    module = importlib.import_module(BUILTIN_MODULES[name])
+    return cast(Tool, getattr(module, name))
+
+
+def load_entry_point(name: str) -> Tool:
+    """A third-party tool from the `crew.tools` entry-point group (a Tool or a plain function)."""
+    from importlib.metadata import entry_points
+
+    from crew.tools.base import tool as make_tool
+
+    for ep in entry_points(group="crew.tools"):
+        if ep.name == name:
+            try:
+                obj = ep.load()
+            except Exception as e:
+                raise UserError(
+                    f"tool {name!r} (entry point {ep.value}) failed to load: {e}",
+                    hint="check that the plugin package is installed correctly",
+                ) from e
+            if isinstance(obj, Tool):
+                return obj if obj.name == name else _renamed(obj, name)
+            if callable(obj):
+                return cast(Tool, make_tool(obj, name=name))
+            raise UserError(f"entry point {ep.value} for tool {name!r} is not a Tool or function")
+    raise KeyError(name)
+
+
+def _renamed(t: Tool, name: str) -> Tool:
+    return replace(t, name=name)
+
+
+class ToolRegistry:
+    """Tools by name, with hooks and approval policy. `select(names)` gives a role its tools."""
+
+    def __init__(
+        self,
+        tools: Iterable[Tool] = (),
+        *,
+        approvals: Mapping[str, Approval | str] | None = None,
+        approver: Approver | None = None,
+    ) -> None:
+        self._tools: dict[str, Tool] = {}
+        self._before: list[BeforeHook] = []
+        self._after: list[AfterHook] = []
+        self.approvals: dict[str, Approval] = {k: Approval(v) for k, v in (approvals or {}).items()}
+        self.approver: Approver = approver or terminal_approver
+        for t in tools:
+            self.register(t)
+
+    # ------------------------------------------------------------------ contents
+
+    @classmethod
+    def builtin(cls, **kwargs: Any) -> ToolRegistry:
+        """Every built-in tool."""
+        return cls((load_builtin(n) for n in BUILTIN_TOOLS), **kwargs)
+
+    def register(self, t: Tool, *, replace: bool = False) -> Tool:
+        if not isinstance(t, Tool):
+            raise TypeError(f"expected a Tool (use the @tool decorator), got {type(t).__name__}")
+        if t.name in self._tools and not replace and self._tools[t.name] is not t:
+            raise ValueError(f"a tool named {t.name!r} is already registered")
+        self._tools[t.name] = t
+        return t
+
+    def get(self, name: str) -> Tool:
+        """The tool called `name`: registered here, built in, or from an entry point."""
+        if name in self._tools:
+            return self._tools[name]
+        if name in BUILTIN_MODULES:
+            return self.register(load_builtin(name))
+        try:
+            return self.register(load_entry_point(name))
+        except KeyError:
+            pass
+        from crew.spec.suggest import did_you_mean
+        from crew.tools.catalog import known_tool_names
+
+        known = set(self._tools) | known_tool_names()
+        raise UserError(
+            f"unknown tool {name!r}{did_you_mean(name, known)}",
+            field="tools",
+            hint=f"known tools: {', '.join(sorted(known))}",
+        )
+
+    def select(self, names: Iterable[str]) -> ToolRegistry:
+        """A registry with just `names` (in that order), sharing hooks and approval policy."""
+        sub = ToolRegistry(approver=self.approver)
+        sub.approvals = self.approvals
+        sub._before, sub._after = self._before, self._after
+        for n in names:
+            sub.register(self.get(n))
+        return sub
+
+    def names(self) -> list[str]:
+        return list(self._tools)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._tools
+
+    def __iter__(self) -> Iterator[Tool]:
+        return iter(self._tools.values())
+
+    def __len__(self) -> int:
+        return len(self._tools)
+
+    def specs(self) -> list[ToolSpec]:
+        """The tools in OpenAI function format, in registration order (stable for caching)."""
+        return [t.spec() for t in self._tools.values()]
+
+    # ------------------------------------------------------------------ hooks and policy
+
+    def before_call(self, hook: BeforeHook) -> BeforeHook:
+        """Register a hook run before each call; returning a string vetoes the call with it."""
+        self._before.append(hook)
+        return hook
+
+    def after_call(self, hook: AfterHook) -> AfterHook:
+        """Register a hook run after each call (also after vetoes, refusals and errors)."""
+        self._after.append(hook)
+        return hook
+
+    def set_approval(self, name: str, policy: Approval | str) -> None:
+        self.approvals[name] = Approval(policy)
+
+    def approval_of(self, t: Tool) -> Approval:
+        return self.approvals.get(t.name, t.approval)
+
+    # ------------------------------------------------------------------ calling
+
+    async def invoke(self, call: ToolCall, ctx: ToolContext) -> ToolOutcome:
+        """Run one call from the model. Never raises for the tool's failure."""
+        start = time.monotonic()
+        outcome = await self._invoke(call, ctx)
+        outcome = replace(outcome, duration_s=time.monotonic() - start)
+        for hook in self._after:
+            try:
+                await _maybe_await(hook(call, outcome, ctx))
+            except Exception:
+                log.exception("after-call hook %r failed", hook)
+        return outcome
+
+    async def _invoke(self, call: ToolCall, ctx: ToolContext) -> ToolOutcome:
+        def out(text: str, status: OutcomeStatus, data: dict[str, Any] | None = None) -> ToolOutcome:
+            shown, cut = cap_text(text, ctx.output_chars)
+            return ToolOutcome(call, shown, status, data, truncated=cut)
+
+        t = self._tools.get(call.name)
+        if t is None:
+            from crew.spec.suggest import did_you_mean
+
+            return out(
+                f"Error: unknown tool {call.name!r}{did_you_mean(call.name, self._tools)}. "
+                f"Available tools: {', '.join(self._tools) or 'none'}.",
+                OutcomeStatus.UNKNOWN_TOOL,
+            )
+        try:
+            raw = json.loads(call.arguments) if call.arguments.strip() else {}
+        except json.JSONDecodeError as e:
+            return out(
+                f"Error: the arguments for {t.name} are not valid JSON ({e.msg} at char {e.pos}). "
+                "Send a JSON object matching the tool's parameters.",
+                OutcomeStatus.INVALID_ARGS,
+            )
+        if not isinstance(raw, dict):
+            return out(
+                f"Error: the arguments for {t.name} must be a JSON object, not {type(raw).__name__}.",
+                OutcomeStatus.INVALID_ARGS,
+            )
+        try:
+            args = t.args_model.model_validate(raw)
+        except ValidationError as e:
+            problems = "; ".join(
+                f"{'.'.join(str(x) for x in err['loc']) or 'arguments'}: {err['msg']}"
+                for err in e.errors()
+            )
+            return out(
+                f"Error: invalid arguments for {t.name}: {problems}. Fix them and call again.",
+                OutcomeStatus.INVALID_ARGS,
+            )
+        policy = self.approval_of(t)
+        if policy is Approval.DENY:
+            return out(
+                f"Refused: the approval policy denies the tool {t.name!r}.", OutcomeStatus.REFUSED
+            )
+        if policy is Approval.ASK:
+            reason = await _maybe_await(self.approver(t, raw))
+            if reason is not None:
+                return out(f"Refused: {reason}.", OutcomeStatus.REFUSED)
+        for hook in self._before:
+            veto = await _maybe_await(hook(call, ctx))
+            if veto is not None:
+                return out(f"Vetoed: {veto}", OutcomeStatus.VETOED)
+        try:
+            result: ToolOutput = await t.invoke(ctx, args)
+        except ToolError as e:
+            return out(f"Error: {e}", OutcomeStatus.ERROR)
+        except Exception as e:  # a tool bug must not crash the agent
+            log.debug("tool %s raised", t.name, exc_info=True)
+            return out(f"Error: {t.name} failed: {type(e).__name__}: {e}", OutcomeStatus.ERROR)
+        status = OutcomeStatus.ERROR if result.is_error else OutcomeStatus.OK
+        return out(result.text, status, result.data)

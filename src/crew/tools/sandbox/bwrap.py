@@ -1,0 +1,137 @@
+"""The bubblewrap backend: every namespace unshared (network included), the system read-only,
+home directories and /tmp replaced by empty tmpfs, only the workspace writable."""
+
+from __future__ import annotations
+
+import functools
+import os
+import shutil
+import subprocess
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+from crew.tools.sandbox.base import (
+    Command,
+    SandboxError,
+    SandboxLimits,
+    SandboxResult,
+    argv,
+    inside,
+    sandbox_env,
+)
+from crew.tools.sandbox.local import _rlimits, run_process, user_process_count
+
+# Bound read-only when present. Everything else of the host (/home, /root, /var, /opt, /srv,
+# /mnt, /run, ...) is simply absent inside.
+SYSTEM_DIRS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/etc")
+# Host files that must not be readable even though /etc is bound.
+MASKED_FILES = ("/etc/shadow", "/etc/gshadow", "/etc/sudoers")
+
+
+@functools.cache
+def bwrap_status() -> tuple[bool, str]:
+    """(usable, reason): bwrap is installed and can create its namespaces here."""
+    exe = shutil.which("bwrap")
+    if not exe:
+        return False, "bubblewrap is not installed (apt-get install bubblewrap)"
+    try:
+        proc = subprocess.run(
+            [exe, "--unshare-all", "--die-with-parent", "--ro-bind", "/", "/", "true"],
+            capture_output=True, timeout=20, check=False,
+        )
+    except (OSError, subprocess.TimeoutExpired) as e:
+        return False, f"bwrap failed to start: {e}"
+    if proc.returncode != 0:
+        msg = proc.stderr.decode(errors="replace").strip()
+        return False, f"bwrap cannot create namespaces here: {msg}"
+    return True, exe
+
+
+class BwrapSandbox:
+    """bubblewrap: --unshare-all, --die-with-parent, --new-session, no capabilities, a
+    scrubbed environment."""
+
+    name = "bwrap"
+    isolated = True
+
+    def __init__(
+        self,
+        limits: SandboxLimits | None = None,
+        *,
+        extra_ro_binds: Sequence[Path] = (),
+    ) -> None:
+        """`extra_ro_binds`: host paths to make visible read-only (e.g. a virtualenv)."""
+        self.limits = limits or SandboxLimits()
+        self.extra_ro_binds = tuple(Path(p) for p in extra_ro_binds)
+
+    def command(
+        self,
+        cmd: Command,
+        *,
+        workspace: Path,
+        cwd: Path,
+        read_only: Sequence[str] = (),
+        hidden: Sequence[str] = (),
+    ) -> list[str]:
+        """The full bwrap argv (public for tests and for `crew doctor`)."""
+        ok, exe = bwrap_status()
+        if not ok:
+            raise SandboxError(exe)
+        root = workspace.resolve()
+        # --cap-drop ALL matters when crew runs as root: bwrap would otherwise keep root's
+        # capabilities inside (mknod, mount, ...).
+        args = [exe, "--unshare-all", "--die-with-parent", "--new-session", "--cap-drop", "ALL",
+                "--hostname", "crew-sandbox"]
+        if self.limits.network:
+            args.append("--share-net")
+        for d in SYSTEM_DIRS:
+            if os.path.islink(d):
+                args += ["--symlink", os.readlink(d), d]
+            elif os.path.isdir(d):
+                args += ["--ro-bind", d, d]
+        for f in MASKED_FILES:
+            if os.path.exists(f):
+                args += ["--ro-bind", "/dev/null", f]
+        args += ["--dev", "/dev", "--proc", "/proc"]
+        args += ["--size", str(self.limits.tmp_mb * 1024 * 1024), "--tmpfs", "/tmp"]
+        for extra in self.extra_ro_binds:
+            args += ["--ro-bind", str(extra), str(extra)]
+        args += ["--bind", str(root), str(root)]
+        for rel in read_only:
+            p = root / rel
+            if p.exists() and not p.is_symlink():
+                args += ["--ro-bind", str(p), str(p)]
+        for rel in hidden:
+            p = root / rel
+            if p.is_file() and not p.is_symlink():
+                args += ["--ro-bind", "/dev/null", str(p)]
+        args += ["--chdir", str(cwd), "--", *argv(cmd)]
+        return args
+
+    async def run(
+        self,
+        cmd: Command,
+        *,
+        workspace: Path,
+        cwd: str = ".",
+        timeout: float = 120.0,
+        env: Mapping[str, str] | None = None,
+        read_only: Sequence[str] = (),
+        hidden: Sequence[str] = (),
+    ) -> SandboxResult:
+        args = self.command(
+            cmd, workspace=workspace, cwd=inside(workspace, cwd),
+            read_only=read_only, hidden=hidden,
+        )
+        # bwrap has no pids limit of its own: for an ordinary user RLIMIT_NPROC bounds a fork
+        # bomb; for root (never limited by NPROC) the timeout tears the pid namespace down.
+        nproc = None if os.getuid() == 0 else user_process_count() + self.limits.pids
+        return await run_process(
+            args,
+            cwd=workspace.resolve(),
+            env=sandbox_env(env, path=os.environ.get("PATH")),
+            timeout=timeout,
+            limits=self.limits,
+            backend=self.name,
+            preexec=_rlimits(self.limits, timeout, nproc=nproc),
+        )

@@ -1,0 +1,187 @@
+"""The Docker backend: one throwaway container per command, through the docker SDK.
+
+Network none, read-only root, cap_drop ALL, no-new-privileges, memory / cpu / pids limits,
+tmpfs /tmp, only the workspace mounted read-write at /workspace. Honours DOCKER_HOST.
+The only module in crew that imports `docker`, and only when a command runs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import time
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from crew.tools.sandbox.base import (
+    Command,
+    SandboxError,
+    SandboxLimits,
+    SandboxResult,
+    argv,
+    cap_text,
+    inside,
+    sandbox_env,
+)
+
+DEFAULT_IMAGE = "crew-sandbox:latest"
+MOUNT = "/workspace"
+
+
+def default_image() -> str:
+    return os.environ.get("CREW_SANDBOX_IMAGE") or DEFAULT_IMAGE
+
+
+def _client(timeout: float = 60) -> Any:
+    import docker
+
+    return docker.from_env(timeout=int(timeout))
+
+
+def docker_status(image: str | None = None) -> tuple[bool, str]:
+    """(usable, reason): the SDK is installed, the daemon answers and the image is present."""
+    image = image or default_image()
+    try:
+        import docker
+        import docker.errors
+    except ImportError:
+        return False, "the docker Python package is not installed"
+    try:
+        client = docker.from_env(timeout=3)
+        client.ping()
+    except Exception as e:
+        return False, f"no Docker daemon answers (DOCKER_HOST={os.environ.get('DOCKER_HOST', '')!r}): {e}"
+    try:
+        client.images.get(image)
+    except docker.errors.ImageNotFound:
+        return False, f"image {image!r} is missing: build it with `docker build -t {image} .`"
+    except Exception as e:
+        return False, f"cannot inspect image {image!r}: {e}"
+    finally:
+        client.close()
+    return True, image
+
+
+class DockerSandbox:
+    """A fresh, locked-down container per command; the container is removed afterwards."""
+
+    name = "docker"
+    isolated = True
+
+    def __init__(
+        self,
+        limits: SandboxLimits | None = None,
+        *,
+        image: str | None = None,
+        user: str | None = None,
+    ) -> None:
+        """`user` defaults to the host uid:gid, so files written in the workspace stay yours."""
+        self.limits = limits or SandboxLimits()
+        self.image = image or default_image()
+        self.user = user or f"{os.getuid()}:{os.getgid()}"
+
+    def _container_config(
+        self, cmd: Command, *, workspace: Path, cwd: Path, env: Mapping[str, str] | None,
+        read_only: Sequence[str], hidden: Sequence[str],
+    ) -> dict[str, Any]:
+        import docker.types
+
+        root = workspace.resolve()
+        rel = cwd.relative_to(root).as_posix()
+        volumes: dict[str, dict[str, str]] = {str(root): {"bind": MOUNT, "mode": "rw"}}
+        for r in read_only:
+            p = root / r
+            if p.exists() and not p.is_symlink():
+                volumes[str(p)] = {"bind": f"{MOUNT}/{r}", "mode": "ro"}
+        mounts = [
+            docker.types.Mount(f"{MOUNT}/{r}", "/dev/null", type="bind", read_only=True)
+            for r in hidden
+            if (root / r).is_file() and not (root / r).is_symlink()
+        ]
+        lim = self.limits
+        return dict(
+            image=self.image,
+            command=argv(cmd),
+            working_dir=MOUNT if rel == "." else f"{MOUNT}/{rel}",
+            environment=sandbox_env(env),
+            user=self.user,
+            volumes=volumes,
+            mounts=mounts,
+            network_mode="bridge" if lim.network else "none",
+            read_only=True,
+            cap_drop=["ALL"],
+            security_opt=["no-new-privileges"],
+            mem_limit=f"{lim.memory_mb}m",
+            memswap_limit=f"{lim.memory_mb}m",
+            nano_cpus=int(lim.cpus * 1e9),
+            pids_limit=lim.pids,
+            tmpfs={"/tmp": f"rw,nosuid,nodev,size={lim.tmp_mb}m,mode=1777"},
+            ipc_mode="none",
+            log_config=docker.types.LogConfig(
+                type="json-file", config={"max-size": "8m", "max-file": "1"}
+            ),
+            detach=True,
+        )
+
+    def _run_blocking(self, config: dict[str, Any], timeout: float) -> SandboxResult:
+        import docker.errors
+        import requests.exceptions
+
+        client = _client()
+        start = time.monotonic()
+        container = None
+        try:
+            try:
+                container = client.containers.run(**config)
+            except docker.errors.ImageNotFound as e:
+                raise SandboxError(
+                    f"sandbox image {self.image!r} is missing: build it with "
+                    f"`docker build -t {self.image} .` or set CREW_SANDBOX_IMAGE"
+                ) from e
+            except docker.errors.APIError as e:
+                raise SandboxError(f"docker could not start the sandbox: {e}") from e
+            timed_out = False
+            try:
+                status = container.wait(timeout=timeout)
+                code = int(status.get("StatusCode", -1))
+            except (requests.exceptions.ReadTimeout, requests.exceptions.ConnectionError):
+                timed_out = True
+                with contextlib.suppress(docker.errors.APIError):
+                    container.kill()
+                code = int(container.wait(timeout=30).get("StatusCode", -9))
+            duration = time.monotonic() - start
+            stdout = container.logs(stdout=True, stderr=False).decode("utf-8", "replace")
+            stderr = container.logs(stdout=False, stderr=True).decode("utf-8", "replace")
+            container.reload()
+            if container.attrs.get("State", {}).get("OOMKilled"):
+                stderr += "\n[killed: out of memory]"
+        finally:
+            if container is not None:
+                with contextlib.suppress(docker.errors.APIError):
+                    container.remove(force=True)
+            client.close()
+        out, cut_out = cap_text(stdout, self.limits.output_chars)
+        err, cut_err = cap_text(stderr, self.limits.output_chars)
+        return SandboxResult(
+            exit_code=code, stdout=out, stderr=err, timed_out=timed_out,
+            duration_s=duration, backend=self.name, truncated=cut_out or cut_err,
+        )
+
+    async def run(
+        self,
+        cmd: Command,
+        *,
+        workspace: Path,
+        cwd: str = ".",
+        timeout: float = 120.0,
+        env: Mapping[str, str] | None = None,
+        read_only: Sequence[str] = (),
+        hidden: Sequence[str] = (),
+    ) -> SandboxResult:
+        config = self._container_config(
+            cmd, workspace=workspace, cwd=inside(workspace, cwd), env=env,
+            read_only=read_only, hidden=hidden,
+        )
+        return await asyncio.to_thread(self._run_blocking, config, timeout)
