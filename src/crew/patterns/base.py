@@ -1,0 +1,301 @@
+"""The Pattern protocol, what a run hands a pattern (PatternContext) and what it gets back
+(PatternResult), plus the shared machinery: params validation, termination, agents, budget and
+guard stops, checkpoints after each completed round.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field, replace
+from enum import StrEnum
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol, runtime_checkable
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from crew.errors import BudgetExceeded, UserError
+from crew.llm.types import CallContext, StructuredChatModel
+from crew.patterns.termination import Condition, RoundState, build_termination
+from crew.spec.models import RoleSpec
+
+if TYPE_CHECKING:
+    from crew.agent import Agent, AgentResult
+    from crew.run.workspace import Workspace
+    from crew.tools.sandbox.base import SandboxBackend
+
+Checkpoint = Callable[[dict[str, Any]], Awaitable[None] | None]
+
+
+class Outcome(StrEnum):
+    DONE = "done"
+    FAILED = "failed"
+    NO_CONSENSUS = "no_consensus"
+    BUDGET = "budget"
+    GUARD = "guard"
+
+
+@dataclass(frozen=True)
+class TaskInfo:
+    """The task a pattern works on. `roles` are in the pattern's own order."""
+
+    id: str
+    title: str
+    description: str = ""
+    roles: tuple[str, ...] = ()
+    params: Mapping[str, Any] = field(default_factory=dict)  # template params + the task's
+
+    def prompt(self) -> str:
+        return f"# {self.title}\n\n{self.description.strip()}".strip()
+
+
+@dataclass
+class PatternContext:
+    """Everything a run hands a pattern. `state` is what the last `checkpoint` saved (empty on
+    a fresh start); a pattern resumes from its last completed round."""
+
+    run_id: str
+    task: TaskInfo
+    roles: Mapping[str, RoleSpec]
+    llm: StructuredChatModel
+    workspace: Workspace | None = None
+    sandbox: SandboxBackend | None = None
+    dependencies: tuple[str, ...] = ()  # summaries of the tasks this one depends on
+    termination: str | None = None  # the template's expression (None: the kind's default)
+    state: dict[str, Any] = field(default_factory=dict)
+    checkpoint: Checkpoint | None = None
+    pattern: str = ""  # the kind, set by the pattern
+
+    def role(self, name: str) -> RoleSpec:
+        try:
+            spec = self.roles[name]
+        except KeyError:
+            raise UserError(f"task {self.task.id!r} uses role {name!r}, which is not resolved",
+                            field="roles", hint="known: " + ", ".join(sorted(self.roles))
+                            ) from None
+        return spec if spec.name else spec.model_copy(update={"name": name})
+
+    def call(self, role: str, *, turn: int = 0, purpose: str = "", task_id: str | None = None
+             ) -> CallContext:
+        return CallContext(run_id=self.run_id, task_id=task_id or self.task.id, role=role,
+                           pattern=self.pattern, turn=turn, purpose=purpose)
+
+    @property
+    def workdir(self) -> Path | None:
+        """Where this task edits: its own worktree if the run gave it one, else integration."""
+        return self.workspace.worktree_for(self.task.id) if self.workspace else None
+
+    def context_text(self) -> str | None:
+        """Dependency summaries for the prompt (stable, so it goes before the task)."""
+        if not self.dependencies:
+            return None
+        return "## Done before this task\n" + "\n".join(f"- {d.strip()}" for d in self.dependencies)
+
+    def agent(self, role: str, workdir: Path | None, **kw: Any) -> Agent:
+        """An agent for `role`: its tools in `workdir`, or no tools without a workspace."""
+        from crew.agent import Agent
+
+        spec = self.role(role)
+        if workdir is None:
+            return Agent(spec, self.llm, tools=[], **kw)
+        return Agent(spec, self.llm, workspace=workdir, sandbox=self.sandbox, **kw)
+
+    async def save(self, state: dict[str, Any]) -> None:
+        self.state = state
+        if self.checkpoint is not None:
+            res = self.checkpoint(state)
+            if inspect.isawaitable(res):
+                await res
+
+
+class Artifacts(BaseModel):
+    files_changed: list[str] = Field(default_factory=list)
+    commit: str | None = None
+
+
+class TranscriptRef(BaseModel):
+    """One agent conversation or structured call of the pattern (the messages live in traces)."""
+
+    role: str
+    round: int
+    purpose: str = ""
+    messages: int = 0
+    turns: int = 0
+    stop_reason: str = ""
+    task_id: str = ""
+
+
+class PatternResult(BaseModel):
+    """What every pattern returns."""
+
+    model_config = ConfigDict(use_enum_values=False)
+
+    kind: str
+    outcome: Outcome
+    summary: str
+    decision: str | None = None
+    rounds: int = 0
+    stopped_by: str | None = None  # the termination condition that fired
+    artifacts: Artifacts = Field(default_factory=Artifacts)
+    transcripts: list[TranscriptRef] = Field(default_factory=list)
+    votes: list[dict[str, Any]] = Field(default_factory=list)  # votes, ballots or verdicts
+    framework_tokens: int = 0  # prompt text added by the framework and the pattern
+
+    @property
+    def ok(self) -> bool:
+        return self.outcome is Outcome.DONE
+
+
+class Record:
+    """What a pattern accumulates while it runs (so a budget stop still reports it)."""
+
+    def __init__(self) -> None:
+        self.rounds = 0
+        self.transcripts: list[TranscriptRef] = []
+        self.votes: list[dict[str, Any]] = []
+        self.framework_tokens = 0
+        self.guard: str | None = None
+
+    def agent(self, role: str, rnd: int, res: AgentResult, purpose: str = "",
+              task_id: str = "") -> None:
+        self.transcripts.append(TranscriptRef(
+            role=role, round=rnd, purpose=purpose, messages=len(res.messages), turns=res.turns,
+            stop_reason=str(res.stop_reason), task_id=task_id))
+        self.framework_tokens += res.framework_tokens
+
+    def call(self, role: str, rnd: int, purpose: str, prompt_text: str = "") -> None:
+        self.transcripts.append(TranscriptRef(role=role, round=rnd, purpose=purpose, messages=2,
+                                              turns=1, stop_reason="final"))
+        self.framework_tokens += estimate(prompt_text)
+
+
+def estimate(text: str) -> int:
+    return (len(text) + 3) // 4
+
+
+def guard_tripped(res: AgentResult) -> bool:
+    """A deterministic guard (or max_turns) stopped the agent before a final answer."""
+    return not res.final
+
+
+@runtime_checkable
+class Pattern(Protocol):
+    """A collaboration pattern: `await pattern.run(ctx)` → PatternResult."""
+
+    kind: ClassVar[str]
+
+    async def run(self, ctx: PatternContext) -> PatternResult: ...
+
+
+class NoParams(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class BasePattern:
+    """Shared run wrapper: validates params, builds termination, turns budget stops into
+    outcomes. Subclasses set `kind`, `Params`, `default_termination` and write `execute`."""
+
+    kind: ClassVar[str] = ""
+    Params: ClassVar[type[BaseModel]] = NoParams
+    default_termination: ClassVar[str] = "guard | budget"
+    max_rounds_param: ClassVar[str] = "max_rounds"
+
+    def params(self, ctx: PatternContext) -> Any:
+        try:
+            return self.Params.model_validate(dict(ctx.task.params))
+        except ValidationError as e:
+            err = e.errors()[0]
+            loc = ".".join(str(x) for x in err["loc"])
+            raise UserError(f"pattern {self.kind!r}: param {loc}: {err['msg']}",
+                            field=f"params.{loc}" if loc else "params",
+                            hint="params: " + ", ".join(self.Params.model_fields)) from None
+
+    async def run(self, ctx: PatternContext) -> PatternResult:
+        ctx.pattern = self.kind
+        params = self.params(ctx)
+        stop = build_termination(ctx.termination or self.default_termination,
+                                 params.model_dump(), max_rounds_param=self.max_rounds_param)
+        rec = Record()
+        try:
+            return await self.execute(ctx, params, stop, rec)
+        except BudgetExceeded as e:
+            return self.result(rec, Outcome.BUDGET, f"stopped by the budget: {e}",
+                               stopped_by="budget")
+
+    async def execute(self, ctx: PatternContext, params: Any, stop: Condition,
+                      rec: Record) -> PatternResult:
+        raise NotImplementedError
+
+    def result(self, rec: Record, outcome: Outcome, summary: str, *, decision: str | None = None,
+               stopped_by: str | None = None, artifacts: Artifacts | None = None
+               ) -> PatternResult:
+        return PatternResult(
+            kind=self.kind, outcome=outcome, summary=summary, decision=decision,
+            rounds=rec.rounds, stopped_by=stopped_by, artifacts=artifacts or Artifacts(),
+            transcripts=rec.transcripts, votes=rec.votes, framework_tokens=rec.framework_tokens)
+
+
+def stop_outcome(fired: str) -> Outcome | None:
+    """The outcome a fired condition means, when it settles it (None: the pattern decides)."""
+    if "budget" in fired.split("&"):
+        return Outcome.BUDGET
+    if "guard" in fired.split("&"):
+        return Outcome.GUARD
+    if fired == "max_rounds":
+        return None
+    return Outcome.DONE
+
+
+async def run_agent(agent: Agent, ctx: PatternContext, rec: Record, rnd: int, *,
+                    task: str | None = None, messages: list[dict[str, Any]] | None = None,
+                    purpose: str = "", task_id: str | None = None,
+                    pattern_text: str = "") -> AgentResult:
+    """Run one agent with the right CallContext and record its transcript ref."""
+    name = agent.role.name
+    res = await agent.run(task, context=replace(ctx.call(name, task_id=task_id), purpose=purpose),
+                          repo_context=ctx.context_text() if messages is None else None,
+                          messages=messages)
+    rec.agent(name, rnd, res, purpose, task_id or ctx.task.id)
+    rec.framework_tokens += estimate(pattern_text)
+    if guard_tripped(res):
+        rec.guard = f"{name}: {res.detail}"
+    return res
+
+
+async def gather_all(*aws: Awaitable[Any]) -> list[Any]:
+    """asyncio.gather that cancels the siblings when one fails (e.g. a budget stop)."""
+    tasks = [asyncio.ensure_future(a) for a in aws]
+    try:
+        return list(await asyncio.gather(*tasks))
+    except BaseException:
+        for t in tasks:
+            t.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        raise
+
+
+def round_state(rnd: int, **kw: Any) -> RoundState:
+    return RoundState(round=rnd, **kw)
+
+
+def system_message(ctx: PatternContext, role: str) -> dict[str, Any]:
+    """The role's own prompt, without the agent's tool note (for tool-less calls)."""
+    r = ctx.role(role)
+    return {"role": "system",
+            "content": f"You are the {r.title}. Goal: {r.goal.strip()}\n\n{r.instructions.strip()}"}
+
+
+async def text_turn(ctx: PatternContext, rec: Record, role: str, rnd: int,
+                    messages: list[dict[str, Any]], *, purpose: str = "", alias: str | None = None,
+                    temperature: float | None = None, pattern_text: str = "") -> str:
+    """One tool-less completion for `role` (debates and committees without a workspace)."""
+    spec = ctx.role(role)
+    params: dict[str, Any] = {"temperature": spec.temperature if temperature is None
+                              else temperature}
+    if spec.max_tokens:
+        params["max_tokens"] = spec.max_tokens
+    c = await ctx.llm.complete(alias or spec.model, messages,
+                               context=ctx.call(role, turn=rnd, purpose=purpose), **params)
+    rec.call(role, rnd, purpose, pattern_text)
+    return (c.content or "").strip()

@@ -1,0 +1,263 @@
+"""`committee`: members (roles, or one role with different models or temperatures) answer
+independently and concurrently; the answer is chosen by majority (plurality of structured
+ballots), ranking (Borda count over every member's ranking) or a chair's synthesis. Fewer valid
+answers than `quorum`, or a tie, is `no_consensus` — never a silent pick.
+
+For code (`apply` with a workspace) members propose in their own worktrees, then vote on the
+proposals, and the chosen one is merged. A text majority costs one concurrent round of calls.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, create_model
+
+from crew.errors import ModelBehaviorError, ProviderError, UserError
+from crew.patterns import gitops
+from crew.patterns.base import (
+    Artifacts,
+    BasePattern,
+    Outcome,
+    PatternContext,
+    PatternResult,
+    Record,
+    gather_all,
+    run_agent,
+    system_message,
+)
+from crew.patterns.termination import Condition
+
+BALLOT_NOTE = "Answer independently: give your answer and a short rationale."
+VOTE_NOTE = "Vote for the best proposal by its number, with a short reason."
+RANK_NOTE = "Rank all proposals by number, best first, with a short reason."
+CHAIR_NOTE = ("As chair, synthesise the committee's decision from the answers; give `chosen`, "
+              "the number of the answer you adopt, if one is adopted as is.")
+
+
+class CommitteeParams(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    aggregation: Literal["majority", "ranking", "chair"] = "majority"
+    quorum: int = Field(default=2, ge=1)
+    chair: str = "reviewer"
+    apply: bool = True
+    options: list[str] | None = None  # restrict text answers to these choices
+    models: list[str] | None = None  # per member, by position: a router alias
+    temperatures: list[float] | None = None  # per member, by position
+
+
+class Ballot(BaseModel):
+    answer: str = Field(min_length=1)
+    rationale: str = ""
+
+
+class Vote(BaseModel):
+    choice: int
+    reason: str = ""
+
+
+class Ranking(BaseModel):
+    order: list[int] = Field(min_length=1)
+    reason: str = ""
+
+
+class ChairDecision(BaseModel):
+    decision: str = Field(min_length=1)
+    rationale: str = ""
+    chosen: int | None = None
+
+
+def ballot_schema(options: list[str] | None) -> type[BaseModel]:
+    if not options:
+        return Ballot
+    choice: Any = Literal[tuple(options)]
+    return create_model("Ballot", answer=(choice, ...), rationale=(str, ""))
+
+
+def norm(answer: str) -> str:
+    return " ".join(answer.lower().strip().rstrip(".").split())
+
+
+def plurality(choices: list[str]) -> tuple[str | None, list[str]]:
+    """(winner, tied) over the choices: a unique most-voted choice, or None and the tie."""
+    counts = Counter(choices).most_common()
+    if not counts:
+        return None, []
+    top = [c for c, n in counts if n == counts[0][1]]
+    return (top[0], []) if len(top) == 1 else (None, sorted(top))
+
+
+def borda(rankings: list[list[int]], n: int) -> tuple[int | None, list[int], dict[int, int]]:
+    """(winner, tied, scores): n-1 points for a first place ... 0 for last or unranked."""
+    scores = dict.fromkeys(range(1, n + 1), 0)
+    for order in rankings:
+        seen = [x for x in dict.fromkeys(order) if x in scores]
+        for place, x in enumerate(seen):
+            scores[x] += n - 1 - place
+    best = max(scores.values())
+    top = [x for x, s in scores.items() if s == best]
+    return (top[0], [], scores) if len(top) == 1 else (None, top, scores)
+
+
+class Committee(BasePattern):
+    """roles: [member, member, ...] (a role may repeat, with params models/temperatures)."""
+
+    kind = "committee"
+    Params = CommitteeParams
+    default_termination = "budget"
+
+    async def execute(self, ctx: PatternContext, params: Any, stop: Condition,
+                      rec: Record) -> PatternResult:
+        p: CommitteeParams = params
+        members = list(ctx.task.roles)
+        if not members:
+            raise UserError(f"task {ctx.task.id!r}: a committee needs members", field="roles")
+        for key in ("models", "temperatures"):
+            given = getattr(p, key)
+            if given is not None and len(given) != len(members):
+                raise UserError(f"committee: params.{key} has {len(given)} entries for "
+                                f"{len(members)} members", field=f"params.{key}")
+        if p.aggregation == "chair":
+            ctx.role(p.chair)
+        code = p.apply and ctx.workspace is not None
+        rec.rounds = 1
+        if code:
+            props = await gather_all(*(self._propose(ctx, rec, p, i, r)
+                                       for i, r in enumerate(members)))
+        else:
+            props = await gather_all(*(self._ballot(ctx, rec, p, i, r)
+                                       for i, r in enumerate(members)))
+        valid = [x for x in props if x is not None]
+        rec.votes.extend({k: v for k, v in x.items() if k != "diff"} for x in valid)
+        await ctx.save({"round": 1, "proposals": props})
+        if len(valid) < p.quorum:
+            return self.result(rec, Outcome.NO_CONSENSUS, f"no quorum: {len(valid)} valid "
+                               f"answer(s) of {len(members)}, quorum {p.quorum}")
+        chosen, summary = await self._aggregate(ctx, rec, p, members, valid, code)
+        if chosen is None:
+            return self.result(rec, Outcome.NO_CONSENSUS, summary)
+        artifacts = Artifacts()
+        if code and ctx.workspace is not None:
+            base = await asyncio.to_thread(ctx.workspace.head)
+            merged = await gitops.merge(ctx.workspace, chosen["wid"])
+            if not isinstance(merged, str):
+                return self.result(rec, Outcome.FAILED, f"the chosen proposal does not merge: "
+                                   f"conflict in {', '.join(merged.paths)}",
+                                   decision=chosen["answer"])
+            artifacts = await gitops.changes_since(ctx.workspace, base)
+        return self.result(rec, Outcome.DONE, summary, decision=chosen["answer"],
+                           artifacts=artifacts)
+
+    def _variant(self, ctx: PatternContext, p: CommitteeParams, i: int, role: str
+                 ) -> tuple[str, float]:
+        spec = ctx.role(role)
+        return ((p.models[i] if p.models else spec.model),
+                (p.temperatures[i] if p.temperatures else spec.temperature))
+
+    async def _ballot(self, ctx: PatternContext, rec: Record, p: CommitteeParams, i: int,
+                      role: str) -> dict[str, Any] | None:
+        alias, temp = self._variant(ctx, p, i, role)
+        user = "\n\n".join(x for x in (ctx.context_text(), ctx.task.prompt(), BALLOT_NOTE) if x)
+        try:
+            b = await ctx.llm.ask(alias, [system_message(ctx, role),
+                                          {"role": "user", "content": user}],
+                                  ballot_schema(p.options),
+                                  context=ctx.call(role, turn=i + 1, purpose="ballot"),
+                                  temperature=temp)
+        except (ModelBehaviorError, ProviderError) as e:  # an abstention, recorded
+            rec.call(role, 1, "ballot", BALLOT_NOTE)
+            rec.votes.append({"member": i + 1, "role": role, "error": str(e)[:300]})
+            return None
+        rec.call(role, 1, "ballot", BALLOT_NOTE)
+        data = b.model_dump()
+        return {"member": i + 1, "role": role, "model": alias, "answer": str(data["answer"]),
+                "rationale": data.get("rationale", "")}
+
+    async def _propose(self, ctx: PatternContext, rec: Record, p: CommitteeParams, i: int,
+                       role: str) -> dict[str, Any] | None:
+        assert ctx.workspace is not None
+        ws = ctx.workspace
+        alias, temp = self._variant(ctx, p, i, role)
+        wid = f"{ctx.task.id[:52]}-m{i + 1}"
+        workdir = await gitops.task_worktree(ws, wid)
+        agent = ctx.agent(role, workdir, alias=alias, params={"temperature": temp})
+        res = await run_agent(agent, ctx, rec, 1, task=ctx.task.prompt(), purpose=f"member:{i + 1}")
+        if not res.final:
+            return None
+        art = await gitops.commit(ws, wid, f"{ctx.task.title} (proposal {i + 1})", role,
+                                  res.text or "")
+        if art.commit is None:
+            return None
+        diff = await gitops.diff_of(workdir, f"{art.commit}~1", limit=3000)
+        return {"member": i + 1, "role": role, "model": alias, "wid": wid,
+                "answer": (res.text or "").strip()[:1500], "files": art.files_changed,
+                "diff": diff}
+
+    async def _aggregate(self, ctx: PatternContext, rec: Record, p: CommitteeParams,
+                         members: list[str], valid: list[dict[str, Any]], code: bool
+                         ) -> tuple[dict[str, Any] | None, str]:
+        if p.aggregation == "majority" and not code:
+            groups: dict[str, list[dict[str, Any]]] = {}
+            for v in valid:
+                groups.setdefault(norm(v["answer"]), []).append(v)
+            win, tied = plurality([norm(v["answer"]) for v in valid])
+            if win is None:
+                return None, "tie between: " + " | ".join(tied)
+            n = len(groups[win])
+            return groups[win][0], f"{n} of {len(valid)} members answered: {groups[win][0]['answer']}"
+        listing = "\n\n".join(
+            f"## Proposal {k}\n{v['answer']}"
+            + (f"\nFiles: {', '.join(v['files'])}\n{v['diff']}" if code else "")
+            for k, v in enumerate(valid, 1))
+        question = f"{ctx.task.prompt()}\n\n{listing}"
+        if p.aggregation == "chair":
+            spec = ctx.role(p.chair)
+            d = await ctx.llm.ask(spec.model, [system_message(ctx, p.chair),
+                                               {"role": "user", "content": f"{question}\n\n"
+                                                                           f"{CHAIR_NOTE}"}],
+                                  ChairDecision, context=ctx.call(p.chair, turn=1,
+                                                                  purpose="chair"),
+                                  temperature=spec.temperature)
+            rec.call(p.chair, 1, "chair", CHAIR_NOTE)
+            rec.votes.append({"role": p.chair, "chair": True, **d.model_dump()})
+            if d.chosen is not None and 1 <= d.chosen <= len(valid):
+                return {**valid[d.chosen - 1], "answer": d.decision}, d.rationale or d.decision
+            if code:
+                return None, f"the chair chose no proposal: {d.rationale}"
+            return {"answer": d.decision}, d.rationale or d.decision
+        schema: type[BaseModel] = Ranking if p.aggregation == "ranking" else Vote
+        note = RANK_NOTE if schema is Ranking else VOTE_NOTE
+        voters = [v["role"] for v in valid]
+        ballots = await gather_all(*(self._vote(ctx, rec, r, k, question, schema, note)
+                                     for k, r in enumerate(voters, 1)))
+        cast = [b for b in ballots if b is not None]
+        if len(cast) < p.quorum:
+            return None, f"no quorum: {len(cast)} valid vote(s), quorum {p.quorum}"
+        if schema is Ranking:
+            win_i, tied_i, scores = borda([b.order for b in cast], len(valid))
+            rec.votes.append({"borda": scores})
+        else:
+            choices = [str(b.choice) for b in cast if 1 <= b.choice <= len(valid)]
+            w, t = plurality(choices)
+            win_i, tied_i = (int(w) if w else None), [int(x) for x in t]
+        if win_i is None:
+            return None, "tie between proposals " + ", ".join(map(str, tied_i))
+        return valid[win_i - 1], f"proposal {win_i} chosen by {p.aggregation}: " \
+                                 f"{valid[win_i - 1]['answer'][:300]}"
+
+    async def _vote(self, ctx: PatternContext, rec: Record, role: str, k: int, question: str,
+                    schema: type[BaseModel], note: str) -> Any:
+        spec = ctx.role(role)
+        try:
+            b = await ctx.llm.ask(spec.model, [system_message(ctx, role),
+                                               {"role": "user", "content": f"{question}\n\n{note}"}],
+                                  schema, context=ctx.call(role, turn=k, purpose="vote"),
+                                  temperature=spec.temperature)
+        except (ModelBehaviorError, ProviderError) as e:
+            rec.votes.append({"voter": k, "role": role, "error": str(e)[:300]})
+            return None
+        rec.call(role, 1, "vote", note)
+        rec.votes.append({"voter": k, "role": role, **b.model_dump()})
+        return b

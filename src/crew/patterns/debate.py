@@ -1,0 +1,139 @@
+"""`debate` (Du et al. 2023): every debater answers; each later round every debater sees the
+others' latest answers (only those, never whole transcripts) and revises; the debaters of a round
+run concurrently. Agreement on the stated positions stops early; otherwise a judge gives a
+structured verdict. Critical path: `rounds` debater calls plus the judge.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from crew.errors import UserError
+from crew.patterns.base import (
+    BasePattern,
+    Outcome,
+    PatternContext,
+    PatternResult,
+    Record,
+    gather_all,
+    run_agent,
+    stop_outcome,
+    system_message,
+    text_turn,
+)
+from crew.patterns.termination import Condition, RoundState
+
+POSITION_NOTE = "End with one line: POSITION: <your position in a few words>."
+REVISE_NOTE = "Other debaters' latest answers:\n\n{others}\n\nRevise or defend your answer. "
+JUDGE_NOTE = "Judge the debate: give the decision and its rationale; name the winner if one."
+_POSITION = re.compile(r"^\W*POSITION\W*:\s*(.+?)\s*$", re.I | re.M)
+
+
+class DebateParams(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    rounds: int = Field(default=2, ge=1, le=10)
+    judge: str = "reviewer"
+    early_stop: bool = True
+
+
+class JudgeVerdict(BaseModel):
+    decision: str = Field(min_length=1)
+    rationale: str = Field(min_length=1)
+    winner: str | None = None
+
+
+def position(answer: str) -> str:
+    """The normalised POSITION line of an answer ('' when missing)."""
+    found = _POSITION.findall(answer or "")
+    return " ".join(re.sub(r"[^\w\s]", " ", found[-1]).lower().split()) if found else ""
+
+
+def agreed(answers: list[str]) -> str | None:
+    """The common position when every debater stated the same one."""
+    pos = {position(a) for a in answers}
+    return pos.pop() if len(pos) == 1 and "" not in pos else None
+
+
+class Debate(BasePattern):
+    """roles: [debater, debater, ...]; the judge role comes from params."""
+
+    kind = "debate"
+    Params = DebateParams
+    default_termination = "consensus | max_rounds | budget"
+    max_rounds_param = "rounds"
+
+    async def execute(self, ctx: PatternContext, params: Any, stop: Condition,
+                      rec: Record) -> PatternResult:
+        p: DebateParams = params
+        roles = list(ctx.task.roles)
+        if len(roles) < 2:
+            raise UserError(f"task {ctx.task.id!r}: a debate needs at least two debaters",
+                            field="roles")
+        ctx.role(p.judge)  # fail early on an unknown judge
+        names = [f"Debater {i} ({r})" for i, r in enumerate(roles, 1)]
+        st = dict(ctx.state)
+        rnd = int(st.get("round", 0))
+        answers: list[str] = list(st.get("answers", []))
+        rec.rounds = rnd
+        question = "\n\n".join(x for x in (ctx.context_text(), ctx.task.prompt()) if x)
+        while True:
+            rnd += 1
+            prev = list(answers)
+            answers = list(await gather_all(*(
+                self._turn(ctx, rec, rnd, role, i, names, question, prev)
+                for i, role in enumerate(roles))))
+            rec.rounds = rnd
+            rec.votes.append({"round": rnd, "positions": [position(a) for a in answers]})
+            await ctx.save({"round": rnd, "answers": answers})
+            common = agreed(answers)
+            state = RoundState(round=rnd, consensus=bool(common) and p.early_stop,
+                               guard_stopped=rec.guard is not None)
+            fired = stop.fired(state) or ("max_rounds" if rnd >= p.rounds else None)
+            if fired is None:
+                continue
+            outcome = stop_outcome(fired)
+            if outcome is Outcome.GUARD:
+                return self.result(rec, outcome, f"stopped by a guard: {rec.guard}",
+                                   stopped_by=fired)
+            if common and state.consensus:
+                return self.result(rec, Outcome.DONE, f"the debaters agreed in round {rnd}: "
+                                   f"{common}", decision=common, stopped_by=fired)
+            verdict = await self._judge(ctx, rec, rnd, p.judge, names, question, answers)
+            return self.result(rec, Outcome.DONE, verdict.rationale, decision=verdict.decision,
+                               stopped_by=fired)
+
+    async def _turn(self, ctx: PatternContext, rec: Record, rnd: int, role: str, i: int,
+                    names: list[str], question: str, prev: list[str]) -> str:
+        msgs: list[dict[str, Any]] = [{"role": "user", "content": f"{question}\n\n{POSITION_NOTE}"}]
+        added = POSITION_NOTE
+        if prev:
+            others = "\n\n".join(f"[{names[j]}]\n{a}" for j, a in enumerate(prev) if j != i)
+            note = REVISE_NOTE.format(others=others) + POSITION_NOTE
+            msgs += [{"role": "assistant", "content": prev[i]}, {"role": "user", "content": note}]
+            added += REVISE_NOTE + POSITION_NOTE
+        workdir = ctx.workdir
+        if workdir is None:
+            return await text_turn(ctx, rec, role, rnd, [system_message(ctx, role), *msgs],
+                                   purpose="debate", pattern_text=added)
+        agent = ctx.agent(role, workdir)
+        system = agent.initial_messages("x")[0]
+        res = await run_agent(agent, ctx, rec, rnd, messages=[system, *msgs], purpose="debate",
+                              pattern_text=added)
+        return (res.text or "").strip()
+
+    async def _judge(self, ctx: PatternContext, rec: Record, rnd: int, judge: str,
+                     names: list[str], question: str, answers: list[str]) -> JudgeVerdict:
+        final = "\n\n".join(f"[{n}]\n{a}" for n, a in zip(names, answers, strict=True))
+        msgs = [system_message(ctx, judge),
+                {"role": "user", "content": f"{question}\n\n## Final answers\n{final}\n\n"
+                                            f"{JUDGE_NOTE}"}]
+        spec = ctx.role(judge)
+        verdict = await ctx.llm.ask(spec.model, msgs, JudgeVerdict,
+                                    context=ctx.call(judge, turn=rnd, purpose="judge"),
+                                    temperature=spec.temperature)
+        rec.call(judge, rnd, "judge", JUDGE_NOTE)
+        rec.votes.append({"round": rnd, "role": judge, **verdict.model_dump()})
+        return verdict

@@ -1,0 +1,176 @@
+"""`review_loop`: an author works, an optional gate runs, a reviewer approves or requests
+concrete changes; repeated until approved or max_rounds.
+
+The reviewer is an agent (it reads the diff with its tools) whose final answer is a structured
+`Verdict`; when that answer does not parse, one structured `ask` on the same conversation
+repairs it. The author keeps one append-only conversation across rounds (prompt caching).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from crew.errors import UserError
+from crew.llm.structured import parse_as
+from crew.patterns import gitops
+from crew.patterns.base import (
+    BasePattern,
+    Outcome,
+    PatternContext,
+    PatternResult,
+    Record,
+    run_agent,
+    stop_outcome,
+)
+from crew.patterns.termination import Condition, RoundState
+
+VERDICT_NOTE = ('End with a JSON verdict: {"approved": true|false, "summary": "...", '
+                '"changes": [{"file": "...", "line": 0, "problem": "...", "fix": "..."}]}; '
+                "changes lists each blocking item (none when approved).")
+GATE_OUTPUT_CHARS = 3000
+
+
+class ChangeRequest(BaseModel):
+    file: str = ""
+    line: int | None = None
+    problem: str = Field(min_length=1)
+    fix: str = ""
+
+    def render(self) -> str:
+        where = f"{self.file}:{self.line}" if self.file and self.line else self.file
+        fix = f" Fix: {self.fix}" if self.fix else ""
+        return f"- {where + ': ' if where else ''}{self.problem}{fix}"
+
+
+class Verdict(BaseModel):
+    """The reviewer's decision: approve, or request changes with concrete items."""
+
+    approved: bool
+    summary: str = ""
+    changes: list[ChangeRequest] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _concrete(self) -> Verdict:
+        if not self.approved and not self.changes:
+            raise ValueError("a verdict requesting changes must list them in `changes`")
+        return self
+
+
+class ReviewLoopParams(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    max_rounds: int = Field(default=3, ge=1, le=20)
+    gate: str | None = None  # shell command that must pass (in the sandbox) before review
+    gate_timeout: float = Field(default=600.0, gt=0)
+
+
+class ReviewLoop(BasePattern):
+    """roles: [author, reviewer]."""
+
+    kind = "review_loop"
+    Params = ReviewLoopParams
+    default_termination = "approved | max_rounds | guard | budget"
+
+    async def execute(self, ctx: PatternContext, params: Any, stop: Condition,
+                      rec: Record) -> PatternResult:
+        p: ReviewLoopParams = params
+        if len(ctx.task.roles) != 2:
+            raise UserError(f"task {ctx.task.id!r}: review_loop needs roles [author, reviewer]",
+                            field="roles")
+        if p.gate and ctx.sandbox is None:
+            raise UserError("review_loop: a gate needs a sandbox to run in", field="params.gate",
+                            hint="run with a sandbox (crew picks one with `sandbox: auto`)")
+        author, reviewer = ctx.task.roles
+        workdir = ctx.workdir
+        st = dict(ctx.state)
+        rnd = int(st.get("round", 0))
+        author_msgs: list[dict[str, Any]] | None = st.get("author")
+        review_msgs: list[dict[str, Any]] | None = st.get("reviewer")
+        feedback: str | None = st.get("feedback")
+        rec.votes = list(st.get("verdicts", []))
+        rec.rounds = rnd
+        while True:
+            rnd += 1
+            rec.guard = None
+            # 1. the author works (round 1: the task; later: the feedback)
+            agent = ctx.agent(author, workdir)
+            if author_msgs is None:
+                res = await run_agent(agent, ctx, rec, rnd, task=ctx.task.prompt())
+            else:
+                note = f"{feedback}\nAddress each item, then summarise what you changed."
+                res = await run_agent(agent, ctx, rec, rnd, pattern_text=note,
+                                      messages=[*author_msgs, {"role": "user", "content": note}])
+            author_msgs, author_text = res.messages, (res.text or "").strip()
+            verdict: Verdict | None = None
+            passed: bool | None = None
+            if rec.guard is None or "guard" not in stop.names():
+                # 2. the gate, 3. the review
+                if p.gate and workdir is not None and ctx.sandbox is not None:
+                    r = await ctx.sandbox.run(p.gate, workspace=workdir, timeout=p.gate_timeout)
+                    passed = r.ok
+                    rec.votes.append({"round": rnd, "gate": p.gate, "passed": passed,
+                                      "exit_code": r.exit_code})
+                    if not passed:
+                        out = (r.stdout + r.stderr)[-GATE_OUTPUT_CHARS:]
+                        feedback = f"The gate `{p.gate}` failed (exit {r.exit_code}):\n{out}"
+                if passed is not False:
+                    verdict, review_msgs = await self._review(
+                        ctx, rec, rnd, reviewer, author_text, review_msgs, workdir)
+                    feedback = ("Review: changes requested.\n"
+                                + "\n".join(c.render() for c in verdict.changes))
+            rec.rounds = rnd
+            state = RoundState(round=rnd, approved=bool(verdict and verdict.approved),
+                               tests_passed=passed, guard_stopped=rec.guard is not None)
+            await ctx.save({"round": rnd, "author": author_msgs, "reviewer": review_msgs,
+                            "feedback": feedback, "verdicts": rec.votes})
+            fired = stop.fired(state) or ("max_rounds" if rnd >= p.max_rounds else None)
+            if fired is None:
+                continue
+            outcome = stop_outcome(fired) or (Outcome.DONE if state.approved else Outcome.FAILED)
+            if outcome is Outcome.DONE and not state.approved and "tests_pass" not in fired:
+                outcome = Outcome.FAILED
+            return await self._finish(ctx, rec, outcome, fired, author, author_text, verdict,
+                                      workdir)
+
+    async def _review(self, ctx: PatternContext, rec: Record, rnd: int, reviewer: str,
+                      author_text: str, msgs: list[dict[str, Any]] | None,
+                      workdir: Any) -> tuple[Verdict, list[dict[str, Any]]]:
+        agent = ctx.agent(reviewer, workdir)
+        if msgs is None:
+            where = "Read the changes with your tools (git_diff). " if workdir else ""
+            task = (f"Review the author's work on this task.\n\n{ctx.task.prompt()}\n\n"
+                    f"## Author's answer\n{author_text}\n\n{where}{VERDICT_NOTE}")
+            added = task.replace(ctx.task.prompt(), "").replace(author_text, "")
+            res = await run_agent(agent, ctx, rec, rnd, task=task, purpose="review",
+                                  pattern_text=added)
+        else:
+            note = f"The author revised:\n{author_text}\n\nReview again. {VERDICT_NOTE}"
+            res = await run_agent(agent, ctx, rec, rnd, purpose="review", pattern_text=note,
+                                  messages=[*msgs, {"role": "user", "content": note}])
+        try:
+            verdict = parse_as(Verdict, res.text)
+        except ValueError:
+            verdict = await ctx.llm.ask(agent.alias, res.messages, Verdict,
+                                        context=ctx.call(reviewer, turn=rnd, purpose="verdict"))
+            rec.call(reviewer, rnd, "verdict")
+        rec.votes.append({"round": rnd, "role": reviewer, **verdict.model_dump()})
+        return verdict, res.messages
+
+    async def _finish(self, ctx: PatternContext, rec: Record, outcome: Outcome, fired: str,
+                      author: str, author_text: str, verdict: Verdict | None,
+                      workdir: Any) -> PatternResult:
+        if outcome is Outcome.DONE and ctx.workspace is not None:
+            artifacts = await gitops.commit(ctx.workspace, ctx.task.id, ctx.task.title, author,
+                                            author_text)
+        else:
+            artifacts = await gitops.pending(workdir)
+        if outcome is Outcome.DONE:
+            summary = f"approved in round {rec.rounds}: {author_text}"
+        elif outcome is Outcome.GUARD:
+            summary = f"stopped by a guard: {rec.guard}"
+        else:
+            summary = (f"not approved after {rec.rounds} round(s)"
+                       + (f": {verdict.summary}" if verdict and verdict.summary else ""))
+        return self.result(rec, outcome, summary, decision=verdict.summary if verdict else None,
+                           stopped_by=fired, artifacts=artifacts)

@@ -1,0 +1,48 @@
+"""`single`: one role does the task alone."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from crew.patterns import gitops
+from crew.patterns.base import (
+    BasePattern,
+    Outcome,
+    PatternContext,
+    PatternResult,
+    Record,
+    run_agent,
+)
+from crew.patterns.termination import Condition, RoundState
+
+
+class Single(BasePattern):
+    """roles: [doer]."""
+
+    kind = "single"
+    default_termination = "guard | budget"
+
+    async def execute(self, ctx: PatternContext, params: Any, stop: Condition,
+                      rec: Record) -> PatternResult:
+        if not ctx.task.roles:
+            from crew.errors import UserError
+
+            raise UserError(f"task {ctx.task.id!r}: the single pattern needs one role",
+                            field="roles")
+        role = ctx.task.roles[0]
+        workdir = ctx.workdir
+        res = await run_agent(ctx.agent(role, workdir), ctx, rec, 1, task=ctx.task.prompt())
+        rec.rounds = 1
+        summary = (res.text or "").strip()
+        if rec.guard:
+            fired = stop.fired(RoundState(round=1, guard_stopped=True))
+            outcome = Outcome.GUARD if fired and "guard" in fired else Outcome.FAILED
+            return self.result(rec, outcome, f"stopped: {rec.guard}", stopped_by=fired,
+                               artifacts=await gitops.pending(workdir))
+        artifacts = None
+        if ctx.workspace is not None:
+            artifacts = await gitops.commit(ctx.workspace, ctx.task.id, ctx.task.title, role,
+                                            summary)
+        await ctx.save({"round": 1, "done": True})
+        return self.result(rec, Outcome.DONE, summary, decision=summary or None,
+                           artifacts=artifacts)

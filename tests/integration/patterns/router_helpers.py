@@ -1,0 +1,24 @@
+"""Shared helpers of the pattern integration tests: roles (alias = role name), a context."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from crew.llm import LLM
+from crew.patterns.base import PatternContext, TaskInfo
+from crew.spec.models import RoleSpec
+
+ROLE_NAMES = ("coder", "reviewer", "tester", "supervisor", "doc_writer", "security_analyst")
+ROLES = {n: RoleSpec(name=n, title=n.replace("_", " ").title(), goal=f"Do {n} work.",
+                     instructions=f"Careful {n}.", model=n, max_turns=6,
+                     tools=["read_file", "write_file", "list_files"]) for n in ROLE_NAMES}
+
+MakeLLM = Callable[..., LLM]
+
+
+def ctx_for(llm: LLM, roles: list[str], params: dict[str, Any] | None = None,
+            **kw: Any) -> PatternContext:
+    task = TaskInfo(id="t1", title="Do it", description="Details.", roles=tuple(roles),
+                    params=params or {})
+    return PatternContext(run_id="r1", task=task, roles=ROLES, llm=llm, **kw)
