@@ -69,32 +69,18 @@ def _list_or_show(kind: str, name: str | None, directory: Path) -> None:
 _DIR_OPT = typer.Option("--dir", help="Look for local library folders here first.")
 
 
-@app.command()
-def roles(name: Annotated[str | None, typer.Argument()] = None,
-          directory: Annotated[Path, _DIR_OPT] = Path(".")) -> None:
-    """List roles, or show one."""
-    _list_or_show("role", name, directory)
+def _library_command(kind: str, what: str) -> None:
+    def command(name: Annotated[str | None, typer.Argument()] = None,
+                directory: Annotated[Path, _DIR_OPT] = Path(".")) -> None:
+        _list_or_show(kind, name, directory)
+
+    command.__doc__ = f"List {what}, or show one."
+    app.command(name=f"{kind}s")(command)
 
 
-@app.command()
-def patterns(name: Annotated[str | None, typer.Argument()] = None,
-             directory: Annotated[Path, _DIR_OPT] = Path(".")) -> None:
-    """List pattern templates, or show one."""
-    _list_or_show("pattern", name, directory)
-
-
-@app.command()
-def tasks(name: Annotated[str | None, typer.Argument()] = None,
-          directory: Annotated[Path, _DIR_OPT] = Path(".")) -> None:
-    """List task templates, or show one."""
-    _list_or_show("task", name, directory)
-
-
-@app.command()
-def crews(name: Annotated[str | None, typer.Argument()] = None,
-          directory: Annotated[Path, _DIR_OPT] = Path(".")) -> None:
-    """List crews, or show one."""
-    _list_or_show("crew", name, directory)
+for _kind, _what in (("role", "roles"), ("pattern", "pattern templates"),
+                     ("task", "task templates"), ("crew", "crews")):
+    _library_command(_kind, _what)
 
 
 @app.command()
