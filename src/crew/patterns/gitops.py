@@ -23,7 +23,9 @@ def _files_in(path: Path, sha: str) -> list[str]:
 def _pending(path: Path) -> list[str]:
     from crew.run.gitutil import dirty
 
-    return sorted({line[3:].strip() for line in dirty(path).splitlines() if line.strip()})
+    # `XY path` lines; dirty() strips the output, so the first line may lack X's blank column
+    return sorted({line.split(None, 1)[1].strip() for line in dirty(path).splitlines()
+                   if len(line.split(None, 1)) == 2})
 
 
 async def commit(ws: Workspace, task_id: str, title: str, role: str, body: str = ""

@@ -111,7 +111,10 @@ class SupervisorWorker(BasePattern):
                 outs = await gather_all(*(self._work(ctx, rec, rnd, s, feedback.get(s["id"]),
                                                      results, lock) for s in wave))
                 results.update(dict(outs))
-            review = await self._review(ctx, rec, rnd, lead, subtasks, results)
+            if rec.guard is not None and "guard" in stop.names():  # no review of guarded work
+                review = LeadReview(approved=False, summary=f"stopped by a guard: {rec.guard}")
+            else:
+                review = await self._review(ctx, rec, rnd, lead, subtasks, results)
             redo = [r.model_dump() for r in review.redo if r.id in {s["id"] for s in subtasks}]
             if not review.approved and not redo:  # "not approved" without items: redo all
                 redo = [{"id": s["id"], "feedback": review.summary} for s in subtasks]

@@ -1,6 +1,7 @@
 """Fixtures: patterns through the real LiteLLM Router: a replay script or the stub HTTP server.
 
-`make_llm(answers)` takes answers in the replay-script format (role-keyed). Every role calls
+`make_llm(answers)` takes answers in the replay-script format (role-keyed; `usage` is honoured
+on both backends, other match keys only on replay). Every role calls
 its own alias (= its name), so on the stub server each role has its own reply queue (calls of
 one role are sequential in these tests, so queue order is call order).
 """
@@ -34,10 +35,12 @@ def stub() -> Iterator[StubServer]:
 
 
 def _stub_reply(a: dict[str, Any]) -> StubReply:
+    usage = {k: v for k, v in (a.get("usage") or {}).items()
+             if k in ("prompt_tokens", "completion_tokens")}  # same counts as on replay
     if a.get("tool_calls"):
         return StubReply.tool_call(*((c["name"], c["arguments"]) for c in a["tool_calls"]),
-                                   content=a.get("content"))
-    return StubReply.text(a["content"])
+                                   content=a.get("content"), **usage)
+    return StubReply.text(a["content"], **usage)
 
 
 @pytest.fixture
