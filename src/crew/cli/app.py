@@ -96,7 +96,10 @@ def schema(
     if output is None:
         typer.echo(text)
     else:
-        output.write_text(text + "\n", encoding="utf-8")
+        try:
+            output.write_text(text + "\n", encoding="utf-8")
+        except OSError as e:
+            raise UserError(f"cannot write: {e.strerror or e}", file=str(output)) from None
         typer.echo(f"wrote {output}")
 
 

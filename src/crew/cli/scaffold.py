@@ -43,12 +43,16 @@ router_settings:
 def scaffold(directory: Path, *, force: bool = False) -> list[Path]:
     if directory.exists() and not directory.is_dir():
         raise UserError("not a directory", file=str(directory))
-    directory.mkdir(parents=True, exist_ok=True)
     files = {directory / "feature.yaml": FEATURE, directory / "models.yaml": MODELS}
     existing = [p for p in files if p.exists()]
     if existing and not force:
         raise UserError("already exists", file=str(existing[0]),
                         hint="pass --force to overwrite")
-    for path, text in files.items():
-        path.write_text(text, encoding="utf-8")
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        for path, text in files.items():
+            path.write_text(text, encoding="utf-8")
+    except OSError as e:
+        raise UserError(f"cannot write: {e.strerror or e}", file=str(e.filename or directory),
+                        hint="choose a directory you can write to") from None
     return list(files)

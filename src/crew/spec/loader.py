@@ -42,6 +42,8 @@ def load_spec(path: Path, model: type[M]) -> Loaded[M]:
     data = dict(doc.data)
     if "name" in model.model_fields:
         name = data.get("name")
+        if isinstance(name, str):
+            name = data["name"] = name.strip()
         if name in (None, ""):
             data["name"] = path.stem
         elif isinstance(name, str) and name != path.stem and _is_library_kind(model):
@@ -62,9 +64,9 @@ def _is_library_kind(model: type[BaseModel]) -> bool:
 def _problems(err: ValidationError, doc: YamlDoc, model: type[BaseModel]) -> list[Problem]:
     out: list[Problem] = []
     for e in err.errors(include_url=False):
-        if _wrong_union_branch(e):
-            continue
-        loc = _clean_loc(e["loc"])
+        loc, branches = _split_loc(model, e["loc"])
+        if branches and branches[-1] in _SCALAR_TAGS and isinstance(e["input"], dict | list):
+            continue  # a union's scalar branch complaining about a mapping: noise
         etype = e["type"]
         hint = None
         if etype == "extra_forbidden":
@@ -93,22 +95,31 @@ def _message(e: Any) -> str:
     return msg[:300]
 
 
-def _clean_loc(loc: tuple[Any, ...]) -> Loc:
-    """Drop pydantic's union-branch markers (e.g. 'ModelsConfig', 'str') from a loc."""
-    return tuple(p for p in loc if isinstance(p, int) or not _is_branch_tag(p))
-
-
 _SCALAR_TAGS = {"str", "int", "float", "bool", "constrained-str", "constrained-int"}
 
 
-def _is_branch_tag(part: str) -> bool:
-    return part in _SCALAR_TAGS or part[:1].isupper() or "-" in part or "[" in part
+def _split_loc(model: type[BaseModel], loc: tuple[Any, ...]) -> tuple[Loc, list[str]]:
+    """Split pydantic's error loc into the user's field path and the union-branch markers
+    pydantic inserts after a union-typed field ('ModelsConfig', 'str', ...). Markers are
+    recognised by the type being walked, never by their spelling, so a user's key such as
+    'Title' or 'on' stays in the path."""
+    path: list[str | int] = []
+    branches: list[str] = []
+    tp: Any = model
+    for part in loc:
+        options = [c for c in _unwrap(tp) if c is not type(None)] if tp is not None else []
+        if isinstance(part, str) and len(options) > 1 and _is_union_marker(part, options):
+            branches.append(part)
+            tp = next((c for c in options if getattr(c, "__name__", None) == part), None)
+            continue
+        path.append(part)
+        tp = _step(tp, part) if tp is not None else None
+    return tuple(path), branches
 
 
-def _wrong_union_branch(e: Any) -> bool:
-    """A union's scalar branch complaining about a mapping/list input is noise."""
-    tags = [p for p in e["loc"] if isinstance(p, str) and _is_branch_tag(p)]
-    return bool(tags) and tags[-1] in _SCALAR_TAGS and isinstance(e["input"], dict | list)
+def _is_union_marker(part: str, options: list[Any]) -> bool:
+    names = {getattr(c, "__name__", "") for c in options}
+    return part in names or part in _SCALAR_TAGS or part.startswith(("function-", "literal["))
 
 
 def _fields_at(model: type[BaseModel], loc: Loc) -> set[str]:

@@ -91,18 +91,28 @@ def check_models(models: ModelsConfig, owner: Loaded[Any], prefix: tuple[str, ..
     aliases = models.aliases()
     rs = models.router_settings
     for key in ("fallbacks", "context_window_fallbacks", "content_policy_fallbacks"):
-        for i, entry in enumerate(rs.get(key) or []):
+        entries = rs.get(key)
+        if entries is None:
+            continue
+        loc = (*prefix, "router_settings", key)
+        if not isinstance(entries, list):
+            c.add(owner.problem(f"{key} must be a list such as [{{smart: [fast]}}]", loc))
+            continue
+        for i, entry in enumerate(entries):
             if not isinstance(entry, dict):
                 c.add(owner.problem(f"each {key} entry maps an alias to a list of aliases",
-                                    (*prefix, "router_settings", key, i)))
+                                    (*loc, i)))
                 continue
             for src, targets in entry.items():
-                for name in [src, *(targets if isinstance(targets, list) else [targets])]:
-                    if name not in aliases:
+                names = [src, *(targets if isinstance(targets, list) else [targets])]
+                for name in names:
+                    if not isinstance(name, str):
+                        c.add(owner.problem(f"{key} names must be model aliases (strings), "
+                                            f"got {name!r}", (*loc, i)))
+                    elif name not in aliases:
                         c.add(owner.problem(
                             f"{key} names model alias {name!r}, which no model_list entry has",
-                            (*prefix, "router_settings", key, i),
-                            hint=did_you_mean(str(name), aliases).strip(" ()") or None))
+                            (*loc, i), hint=did_you_mean(name, aliases).strip(" ()") or None))
 
 
 def check_role(role: Loaded[RoleSpec], aliases: set[str] | None, c: Collector) -> None:

@@ -7,7 +7,11 @@ from collections.abc import Iterable
 
 
 def nearest(word: str, candidates: Iterable[str]) -> str | None:
-    found = difflib.get_close_matches(word, list(candidates), n=1, cutoff=0.6)
+    pool = list(candidates)
+    same_case = [c for c in pool if c.lower() == word.lower()]
+    if same_case:
+        return same_case[0]
+    found = difflib.get_close_matches(word, pool, n=1, cutoff=0.6)
     return found[0] if found else None
 
 

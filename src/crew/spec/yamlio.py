@@ -58,7 +58,11 @@ def format_loc(loc: Loc) -> str:
 def read_text(path: Path) -> str:
     """Read a spec file, refusing what cannot be one."""
     shown = str(path)
-    if not path.exists():
+    try:
+        exists = path.exists()
+    except OSError as e:
+        raise UserError(f"cannot access the file: {e.strerror or e}", file=shown) from None
+    if not exists:
         raise UserError("no such file", file=shown, hint="check the path")
     if path.is_dir():
         raise UserError("is a directory, not a YAML file", file=shown,
@@ -67,7 +71,11 @@ def read_text(path: Path) -> str:
     if size > MAX_BYTES:
         raise UserError(f"file is {size / 1e6:.1f} MB; spec files are at most "
                         f"{MAX_BYTES // 1024} KiB", file=shown, line=1)
-    raw = path.read_bytes()
+    try:
+        raw = path.read_bytes()
+    except OSError as e:
+        raise UserError(f"cannot read the file: {e.strerror or e}", file=shown,
+                        hint="check its permissions") from None
     if b"\x00" in raw:
         raise UserError("binary file (contains NUL bytes), not YAML", file=shown, line=1)
     try:
@@ -101,6 +109,9 @@ def load_yaml(path: Path, *, text: str | None = None) -> YamlDoc:
                         column=col) from None
     except yaml.YAMLError as e:
         raise UserError(f"YAML error: {e}", file=shown, line=1) from None
+    except RecursionError:
+        raise UserError(f"nested more than {MAX_DEPTH} levels deep", file=shown,
+                        line=1) from None
     finally:
         loader.dispose()
     if root is None:
@@ -110,8 +121,7 @@ def load_yaml(path: Path, *, text: str | None = None) -> YamlDoc:
                         f"{_node_kind(root)}", file=shown, line=root.start_mark.line + 1,
                         column=root.start_mark.column + 1)
     doc = YamlDoc(path=path, data={})
-    budget = [MAX_NODES]
-    data = _convert(root, (), doc, loader, budget)
+    data = _convert(root, (), doc, loader, _Walk())
     assert isinstance(data, dict)
     doc.data = data
     return doc
@@ -129,10 +139,30 @@ def _pos(node: yaml.Node) -> tuple[int, int]:
     return (node.start_mark.line + 1, node.start_mark.column + 1)
 
 
+@dataclass
+class _Walk:
+    """Expansion state: values left before refusing, and each mapping's own keys (recorded
+    before its merge keys are flattened in place, so a revisited alias is judged the same)."""
+
+    left: int = MAX_NODES
+    own_keys: dict[int, set[int]] = field(default_factory=dict)
+
+
+def _construct(loader: yaml.SafeLoader, node: yaml.Node, doc: YamlDoc, loc: Loc) -> Any:
+    try:
+        return loader.construct_object(node, deep=True)
+    except Exception as e:  # bad tags raise ConstructorError, ValueError, KeyError, ...
+        line, col = _pos(node)
+        problem = getattr(e, "problem", None) or f"{node.tag} {node.value!r}: {e}"
+        raise UserError(f"cannot read value: {problem}", file=str(doc.path), line=line,
+                        column=col, field=format_loc(loc) or None,
+                        hint="remove the !!tag or quote the value") from None
+
+
 def _convert(node: yaml.Node, loc: Loc, doc: YamlDoc, loader: yaml.SafeLoader,
-             budget: list[int]) -> Any:
-    budget[0] -= 1
-    if budget[0] < 0:
+             walk: _Walk) -> Any:
+    walk.left -= 1
+    if walk.left < 0:
         line, col = _pos(node)
         raise UserError(f"document expands to more than {MAX_NODES} values "
                         "(an alias bomb?); refusing to expand it",
@@ -143,17 +173,13 @@ def _convert(node: yaml.Node, loc: Loc, doc: YamlDoc, loader: yaml.SafeLoader,
                         file=str(doc.path), line=line, column=col)
     doc.value_pos.setdefault(loc, _pos(node))
     if isinstance(node, yaml.ScalarNode):
-        try:
-            return loader.construct_object(node, deep=True)
-        except yaml.constructor.ConstructorError as e:
-            line, col = _pos(node)
-            raise UserError(f"cannot read value: {e.problem}", file=str(doc.path), line=line,
-                            column=col, field=format_loc(loc) or None) from None
+        return _construct(loader, node, doc, loc)
     if isinstance(node, yaml.SequenceNode):
-        return [_convert(child, (*loc, i), doc, loader, budget)
+        return [_convert(child, (*loc, i), doc, loader, walk)
                 for i, child in enumerate(node.value)]
     assert isinstance(node, yaml.MappingNode)
-    own = {id(k) for k, _ in node.value}  # keys written here (merged ones may be overridden)
+    # keys written here (merged ones may be overridden by them)
+    own = walk.own_keys.setdefault(id(node), {id(k) for k, _ in node.value})
     try:
         loader.flatten_mapping(node)  # YAML merge keys (<<)
     except yaml.constructor.ConstructorError as e:
@@ -167,7 +193,7 @@ def _convert(node: yaml.Node, loc: Loc, doc: YamlDoc, loader: yaml.SafeLoader,
             raise UserError("a key must be a plain name, not a list or mapping",
                             file=str(doc.path), line=line, column=col,
                             field=format_loc(loc) or None)
-        key = loader.construct_object(key_node, deep=True)
+        key = _construct(loader, key_node, doc, loc)
         key = key if isinstance(key, str) else str(key)
         if key in out and id(key_node) in own and (*loc, key) in doc.key_pos:
             line, col = _pos(key_node)
@@ -177,5 +203,5 @@ def _convert(node: yaml.Node, loc: Loc, doc: YamlDoc, loader: yaml.SafeLoader,
                             field=format_loc((*loc, key)))
         if id(key_node) in own:
             doc.key_pos[(*loc, key)] = _pos(key_node)
-        out[key] = _convert(value_node, (*loc, key), doc, loader, budget)
+        out[key] = _convert(value_node, (*loc, key), doc, loader, walk)
     return out

@@ -70,6 +70,12 @@ CASES: list[tuple[str, str, list[str]]] = [
     ("binary_garbage.yaml", "binary_garbage.yaml:1", ["binary file"]),
     ("latin1_text.yaml", "latin1_text.yaml:1", ["not UTF-8"]),
     ("a_directory.yaml", "a_directory.yaml", ["is a directory", "name a file inside it"]),
+    ("feature_capitalised_key.yaml", "feature_capitalised_key.yaml:1:1",
+     ["unknown field 'Title'", "did you mean 'title'"]),
+    ("feature_bad_tag.yaml", "feature_bad_tag.yaml:2:7", ["goal", "cannot read value"]),
+    ("feature_deep_nesting.yaml", "feature_deep_nesting.yaml:1", ["nested more than"]),
+    ("models_fallback_nested_list.yaml", "models_fallback_nested_list.yaml:5:",
+     ["must be model aliases"]),
 ]
 
 
@@ -107,6 +113,15 @@ def test_ten_megabyte_file(tmp_path: Path) -> None:
     assert proc.returncode == 2
     assert "feature.yaml:1" in proc.stderr and "MB" in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+def test_unwritable_outputs_are_user_errors(tmp_path: Path) -> None:
+    proc = run_crew("schema", "feature", "-o", str(tmp_path / "no" / "such" / "dir" / "x.json"),
+                    cwd=tmp_path)
+    assert proc.returncode == 2 and "cannot write" in proc.stderr
+    (tmp_path / "file").write_text("")
+    proc = run_crew("init", str(tmp_path / "file" / "sub"), cwd=tmp_path)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
 
 
 def test_missing_file_and_bad_flag(tmp_path: Path) -> None:

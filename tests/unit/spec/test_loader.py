@@ -155,3 +155,38 @@ def test_find_cycle() -> None:
     cycle = find_cycle({"a": ["b"], "b": ["c"], "c": ["a"]})
     assert cycle is not None and set(cycle) == {"a", "b", "c"}
     assert find_cycle({"a": ["a"]}) == ["a"]
+
+
+def test_merge_key_inside_a_reused_alias_is_not_a_duplicate(tmp_path: Path) -> None:
+    f = write(tmp_path / "feature.yaml",
+              "title: T\ngoal: G\ntasks:\n"
+              "  - &t {<<: {id: a, title: A}, id: a1, template: implement}\n"
+              "  - {<<: *t, id: b1}\n  - *t\n")
+    spec = load_spec(f, FeatureSpec).spec  # no false "duplicate key" on the revisited alias
+    assert [(t.id, t.title) for t in spec.tasks] == [("a1", "A"), ("b1", "A"), ("a1", "A")]
+
+
+@pytest.mark.parametrize(("text", "field", "hint"), [
+    ("title: T\ngoal: G\nbudget: {USD: 3}\n", "budget.USD", "did you mean 'usd'"),
+    ("title: T\ngoal: G\nGoal: again\n", "Goal", "did you mean 'goal'"),
+    ("title: T\ngoal: G\nre-po: .\n", "re-po", "did you mean 'repo'"),
+])
+def test_unknown_keys_of_any_spelling_are_located(tmp_path: Path, text: str, field: str,
+                                                  hint: str) -> None:
+    f = write(tmp_path / "feature.yaml", text)
+    with pytest.raises(UserError) as e:
+        load_spec(f, FeatureSpec)
+    [p] = e.value.problems
+    assert p.field == field and hint in (p.hint or "") and p.line == 3
+
+
+def test_union_field_reports_the_mapping_branch_only(tmp_path: Path) -> None:
+    from crew.spec.models import CrewSpec
+
+    f = write(tmp_path / "crews" / "team.yaml",
+              "supervisor: s\nmembers: [a]\npatterns: [single]\n"
+              "models:\n  model_list: []\n  router: 1\n")
+    with pytest.raises(UserError) as e:
+        load_spec(f, CrewSpec)
+    fields = sorted(p.field or "" for p in e.value.problems)
+    assert fields == ["models.model_list", "models.router"]
