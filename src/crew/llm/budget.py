@@ -1,5 +1,7 @@
 """Budgets: usd, tokens and wall minutes per run; optional usd/tokens/minutes per task and
 usd/tokens per role. Checked before each call (an estimate) and after it (the ledger's actual).
+Each admitted call's estimate stays reserved until it is recorded or fails, so calls running in
+parallel are counted against the limits before any of them has been recorded.
 
 Crossing a limit raises crew.errors.BudgetExceeded (a run turns it into a clean, resumable stop,
 exit 3). Reaching `warn_at` (80%) of a limit calls each listener once per scope and kind.
@@ -10,6 +12,7 @@ A task's minutes count from its first LLM call.
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -42,6 +45,15 @@ class Limits:
 
 
 @dataclass(frozen=True)
+class Reservation:
+    """The estimate of one call in flight, held per scope until Budget.release."""
+
+    scopes: tuple[str, ...]
+    tokens: int
+    usd: float
+
+
+@dataclass(frozen=True)
 class BudgetWarning:
     scope: str  # "run", "task:<id>", "role:<name>"
     kind: str  # "usd", "tokens", "minutes"
@@ -50,7 +62,8 @@ class BudgetWarning:
 
 
 class Budget:
-    """Limits for one run. Stateless about spending: it reads a Ledger's totals."""
+    """Limits for one run. Spending is read from a Ledger's totals; the Budget itself only
+    holds the estimates of calls in flight (see `reserve`)."""
 
     def __init__(self, run: Limits | Mapping[str, Any] | None = None, *,
                  per_task: Mapping[str, Limits | Mapping[str, Any]] | None = None,
@@ -70,6 +83,8 @@ class Budget:
         self._started = clock() - elapsed_s  # a resumed run passes the minutes already used
         self._task_started: dict[str, float] = {}
         self._warned: set[tuple[str, str]] = set()
+        self._held: dict[str, list[float]] = {}  # scope → [tokens, usd] reserved in flight
+        self._lock = threading.Lock()
 
     @classmethod
     def from_spec(cls, spec: Any, **kw: Any) -> Budget:
@@ -109,17 +124,52 @@ class Budget:
     # ------------------------------------------------------------------ checks
     def check_before(self, ledger: Ledger, ctx: CallContext, *, est_tokens: int = 0,
                      est_usd: float = 0.0) -> None:
-        """Raise BudgetExceeded if this call (estimated) would cross a limit."""
+        """Raise BudgetExceeded if this call (estimated) would cross a limit, counting the
+        estimates of calls in flight."""
+        with self._lock:
+            self._check_before(ledger, ctx, est_tokens, est_usd)
+
+    def reserve(self, ledger: Ledger, ctx: CallContext, *, est_tokens: int = 0,
+                est_usd: float = 0.0) -> Reservation:
+        """check_before, then hold the estimate until `release` (atomically: parallel calls
+        cannot all pass on the same spending)."""
+        with self._lock:
+            scopes = self._check_before(ledger, ctx, est_tokens, est_usd)
+            for scope in scopes:
+                held = self._held.setdefault(scope, [0.0, 0.0])
+                held[0] += est_tokens
+                held[1] += est_usd
+        return Reservation(tuple(scopes), est_tokens, est_usd)
+
+    def release(self, reservation: Reservation) -> None:
+        """Give back a reservation once its call is recorded in the ledger or has failed."""
+        with self._lock:
+            for scope in reservation.scopes:
+                held = self._held.get(scope)
+                if held is None:
+                    continue
+                held[0] -= reservation.tokens
+                held[1] -= reservation.usd
+                if held[0] <= 0 and held[1] <= 1e-12:
+                    del self._held[scope]
+
+    def _check_before(self, ledger: Ledger, ctx: CallContext, est_tokens: int,
+                      est_usd: float) -> list[str]:
         now = self._clock()
         if ctx.task_id and ctx.task_id not in self._task_started:
             self._task_started[ctx.task_id] = now
+        scopes = []
         for scope, lim, spent in self._scopes(ledger, ctx):
-            self._check(scope, "tokens", lim.tokens, spent.tokens, est_tokens, "would")
-            self._check(scope, "usd", lim.usd, spent.cost_usd, est_usd, "would")
+            scopes.append(scope)
+            held_tokens, held_usd = self._held.get(scope, (0.0, 0.0))
+            self._check(scope, "tokens", lim.tokens, spent.tokens, est_tokens, "would",
+                        held_tokens)
+            self._check(scope, "usd", lim.usd, spent.cost_usd, est_usd, "would", held_usd)
             if lim.minutes is not None:
                 start = self._started if scope == "run" else self._task_started.get(
                     ctx.task_id, now)
                 self._check(scope, "minutes", lim.minutes, (now - start) / 60, 0, "has")
+        return scopes
 
     def check_after(self, ledger: Ledger, ctx: CallContext) -> None:
         """Warn at warn_at; raise BudgetExceeded if the actual spending crossed a limit."""
@@ -139,10 +189,11 @@ class Budget:
 
     @staticmethod
     def _check(scope: str, kind: str, limit: float | None, spent: float, est: float,
-               verb: str) -> None:
-        if limit is None or spent + est <= limit:
+               verb: str, held: float = 0.0) -> None:
+        if limit is None or spent + held + est <= limit:
             return
-        what = f"{spent:g} spent" + (f" + {est:g} estimated for the next call" if est else "")
+        what = (f"{spent:g} spent" + (f" + {held:g} held by calls in flight" if held else "")
+                + (f" + {est:g} estimated for the next call" if est else ""))
         raise BudgetExceeded(
             f"{scope} budget {verb} cross its {kind} limit: {what} > {limit:g} {kind}",
             scope=scope, kind=kind, limit=float(limit), spent=float(spent))

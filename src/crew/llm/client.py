@@ -11,6 +11,7 @@ models file.
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 import os
@@ -23,7 +24,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ValidationError
 
 from crew.errors import BudgetExceeded, Problem, UserError
-from crew.llm.budget import Budget
+from crew.llm.budget import Budget, Reservation
 from crew.llm.ledger import Ledger, LedgerEntry
 from crew.llm.structured import ask_structured
 from crew.llm.types import CallContext, Completion, Message, ToolCall, ToolSpec, Usage
@@ -67,6 +68,7 @@ class LLM:
         self._litellm = lt = load_litellm()
         base = Path(base_dir) if base_dir is not None else Path.cwd()
         self._session_id, self._replay = new_session(self)
+        self._call_ids = itertools.count(1)
         for k, v in config.environment_variables.items():
             os.environ.setdefault(k, v)
         for k, v in config.litellm_settings.items():
@@ -98,6 +100,10 @@ class LLM:
                     _ENV_PREFIX):
                 self._secrets.add(params["api_key"])
             model = str(params["model"])
+            bad_model = self._provider_problem(lt, model, params, f"{where}.model", source)
+            if bad_model is not None:
+                problems.append(bad_model)
+                continue
             if model.startswith("replay/"):
                 script = params.get("replay_script")
                 if not script:
@@ -123,6 +129,15 @@ class LLM:
         except (TypeError, ValueError) as e:
             raise UserError(f"LiteLLM rejected the router config: {e}", file=source,
                             field="router_settings") from None
+        except Exception as e:  # e.g. a litellm.BadRequestError about one deployment
+            from crew.llm.errors import scrub
+
+            raise UserError(
+                "LiteLLM rejected the model_list or router_settings: "
+                f"{type(e).__name__}: {scrub((str(e) or '?').splitlines()[0], self._secrets)}",
+                file=source,
+                hint="check each model_list[i].litellm_params (model: <provider>/<model>, "
+                     "e.g. openai/gpt-4o) and router_settings") from None
 
     @classmethod
     def from_file(cls, path: str | Path, *, ledger: Ledger | None = None,
@@ -164,6 +179,21 @@ class LLM:
         return (float(pin or 0.0), float(pout or 0.0)) if pin or pout else None
 
     @staticmethod
+    def _provider_problem(lt: Any, model: str, params: Mapping[str, Any], field: str,
+                          source: str | None) -> Problem | None:
+        """A Problem if LiteLLM cannot tell which provider serves `model`, else None."""
+        try:
+            lt.get_llm_provider(model=model, custom_llm_provider=params.get("custom_llm_provider"),
+                                api_base=params.get("api_base"))
+        except Exception:
+            return Problem(f"LiteLLM cannot tell which provider serves model {model!r}",
+                           file=source, field=field,
+                           hint=f"prefix the provider: openai/{model or 'gpt-4o'} (or "
+                                "anthropic/..., ollama/..., replay/...), or set "
+                                "custom_llm_provider")
+        return None
+
+    @staticmethod
     def _supports_schema(lt: Any, model: str, info: Mapping[str, Any]) -> bool:
         if "supports_response_schema" in info:
             return bool(info["supports_response_schema"])
@@ -192,12 +222,14 @@ class LLM:
                             file=self.source, field="model_name",
                             hint="aliases: " + ", ".join(sorted(self.aliases)))
 
-    def _check_budget(self, budget: Budget, alias: str, messages: list[Message],
-                      tools: list[ToolSpec] | None, ctx: CallContext, params: Mapping[str, Any]
-                      ) -> None:
+    def _reserve_budget(self, budget: Budget, alias: str, messages: list[Message],
+                        tools: list[ToolSpec] | None, ctx: CallContext,
+                        params: Mapping[str, Any]) -> Reservation | None:
+        """Check the budget and hold this call's estimate while it is in flight. No await in
+        here: parallel calls are admitted one at a time against each other's estimates."""
         if not budget.needs_estimate(ctx):
             budget.check_before(self.ledger, ctx)
-            return
+            return None
         out = int(params.get("max_tokens") or params.get("max_completion_tokens") or 0)
         dep = self._alias_deps[alias][0]
         pin, pout = dep.price or (0.0, 0.0)
@@ -206,15 +238,14 @@ class LLM:
         if tools:
             rough += len(json.dumps(tools))
         try:
-            budget.check_before(self.ledger, ctx, est_tokens=rough + out,
-                                est_usd=rough * pin + out * pout)
-            return
+            return budget.reserve(self.ledger, ctx, est_tokens=rough + out,
+                                  est_usd=rough * pin + out * pout)
         except BudgetExceeded as e:
             if e.kind == "minutes":
                 raise
         exact = int(self._litellm.token_counter(model=dep.model, messages=messages, tools=tools))
-        budget.check_before(self.ledger, ctx, est_tokens=exact + out,
-                            est_usd=exact * pin + out * pout)
+        return budget.reserve(self.ledger, ctx, est_tokens=exact + out,
+                              est_usd=exact * pin + out * pout)
 
     async def complete(self, alias: str, messages: list[Message], *,
                        tools: list[ToolSpec] | None = None, context: CallContext | None = None,
@@ -223,19 +254,39 @@ class LLM:
         if alias not in self._alias_deps:
             self._check_alias(alias)
         ctx = context or _NO_CONTEXT
-        if self.budget is not None:
-            self._check_budget(self.budget, alias, messages, tools, ctx, params)
-        crew_meta = {**ctx.__dict__, "session": self._session_id}
+        budget = self.budget
+        held = None
+        if budget is not None:
+            held = self._reserve_budget(budget, alias, messages, tools, ctx, params)
+        try:
+            return await self._complete(alias, messages, tools, ctx, params)
+        finally:
+            if held is not None and budget is not None:
+                budget.release(held)
+
+    async def _complete(self, alias: str, messages: list[Message], tools: list[ToolSpec] | None,
+                        ctx: CallContext, params: dict[str, Any]) -> Completion:
+        call_id = f"c{next(self._call_ids)}"
+        crew_meta = {**ctx.__dict__, "session": self._session_id, "call": call_id}
         meta = params.pop("metadata", None)
         params["metadata"] = {**meta, "crew": crew_meta} if meta else {"crew": crew_meta}
         if tools:
             params["tools"] = tools
         t0 = time.perf_counter()
+        miss = None
         try:
-            resp = await self.router.acompletion(model=alias, messages=messages, **params)
+            try:
+                resp = await self.router.acompletion(model=alias, messages=messages, **params)
+            finally:
+                miss = self._replay.misses.pop(call_id, None)
         except Exception as e:
+            if miss is not None:  # the script had no answer: not hidden by what fell back
+                raise miss from None
             # `from None`: the provider's exception may quote credentials; the mapped one is scrubbed.
             raise self._map_error(e, alias) from None
+        miss = self._replay.misses.pop(call_id, None)
+        if miss is not None:  # a fallback answered a replay mismatch: surface the mismatch
+            raise miss
         latency = time.perf_counter() - t0
         completion = self._to_completion(resp, alias, latency)
         self.ledger.record(LedgerEntry(

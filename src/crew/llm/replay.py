@@ -12,7 +12,11 @@ A deployment in models.yaml uses it like this::
 Routing, retries, fallbacks, usage and cost all run LiteLLM's own code; only the model is
 replaced. The script format is documented in crew.llm.replay_script. Which answer is served is
 decided by the caller's CallContext, which crew.llm.LLM passes in `metadata["crew"]`, together
-with a session id so two LLM objects in one process never share a script's progress.
+with a session id so two LLM objects in one process never share a script's progress, and a
+call id: a mismatch is recorded per call in the session, so crew.llm.LLM raises it even when
+the Router fell back to another deployment (a scripting mistake is never silently answered by
+a fallback; scripted `error:` entries do fall back). Once a call has missed, every replay
+deployment refuses it without consuming an entry.
 
 Only crew.llm._litellm imports this module (it imports litellm).
 """
@@ -44,7 +48,8 @@ PROVIDER = "replay"
 
 
 class ReplayMiss(litellm.BadRequestError):  # type: ignore[misc]
-    """Carries a ReplayMismatchError through the Router (a 400: neither retried nor cooled)."""
+    """Carries a ReplayMismatchError through the Router (a 400). The Router may still retry
+    or fall back on it; crew.llm.LLM raises the session's recorded mismatch instead."""
 
     def __init__(self, error: ReplayMismatchError, model: str) -> None:
         super().__init__(message=f"crew replay: {error}", model=model, llm_provider=PROVIDER)
@@ -56,6 +61,7 @@ class ReplaySession:
 
     def __init__(self) -> None:
         self.scripts: dict[str, ReplayScript] = {}
+        self.misses: dict[str, ReplayMismatchError] = {}  # call id → first mismatch
         self._lock = threading.Lock()
 
     def script(self, path: str) -> ReplayScript:
@@ -96,18 +102,24 @@ class ReplayProvider(CustomLLM):  # type: ignore[misc]
 
     def _answer(self, model: str, messages: list[Any], optional_params: dict[str, Any],
                 litellm_params: dict[str, Any] | None) -> Any:
-        path = optional_params.get("replay_script")
-        if not path:
-            err = ReplayMismatchError(f"model replay/{model} has no replay_script",
-                                      hint="add `replay_script: path.yaml` to its litellm_params")
-            raise ReplayMiss(err, model)
         metadata = (litellm_params or {}).get("metadata") or {}
         crew_ctx = metadata.get("crew") or {}
         session = _sessions.get(crew_ctx.get("session", ""), _default_session)
-        asked = asked_from(crew_ctx, model=model, alias=metadata.get("model_group") or "")
+        call = str(crew_ctx.get("call") or "")
+        earlier = session.misses.get(call) if call else None
+        if earlier is not None:  # a retry or fallback of a call that already missed
+            raise ReplayMiss(earlier, model)
+        path = optional_params.get("replay_script")
         try:
+            if not path:
+                raise ReplayMismatchError(
+                    f"model replay/{model} has no replay_script",
+                    hint="add `replay_script: path.yaml` to its litellm_params")
+            asked = asked_from(crew_ctx, model=model, alias=metadata.get("model_group") or "")
             entry = session.script(str(path)).take(asked)
         except ReplayMismatchError as e:
+            if call:
+                session.misses.setdefault(call, e)
             raise ReplayMiss(e, model) from None
         if entry.error:
             raise _error_for(entry, model)

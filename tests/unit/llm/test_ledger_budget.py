@@ -54,6 +54,22 @@ def test_budget_before_call_uses_the_estimate_and_after_call_the_actual() -> Non
         budget.check_after(ledger, ctx)
 
 
+def test_reservations_of_calls_in_flight_count_per_scope_until_released() -> None:
+    budget = Budget(per_task={"*": Limits(tokens=100)})
+    ledger = Ledger()
+    a = budget.reserve(ledger, CallContext(task_id="a"), est_tokens=60)
+    with pytest.raises(BudgetExceeded, match="60 held by calls in flight") as info:
+        budget.reserve(ledger, CallContext(task_id="a"), est_tokens=60)
+    assert info.value.scope == "task:a"
+    b = budget.reserve(ledger, CallContext(task_id="b"), est_tokens=60)  # another scope
+    budget.release(a)
+    budget.check_before(ledger, CallContext(task_id="a"), est_tokens=100)
+    budget.release(b)
+    budget.check_before(ledger, CallContext(task_id="b"), est_tokens=100)
+    with pytest.raises(BudgetExceeded):
+        budget.check_before(ledger, CallContext(task_id="b"), est_tokens=101)
+
+
 def test_budget_warns_once_at_80_percent_per_scope() -> None:
     budget = Budget(Limits(usd=1.0), per_role={"coder": Limits(tokens=1000)})
     warnings: list[BudgetWarning] = []
