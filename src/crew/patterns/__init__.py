@@ -6,8 +6,9 @@ Names load on first use: importing this package imports nothing heavy.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from crew._lazy import lazy_exports
 
 if TYPE_CHECKING:
     from crew.patterns.base import (
@@ -68,8 +69,4 @@ __all__ = [
     "merge_params",
 ]
 
-
-def __getattr__(name: str) -> Any:
-    if name in _EXPORTS:
-        return getattr(importlib.import_module(_EXPORTS[name]), name)
-    raise AttributeError(f"module 'crew.patterns' has no attribute {name!r}")
+__getattr__ = lazy_exports(__name__, _EXPORTS)

@@ -9,7 +9,9 @@ Names load lazily: pytest imports this package for the plugin, which must stay c
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from crew._lazy import lazy_exports
 
 if TYPE_CHECKING:
     from crew.testing.scripted import RecordedCall, ScriptedLLM
@@ -20,10 +22,4 @@ __all__ = ["RecordedCall", "RecordedRequest", "ScriptedLLM", "StubReply", "StubS
 _WHERE = {"ScriptedLLM": "scripted", "RecordedCall": "scripted", "StubServer": "stub_server",
           "StubReply": "stub_server", "RecordedRequest": "stub_server"}
 
-
-def __getattr__(name: str) -> Any:
-    if name in _WHERE:
-        import importlib
-
-        return getattr(importlib.import_module(f"crew.testing.{_WHERE[name]}"), name)
-    raise AttributeError(f"module 'crew.testing' has no attribute {name!r}")
+__getattr__ = lazy_exports(__name__, {k: f"crew.testing.{m}" for k, m in _WHERE.items()})

@@ -3,8 +3,9 @@ and (in crew.tools.sandbox) the sandboxes commands run in. Names load on first u
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from crew._lazy import lazy_exports
 
 if TYPE_CHECKING:
     from crew.tools.base import Approval, Tool, ToolContext, ToolError, ToolOutput, tool
@@ -36,8 +37,4 @@ __all__ = [
     "tool",
 ]
 
-
-def __getattr__(name: str) -> Any:
-    if name in _EXPORTS:
-        return getattr(importlib.import_module(_EXPORTS[name]), name)
-    raise AttributeError(f"module 'crew.tools' has no attribute {name!r}")
+__getattr__ = lazy_exports(__name__, _EXPORTS)

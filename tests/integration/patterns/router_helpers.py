@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from typing import Any
 
@@ -22,3 +23,15 @@ def ctx_for(llm: LLM, roles: list[str], params: dict[str, Any] | None = None,
     task = TaskInfo(id="t1", title="Do it", description="Details.", roles=tuple(roles),
                     params=params or {})
     return PatternContext(run_id="r1", task=task, roles=ROLES, llm=llm, **kw)
+
+
+def write(role: str, path: str, content: str, **keys: Any) -> dict[str, Any]:
+    """A replay answer: `role` writes `content` to `path`."""
+    return {"role": role, **keys, "tool_calls": [
+        {"name": "write_file", "arguments": {"path": path, "content": content}}]}
+
+
+def say(role: str, content: Any, **keys: Any) -> dict[str, Any]:
+    """A replay answer: `role` says `content` (JSON-encoded unless a string)."""
+    return {"role": role, **keys,
+            "content": content if isinstance(content, str) else json.dumps(content)}

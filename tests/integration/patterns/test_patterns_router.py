@@ -4,11 +4,10 @@ no quorum, an early-stopping debate, and two concurrent workers editing one repo
 
 from __future__ import annotations
 
-import json
 import subprocess
 from typing import Any
 
-from router_helpers import MakeLLM, ctx_for
+from router_helpers import MakeLLM, ctx_for, say, write
 
 from crew.llm import Budget, Limits
 from crew.patterns.base import Outcome
@@ -18,16 +17,6 @@ from crew.patterns.review_loop import ReviewLoop
 from crew.patterns.single import Single
 from crew.patterns.supervisor_worker import SupervisorWorker
 from crew.run.workspace import Workspace
-
-
-def write(role: str, path: str, content: str, **keys: Any) -> dict[str, Any]:
-    return {"role": role, **keys, "tool_calls": [
-        {"name": "write_file", "arguments": {"path": path, "content": content}}]}
-
-
-def say(role: str, content: Any, **keys: Any) -> dict[str, Any]:
-    return {"role": role, **keys,
-            "content": content if isinstance(content, str) else json.dumps(content)}
 
 
 def verdict(ok: bool) -> dict[str, Any]:

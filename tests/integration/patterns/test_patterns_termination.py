@@ -12,7 +12,7 @@ from collections import Counter
 from typing import Any
 
 import pytest
-from router_helpers import MakeLLM, ctx_for
+from router_helpers import MakeLLM, ctx_for, say, write
 
 from crew.llm import LLM, Budget, Limits
 from crew.patterns.base import Outcome
@@ -28,16 +28,6 @@ WITH_GUARD = "approved | max_rounds | guard | budget"
 
 def usage(prompt: int) -> dict[str, int]:
     return {"prompt_tokens": prompt, "completion_tokens": 10}
-
-
-def write(role: str, path: str, content: str, **keys: Any) -> dict[str, Any]:
-    return {"role": role, **keys, "tool_calls": [
-        {"name": "write_file", "arguments": {"path": path, "content": content}}]}
-
-
-def say(role: str, content: Any, **keys: Any) -> dict[str, Any]:
-    return {"role": role, **keys,
-            "content": content if isinstance(content, str) else json.dumps(content)}
 
 
 def looping(role: str) -> dict[str, Any]:
