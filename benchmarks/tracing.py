@@ -2,7 +2,9 @@
 
 Both sides write the local event log (always on in a run); "on" also builds the Langfuse
 observation and queues it for background OTLP export to a local receiver. One process,
-best of several repeats. Run: .venv/bin/python benchmarks/tracing.py [N]
+best of several repeats. Also: how long `Tracer.close()` takes when Langfuse is unreachable
+(a closed port; a port that accepts and never answers) — the bound is 2 s.
+Run: .venv/bin/python benchmarks/tracing.py [N]
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from pathlib import Path
 
 from crew.llm.types import Completion, ToolCall, Usage
 from crew.observability import LangfuseSettings, Tracer
-from crew.observability.otlp_receiver import OTLPReceiver
+from crew.observability.otlp_receiver import OTLPReceiver, SilentPort, closed_port
 
 MESSAGES = [{"role": "system", "content": "You are the coder. " * 40},
             {"role": "user", "content": "Implement CSV export for the todo CLI. " * 20}]
@@ -51,6 +53,18 @@ def measure(n: int, kind: str, base_url: str | None, repeats: int = 5) -> float:
     return best
 
 
+def close_s(base_url: str, n: int = 200) -> float:
+    """Seconds `close()` takes after `n` observations with Langfuse at `base_url`."""
+    with tempfile.TemporaryDirectory() as d:
+        tracer = Tracer.create(f"bench-close-{base_url}", "Benchmark", Path(d), env={}, sinks=[],
+                               langfuse=LangfuseSettings("pk-lf-down", "sk-lf-down",
+                                                         base_url=base_url))
+        per_observation_ms(tracer, n, "generation")
+        start = time.perf_counter()
+        tracer.close()
+        return time.perf_counter() - start
+
+
 def main() -> None:
     n = int(sys.argv[1]) if len(sys.argv) > 1 else 2000
     with OTLPReceiver() as rx:
@@ -61,6 +75,11 @@ def main() -> None:
             on = measure(n, kind, rx.base_url)
             print(f"{kind:<12}{off:>10.4f}{on:>10.4f}{on - off:>12.4f}{on / off:>7.2f}x")
         print("goal: extra <= 0.2 ms per observation (Langfuse sink on vs off)")
+    with SilentPort() as silent:
+        for what, url in (("closed port", f"http://127.0.0.1:{closed_port()}"),
+                          ("silent port", silent.base_url)):
+            print(f"close() with Langfuse unreachable ({what}): {close_s(url):.2f} s "
+                  "(bound: 2 s)")
 
 
 if __name__ == "__main__":

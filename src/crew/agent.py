@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from crew.llm.types import CallContext, ChatModel, Completion, Message, ToolCall, Usage
+from crew.observability.tracer import current_tracer
 from crew.spec.models import RoleSpec
 from crew.tools.base import Tool, ToolContext
 from crew.tools.paths import DEFAULT_PROTECTED, PathPolicy
@@ -222,6 +223,12 @@ class _Loop:
         self.message_run = 0
         self.stale_turns = 0
         self.elided: set[int] = set()
+        # messages up to here were traced already (a continued conversation: up to the last
+        # assistant message); the assistant message of the turn in progress
+        self.shown = max((i + 1 for i, m in enumerate(messages) if m.get("role") == "assistant"),
+                         default=0)
+        self.turn_output: Message | None = None
+        self.last_text: str | None = None  # the last assistant text seen
         self.specs = agent.tools.specs()
         self.schema_tokens = agent.count_tokens(json.dumps(self.specs)) if self.specs else 0
         _, glue = system_prompt(agent.role, with_tools=len(agent.tools) > 0)
@@ -239,53 +246,71 @@ class _Loop:
 
     async def run(self) -> AgentResult:
         turn = sum(1 for m in self.messages if m.get("role") == "assistant")
-        last_text: str | None = None
+        tracer = current_tracer()
+        trace_meta = {k: v for k, v in (("purpose", self.context.purpose),
+                                        ("task_id", self.context.task_id)) if v}
         while turn < self.a.max_turns:
             turn += 1
-            self._window()
-            self.framework_tokens += self.fw_static + self.fw_dynamic
-            completion = await self.a.model.complete(
-                self.a.alias,
-                self.messages,
-                tools=self.specs or None,
-                context=replace(self.context, turn=turn),
-                **self.a.params,
-            )
-            self.prompt_tokens += completion.usage.prompt_tokens
-            self.completion_tokens += completion.usage.completion_tokens
-            self.cost += completion.cost_usd
-            calls = _unique_ids(completion.tool_calls, turn)
-            last_text = completion.content or last_text
-            self.messages.append(_assistant(completion.content, calls))
-            if not calls:
-                return await self._finish(turn, completion, [], StopReason.FINAL, "final answer",
-                                          completion.content)
-            tripped = self._check_repeats(completion.content, calls)
-            if tripped:
-                reason, detail = tripped
-                skipped = self._not_run(calls, detail)
-                return await self._finish(turn, completion, skipped, reason, detail, last_text)
-            outcomes = list(await asyncio.gather(
-                *(self.a.tools.invoke(c, self.tool_ctx) for c in calls)
-            ))
-            self.outcomes.extend(outcomes)
-            for o in outcomes:
-                self.messages.append(o.as_message())
-                if o.truncated:
-                    self.fw_dynamic += self.a.count_tokens("x" * TRUNCATION_NOTE_CHARS)
-            stop = None
-            detail = ""
-            if self._no_progress(outcomes):
-                stop = StopReason.NO_PROGRESS
-                detail = f"no new tool result in {self.stale_turns} turns"
-            elif turn >= self.a.max_turns:
-                stop, detail = StopReason.MAX_TURNS, f"reached max_turns ({self.a.max_turns})"
-            if stop:
-                return await self._finish(turn, completion, outcomes, stop, detail, last_text)
-            await self._notify(TurnRecord(turn, completion, outcomes, list(self.messages), None))
+            # One `agent` observation per turn: its input is what is new since the last
+            # assistant message; the generation and the tool calls nest under it.
+            with tracer.agent(self.context.role, turn, input=self.messages[self.shown:],
+                              **trace_meta) as obs:
+                result = await self._turn(turn)
+                ended = {} if result is None else {"stop_reason": str(result.stop_reason),
+                                                   "detail": result.detail}
+                obs.end(self.turn_output, **ended)
+            if result is not None:
+                return result
         # resumed with no turns left
         return self._result(turn, StopReason.MAX_TURNS, f"reached max_turns ({self.a.max_turns})",
-                            last_text)
+                            self.last_text)
+
+    async def _turn(self, turn: int) -> AgentResult | None:
+        """One turn: a model call and the tool calls it asks for; the result when it ends."""
+        self._window()
+        self.framework_tokens += self.fw_static + self.fw_dynamic
+        completion = await self.a.model.complete(
+            self.a.alias,
+            self.messages,
+            tools=self.specs or None,
+            context=replace(self.context, turn=turn),
+            **self.a.params,
+        )
+        self.prompt_tokens += completion.usage.prompt_tokens
+        self.completion_tokens += completion.usage.completion_tokens
+        self.cost += completion.cost_usd
+        calls = _unique_ids(completion.tool_calls, turn)
+        self.last_text = completion.content or self.last_text
+        self.turn_output = _assistant(completion.content, calls)
+        self.messages.append(self.turn_output)
+        self.shown = len(self.messages)
+        if not calls:
+            return await self._finish(turn, completion, [], StopReason.FINAL, "final answer",
+                                      completion.content)
+        tripped = self._check_repeats(completion.content, calls)
+        if tripped:
+            reason, detail = tripped
+            skipped = self._not_run(calls, detail)
+            return await self._finish(turn, completion, skipped, reason, detail, self.last_text)
+        outcomes = list(await asyncio.gather(
+            *(self.a.tools.invoke(c, self.tool_ctx) for c in calls)
+        ))
+        self.outcomes.extend(outcomes)
+        for o in outcomes:
+            self.messages.append(o.as_message())
+            if o.truncated:
+                self.fw_dynamic += self.a.count_tokens("x" * TRUNCATION_NOTE_CHARS)
+        stop = None
+        detail = ""
+        if self._no_progress(outcomes):
+            stop = StopReason.NO_PROGRESS
+            detail = f"no new tool result in {self.stale_turns} turns"
+        elif turn >= self.a.max_turns:
+            stop, detail = StopReason.MAX_TURNS, f"reached max_turns ({self.a.max_turns})"
+        if stop:
+            return await self._finish(turn, completion, outcomes, stop, detail, self.last_text)
+        await self._notify(TurnRecord(turn, completion, outcomes, list(self.messages), None))
+        return None
 
     # ---------------------------------------------------------------- guards
 
@@ -362,6 +387,10 @@ class _Loop:
         self, turn: int, completion: Completion, outcomes: list[ToolOutcome],
         reason: StopReason, detail: str, text: str | None,
     ) -> AgentResult:
+        if reason is not StopReason.FINAL:
+            current_tracer().event("guard_stop", "WARNING", {
+                "role": self.context.role, "turn": turn, "reason": str(reason),
+                "detail": detail})
         await self._notify(TurnRecord(turn, completion, outcomes, list(self.messages), reason))
         return self._result(turn, reason, detail, text)
 

@@ -116,6 +116,18 @@ def init(
     typer.echo("next: edit feature.yaml, then `crew validate feature.yaml`")
 
 
+def _register_commands() -> None:
+    from crew.cli import run_cmd, show_cmd
+    from crew.cli.import_cmd import import_app
+
+    run_cmd.register(app)
+    app.command("show")(show_cmd.show_command)
+    app.add_typer(import_app, name="import")
+
+
+_register_commands()
+
+
 def main() -> None:
     """Console entry point: UserError → short message, exit 2; Ctrl-C → exit 4."""
     try:

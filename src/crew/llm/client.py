@@ -24,10 +24,11 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ValidationError
 
 from crew.errors import BudgetExceeded, Problem, UserError
-from crew.llm.budget import Budget, Reservation
+from crew.llm.budget import Budget, BudgetWarning, Reservation
 from crew.llm.ledger import Ledger, LedgerEntry
 from crew.llm.structured import ask_structured
 from crew.llm.types import CallContext, Completion, Message, ToolCall, ToolSpec, Usage
+from crew.observability.tracer import GenerationObservation, current_tracer
 from crew.spec.models import ModelsConfig
 
 T = TypeVar("T", bound=BaseModel)
@@ -35,6 +36,31 @@ log = logging.getLogger("crew.llm")
 _NO_CONTEXT = CallContext()
 _ENV_PREFIX = "os.environ/"
 _PRICE_KEYS = ("input_cost_per_token", "output_cost_per_token")
+
+
+def _trace_budget_warning(w: BudgetWarning) -> None:
+    current_tracer().event("budget_warning", "WARNING", {
+        "scope": w.scope, "kind": w.kind, "limit": w.limit, "spent": w.spent})
+
+
+def trace_budget_warnings(budget: Budget) -> None:
+    """Report `budget`'s warnings as `budget_warning` events of the current run's trace."""
+    if _trace_budget_warning not in budget.listeners:
+        budget.listeners.append(_trace_budget_warning)
+
+
+def start_generation(alias: str, messages: list[Message], tools: list[ToolSpec] | None,
+                     ctx: CallContext, params: Mapping[str, Any]) -> GenerationObservation:
+    """The trace observation of one model call (a no-op outside a traced run)."""
+    tracer = current_tracer()
+    if not tracer.enabled:
+        return tracer.generation(alias, messages)
+    extra: dict[str, Any] = {k: v for k, v in (("role", ctx.role), ("purpose", ctx.purpose),
+                                                ("turn", ctx.turn)) if v}
+    if tools:
+        extra["tools"] = [str(t.get("function", {}).get("name", "?")) for t in tools]
+    return tracer.generation(alias, messages, {k: v for k, v in params.items()
+                                               if k not in ("metadata", "tools")}, **extra)
 
 
 @dataclass
@@ -257,6 +283,7 @@ class LLM:
         budget = self.budget
         held = None
         if budget is not None:
+            trace_budget_warnings(budget)
             held = self._reserve_budget(budget, alias, messages, tools, ctx, params)
         try:
             return await self._complete(alias, messages, tools, ctx, params)
@@ -267,28 +294,32 @@ class LLM:
     async def _complete(self, alias: str, messages: list[Message], tools: list[ToolSpec] | None,
                         ctx: CallContext, params: dict[str, Any]) -> Completion:
         call_id = f"c{next(self._call_ids)}"
-        crew_meta = {**ctx.__dict__, "session": self._session_id, "call": call_id}
-        meta = params.pop("metadata", None)
-        params["metadata"] = {**meta, "crew": crew_meta} if meta else {"crew": crew_meta}
-        if tools:
-            params["tools"] = tools
-        t0 = time.perf_counter()
-        miss = None
-        try:
+        with start_generation(alias, messages, tools, ctx, params) as gen:
+            crew_meta = {**ctx.__dict__, "session": self._session_id, "call": call_id}
+            meta = params.pop("metadata", None)
+            params["metadata"] = {**meta, "crew": crew_meta} if meta else {"crew": crew_meta}
+            if tools:
+                params["tools"] = tools
+            t0 = time.perf_counter()
+            miss = None
             try:
-                resp = await self.router.acompletion(model=alias, messages=messages, **params)
-            finally:
-                miss = self._replay.misses.pop(call_id, None)
-        except Exception as e:
-            if miss is not None:  # the script had no answer: not hidden by what fell back
-                raise miss from None
-            # `from None`: the provider's exception may quote credentials; the mapped one is scrubbed.
-            raise self._map_error(e, alias) from None
-        miss = self._replay.misses.pop(call_id, None)
-        if miss is not None:  # a fallback answered a replay mismatch: surface the mismatch
-            raise miss
-        latency = time.perf_counter() - t0
-        completion = self._to_completion(resp, alias, latency)
+                try:
+                    resp = await self.router.acompletion(model=alias, messages=messages,
+                                                         **params)
+                finally:
+                    miss = self._replay.misses.pop(call_id, None)
+            except Exception as e:
+                if miss is not None:  # the script had no answer: not hidden by what fell back
+                    raise miss from None
+                # `from None`: the provider's exception may quote credentials; the mapped
+                # one is scrubbed.
+                raise self._map_error(e, alias) from None
+            miss = self._replay.misses.pop(call_id, None)
+            if miss is not None:  # a fallback answered a replay mismatch: surface the mismatch
+                raise miss
+            latency = time.perf_counter() - t0
+            completion = self._to_completion(resp, alias, latency)
+            gen.end(completion)
         self.ledger.record(LedgerEntry(
             alias=alias, deployment=completion.model,
             prompt_tokens=completion.usage.prompt_tokens,

@@ -11,7 +11,9 @@ from crew.observability.tracer import (
     Observation,
     ToolObservation,
     Tracer,
+    current_tracer,
     trace_id_for,
+    use_tracer,
 )
 from crew.observability.transcript import render_terminal, summarize, trace_url, write_html
 
@@ -28,11 +30,13 @@ __all__ = [
     "TraceSink",
     "Tracer",
     "available_sinks",
+    "current_tracer",
     "load_sinks",
     "read_events",
     "render_terminal",
     "summarize",
     "trace_id_for",
     "trace_url",
+    "use_tracer",
     "write_html",
 ]

@@ -19,6 +19,9 @@ asyncio tasks and concurrent agents nest under the round that started them::
     tracer.close()            # bounded: <= deadline_s even when Langfuse is unreachable
 
 Tracing never fails a run: sink errors are logged once per sink and swallowed.
+
+The run installs its tracer with ``with use_tracer(tracer): ...``; llm, agent, tools and
+patterns find it with `current_tracer()` (a null tracer, recording nothing, outside a run).
 """
 
 from __future__ import annotations
@@ -33,7 +36,7 @@ import random
 import re
 import time
 import unicodedata
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextvars import ContextVar, Token
 from pathlib import Path
 from types import TracebackType
@@ -416,3 +419,30 @@ class Tracer:
                 self._langfuse.close_within(remaining)
             except Exception as exc:
                 self._sink_failed(self._langfuse, "close", exc)
+
+
+# -- the current tracer ----------------------------------------------------------------------
+_CURRENT_TRACER: ContextVar[Tracer | None] = ContextVar("crew_current_tracer", default=None)
+_NULL: Tracer | None = None
+
+
+def current_tracer() -> Tracer:
+    """The tracer of the run in progress in this context; a null tracer outside any run."""
+    tracer = _CURRENT_TRACER.get()
+    if tracer is not None:
+        return tracer
+    global _NULL
+    if _NULL is None:
+        _NULL = Tracer.null()
+    return _NULL
+
+
+@contextlib.contextmanager
+def use_tracer(tracer: Tracer) -> Iterator[Tracer]:
+    """Make `tracer` the current one for this block (and the asyncio tasks started in it)."""
+    token = _CURRENT_TRACER.set(tracer)
+    try:
+        yield tracer
+    finally:
+        with contextlib.suppress(ValueError):  # exited in another context than entered
+            _CURRENT_TRACER.reset(token)

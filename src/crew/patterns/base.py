@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from crew.errors import BudgetExceeded, UserError
 from crew.llm.types import CallContext, StructuredChatModel
+from crew.observability.tracer import Observation, current_tracer
 from crew.patterns.termination import Condition, RoundState, build_termination
 from crew.spec.models import RoleSpec
 
@@ -275,6 +276,22 @@ async def gather_all(*aws: Awaitable[Any]) -> list[Any]:
         raise
 
 
+def traced_round(n: int, **payload: Any) -> Observation:
+    """The trace span of round `n` (enter it before gathering concurrent members)."""
+    return current_tracer().round(n, **payload)
+
+
+def traced_call(role: str, turn: int, purpose: str, messages: list[dict[str, Any]]
+                ) -> Observation:
+    """An `agent` observation around one tool-less call by `role` (a text turn, a plan, a
+    ballot, a verdict); its input is the conversation without the role's system prompt."""
+    tracer = current_tracer()
+    if not tracer.enabled:
+        return tracer.agent(role)
+    return tracer.agent(role, turn, input=[m for m in messages if m.get("role") != "system"],
+                        purpose=purpose)
+
+
 def round_state(rnd: int, **kw: Any) -> RoundState:
     return RoundState(round=rnd, **kw)
 
@@ -295,7 +312,9 @@ async def text_turn(ctx: PatternContext, rec: Record, role: str, rnd: int,
                               else temperature}
     if spec.max_tokens:
         params["max_tokens"] = spec.max_tokens
-    c = await ctx.llm.complete(alias or spec.model, messages,
-                               context=ctx.call(role, turn=rnd, purpose=purpose), **params)
+    with traced_call(role, rnd, purpose, messages) as obs:
+        c = await ctx.llm.complete(alias or spec.model, messages,
+                                   context=ctx.call(role, turn=rnd, purpose=purpose), **params)
+        obs.end(c.as_message())
     rec.call(role, rnd, purpose, pattern_text)
     return (c.content or "").strip()

@@ -27,6 +27,8 @@ from crew.patterns.base import (
     gather_all,
     run_agent,
     system_message,
+    traced_call,
+    traced_round,
 )
 from crew.patterns.termination import Condition
 
@@ -123,12 +125,13 @@ class Committee(BasePattern):
             ctx.role(p.chair)
         code = p.apply and ctx.workspace is not None
         rec.rounds = 1
-        if code:
-            props = await gather_all(*(self._propose(ctx, rec, p, i, r)
-                                       for i, r in enumerate(members)))
-        else:
-            props = await gather_all(*(self._ballot(ctx, rec, p, i, r)
-                                       for i, r in enumerate(members)))
+        with traced_round(1):  # the members answer concurrently under it
+            if code:
+                props = await gather_all(*(self._propose(ctx, rec, p, i, r)
+                                           for i, r in enumerate(members)))
+            else:
+                props = await gather_all(*(self._ballot(ctx, rec, p, i, r)
+                                           for i, r in enumerate(members)))
         valid = [x for x in props if x is not None]
         rec.votes.extend({k: v for k, v in x.items() if k != "diff"} for x in valid)
         await ctx.save({"round": 1, "proposals": props})
@@ -160,12 +163,13 @@ class Committee(BasePattern):
                       role: str) -> dict[str, Any] | None:
         alias, temp = self._variant(ctx, p, i, role)
         user = "\n\n".join(x for x in (ctx.context_text(), ctx.task.prompt(), BALLOT_NOTE) if x)
+        msgs = [system_message(ctx, role), {"role": "user", "content": user}]
         try:
-            b = await ctx.llm.ask(alias, [system_message(ctx, role),
-                                          {"role": "user", "content": user}],
-                                  ballot_schema(p.options),
-                                  context=ctx.call(role, turn=i + 1, purpose="ballot"),
-                                  temperature=temp)
+            with traced_call(role, i + 1, "ballot", msgs) as obs:
+                b = await ctx.llm.ask(alias, msgs, ballot_schema(p.options),
+                                      context=ctx.call(role, turn=i + 1, purpose="ballot"),
+                                      temperature=temp)
+                obs.end(b.model_dump())
         except (ModelBehaviorError, ProviderError) as e:  # an abstention, recorded
             rec.call(role, 1, "ballot", BALLOT_NOTE)
             rec.votes.append({"member": i + 1, "role": role, "error": str(e)[:300]})
@@ -214,12 +218,13 @@ class Committee(BasePattern):
         question = f"{ctx.task.prompt()}\n\n{listing}"
         if p.aggregation == "chair":
             spec = ctx.role(p.chair)
-            d = await ctx.llm.ask(spec.model, [system_message(ctx, p.chair),
-                                               {"role": "user", "content": f"{question}\n\n"
-                                                                           f"{CHAIR_NOTE}"}],
-                                  ChairDecision, context=ctx.call(p.chair, turn=1,
-                                                                  purpose="chair"),
-                                  temperature=spec.temperature)
+            msgs = [system_message(ctx, p.chair),
+                    {"role": "user", "content": f"{question}\n\n{CHAIR_NOTE}"}]
+            with traced_call(p.chair, 1, "chair", msgs) as obs:  # under the task
+                d = await ctx.llm.ask(spec.model, msgs, ChairDecision,
+                                      context=ctx.call(p.chair, turn=1, purpose="chair"),
+                                      temperature=spec.temperature)
+                obs.end(d.model_dump())
             rec.call(p.chair, 1, "chair", CHAIR_NOTE)
             rec.votes.append({"role": p.chair, "chair": True, **d.model_dump()})
             if d.chosen is not None and 1 <= d.chosen <= len(valid):
@@ -230,8 +235,9 @@ class Committee(BasePattern):
         schema: type[BaseModel] = Ranking if p.aggregation == "ranking" else Vote
         note = RANK_NOTE if schema is Ranking else VOTE_NOTE
         voters = [v["role"] for v in valid]
-        ballots = await gather_all(*(self._vote(ctx, rec, r, k, question, schema, note)
-                                     for k, r in enumerate(voters, 1)))
+        with traced_round(2, phase="vote"):  # the members vote concurrently under it
+            ballots = await gather_all(*(self._vote(ctx, rec, r, k, question, schema, note)
+                                         for k, r in enumerate(voters, 1)))
         cast = [b for b in ballots if b is not None]
         if len(cast) < p.quorum:
             return None, f"no quorum: {len(cast)} valid vote(s), quorum {p.quorum}"
@@ -250,11 +256,13 @@ class Committee(BasePattern):
     async def _vote(self, ctx: PatternContext, rec: Record, role: str, k: int, question: str,
                     schema: type[BaseModel], note: str) -> Any:
         spec = ctx.role(role)
+        msgs = [system_message(ctx, role), {"role": "user", "content": f"{question}\n\n{note}"}]
         try:
-            b = await ctx.llm.ask(spec.model, [system_message(ctx, role),
-                                               {"role": "user", "content": f"{question}\n\n{note}"}],
-                                  schema, context=ctx.call(role, turn=k, purpose="vote"),
-                                  temperature=spec.temperature)
+            with traced_call(role, k, "vote", msgs) as obs:
+                b = await ctx.llm.ask(spec.model, msgs, schema,
+                                      context=ctx.call(role, turn=k, purpose="vote"),
+                                      temperature=spec.temperature)
+                obs.end(b.model_dump())
         except (ModelBehaviorError, ProviderError) as e:
             rec.votes.append({"voter": k, "role": role, "error": str(e)[:300]})
             return None

@@ -23,6 +23,8 @@ from crew.patterns.base import (
     stop_outcome,
     system_message,
     text_turn,
+    traced_call,
+    traced_round,
 )
 from crew.patterns.termination import Condition, RoundState
 
@@ -82,9 +84,10 @@ class Debate(BasePattern):
         while True:
             rnd += 1
             prev = list(answers)
-            answers = list(await gather_all(*(
-                self._turn(ctx, rec, rnd, role, i, names, question, prev)
-                for i, role in enumerate(roles))))
+            with traced_round(rnd):  # the debaters of the round nest under it
+                answers = list(await gather_all(*(
+                    self._turn(ctx, rec, rnd, role, i, names, question, prev)
+                    for i, role in enumerate(roles))))
             rec.rounds = rnd
             rec.votes.append({"round": rnd, "positions": [position(a) for a in answers]})
             await ctx.save({"round": rnd, "answers": answers})
@@ -131,9 +134,11 @@ class Debate(BasePattern):
                 {"role": "user", "content": f"{question}\n\n## Final answers\n{final}\n\n"
                                             f"{JUDGE_NOTE}"}]
         spec = ctx.role(judge)
-        verdict = await ctx.llm.ask(spec.model, msgs, JudgeVerdict,
-                                    context=ctx.call(judge, turn=rnd, purpose="judge"),
-                                    temperature=spec.temperature)
+        with traced_call(judge, rnd, "judge", msgs) as obs:  # under the task, after the rounds
+            verdict = await ctx.llm.ask(spec.model, msgs, JudgeVerdict,
+                                        context=ctx.call(judge, turn=rnd, purpose="judge"),
+                                        temperature=spec.temperature)
+            obs.end(verdict.model_dump())
         rec.call(judge, rnd, "judge", JUDGE_NOTE)
         rec.votes.append({"round": rnd, "role": judge, **verdict.model_dump()})
         return verdict

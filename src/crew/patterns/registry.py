@@ -90,12 +90,12 @@ class PatternRegistry:
 
     async def run(self, template: PatternSpec, ctx: PatternContext) -> PatternResult:
         """Run the template's kind on `ctx` (whose task params are already merged)."""
-        if template.engine != "native":
-            raise UserError(f"engine {template.engine!r} is not available for pattern "
-                            f"{template.name or template.kind!r}", field="engine",
-                            hint="use engine: native")
         if ctx.termination is None:
             ctx.termination = template.termination
+        if template.engine != "native":
+            from crew.interop.engines import run_on_engine
+
+            return await run_on_engine(template, ctx)
         return await self.create(template.kind).run(ctx)
 
 

@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from crew.errors import UserError
 from crew.llm.structured import parse_as
+from crew.observability.tracer import current_tracer
 from crew.patterns import gitops
 from crew.patterns.base import (
     BasePattern,
@@ -23,6 +24,8 @@ from crew.patterns.base import (
     Record,
     run_agent,
     stop_outcome,
+    traced_call,
+    traced_round,
 )
 from crew.patterns.termination import Condition, RoundState
 
@@ -92,39 +95,45 @@ class ReviewLoop(BasePattern):
         rec.rounds = rnd
         while True:
             rnd += 1
-            rec.guard = None
-            # 1. the author works (round 1: the task; later: the feedback)
-            agent = ctx.agent(author, workdir)
-            if author_msgs is None:
-                res = await run_agent(agent, ctx, rec, rnd, task=ctx.task.prompt())
-            else:
-                note = f"{feedback}\nAddress each item, then summarise what you changed."
-                res = await run_agent(agent, ctx, rec, rnd, pattern_text=note,
-                                      messages=[*author_msgs, {"role": "user", "content": note}])
-            author_msgs, author_text = res.messages, (res.text or "").strip()
-            verdict: Verdict | None = None
-            passed: bool | None = None
-            if rec.guard is None or "guard" not in stop.names():
-                # 2. the gate, 3. the review
-                if p.gate and workdir is not None and ctx.sandbox is not None:
-                    r = await ctx.sandbox.run(p.gate, workspace=workdir, timeout=p.gate_timeout)
-                    passed = r.ok
-                    rec.votes.append({"round": rnd, "gate": p.gate, "passed": passed,
-                                      "exit_code": r.exit_code})
-                    if not passed:
-                        out = (r.stdout + r.stderr)[-GATE_OUTPUT_CHARS:]
-                        feedback = f"The gate `{p.gate}` failed (exit {r.exit_code}):\n{out}"
-                if passed is not False:
-                    verdict, review_msgs = await self._review(
-                        ctx, rec, rnd, reviewer, author_text, review_msgs, workdir)
-                    feedback = ("Review: changes requested.\n"
-                                + "\n".join(c.render() for c in verdict.changes))
-            rec.rounds = rnd
-            state = RoundState(round=rnd, approved=bool(verdict and verdict.approved),
-                               tests_passed=passed, guard_stopped=rec.guard is not None)
-            await ctx.save({"round": rnd, "author": author_msgs, "reviewer": review_msgs,
-                            "feedback": feedback, "verdicts": rec.votes})
-            fired = stop.fired(state) or ("max_rounds" if rnd >= p.max_rounds else None)
+            with traced_round(rnd):
+                rec.guard = None
+                # 1. the author works (round 1: the task; later: the feedback)
+                agent = ctx.agent(author, workdir)
+                if author_msgs is None:
+                    res = await run_agent(agent, ctx, rec, rnd, task=ctx.task.prompt())
+                else:
+                    note = f"{feedback}\nAddress each item, then summarise what you changed."
+                    res = await run_agent(agent, ctx, rec, rnd, pattern_text=note,
+                                          messages=[*author_msgs,
+                                                    {"role": "user", "content": note}])
+                author_msgs, author_text = res.messages, (res.text or "").strip()
+                verdict: Verdict | None = None
+                passed: bool | None = None
+                if rec.guard is None or "guard" not in stop.names():
+                    # 2. the gate, 3. the review
+                    if p.gate and workdir is not None and ctx.sandbox is not None:
+                        r = await ctx.sandbox.run(p.gate, workspace=workdir,
+                                                  timeout=p.gate_timeout)
+                        passed = r.ok
+                        current_tracer().event("gate", "DEFAULT" if passed else "WARNING", {
+                            "command": p.gate, "passed": passed, "exit_code": r.exit_code})
+                        rec.votes.append({"round": rnd, "gate": p.gate, "passed": passed,
+                                          "exit_code": r.exit_code})
+                        if not passed:
+                            out = (r.stdout + r.stderr)[-GATE_OUTPUT_CHARS:]
+                            feedback = (f"The gate `{p.gate}` failed (exit {r.exit_code}):"
+                                        f"\n{out}")
+                    if passed is not False:
+                        verdict, review_msgs = await self._review(
+                            ctx, rec, rnd, reviewer, author_text, review_msgs, workdir)
+                        feedback = ("Review: changes requested.\n"
+                                    + "\n".join(c.render() for c in verdict.changes))
+                rec.rounds = rnd
+                state = RoundState(round=rnd, approved=bool(verdict and verdict.approved),
+                                   tests_passed=passed, guard_stopped=rec.guard is not None)
+                await ctx.save({"round": rnd, "author": author_msgs, "reviewer": review_msgs,
+                                "feedback": feedback, "verdicts": rec.votes})
+                fired = stop.fired(state) or ("max_rounds" if rnd >= p.max_rounds else None)
             if fired is None:
                 continue
             outcome = stop_outcome(fired) or (Outcome.DONE if state.approved else Outcome.FAILED)
@@ -151,8 +160,11 @@ class ReviewLoop(BasePattern):
         try:
             verdict = parse_as(Verdict, res.text)
         except ValueError:
-            verdict = await ctx.llm.ask(agent.alias, res.messages, Verdict,
-                                        context=ctx.call(reviewer, turn=rnd, purpose="verdict"))
+            with traced_call(reviewer, rnd, "verdict", res.messages[-1:]) as obs:
+                verdict = await ctx.llm.ask(agent.alias, res.messages, Verdict,
+                                            context=ctx.call(reviewer, turn=rnd,
+                                                             purpose="verdict"))
+                obs.end(verdict.model_dump())
             rec.call(reviewer, rnd, "verdict")
         rec.votes.append({"round": rnd, "role": reviewer, **verdict.model_dump()})
         return verdict, res.messages

@@ -41,6 +41,8 @@ def context_for_task(
         raise UserError(f"task {task_id!r}: pattern {name!r} is not among the crew's patterns",
                         file=str(resolved.feature.path), field="tasks.pattern")
     template: PatternSpec = resolved.patterns[name].spec
+    if t.engine is not None:  # the task's engine overrides the template's
+        template = template.model_copy(update={"engine": t.engine})
     roles = list(t.roles or (tpl.spec.roles if tpl else []))
     info = TaskInfo(id=t.id, title=t.title,
                     description=t.description or (tpl.spec.description if tpl else ""),

@@ -12,6 +12,7 @@ from crew.patterns.base import (
     PatternResult,
     Record,
     run_agent,
+    traced_round,
 )
 from crew.patterns.termination import Condition, RoundState
 
@@ -31,7 +32,8 @@ class Single(BasePattern):
                             field="roles")
         role = ctx.task.roles[0]
         workdir = ctx.workdir
-        res = await run_agent(ctx.agent(role, workdir), ctx, rec, 1, task=ctx.task.prompt())
+        with traced_round(1):
+            res = await run_agent(ctx.agent(role, workdir), ctx, rec, 1, task=ctx.task.prompt())
         rec.rounds = 1
         summary = (res.text or "").strip()
         if rec.guard:

@@ -24,6 +24,8 @@ from crew.patterns.base import (
     run_agent,
     stop_outcome,
     system_message,
+    traced_call,
+    traced_round,
 )
 from crew.patterns.termination import Condition, RoundState
 
@@ -102,28 +104,32 @@ class SupervisorWorker(BasePattern):
             subtasks = await self._plan(ctx, rec, lead, workers, p.max_subtasks)
         while True:
             rnd += 1
-            rec.guard = None
-            todo = ([s for s in subtasks if s["id"] in {r["id"] for r in redo}]
-                    if redo else subtasks)
-            feedback = {r["id"]: r["feedback"] for r in redo}
-            lock = asyncio.Lock()
-            for wave in waves(todo):
-                outs = await gather_all(*(self._work(ctx, rec, rnd, s, feedback.get(s["id"]),
-                                                     results, lock) for s in wave))
-                results.update(dict(outs))
-            if rec.guard is not None and "guard" in stop.names():  # no review of guarded work
-                review = LeadReview(approved=False, summary=f"stopped by a guard: {rec.guard}")
-            else:
-                review = await self._review(ctx, rec, rnd, lead, subtasks, results)
-            redo = [r.model_dump() for r in review.redo if r.id in {s["id"] for s in subtasks}]
-            if not review.approved and not redo:  # "not approved" without items: redo all
-                redo = [{"id": s["id"], "feedback": review.summary} for s in subtasks]
-            rec.rounds = rnd
-            await ctx.save({"round": rnd, "base": base, "plan": subtasks, "results": results,
-                            "redo": redo, "reviews": rec.votes})
-            state = RoundState(round=rnd, approved=review.approved,
-                               guard_stopped=rec.guard is not None)
-            fired = stop.fired(state) or ("max_rounds" if rnd >= p.max_rounds else None)
+            with traced_round(rnd):
+                rec.guard = None
+                todo = ([s for s in subtasks if s["id"] in {r["id"] for r in redo}]
+                        if redo else subtasks)
+                feedback = {r["id"]: r["feedback"] for r in redo}
+                lock = asyncio.Lock()
+                for wave in waves(todo):
+                    outs = await gather_all(*(self._work(ctx, rec, rnd, s,
+                                                         feedback.get(s["id"]), results, lock)
+                                              for s in wave))
+                    results.update(dict(outs))
+                if rec.guard is not None and "guard" in stop.names():  # guarded: no review
+                    review = LeadReview(approved=False,
+                                        summary=f"stopped by a guard: {rec.guard}")
+                else:
+                    review = await self._review(ctx, rec, rnd, lead, subtasks, results)
+                redo = [r.model_dump() for r in review.redo
+                        if r.id in {s["id"] for s in subtasks}]
+                if not review.approved and not redo:  # "not approved" without items: redo all
+                    redo = [{"id": s["id"], "feedback": review.summary} for s in subtasks]
+                rec.rounds = rnd
+                await ctx.save({"round": rnd, "base": base, "plan": subtasks,
+                                "results": results, "redo": redo, "reviews": rec.votes})
+                state = RoundState(round=rnd, approved=review.approved,
+                                   guard_stopped=rec.guard is not None)
+                fired = stop.fired(state) or ("max_rounds" if rnd >= p.max_rounds else None)
             if fired is None:
                 continue
             outcome = stop_outcome(fired) or (Outcome.DONE if review.approved else Outcome.FAILED)
@@ -144,10 +150,12 @@ class SupervisorWorker(BasePattern):
         user = "\n\n".join(x for x in (ctx.context_text(), ctx.task.prompt(), note) if x)
         schema = plan_schema(workers)
         lead_spec = ctx.role(lead)
-        plan = await ctx.llm.ask(lead_spec.model, [system_message(ctx, lead),
-                                                   {"role": "user", "content": user}],
-                                 schema, context=ctx.call(lead, turn=1, purpose="plan"),
-                                 temperature=lead_spec.temperature)
+        msgs = [system_message(ctx, lead), {"role": "user", "content": user}]
+        with traced_call(lead, 1, "plan", msgs) as obs:  # under the task, before round 1
+            plan = await ctx.llm.ask(lead_spec.model, msgs, schema,
+                                     context=ctx.call(lead, turn=1, purpose="plan"),
+                                     temperature=lead_spec.temperature)
+            obs.end(plan.model_dump())
         rec.call(lead, 1, "plan", note)
         subs: list[dict[str, Any]] = []
         for i, s in enumerate(plan.model_dump()["subtasks"][:n], 1):
@@ -200,10 +208,12 @@ class SupervisorWorker(BasePattern):
             lines.append(f"- {s['id']} ({s['role']}): {r.get('summary', '(not run)')}{extra}")
         user = (f"{ctx.task.prompt()}\n\n## Results\n" + "\n".join(lines) + f"\n\n{REVIEW_NOTE}")
         spec = ctx.role(lead)
-        review = await ctx.llm.ask(spec.model, [system_message(ctx, lead),
-                                                {"role": "user", "content": user}], LeadReview,
-                                   context=ctx.call(lead, turn=rnd, purpose="review"),
-                                   temperature=spec.temperature)
+        msgs = [system_message(ctx, lead), {"role": "user", "content": user}]
+        with traced_call(lead, rnd, "review", msgs) as obs:
+            review = await ctx.llm.ask(spec.model, msgs, LeadReview,
+                                       context=ctx.call(lead, turn=rnd, purpose="review"),
+                                       temperature=spec.temperature)
+            obs.end(review.model_dump())
         rec.call(lead, rnd, "review", REVIEW_NOTE)
         rec.votes.append({"round": rnd, "role": lead, **review.model_dump()})
         return review

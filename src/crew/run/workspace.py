@@ -276,11 +276,12 @@ class Workspace:
                 run_git(self.root, "worktree", "add", "-b", tb, str(path), self.branch)
         return TaskWorktree(task_id, tb, path)
 
-    def merge_task(self, task_id: str) -> str | MergeConflict:
+    def merge_task(self, task_id: str, *, fast_forward: bool = False) -> str | MergeConflict:
         """Merge the task's branch into the integration branch (a merge commit with a
         `Crew-Merge` trailer). Returns the new integration commit, or a MergeConflict after
         aborting the merge, which leaves the integration worktree clean. Merging a task that is
-        already merged returns the current commit."""
+        already merged returns the current commit. `fast_forward`: when the integration branch
+        has not moved since the task branched, move it forward instead (linear history)."""
         tb = self.task_branch(task_id)
         if not branch_exists(self.root, tb):
             raise WorkspaceError(f"task {task_id!r} has no branch {tb} to merge")
@@ -290,6 +291,9 @@ class Workspace:
             if is_ancestor(self.root, tb, self.branch):
                 return self.head()
             ours, theirs = self.head(), rev(self.root, f"refs/heads/{tb}") or tb
+            if fast_forward and is_ancestor(self.root, self.branch, tb):
+                run_git(self.path, "merge", "--ff-only", "--quiet", f"refs/heads/{tb}")
+                return self.head()
             result = run_git(
                 self.path, "merge", "--no-ff", "--no-verify", "-m", self._merge_message(task_id),
                 f"refs/heads/{tb}", env=identity_env(*CREW_IDENTITY), check=False,

@@ -27,6 +27,7 @@ from pydantic import BaseModel
 
 from crew.errors import ContextTooLongError, ProviderError, UserError
 from crew.llm.budget import Budget
+from crew.llm.client import start_generation, trace_budget_warnings
 from crew.llm.ledger import Ledger, LedgerEntry
 from crew.llm.replay_script import (
     ReplayEntry,
@@ -88,19 +89,22 @@ class ScriptedLLM:
         ctx = context or _NO_CONTEXT
         prompt = _rough_tokens(json.dumps(messages, default=str))
         if self.budget is not None:
+            trace_budget_warnings(self.budget)
             out = int(params.get("max_tokens") or 0)
             self.budget.check_before(self.ledger, ctx, est_tokens=prompt + out)
-        entry = self._script.take(asked_from(ctx.__dict__, model=self.name, alias=alias))
-        self.calls.append(RecordedCall(alias, copy.deepcopy(messages), copy.deepcopy(tools),
-                                       ctx, dict(params), entry.index))
-        if entry.error:
-            raise _error_for(entry, alias)
-        usage = entry.usage or Usage(prompt, _rough_tokens(
-            (entry.content or "") + "".join(c.arguments for c in entry.tool_calls)))
-        completion = Completion(
-            content=entry.content, tool_calls=entry.tool_calls, alias=alias,
-            model=f"{self.name}/{alias}", usage=usage,
-            finish_reason="tool_calls" if entry.tool_calls else "stop")
+        with start_generation(alias, messages, tools, ctx, params) as gen:
+            entry = self._script.take(asked_from(ctx.__dict__, model=self.name, alias=alias))
+            self.calls.append(RecordedCall(alias, copy.deepcopy(messages), copy.deepcopy(tools),
+                                           ctx, dict(params), entry.index))
+            if entry.error:
+                raise _error_for(entry, alias)
+            usage = entry.usage or Usage(prompt, _rough_tokens(
+                (entry.content or "") + "".join(c.arguments for c in entry.tool_calls)))
+            completion = Completion(
+                content=entry.content, tool_calls=entry.tool_calls, alias=alias,
+                model=f"{self.name}/{alias}", usage=usage,
+                finish_reason="tool_calls" if entry.tool_calls else "stop")
+            gen.end(completion)
         self.ledger.record(LedgerEntry(
             alias=alias, deployment=completion.model, prompt_tokens=usage.prompt_tokens,
             completion_tokens=usage.completion_tokens, cost_usd=0.0, latency_s=0.0,

@@ -20,6 +20,7 @@ from pydantic import ValidationError
 
 from crew.errors import UserError
 from crew.llm.types import ToolCall, ToolSpec
+from crew.observability.tracer import current_tracer
 from crew.tools.base import Approval, Tool, ToolContext, ToolError, ToolOutput
 from crew.tools.catalog import BUILTIN_TOOLS
 from crew.tools.sandbox.base import cap_text
@@ -128,6 +129,14 @@ def _renamed(t: Tool, name: str) -> Tool:
     return replace(t, name=name)
 
 
+def _traced_args(arguments: str) -> Any:
+    """The call's arguments as a JSON object when they parse, else the raw text."""
+    try:
+        return json.loads(arguments) if arguments.strip() else {}
+    except json.JSONDecodeError:
+        return arguments
+
+
 class ToolRegistry:
     """Tools by name, with hooks and approval policy. `select(names)` gives a role its tools."""
 
@@ -229,8 +238,14 @@ class ToolRegistry:
     async def invoke(self, call: ToolCall, ctx: ToolContext) -> ToolOutcome:
         """Run one call from the model. Never raises for the tool's failure."""
         start = time.monotonic()
-        outcome = await self._invoke(call, ctx)
-        outcome = replace(outcome, duration_s=time.monotonic() - start)
+        with current_tracer().tool(call.name, _traced_args(call.arguments),
+                                   call_id=call.id) as obs:
+            outcome = await self._invoke(call, ctx)
+            outcome = replace(outcome, duration_s=time.monotonic() - start)
+            if outcome.is_error:  # failures, refusals and vetoes: level ERROR
+                obs.end(outcome.output, error=outcome.output[:300], status=str(outcome.status))
+            else:
+                obs.end(outcome.output, status=str(outcome.status), truncated=outcome.truncated)
         for hook in self._after:
             try:
                 await _maybe_await(hook(call, outcome, ctx))

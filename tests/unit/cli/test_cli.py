@@ -31,7 +31,8 @@ def test_version() -> None:
 def test_help_lists_commands() -> None:
     proc = crew("--help")
     assert proc.returncode == 0
-    for cmd in ("validate", "roles", "patterns", "tasks", "crews", "schema", "init"):
+    for cmd in ("validate", "roles", "patterns", "tasks", "crews", "schema", "init", "run", "plan",
+                "resume", "runs", "show", "import"):
         assert cmd in proc.stdout
 
 

@@ -1,0 +1,232 @@
+"""`crew run`, `crew plan`, `crew resume`, `crew runs`."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from crew.errors import UserError
+
+if TYPE_CHECKING:
+    from crew.run.launch import RunOptions, RunOutcome
+    from crew.run.state import PlannedTask
+
+REPO_OPT = typer.Option("--repo", help="The git repository (default: the feature's repo).")
+MODELS_OPT = typer.Option("--models", help="A LiteLLM router config overriding the crew's.")
+BUDGET_OPT = typer.Option("--budget-usd", help="Spending limit in USD for the run.")
+SANDBOX_OPT = typer.Option("--sandbox", help="auto, docker, bwrap or local.")
+JSON_OPT = typer.Option("--json", help="Print machine-readable events (JSON lines) instead.")
+
+
+def _options(*, repo: Path | None, models: Path | None, budget_usd: float | None,
+             sandbox: str | None, max_parallel: int | None, no_trace: bool, json_mode: bool,
+             plan_only: bool = False, approve: bool = False) -> tuple[RunOptions, Any]:
+    from rich.console import Console
+
+    from crew.cli.live import make_view
+    from crew.run.launch import RunOptions
+
+    if budget_usd is not None and budget_usd <= 0:
+        raise UserError("--budget-usd must be more than 0", field="--budget-usd")
+    if max_parallel is not None and not 1 <= max_parallel <= 64:
+        raise UserError("--max-parallel must be between 1 and 64", field="--max-parallel")
+    console = Console(stderr=json_mode)
+    view = make_view(console, json_mode)
+    opts = RunOptions(repo=repo, models=models, plan_only=plan_only, max_parallel=max_parallel,
+                      budget_usd=budget_usd, sandbox=sandbox, trace=not no_trace, view=view,
+                      say=view.message, approve=_approver(console) if approve else None)
+    return opts, view
+
+
+def _finish(outcome: RunOutcome, view: Any, json_mode: bool) -> None:
+    from crew.run.report import render_summary
+
+    if json_mode:
+        sys.stdout.write(json.dumps({
+            "type": "crew.result", "run_id": outcome.run_id, "status": outcome.state.status,
+            "exit_code": outcome.exit_code, "branch": outcome.state.branch,
+            "report": str(outcome.run_dir / "report.md")}) + "\n")
+    else:
+        from crew.llm import Ledger
+
+        ledger = Ledger.from_dict(outcome.state.ledger) if outcome.state.ledger else Ledger()
+        if outcome.report and outcome.state.status != "planning":
+            typer.echo(outcome.report)
+        for line in render_summary(outcome.state, ledger):
+            typer.echo(line)
+    raise typer.Exit(outcome.exit_code)
+
+
+def run(
+    feature: Annotated[Path, typer.Argument(help="The feature.yaml to build.")],
+    repo: Annotated[Path | None, REPO_OPT] = None,
+    models: Annotated[Path | None, MODELS_OPT] = None,
+    plan_only: Annotated[bool, typer.Option("--plan-only", help="Plan, print, stop.")] = False,
+    approve_plan: Annotated[bool, typer.Option("--approve-plan",
+                                               help="Show the plan and ask before running.")]
+    = False,
+    max_parallel: Annotated[int | None, typer.Option("--max-parallel")] = None,
+    budget_usd: Annotated[float | None, BUDGET_OPT] = None,
+    sandbox: Annotated[str | None, SANDBOX_OPT] = None,
+    no_trace: Annotated[bool, typer.Option("--no-trace", help="Do not send to Langfuse.")]
+    = False,
+    json_mode: Annotated[bool, JSON_OPT] = False,
+) -> None:
+    """Build a feature: plan, run the tasks, run the gates, leave a branch and a report."""
+    from crew.run.launch import start_run
+
+    opts, view = _options(repo=repo, models=models, budget_usd=budget_usd, sandbox=sandbox,
+                          max_parallel=max_parallel, no_trace=no_trace, json_mode=json_mode,
+                          plan_only=plan_only, approve=approve_plan)
+    with _view(view):
+        outcome = start_run(feature, opts)
+    if plan_only:
+        view.message(f"plan saved; run it with `crew resume {outcome.run_id}`")
+    _finish(outcome, view, json_mode)
+
+
+def plan(
+    feature: Annotated[Path, typer.Argument(help="The feature.yaml to plan.")],
+    repo: Annotated[Path | None, REPO_OPT] = None,
+    models: Annotated[Path | None, MODELS_OPT] = None,
+    json_mode: Annotated[bool, JSON_OPT] = False,
+) -> None:
+    """Plan a feature and stop (= crew run --plan-only)."""
+    run(feature, repo=repo, models=models, plan_only=True, json_mode=json_mode)
+
+
+def resume(
+    run_id: Annotated[str, typer.Argument(help="The run to continue.")],
+    repo: Annotated[Path | None, typer.Option("--repo", help="The run's repository "
+                                              "(default: the one around the cwd).")] = None,
+    budget_usd: Annotated[float | None, typer.Option(
+        "--budget-usd", help="Raise the run's USD limit.")] = None,
+    max_parallel: Annotated[int | None, typer.Option("--max-parallel")] = None,
+    sandbox: Annotated[str | None, SANDBOX_OPT] = None,
+    no_trace: Annotated[bool, typer.Option("--no-trace")] = False,
+    json_mode: Annotated[bool, JSON_OPT] = False,
+) -> None:
+    """Continue a run after a crash, Ctrl-C or an exhausted budget."""
+    from crew.run.launch import resume_run
+
+    opts, view = _options(repo=repo, models=None, budget_usd=budget_usd, sandbox=sandbox,
+                          max_parallel=max_parallel, no_trace=no_trace, json_mode=json_mode)
+    with _view(view):
+        outcome = resume_run(run_id, opts)
+    _finish(outcome, view, json_mode)
+
+
+def runs(
+    repo: Annotated[Path | None, typer.Option("--repo", help="Default: the cwd's repo.")]
+    = None,
+    json_mode: Annotated[bool, JSON_OPT] = False,
+) -> None:
+    """List the runs of a repository: id, feature, status, cost, duration."""
+    from crew.run.gitutil import repo_root
+    from crew.run.state import list_runs
+
+    states = list_runs(repo_root(repo or Path.cwd()))
+    rows: list[dict[str, Any]] = []
+    for s in states:
+        cost = sum(float(e.get("cost_usd", 0.0)) for e in s.ledger.get("entries", []))
+        rows.append({"run_id": s.run_id, "feature": s.feature_title, "status": s.status,
+                     "cost_usd": round(cost, 6), "duration_s": round(s.wall_s, 1),
+                     "started": time.strftime("%Y-%m-%d %H:%M", time.localtime(s.created_at))})
+    if json_mode:
+        for r in rows:
+            typer.echo(json.dumps(r))
+        return
+    if not rows:
+        typer.echo("no runs yet (start one with `crew run feature.yaml`)")
+        return
+    typer.echo(f"{'RUN':<22} {'STATUS':<12} {'COST':>9} {'TIME':>8}  FEATURE")
+    for r in rows:
+        typer.echo(f"{r['run_id']:<22} {r['status']:<12} ${r['cost_usd']:>8.4f} "
+                   f"{_dur(float(r['duration_s'])):>8}  {r['feature']}")
+
+
+def _dur(seconds: float) -> str:
+    m, s = divmod(int(seconds), 60)
+    return f"{m}m{s:02d}s" if m else f"{s}s"
+
+
+class _view:
+    def __init__(self, view: Any) -> None:
+        self.view = view
+
+    def __enter__(self) -> Any:
+        self.view.start()
+        return self.view
+
+    def __exit__(self, *exc: object) -> None:
+        self.view.stop()
+
+
+def _approver(console: Any) -> Any:
+    """--approve-plan: show the plan, then yes / no / edit in $EDITOR until it is valid."""
+    from crew.run.plan import render_plan
+
+    def approve(tasks: list[PlannedTask]) -> list[PlannedTask] | None:
+        while True:
+            console.print(render_plan(tasks), markup=False, highlight=False)
+            answer = typer.prompt("Run this plan? [y]es / [n]o / [e]dit", default="y")
+            choice = answer.strip().lower()[:1]
+            if choice == "y":
+                return tasks
+            if choice == "n":
+                return None
+            if choice == "e":
+                edited = _edit(tasks, console)
+                if edited is not None:
+                    tasks = edited
+
+    return approve
+
+
+def _edit(tasks: list[PlannedTask], console: Any) -> list[PlannedTask] | None:
+    import yaml
+    from pydantic import ValidationError
+
+    from crew.run.state import PlannedTask
+    from crew.spec.resolve import find_cycle
+
+    text = yaml.safe_dump({"tasks": [t.model_dump(exclude_defaults=True) for t in tasks]},
+                          sort_keys=False, allow_unicode=True)
+    with tempfile.NamedTemporaryFile("w", suffix=".yaml", delete=False) as f:
+        f.write(text)
+        path = f.name
+    try:
+        editor = os.environ.get("VISUAL") or os.environ.get("EDITOR") or "vi"
+        subprocess.run([*editor.split(), path], check=False)
+        raw = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+        edited = [PlannedTask.model_validate(t) for t in raw.get("tasks", [])]
+    except (yaml.YAMLError, ValidationError, AttributeError, TypeError) as e:
+        console.print(f"the edited plan is invalid: {e}", markup=False)
+        return None
+    finally:
+        os.unlink(path)
+    ids = [t.id for t in edited]
+    cycle = find_cycle({t.id: [d for d in t.depends_on if d in ids] for t in edited})
+    missing = [d for t in edited for d in t.depends_on if d not in ids]
+    if cycle or missing or len(set(ids)) != len(ids) or not edited:
+        console.print("the edited plan is invalid: "
+                      + ("cycle " + " -> ".join(cycle) if cycle else
+                         f"unknown dependency {missing[0]}" if missing else
+                         "duplicate or no task ids"), markup=False)
+        return None
+    return edited
+
+
+def register(app: typer.Typer) -> None:
+    app.command("run")(run)
+    app.command("plan")(plan)
+    app.command("resume")(resume)
+    app.command("runs")(runs)

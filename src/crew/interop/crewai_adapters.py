@@ -1,0 +1,331 @@
+"""CrewAI ↔ crew adapters: loading CrewAI safely, a CrewAI LLM over crew's LLM layer, crew's
+tools as CrewAI tools, and the bridge from CrewAI's synchronous calls to crew's event loop.
+
+CrewAI (1.6) drives agents with a ReAct text loop and calls `LLM.call` synchronously from the
+thread running `Crew.kickoff`. `Bridge.run` schedules crew's coroutine on the run's loop and
+waits for it there, so every model call goes through crew's Router, ledger, budgets and tracer.
+The first crew error (a budget stop, a provider failure) is kept: CrewAI catches and retries,
+so later calls re-raise it without reaching the model, and the engine re-raises it after the
+kickoff, whatever CrewAI made of it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import functools
+import importlib
+import itertools
+import json
+import os
+import re
+import tempfile
+from collections.abc import Coroutine
+from dataclasses import replace
+from pathlib import Path
+from types import ModuleType
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from pydantic import ConfigDict, PrivateAttr
+
+from crew.errors import CrewError, CrewRuntimeError, UserError
+from crew.llm.types import CallContext, Completion, Message, StructuredChatModel, ToolSpec
+from crew.patterns.base import estimate
+
+if TYPE_CHECKING:
+    from crew.observability.tracer import Observation
+
+T = TypeVar("T")
+
+# Forced: CrewAI otherwise exports telemetry to its servers (+~10 s at exit on a closed network).
+# Never OTEL_SDK_DISABLED: it would also silence crew's own Langfuse export.
+FORCED_ENV = {"CREWAI_DISABLE_TELEMETRY": "true", "CREWAI_DISABLE_TRACKING": "true"}
+# Defaults the user may override: no CrewAI cloud tracing, and no first-run trace prompt (in
+# 1.6.1 CREWAI_TESTING=true is the only switch for the 20 s stdin prompt that precedes it).
+DEFAULT_ENV = {"CREWAI_TRACING_ENABLED": "false", "CREWAI_TESTING": "true",
+               "LITELLM_LOCAL_MODEL_COST_MAP": "True"}
+CREWAI_INJECTED = frozenset({"security_context"})  # arguments CrewAI adds to every tool call
+_TOOL_NAME = re.compile(r"[^A-Za-z0-9_-]")
+
+
+def _writable_ancestor(path: Path) -> Path | None:
+    """None if `path` (or the nearest existing ancestor, where it would be created) takes a
+    file; else that ancestor."""
+    p = path
+    while not p.exists() and p != p.parent:
+        p = p.parent
+    try:
+        with tempfile.TemporaryFile(dir=p):
+            return None
+    except OSError:
+        return p
+
+
+def check_home() -> None:
+    """CrewAI creates directories under HOME when imported: a clear UserError if it cannot."""
+    home = Path.home()
+    data = Path(os.environ.get("XDG_DATA_HOME") or home / ".local" / "share")
+    for target in (data, home / ".config" / "crewai"):
+        bad = _writable_ancestor(target)
+        if bad is not None:
+            raise UserError(
+                f"the crewai engine cannot start: CrewAI writes under {target} when imported, "
+                f"and {bad} is not writable", field="engine",
+                hint="point HOME (and XDG_DATA_HOME, if set) at a writable directory, or use "
+                     "engine: native")
+
+
+def load_crewai() -> ModuleType:
+    """Import crewai with telemetry off; UserError when the extra or a writable HOME is
+    missing. Blocking (seconds): call it off the event loop."""
+    for k, v in FORCED_ENV.items():
+        os.environ[k] = v
+    for k, v in DEFAULT_ENV.items():
+        os.environ.setdefault(k, v)
+    check_home()
+    try:
+        crewai = importlib.import_module("crewai")
+    except ImportError as e:
+        if (e.name or "").split(".")[0] != "crewai":
+            raise
+        raise UserError("the crewai engine needs the crewai package, which is not installed",
+                        field="engine", hint="pip install 'crew[crewai]', or use engine: native"
+                        ) from None
+    except OSError as e:
+        raise UserError(f"the crewai engine cannot start: importing crewai failed: {e}",
+                        field="engine", hint="point HOME at a writable directory") from None
+    _no_first_run_prompt()
+    return crewai
+
+
+def _no_first_run_prompt() -> None:
+    """If crewai was imported before our env was set, its trace listener (made at import)
+    may be armed for the first-run trace prompt (stdin, 20 s) and upload: disarm it."""
+    if os.environ.get("CREWAI_TESTING", "").lower() != "true":
+        return
+    try:
+        from crewai.events.listeners.tracing.trace_listener import TraceCollectionListener
+    except ImportError:
+        return
+    instance = getattr(TraceCollectionListener, "_instance", None)
+    handler = getattr(instance, "first_time_handler", None)
+    if handler is not None:
+        handler.is_first_time = False
+
+
+class Bridge:
+    """Runs crew coroutines on the run's event loop from CrewAI's worker thread."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
+        self.error: CrewError | None = None
+        self.closed = False
+        self._turn: Observation | None = None
+        self.turn_output: str | None = None
+
+    def open_turn(self, role: str, turn: int, messages: list[Message], **meta: Any) -> None:
+        """The `agent` observation of one CrewAI agent step, as native agents trace a turn:
+        the generation and the tool calls that follow it nest under it; it stays current
+        until the next step (of any agent) or `close_turn`. Called on CrewAI's thread."""
+        from crew.observability.tracer import current_tracer
+
+        self.close_turn()
+        tracer = current_tracer()
+        if not tracer.enabled:
+            return
+        shown = [m for m in messages if m.get("role") != "system"]
+        obs = tracer.agent(role, turn, input=shown[-2:] if turn > 1 else shown,
+                           **{k: v for k, v in meta.items() if v})
+        obs.__enter__()
+        self._turn, self.turn_output = obs, None
+
+    def close_turn(self, output: Any = None, *, error: str | None = None) -> None:
+        obs, self._turn = self._turn, None
+        if obs is not None:
+            obs.end(output if output is not None else self.turn_output, error=error)
+            obs.__exit__(None, None, None)
+
+    def run(self, coro: Coroutine[Any, Any, T]) -> T:
+        if self.error is not None or self.closed:
+            coro.close()
+            raise self.error or CrewRuntimeError("the crewai run was stopped")
+        try:
+            on_loop = asyncio.get_running_loop() is self.loop
+        except RuntimeError:
+            on_loop = False
+        if on_loop:  # waiting here would deadlock the loop the coroutine needs
+            coro.close()
+            raise CrewRuntimeError("CrewAI called the model on crew's event loop thread; "
+                                   "kickoff must run in a worker thread")
+        fut = asyncio.run_coroutine_threadsafe(coro, self.loop)
+        while True:
+            try:
+                return fut.result(timeout=0.5)
+            except concurrent.futures.TimeoutError:
+                if self.closed:  # the run was cancelled: do not wait for a loop that is gone
+                    fut.cancel()
+                    raise CrewRuntimeError("the crewai run was stopped") from None
+            except CrewError as e:
+                if self.error is None:
+                    self.error = e
+                raise
+
+
+def tool_name(name: str) -> str:
+    """A function-calling name for a CrewAI tool name ("Delegate work to coworker")."""
+    return _TOOL_NAME.sub("_", name)[:64]
+
+
+def react_text(c: Completion, names: dict[str, str]) -> str:
+    """A completion as CrewAI's ReAct text: its first tool call becomes Action/Action Input
+    (ReAct runs one action per step); a plain answer stays as it is (CrewAI takes unformatted
+    text as the final answer)."""
+    content = (c.content or "").strip()
+    if not c.tool_calls:
+        return content
+    call = c.tool_calls[0]
+    thought = content or f"I will use {names.get(call.name, call.name)}."
+    return (f"Thought: {thought}\nAction: {names.get(call.name, call.name)}\n"
+            f"Action Input: {call.arguments or '{}'}")
+
+
+def _native_specs(agent: Any) -> tuple[list[ToolSpec], dict[str, str]]:
+    """Function-calling specs for the tools CrewAI gave `agent` for this task, and the map
+    from spec name back to CrewAI's tool name."""
+    executor = getattr(agent, "agent_executor", None)
+    specs: list[ToolSpec] = []
+    names: dict[str, str] = {}
+    for t in getattr(executor, "tools", None) or []:
+        name = tool_name(str(t.name))
+        schema = getattr(t, "args_schema", None)
+        params: dict[str, Any] = (schema.model_json_schema() if schema is not None
+                                  else {"type": "object", "properties": {}})
+        params.pop("title", None)
+        crew_spec = getattr(t, "crew_spec", None)
+        spec = crew_spec or {"type": "function", "function": {
+            "name": name, "description": str(t.description)[:1024], "parameters": params}}
+        specs.append(spec)
+        names[name] = str(t.name)
+    return specs, names
+
+
+class CallStats:
+    """What one CrewAI agent's LLM did: calls, prompt text the framework added."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+        self.framework_tokens = 0
+        self.last_messages: list[Message] = []
+
+
+@functools.cache
+def llm_class(crewai: ModuleType) -> type[Any]:
+    """The CrewAI LLM class over crew's LLM layer (built lazily: its base is CrewAI's)."""
+    base: type[Any] = crewai.BaseLLM
+
+    class CrewLLM(base):  # type: ignore[misc]
+        """A CrewAI LLM whose every call is `chat.complete(alias, ...)` with crew's context."""
+
+        def __init__(self, chat: StructuredChatModel, alias: str, call: CallContext,
+                     bridge: Bridge, *, params: dict[str, Any] | None = None,
+                     own_text: str = "", native_tools: bool = True) -> None:
+            p = dict(params or {})
+            super().__init__(model=f"crew/{alias}", temperature=p.get("temperature"))
+            self.chat, self.alias, self.context, self.bridge = chat, alias, call, bridge
+            self.params = p
+            self.own_chars = len(own_text)  # the role's and task's own text in the prompt
+            self.native_tools = native_tools
+            self.stats = CallStats()
+            self._turns = itertools.count(1)
+
+        def call(self, messages: str | list[Message], tools: Any = None,
+                 callbacks: Any = None, available_functions: Any = None,
+                 from_task: Any = None, from_agent: Any = None,
+                 response_model: Any = None) -> str:
+            msgs = ([{"role": "user", "content": messages}] if isinstance(messages, str)
+                    else [dict(m) for m in messages])
+            specs, names = _native_specs(from_agent) if self.native_tools else ([], {})
+            params = dict(self.params)
+            if self.stop:
+                params["stop"] = list(self.stop)[:4]
+            turn = next(self._turns)
+            ctx = replace(self.context, turn=turn)
+            if turn == 1:
+                first = sum(len(str(m.get("content") or "")) for m in msgs)
+                self._fw_static = estimate("x" * max(0, first - self.own_chars))
+            self.stats.calls += 1
+            self.stats.framework_tokens += getattr(self, "_fw_static", 0)
+            self.bridge.open_turn(ctx.role, turn, msgs, purpose=ctx.purpose,
+                                  task_id=ctx.task_id)
+            try:
+                completion = self.bridge.run(self.chat.complete(
+                    self.alias, msgs, tools=specs or None, context=ctx, **params))
+            except Exception as e:
+                self.bridge.close_turn(error=f"{type(e).__name__}: {e}")
+                raise
+            self.stats.last_messages = msgs
+            self._track_token_usage_internal({
+                "prompt_tokens": completion.usage.prompt_tokens,
+                "completion_tokens": completion.usage.completion_tokens,
+                "total_tokens": completion.usage.total_tokens})
+            text = self._apply_stop_words(react_text(completion, names)) or "(empty answer)"
+            self.bridge.turn_output = text  # the turn ends at the next step, after its tool call
+            return text
+
+        def supports_function_calling(self) -> bool:
+            return False  # CrewAI's structured-output helpers then stay on plain text
+
+        def get_context_window_size(self) -> int:
+            return 100_000
+
+    return CrewLLM
+
+
+@functools.cache
+def tool_classes(crewai_tools: ModuleType) -> type[Any]:
+    """A CrewAI BaseTool that delegates to one tool of crew's ToolRegistry."""
+    base: type[Any] = crewai_tools.BaseTool
+
+    class CrewTool(base):  # type: ignore[misc]
+        crew_spec: dict[str, Any] | None = None
+        _crew: Any = PrivateAttr(default=None)
+
+        def _run(self, **kwargs: Any) -> str:
+            from crew.llm.types import ToolCall
+
+            registry, tool_ctx, bridge, ids = self._crew
+            args = {k: v for k, v in kwargs.items() if k not in CREWAI_INJECTED}
+            call = ToolCall(id=f"crewai_{next(ids)}", name=self.name,
+                            arguments=json.dumps(args, default=str))
+            outcome = bridge.run(registry.invoke(call, tool_ctx))
+            return str(outcome.output)
+
+    return CrewTool
+
+
+def crewai_tools(crewai: ModuleType, role_tools: list[str], workdir: Path, call: CallContext,
+                 bridge: Bridge, sandbox: Any = None) -> list[Any]:
+    """crew's tools for a role, confined to `workdir` (and the sandbox), as CrewAI tools."""
+    from crew.tools.base import ToolContext
+    from crew.tools.paths import DEFAULT_PROTECTED, PathPolicy
+    from crew.tools.registry import ToolRegistry
+
+    registry = ToolRegistry().select(role_tools)
+    if not len(registry):
+        return []
+    tool_ctx = ToolContext(workspace=workdir, sandbox=sandbox,
+                           paths=PathPolicy(workdir.resolve(), tuple(DEFAULT_PROTECTED)),
+                           call=call)
+    cls = tool_classes(importlib.import_module("crewai.tools"))
+    ids = itertools.count(1)
+    out = []
+    for t in registry:
+        # CrewAI adds `security_context` to the arguments it validates: let that through here;
+        # crew's registry validates the rest strictly again.
+        lenient = type(t.args_model.__name__, (t.args_model,),
+                       {"model_config": ConfigDict(extra="ignore"), "__module__": __name__})
+        inst = cls(name=t.name, description=t.description, args_schema=lenient,
+                   crew_spec=t.spec())
+        inst._crew = (registry, tool_ctx, bridge, ids)
+        out.append(inst)
+    return out

@@ -1,0 +1,65 @@
+"""Acceptance gates: the feature's commands, run in the sandbox on the integration worktree,
+and the fix task a failing gate turns into (tester + coder, bounded by MAX_FIX_ROUNDS)."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from crew.run.state import GateResult, PlannedTask
+
+if TYPE_CHECKING:
+    from crew.spec.models import AcceptanceCommand
+    from crew.spec.resolve import ResolvedFeature
+    from crew.tools.sandbox.base import SandboxBackend
+
+MAX_FIX_ROUNDS = 2
+OUTPUT_TAIL = 3000
+
+
+def _tail(text: str, limit: int = OUTPUT_TAIL) -> str:
+    text = text.strip()
+    return text if len(text) <= limit else "…" + text[-limit:]
+
+
+async def run_gate(sandbox: SandboxBackend, workdir: Path, cmd: AcceptanceCommand,
+                   attempt: int) -> GateResult:
+    """One acceptance command; a sandbox failure is a failed gate, never a crash."""
+    started = time.monotonic()
+    name = cmd.name or cmd.run
+    try:
+        res = await sandbox.run(cmd.run, workspace=workdir, timeout=float(cmd.timeout))
+    except Exception as e:  # the sandbox failing is a failed gate
+        return GateResult(name=name, command=cmd.run, exit_code=-1, passed=False,
+                          output=f"{type(e).__name__}: {e}",
+                          duration_s=time.monotonic() - started, attempt=attempt)
+    output = (res.stdout + ("\n" + res.stderr if res.stderr.strip() else ""))
+    if res.timed_out:
+        output += f"\n[timed out after {cmd.timeout}s]"
+    return GateResult(name=name, command=cmd.run, exit_code=res.exit_code, passed=res.ok,
+                      output=_tail(output), duration_s=res.duration_s, attempt=attempt)
+
+
+def fix_task(resolved: ResolvedFeature, failed: list[GateResult], n: int,
+             after: list[str]) -> PlannedTask:
+    """The task that fixes failing gates: a review loop of coder and tester when the crew has
+    them, else the crew's default pattern."""
+    crew = resolved.crew.spec
+    pattern = next((p for p in crew.patterns
+                    if resolved.patterns[p].spec.kind == "review_loop"), crew.defaults.pattern)
+    kind = resolved.patterns[pattern].spec.kind
+    roles: list[str] = [r for r in ("coder", "tester", "reviewer") if r in crew.members]
+    if kind != "review_loop":
+        roles = roles[:1]
+    elif len(roles) > 2:
+        roles = roles[:2]
+    report = "\n\n".join(f"### `{g.command}` exited {g.exit_code}\n```\n{g.output}\n```"
+                         for g in failed)
+    return PlannedTask(
+        id=f"fix-gates-{n}", title="Make the acceptance gates pass",
+        description=("The feature's acceptance commands fail on the integrated branch. Find the "
+                     "cause, fix the code (or the tests, if they are wrong), and run them again."
+                     f"\n\n{report}"),
+        pattern=pattern, roles=roles or list(crew.members[:1]), depends_on=after,
+        acceptance=[g.command for g in failed], kind="gate_fix")

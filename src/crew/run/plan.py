@@ -1,0 +1,268 @@
+"""Planning: the supervisor turns the goal into a task DAG (structured output), checked against
+the crew; an invalid plan is re-asked once with the problems listed, then repaired — a bad plan
+never crashes a run. Pinned tasks from feature.yaml are kept exactly as written."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from crew.errors import ModelBehaviorError
+from crew.llm.types import CallContext
+from crew.run.state import PlannedTask
+from crew.spec.resolve import find_cycle
+from crew.spec.suggest import nearest
+
+if TYPE_CHECKING:
+    from crew.llm.types import StructuredChatModel
+    from crew.spec.resolve import ResolvedFeature
+
+PLAN_TASK_ID = "plan"
+# Fewest participants each built-in kind needs (plugins: one).
+MIN_ROLES = {"single": 1, "review_loop": 2, "supervisor_worker": 2, "committee": 2, "debate": 2}
+_ID_RE = re.compile(r"[^a-z0-9_]+")
+REPO_FILES_LIMIT = 120
+README_CHARS = 1500
+
+
+class PlanTaskOut(BaseModel):
+    """One task as the supervisor writes it."""
+
+    model_config = ConfigDict(extra="ignore")
+    id: str = Field(description="short kebab-case id, unique")
+    title: str
+    description: str = ""
+    template: str | None = None
+    pattern: str | None = None
+    roles: list[str] = Field(default_factory=list, description="participants, pattern order")
+    depends_on: list[str] = Field(default_factory=list)
+    acceptance: list[str] = Field(default_factory=list)
+
+
+class PlanOut(BaseModel):
+    """The supervisor's answer: the tasks to add around the pinned ones."""
+
+    model_config = ConfigDict(extra="ignore")
+    tasks: list[PlanTaskOut]
+
+
+def repo_context(path: Path, files: Iterable[str]) -> str:
+    """Bounded repository context: the file list and the README's head."""
+    names = sorted(files)
+    shown = names[:REPO_FILES_LIMIT]
+    more = f"\n… and {len(names) - len(shown)} more" if len(names) > len(shown) else ""
+    parts = ["## Repository files\n" + "\n".join(shown) + more]
+    for readme in ("README.md", "README.rst", "README.txt", "README"):
+        if readme in names:
+            try:
+                text = (path / readme).read_text(encoding="utf-8", errors="replace")
+            except OSError:
+                break
+            parts.append(f"## {readme}\n{text[:README_CHARS]}")
+            break
+    return "\n\n".join(parts)
+
+
+def catalog(resolved: ResolvedFeature) -> str:
+    """What the supervisor may use: roles, patterns (with descriptions) and task templates."""
+    crew = resolved.crew.spec
+    lines = ["## Roles"]
+    for name in crew.all_roles():
+        r = resolved.roles[name].spec
+        lines.append(f"- {name}: {r.goal.strip()}")
+    lines.append("## Patterns (roles in this order)")
+    for name in crew.patterns:
+        p = resolved.patterns[name].spec
+        lines.append(f"- {name}: {' '.join(p.description.split())}")
+    if crew.templates:
+        lines.append("## Task templates")
+        for name in crew.templates:
+            t = resolved.templates[name].spec
+            lines.append(f"- {name} ({t.pattern}, roles {', '.join(t.roles)}): "
+                         f"{' '.join(t.description.split())}")
+    return "\n".join(lines)
+
+
+def pinned_tasks(resolved: ResolvedFeature) -> list[PlannedTask]:
+    """The user's tasks, completed from their template and the crew's default pattern."""
+    out: list[PlannedTask] = []
+    for t in resolved.feature.spec.tasks:
+        tpl = resolved.templates[t.template].spec if t.template in resolved.templates else None
+        out.append(PlannedTask(
+            id=t.id, title=t.title, description=t.description or (tpl.description if tpl else ""),
+            template=t.template,
+            pattern=t.pattern or (tpl.pattern if tpl else resolved.crew.spec.defaults.pattern),
+            roles=list(t.roles or (tpl.roles if tpl else [])), depends_on=list(t.depends_on),
+            acceptance=list(t.acceptance or (tpl.acceptance if tpl else [])),
+            params=dict(t.params), engine=t.engine, pinned=True))
+    return out
+
+
+def plan_messages(resolved: ResolvedFeature, repo_text: str,
+                  pinned: list[PlannedTask]) -> list[dict[str, Any]]:
+    """Stable first (role, catalog, repo), volatile last (the goal and pinned tasks)."""
+    sup = resolved.roles[resolved.crew.spec.supervisor].spec
+    system = (f"You are the {sup.title}. Goal: {sup.goal.strip()}\n\n{sup.instructions.strip()}"
+              f"\n\n{catalog(resolved)}")
+    feature = resolved.feature.spec
+    user = [repo_text, f"# Feature: {feature.title}\n{feature.goal.strip()}"]
+    if feature.acceptance:
+        user.append("Acceptance commands: " + "; ".join(a.run for a in feature.acceptance))
+    if pinned:
+        user.append("Pinned tasks (already planned; you may depend on their ids):\n" + "\n".join(
+            f"- {t.id}: {t.title} ({t.pattern})" for t in pinned))
+    user.append('Reply with JSON {"tasks": [{id, title, description, template, pattern, roles, '
+                "depends_on, acceptance}]} for the remaining work.")
+    return [{"role": "system", "content": system},
+            {"role": "user", "content": "\n\n".join(user)}]
+
+
+def check_plan(resolved: ResolvedFeature, pinned: list[PlannedTask],
+               tasks: list[PlanTaskOut]) -> list[str]:
+    """Problems of a proposed plan (empty when it is usable as is)."""
+    crew = resolved.crew.spec
+    problems: list[str] = []
+    ids = [t.id for t in pinned]
+    for t in tasks:
+        if t.id in ids:
+            problems.append(f"task id {t.id!r} is used twice")
+        ids.append(t.id)
+        if t.template and t.template not in crew.templates:
+            problems.append(f"task {t.id!r}: unknown template {t.template!r}")
+        pattern = _pattern_of(resolved, t)
+        if pattern not in crew.patterns:
+            problems.append(f"task {t.id!r}: unknown pattern {pattern!r} (use one of "
+                            f"{', '.join(crew.patterns)})")
+        for r in t.roles:
+            if r not in crew.all_roles():
+                problems.append(f"task {t.id!r}: unknown role {r!r} (use one of "
+                                f"{', '.join(crew.all_roles())})")
+    known = set(ids)
+    graph: dict[str, list[str]] = {t.id: list(t.depends_on) for t in pinned}
+    for t in tasks:
+        for d in t.depends_on:
+            if d not in known:
+                problems.append(f"task {t.id!r} depends on unknown task {d!r}")
+        graph[t.id] = [d for d in t.depends_on if d in known]
+    cycle = find_cycle(graph)
+    if cycle:
+        problems.append("dependency cycle: " + " -> ".join(cycle))
+    return problems
+
+
+def planned_problems(resolved: ResolvedFeature, tasks: list[PlannedTask]) -> list[str]:
+    """Problems of a plan a user edited (same checks as a proposed plan)."""
+    out = [PlanTaskOut.model_validate(t.model_dump(include=set(PlanTaskOut.model_fields)))
+           for t in tasks]
+    return check_plan(resolved, [], out)
+
+
+def _pattern_of(resolved: ResolvedFeature, t: PlanTaskOut) -> str:
+    if t.pattern:
+        return t.pattern
+    tpl = resolved.templates.get(t.template or "")
+    return tpl.spec.pattern if tpl else resolved.crew.spec.defaults.pattern
+
+
+def _task_id(raw: str, taken: set[str]) -> str:
+    base = _ID_RE.sub("-", raw.lower()).strip("-_")[:40] or "task"
+    if not base[0].isalnum():
+        base = "t" + base
+    tid, n = base, 2
+    while tid in taken:
+        tid, n = f"{base}-{n}", n + 1
+    taken.add(tid)
+    return tid
+
+
+def repair_plan(resolved: ResolvedFeature, pinned: list[PlannedTask],
+                tasks: list[PlanTaskOut]) -> list[PlannedTask]:
+    """Make any proposed plan valid: fix ids, names (nearest valid one), role counts,
+    dangling dependencies and cycles. Pinned tasks come first, unchanged."""
+    crew = resolved.crew.spec
+    taken = {t.id for t in pinned}
+    renamed: dict[str, str] = {}
+    out: list[PlannedTask] = []
+    for t in tasks:
+        tid = _task_id(t.id or t.title, taken)
+        renamed.setdefault(t.id, tid)
+        tpl_name = t.template if t.template in crew.templates else (
+            nearest(t.template, crew.templates) if t.template else None)
+        tpl = resolved.templates[tpl_name].spec if tpl_name else None
+        pattern = t.pattern or (tpl.pattern if tpl else crew.defaults.pattern)
+        if pattern not in crew.patterns:
+            pattern = nearest(pattern, crew.patterns) or (
+                tpl.pattern if tpl and tpl.pattern in crew.patterns else crew.defaults.pattern)
+        allowed = crew.all_roles()
+        roles = [r if r in allowed else (nearest(r, allowed) or "") for r in t.roles]
+        roles = list(dict.fromkeys(r for r in roles if r))
+        kind = resolved.patterns[pattern].spec.kind
+        need = MIN_ROLES.get(kind, 1)
+        for extra in [*(tpl.roles if tpl else []), "coder", "reviewer", *allowed]:
+            if len(roles) >= need:
+                break
+            if extra in allowed and extra not in roles:
+                roles.append(extra)
+        out.append(PlannedTask(id=tid, title=t.title.strip() or tid, description=t.description,
+                               template=tpl_name, pattern=pattern, roles=roles,
+                               depends_on=list(t.depends_on),
+                               acceptance=list(t.acceptance or (tpl.acceptance if tpl else []))))
+    known = taken
+    for pt in out:
+        deps = [renamed.get(d, d) for d in pt.depends_on]
+        pt.depends_on = list(dict.fromkeys(d for d in deps if d in known and d != pt.id))
+    graph = {t.id: list(t.depends_on) for t in [*pinned, *out]}
+    while (cycle := find_cycle(graph)) is not None:  # drop the edge that closes the cycle
+        a, b = cycle[-1], cycle[0]
+        graph[a].remove(b)
+        for pt in out:
+            if pt.id == a and b in pt.depends_on:
+                pt.depends_on.remove(b)
+    return [*pinned, *out]
+
+
+async def make_plan(resolved: ResolvedFeature, llm: StructuredChatModel, *, run_id: str,
+                    repo_text: str) -> tuple[list[PlannedTask], list[str]]:
+    """The plan (pinned tasks first) and the notes about what was re-asked or repaired."""
+    pinned = pinned_tasks(resolved)
+    sup = resolved.roles[resolved.crew.spec.supervisor].spec
+    messages = plan_messages(resolved, repo_text, pinned)
+    ctx = CallContext(run_id=run_id, task_id=PLAN_TASK_ID, role=resolved.crew.spec.supervisor,
+                      purpose="plan")
+    notes: list[str] = []
+    try:
+        answer = await llm.ask(sup.model, messages, PlanOut, context=ctx)
+        problems = check_plan(resolved, pinned, answer.tasks)
+        if problems:
+            notes.append("plan re-asked: " + "; ".join(problems))
+            retry = [*messages, {"role": "assistant", "content": answer.model_dump_json()},
+                     {"role": "user", "content": "Fix these problems and reply with the whole "
+                      "plan again:\n- " + "\n- ".join(problems)}]
+            fix_ctx = CallContext(run_id=run_id, task_id=PLAN_TASK_ID, role=ctx.role,
+                                  purpose="plan-fix")
+            answer = await llm.ask(sup.model, retry, PlanOut, context=fix_ctx)
+            problems = check_plan(resolved, pinned, answer.tasks)
+            if problems:
+                notes.append("plan repaired: " + "; ".join(problems))
+    except ModelBehaviorError as e:  # no usable JSON even after re-asks: one task for the goal
+        notes.append(f"no usable plan from the supervisor ({e}); planned the goal as one task")
+        feature = resolved.feature.spec
+        answer = PlanOut(tasks=[PlanTaskOut(
+            id="implement", title=feature.title, description=feature.goal,
+            template="implement" if "implement" in resolved.crew.spec.templates else None,
+            depends_on=[t.id for t in pinned])])
+    return repair_plan(resolved, pinned, answer.tasks), notes
+
+
+def render_plan(tasks: list[PlannedTask]) -> str:
+    """The plan as short text lines (for the terminal and --approve-plan)."""
+    lines = []
+    for t in tasks:
+        deps = f" after {', '.join(t.depends_on)}" if t.depends_on else ""
+        pin = " (pinned)" if t.pinned else ""
+        lines.append(f"{t.id}: {t.title} [{t.pattern}: {', '.join(t.roles)}]{deps}{pin}")
+    return "\n".join(lines)

@@ -1,0 +1,394 @@
+"""`crew run` / `crew resume`: plan, schedule the task DAG, run the gates, checkpoint, report.
+
+One `RunSession` per process run of a run id. Everything it learns is written to the
+checkpoint (state.json, plan.json) before it moves on, so a crash at any point resumes:
+finished tasks are not re-run, an interrupted pattern continues from its saved round, a task's
+uncommitted work stays in its worktree and commits are never duplicated (trailers).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
+
+from crew.errors import BudgetExceeded, CrewRuntimeError, UserError
+from crew.patterns.base import Outcome, PatternContext, TaskInfo
+from crew.patterns.registry import default_registry, merge_params
+from crew.run import gates as gates_mod
+from crew.run.merge_fix import conflict_task, start_conflict_merge
+from crew.run.plan import make_plan, planned_problems, repo_context
+from crew.run.state import (
+    FINISHED_TASK,
+    REPORT_FILE,
+    PlannedTask,
+    RunState,
+    TaskState,
+    save_plan,
+    save_state,
+    write_atomic,
+)
+
+if TYPE_CHECKING:
+    from crew.llm import LLM
+    from crew.observability.tracer import Tracer
+    from crew.run.workspace import Workspace
+    from crew.spec.resolve import ResolvedFeature
+    from crew.tools.sandbox.base import SandboxBackend
+
+OUTCOME_STATUS = {Outcome.DONE: "done", Outcome.FAILED: "failed", Outcome.GUARD: "guard",
+                  Outcome.NO_CONSENSUS: "no_consensus", Outcome.BUDGET: "budget"}
+EXIT = {"passed": 0, "failed": 1, "budget": 3, "interrupted": 4, "planning": 0, "error": 1}
+SUMMARY_CHARS = 600
+
+
+class RunView(Protocol):
+    """What the run tells its live view (crew.cli.live implements it)."""
+
+    def set_plan(self, tasks: list[PlannedTask]) -> None: ...
+
+    def set_task_status(self, task_id: str, status: str) -> None: ...
+
+    def message(self, text: str) -> None: ...
+
+
+class _NoView:
+    def set_plan(self, tasks: list[PlannedTask]) -> None:
+        pass
+
+    def set_task_status(self, task_id: str, status: str) -> None:
+        pass
+
+    def message(self, text: str) -> None:
+        pass
+
+
+@dataclass
+class RunSession:
+    """One process working on one run id (fresh or resumed)."""
+
+    resolved: ResolvedFeature
+    state: RunState
+    run_dir: Path
+    workspace: Workspace
+    llm: LLM
+    sandbox: SandboxBackend
+    tracer: Tracer
+    view: RunView = field(default_factory=_NoView)
+    plan: list[PlannedTask] | None = None
+    plan_only: bool = False
+    approve: Any = None  # Callable[[list[PlannedTask]], list[PlannedTask] | None]
+    _stop: str | None = None
+    _session_start: float = field(default_factory=time.monotonic)
+    _wall_base: float = 0.0
+
+    def __post_init__(self) -> None:
+        self._wall_base = self.state.wall_s
+
+    # ------------------------------------------------------------------ checkpoint
+    def checkpoint(self) -> None:
+        """Write state.json now (atomic). Called after every LLM call and every task end."""
+        s = self.state
+        s.wall_s = self._wall_base + (time.monotonic() - self._session_start)
+        s.ledger = self.llm.ledger.to_dict()
+        if self.llm.budget is not None:
+            s.budget = self.llm.budget.to_dict()
+        save_state(self.run_dir, s)
+
+    def _set(self, task_id: str, status: str, **kw: Any) -> TaskState:
+        ts = self.state.task(task_id)
+        ts.status = status  # type: ignore[assignment]
+        for k, v in kw.items():
+            setattr(ts, k, v)
+        self.view.set_task_status(task_id, status)
+        self.checkpoint()
+        return ts
+
+    # ------------------------------------------------------------------ the run
+    async def execute(self) -> int:
+        """Run (or continue) to the end; the exit code of DESIGN.md §7."""
+        self.state.sessions += 1
+        self.state.stop_reason = None
+        try:
+            with self.tracer.run({"goal": self.resolved.feature.spec.goal}):
+                await self._execute()
+        except asyncio.CancelledError:
+            self._interrupted("interrupted")
+        except BudgetExceeded as e:
+            self.state.status, self.state.stop_reason = "budget", str(e)
+        except (UserError, CrewRuntimeError, OSError) as e:
+            # the checkpoint is intact: say what broke; `crew resume` continues after a fix
+            self._interrupted(f"{type(e).__name__}: {e}")
+            self.state.status = "error"
+            self.view.message(f"run stopped: {self.state.stop_reason}")
+            self.tracer.event("run_error", "ERROR", {"error": self.state.stop_reason})
+        self.checkpoint()
+        if self.state.status != "planning" or not self.plan_only:
+            self.write_report()
+        return EXIT.get(self.state.status, 1)
+
+    def _interrupted(self, reason: str) -> None:
+        for ts in self.state.tasks.values():
+            if ts.status == "running":
+                ts.status = "interrupted"
+        self.state.status, self.state.stop_reason = "interrupted", reason
+
+    async def _execute(self) -> None:
+        if self.plan is None:
+            self.state.status = "planning"
+            self.checkpoint()
+            self.plan = await self._make_plan()
+        self.view.set_plan(self.plan)
+        if self.plan_only:
+            return
+        if self.state.status == "planning" and self.approve is not None:
+            while True:
+                approved = self.approve(self.plan)
+                if approved is None:
+                    self.state.status, self.state.stop_reason = "failed", "plan rejected"
+                    return
+                problems = planned_problems(self.resolved, approved)
+                self.plan = approved
+                if not problems:
+                    break
+                self.view.message("the plan is invalid: " + "; ".join(problems))
+            self._save_plan()
+        self.state.status = "running"
+        self.checkpoint()
+        await self._schedule()
+        if self._stop:
+            self.state.status = "budget" if self._stop == "budget" else "failed"
+            return
+        await self._gates()
+
+    async def _make_plan(self) -> list[PlannedTask]:
+        files = await asyncio.to_thread(_tracked_files, self.workspace.path)
+        with self.tracer.task("plan", pattern="plan", roles=[self.resolved.crew.spec.supervisor]):
+            plan, notes = await make_plan(self.resolved, self.llm, run_id=self.state.run_id,
+                                          repo_text=repo_context(self.workspace.path, files))
+        for n in notes:
+            self.view.message(n)
+            self.tracer.event("plan_repaired", "WARNING", {"detail": n})
+        self.plan = plan
+        self._save_plan()
+        return plan
+
+    def _save_plan(self) -> None:
+        assert self.plan is not None
+        save_plan(self.run_dir, self.plan)
+        self.state.order = [t.id for t in self.plan]
+        for t in self.plan:
+            self.state.task(t.id)
+        self.checkpoint()
+
+    # ------------------------------------------------------------------ scheduling
+    async def _schedule(self) -> None:
+        """Start each task once its dependencies are merged, up to max_parallel at a time;
+        merge finished tasks in plan order; skip the dependents of a failed task."""
+        assert self.plan is not None
+        running: dict[str, asyncio.Task[None]] = {}
+        try:
+            while True:
+                await self._merge_ready()
+                by_id = {t.id: t for t in self.plan}
+                self._skip_blocked(by_id)
+                if self._stop is None:
+                    for t in self.plan:
+                        if len(running) >= self.state.max_parallel:
+                            break
+                        if t.id in running or not self._ready(t, by_id):
+                            continue
+                        running[t.id] = asyncio.create_task(self._run_task(t), name=t.id)
+                if not running:
+                    break
+                done, _ = await asyncio.wait(running.values(),
+                                             return_when=asyncio.FIRST_COMPLETED)
+                for fut in done:
+                    running.pop(fut.get_name())
+                    exc = fut.exception()
+                    if exc is not None:
+                        raise exc
+        except BaseException:
+            for fut in running.values():
+                fut.cancel()
+            await asyncio.gather(*running.values(), return_exceptions=True)
+            raise
+
+    def _ready(self, t: PlannedTask, by_id: dict[str, PlannedTask]) -> bool:
+        ts = self.state.task(t.id)
+        if ts.status in FINISHED_TASK:
+            return False
+        return all(self.state.task(d).status == "done" and self.state.task(d).merged
+                   for d in t.depends_on if d in by_id)
+
+    def _skip_blocked(self, by_id: dict[str, PlannedTask]) -> None:
+        changed = True
+        while changed:
+            changed = False
+            for t in by_id.values():
+                ts = self.state.task(t.id)
+                if ts.status not in ("pending", "interrupted", "budget") or self._stop:
+                    continue
+                bad = [d for d in t.depends_on if d in by_id
+                       and self.state.task(d).status in FINISHED_TASK - {"done"}]
+                if bad:
+                    self._set(t.id, "skipped", error=f"dependency {bad[0]} did not finish")
+                    changed = True
+
+    async def _merge_ready(self) -> None:
+        assert self.plan is not None
+        for t in list(self.plan):
+            ts = self.state.task(t.id)
+            if ts.status != "done" or ts.merged:
+                continue
+            if any(p.conflict_of == t.id for p in self.plan):
+                continue  # a merge_fix task stands in for it
+            result = await asyncio.to_thread(self.workspace.merge_task, t.id, fast_forward=True)
+            if isinstance(result, str):
+                ts.merged = True
+                if t.conflict_of:
+                    self.state.task(t.conflict_of).merged = True
+                self.checkpoint()
+                continue
+            # a conflict: a coder resolves it in a new task that stands in for this one
+            fix = conflict_task(self.resolved, t, result)
+            ts.error = f"merge conflict in {', '.join(result.paths)}; resolving in {fix.id}"
+            self.view.message(ts.error)
+            self.tracer.event("merge_conflict", "WARNING",
+                              {"task": t.id, "paths": list(result.paths)})
+            self._dependents_follow(t.id, fix.id)
+            self.plan.append(fix)
+            self._save_plan()
+
+    def _dependents_follow(self, old: str, new: str) -> None:
+        assert self.plan is not None
+        for t in self.plan:
+            if old in t.depends_on:
+                t.depends_on = [new if d == old else d for d in t.depends_on]
+
+    async def _run_task(self, t: PlannedTask) -> None:
+        ts = self.state.task(t.id)
+        self._set(t.id, "running", started_at=ts.started_at or time.time(), error=None)
+        wt = await asyncio.to_thread(self.workspace.task_worktree, t.id)
+        if t.conflict_of:
+            await asyncio.to_thread(start_conflict_merge, self.workspace, t, wt.path)
+        template = self.resolved.patterns[t.pattern].spec
+        if t.engine:
+            template = template.model_copy(update={"engine": t.engine})
+        ctx = PatternContext(
+            run_id=self.state.run_id, task=self._info(t, template), roles=self._role_specs(),
+            llm=self.llm, workspace=self.workspace, sandbox=self.sandbox,
+            dependencies=self._dep_summaries(t), termination=template.termination,
+            state=dict(ts.pattern_state), checkpoint=self._pattern_checkpoint(t.id))
+        with self.tracer.task(t.id, pattern=t.pattern, roles=t.roles) as obs:
+            result = await default_registry().run(template, ctx)
+            obs.end({"outcome": str(result.outcome), "summary": result.summary[:SUMMARY_CHARS]})
+        status = OUTCOME_STATUS.get(result.outcome, "failed")
+        commit = result.artifacts.commit
+        if commit is None and status == "done":
+            commit = await asyncio.to_thread(self.workspace.find_task_commit, t.id)
+        if status == "done" and t.conflict_of:
+            leftover = await asyncio.to_thread(_conflict_markers, wt.path, t)
+            if leftover:
+                status, result.summary = "failed", f"conflict markers left in {leftover}"
+        self._set(t.id, status, outcome=str(result.outcome), summary=result.summary,
+                  commit=commit, files_changed=result.artifacts.files_changed,
+                  rounds=result.rounds, finished_at=time.time())
+        if status == "budget":
+            self._stop = "budget"
+            self.state.stop_reason = result.summary
+
+    def _info(self, t: PlannedTask, template: Any) -> TaskInfo:
+        desc = t.description.strip()
+        if t.acceptance:
+            desc += "\n\nDone when:\n" + "\n".join(f"- {a}" for a in t.acceptance)
+        return TaskInfo(id=t.id, title=t.title, description=desc, roles=tuple(t.roles),
+                        params=merge_params(template, t.params))
+
+    def _role_specs(self) -> dict[str, Any]:
+        return {n: loaded.spec for n, loaded in self.resolved.roles.items()}
+
+    def _dep_summaries(self, t: PlannedTask) -> tuple[str, ...]:
+        """Each dependency's summary and changed files, never its transcript."""
+        out = []
+        for d in t.depends_on:
+            ds = self.state.task(d)
+            files = f" (files: {', '.join(ds.files_changed[:12])})" if ds.files_changed else ""
+            summary = " ".join(ds.summary.split())[:SUMMARY_CHARS]
+            out.append(f"{d}: {summary}{files}")
+        return tuple(out)
+
+    def _pattern_checkpoint(self, task_id: str) -> Any:
+        def save(pattern_state: dict[str, Any]) -> None:
+            self.state.task(task_id).pattern_state = pattern_state
+            self.checkpoint()
+        return save
+
+    # ------------------------------------------------------------------ gates
+    async def _gates(self) -> None:
+        assert self.plan is not None
+        commands = self.resolved.feature.spec.acceptance
+        self.state.status = "gates"
+        while True:
+            attempt = self.state.fix_rounds + 1
+            results = []
+            for cmd in commands:
+                g = await gates_mod.run_gate(self.sandbox, self.workspace.path, cmd, attempt)
+                results.append(g)
+                self.tracer.event("gate", "DEFAULT" if g.passed else "WARNING", {
+                    "gate": g.name, "command": g.command, "passed": g.passed,
+                    "exit_code": g.exit_code, "attempt": attempt, "output": g.output})
+            self.state.gates.extend(results)
+            self.checkpoint()
+            failed = [g for g in results if not g.passed]
+            tasks_ok = all(self.state.task(t.id).status == "done" for t in self.plan
+                           if t.kind != "gate_fix")
+            if not failed:
+                self.state.status = "passed" if tasks_ok else "failed"
+                return
+            if self.state.fix_rounds >= gates_mod.MAX_FIX_ROUNDS:
+                self.state.status, self.state.stop_reason = "failed", "acceptance gates fail"
+                return
+            self.state.fix_rounds += 1
+            fix = gates_mod.fix_task(self.resolved, failed, self.state.fix_rounds, after=[])
+            self.plan.append(fix)
+            self._save_plan()
+            self.state.status = "running"
+            await self._schedule()
+            if self._stop:
+                self.state.status = "budget"
+                return
+            if self.state.task(fix.id).status != "done":
+                self.state.status = "failed"
+                self.state.stop_reason = f"{fix.id}: {self.state.task(fix.id).summary[:200]}"
+                return
+            self.state.status = "gates"
+
+    # ------------------------------------------------------------------ report
+    def write_report(self) -> str:
+        from crew.run.report import render_report
+
+        limit = self.llm.budget.run.usd if self.llm.budget is not None else None
+        text = render_report(self.state, self.plan or [], self.llm.ledger, limit_usd=limit)
+        write_atomic(self.run_dir / REPORT_FILE, text)
+        return text
+
+
+def _tracked_files(path: Path) -> list[str]:
+    from crew.run.gitutil import run_git
+
+    return [x for x in run_git(path, "ls-files").out.splitlines() if x]
+
+
+def _conflict_markers(path: Path, t: PlannedTask) -> str:
+    from crew.run.gitutil import has_conflict_markers
+
+    bad = []
+    for rel in t.conflict_paths:
+        with contextlib.suppress(OSError):
+            if has_conflict_markers((path / rel).read_text(encoding="utf-8", errors="replace")):
+                bad.append(rel)
+    return ", ".join(bad)

@@ -1,0 +1,212 @@
+"""A run's checkpoint: `state.json` and `plan.json` under `<repo>/.crew/runs/<run-id>/`.
+
+Written atomically (write a temp file, fsync, rename, fsync the directory) after every agent
+turn and at every task end, so a crash at any instant leaves the last complete state. A lock
+file held with `flock` keeps two processes off the same run id.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from crew.errors import UserError
+
+STATE_FILE = "state.json"
+PLAN_FILE = "plan.json"
+REPORT_FILE = "report.md"
+LOCK_FILE = "lock"
+STATE_VERSION = 1
+
+TaskStatus = Literal["pending", "running", "done", "failed", "budget", "guard", "no_consensus",
+                     "interrupted", "skipped"]
+RunStatus = Literal["planning", "running", "gates", "passed", "failed", "budget", "interrupted",
+                    "error"]
+FINISHED_TASK: frozenset[str] = frozenset({"done", "failed", "guard", "no_consensus", "skipped"})
+
+
+class PlannedTask(BaseModel):
+    """One task of the plan (pinned by the user or planned by the supervisor)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: str
+    title: str
+    description: str = ""
+    template: str | None = None
+    pattern: str
+    roles: list[str] = Field(default_factory=list)
+    depends_on: list[str] = Field(default_factory=list)
+    acceptance: list[str] = Field(default_factory=list)
+    params: dict[str, Any] = Field(default_factory=dict)
+    engine: Literal["native", "autogen", "crewai"] | None = None
+    pinned: bool = False
+    kind: str = "task"  # "task" | "merge_fix" (a conflict resolution) | "gate_fix"
+    conflict_of: str | None = None  # merge_fix: the task whose branch conflicted
+    conflict_paths: list[str] = Field(default_factory=list)
+
+
+class TaskState(BaseModel):
+    """Progress of one task: status, result, cost and the pattern's own checkpoint."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    status: TaskStatus = "pending"
+    outcome: str | None = None
+    summary: str = ""
+    commit: str | None = None
+    files_changed: list[str] = Field(default_factory=list)
+    merged: bool = False
+    rounds: int = 0
+    pattern_state: dict[str, Any] = Field(default_factory=dict)
+    started_at: float | None = None
+    finished_at: float | None = None
+    error: str | None = None
+
+
+class GateResult(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str
+    command: str
+    exit_code: int
+    passed: bool
+    output: str = ""  # the tail of stdout+stderr
+    duration_s: float = 0.0
+    attempt: int = 1  # 1 = after the tasks, 2.. = after each fix round
+
+
+class RunState(BaseModel):
+    """Everything `crew resume` needs, and what `crew runs` and the report read."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    version: int = STATE_VERSION
+    run_id: str
+    feature_path: str
+    feature_title: str
+    repo: str
+    branch: str = ""
+    base: str | None = None
+    models_path: str | None = None
+    sandbox: str = "auto"
+    sandbox_used: str = ""
+    max_parallel: int = 3
+    trace: bool = True
+    budget_usd: float | None = None  # a --budget-usd override (kept for resume)
+    status: RunStatus = "planning"
+    stop_reason: str | None = None
+    tasks: dict[str, TaskState] = Field(default_factory=dict)
+    order: list[str] = Field(default_factory=list)  # task ids in plan order
+    gates: list[GateResult] = Field(default_factory=list)
+    fix_rounds: int = 0
+    ledger: dict[str, Any] = Field(default_factory=dict)
+    budget: dict[str, Any] = Field(default_factory=dict)
+    created_at: float = Field(default_factory=time.time)
+    updated_at: float = Field(default_factory=time.time)
+    wall_s: float = 0.0  # wall time over every session of the run
+    sessions: int = 0
+    trace_url: str | None = None
+
+    def task(self, task_id: str) -> TaskState:
+        return self.tasks.setdefault(task_id, TaskState())
+
+
+def runs_root(repo: Path) -> Path:
+    return repo / ".crew" / "runs"
+
+
+def run_dir(repo: Path, run_id: str) -> Path:
+    return runs_root(repo) / run_id
+
+
+def write_atomic(path: Path, text: str) -> None:
+    """Replace `path` with `text` so a crash leaves either the old or the new content."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    with open(tmp, "w", encoding="utf-8") as f:
+        f.write(text)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+    with contextlib.suppress(OSError):  # persist the rename itself
+        fd = os.open(path.parent, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def save_state(directory: Path, state: RunState) -> None:
+    state.updated_at = time.time()
+    write_atomic(directory / STATE_FILE, state.model_dump_json(indent=1))
+
+
+def load_state(directory: Path) -> RunState:
+    path = directory / STATE_FILE
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise UserError(f"run {directory.name!r} has no checkpoint", file=str(path),
+                        hint="it never got past start-up; start a new run with `crew run`"
+                        ) from None
+    except (OSError, ValueError) as e:
+        raise UserError(f"the checkpoint is unreadable: {e}", file=str(path)) from None
+    if data.get("version") != STATE_VERSION:
+        raise UserError(f"checkpoint version {data.get('version')!r} is not supported",
+                        file=str(path), hint=f"this crew reads version {STATE_VERSION}")
+    return RunState.model_validate(data)
+
+
+def save_plan(directory: Path, tasks: list[PlannedTask]) -> None:
+    body = {"tasks": [t.model_dump(exclude_defaults=False) for t in tasks]}
+    write_atomic(directory / PLAN_FILE, json.dumps(body, indent=1, ensure_ascii=False))
+
+
+def load_plan(directory: Path) -> list[PlannedTask] | None:
+    path = directory / PLAN_FILE
+    if not path.exists():
+        return None
+    data = json.loads(path.read_text(encoding="utf-8"))
+    return [PlannedTask.model_validate(t) for t in data.get("tasks", [])]
+
+
+def list_runs(repo: Path) -> list[RunState]:
+    """Every run of the repo with a readable checkpoint, newest first."""
+    out: list[RunState] = []
+    root = runs_root(repo)
+    if not root.is_dir():
+        return out
+    for d in root.iterdir():
+        try:
+            out.append(load_state(d))
+        except (UserError, ValueError):
+            continue
+    return sorted(out, key=lambda s: s.created_at, reverse=True)
+
+
+@contextlib.contextmanager
+def run_lock(directory: Path) -> Iterator[None]:
+    """Hold the run's lock; UserError when another process holds it."""
+    import fcntl
+
+    directory.mkdir(parents=True, exist_ok=True)
+    fd = os.open(directory / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "?"
+            raise UserError(f"run {directory.name!r} is already running (pid {holder})",
+                            hint="wait for it to finish, or stop that process first") from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, str(os.getpid()).encode(), 0)
+        yield
+    finally:
+        os.close(fd)  # releases the flock

@@ -1,0 +1,44 @@
+"""A run that exhausts its budget stops cleanly (exit 3, resumable); `crew resume` with more
+budget completes it without redoing finished work."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+
+from conftest import crew, only_run, state_of, task_commits, task_starts
+
+
+def _priced(feature: Path) -> None:
+    """Give the replay deployments a price, so the run spends dollars."""
+    models = feature.parent / "models.yaml"
+    cfg = yaml.safe_load(models.read_text())
+    for dep in cfg["model_list"]:
+        dep["litellm_params"].update(input_cost_per_token=1e-5, output_cost_per_token=3e-5)
+    models.write_text(yaml.safe_dump(cfg))
+
+
+def test_budget_stop_then_resume_with_more(demo: Path) -> None:
+    _priced(demo)
+    repo = demo.parent / "project"
+    res = crew("run", str(demo), "--no-trace", "--budget-usd", "0.04")
+    assert res.returncode == 3, res.stdout[-3000:] + res.stderr[-3000:]
+    run_dir = only_run(repo)
+    stopped = state_of(run_dir)
+    assert stopped["status"] == "budget"
+    costs = [e["cost_usd"] for e in stopped["ledger"]["entries"]]
+    # checked before each call: only the last call's output (unknown before) may cross it
+    assert 0 < sum(costs[:-1]) <= 0.04
+    assert "crew resume" in (run_dir / "report.md").read_text()
+    done_before = {t for t, s in stopped["tasks"].items() if s["status"] == "done"}
+
+    res = crew("resume", run_dir.name, "--repo", str(repo), "--no-trace", "--budget-usd", "1")
+    assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
+    after = state_of(run_dir)
+    assert after["status"] == "passed" and after["budget_usd"] == 1.0
+    starts = task_starts(run_dir)
+    assert all(starts[t] == 1 for t in done_before)
+    commits = task_commits(repo, after["branch"])
+    assert sorted(commits) == sorted(set(commits))
+    assert set(commits) == {"export-csv-s1", "export-csv-s2", "docs"}

@@ -1,0 +1,76 @@
+"""The offline demo, end to end, as a user runs it: `crew run` in a subprocess on a real git
+repo, with the replay model through the real Router and the gate in the sandbox."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from conftest import DEMO_TASKS, crew, git, only_run, state_of, task_commits
+
+
+def test_demo_run_builds_the_feature_on_a_branch(demo: Path) -> None:
+    repo = demo.parent / "project"
+    main_before = git(repo, "rev-parse", "main")
+    readme_before = (repo / "README.md").read_text()
+
+    res = crew("run", str(demo), "--no-trace")
+    assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
+    run_dir = only_run(repo)
+    state = state_of(run_dir)
+    assert state["status"] == "passed"
+    branch = state["branch"]
+    assert branch.startswith("crew/add-csv-export-to-the-todo-cli-")
+
+    # every task done; the plan kept the pinned debate and added the planned tasks
+    plan = json.loads((run_dir / "plan.json").read_text())["tasks"]
+    assert [t["id"] for t in plan] == list(DEMO_TASKS)
+    assert [t["pattern"] for t in plan] == ["debate", "supervisor_worker", "review_loop"]
+    assert all(state["tasks"][t]["status"] == "done" for t in DEMO_TASKS)
+
+    # one commit per unit of work, none twice; the feature's code is on the branch
+    commits = task_commits(repo, branch)
+    assert sorted(commits) == sorted(set(commits))
+    assert set(commits) == {"export-csv-s1", "export-csv-s2", "docs"}
+    assert "def export_csv" in git(repo, "show", f"{branch}:todo.py")
+    assert "export --format csv" in git(repo, "show", f"{branch}:README.md")
+
+    # the gate ran in the sandbox and passed
+    assert [(g["name"], g["passed"]) for g in state["gates"]] == [("unit tests", True)]
+
+    # the report is written and printed: tasks, gate, cost, branch and how to merge
+    report = (run_dir / "report.md").read_text()
+    for text in (*DEMO_TASKS, "supervisor_worker", "unit tests", branch, "git merge"):
+        assert text in report
+    assert branch in res.stdout
+
+    # the user's branch, index and working tree are untouched
+    assert git(repo, "rev-parse", "main") == main_before
+    assert git(repo, "status", "--porcelain") == ""
+    assert (repo / "README.md").read_text() == readme_before
+
+    # `crew runs` lists it
+    runs = crew("runs", "--repo", str(repo), "--json")
+    row = json.loads(runs.stdout.splitlines()[0])
+    assert row["run_id"] == state["run_id"] and row["status"] == "passed"
+
+
+def test_json_mode_prints_only_json(demo: Path) -> None:
+    res = crew("run", str(demo), "--no-trace", "--json")
+    assert res.returncode == 0, res.stderr[-3000:]
+    lines = [json.loads(x) for x in res.stdout.splitlines()]
+    assert lines[-1]["type"] == "crew.result" and lines[-1]["status"] == "passed"
+    types = {x["type"] for x in lines}
+    assert {"task.start", "generation.end", "tool.end"} <= types
+
+
+def test_plan_only_then_resume_runs_the_saved_plan(demo: Path) -> None:
+    repo = demo.parent / "project"
+    res = crew("plan", str(demo))
+    assert res.returncode == 0, res.stderr[-3000:]
+    run_dir = only_run(repo)
+    assert state_of(run_dir)["status"] == "planning"
+    assert "export-csv" in res.stdout + res.stderr
+    res = crew("resume", run_dir.name, "--repo", str(repo), "--no-trace")
+    assert res.returncode == 0, res.stderr[-3000:]
+    assert state_of(run_dir)["status"] == "passed"

@@ -1,0 +1,85 @@
+"""`crew run` killed with SIGKILL at several points, then `crew resume`: the run completes, no
+finished task runs twice, no commit is lost or made twice."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from conftest import crew, crew_env, only_run, state_of, task_commits, task_starts
+
+Event = dict[str, Any]
+
+
+def _after_plan(e: Event, seen: list[Event]) -> bool:
+    return e["type"] == "task.end" and e["name"] == "plan"
+
+
+def _mid_export(e: Event, seen: list[Event]) -> bool:  # the coder has written todo.py
+    return (e["type"] == "tool.end" and e["name"] == "write_file"
+            and sum(1 for x in seen if x["type"] == "task.start") >= 3)
+
+
+def _docs_started(e: Event, seen: list[Event]) -> bool:
+    return e["type"] == "task.start" and e["name"] == "docs"
+
+
+def _before_gate(e: Event, seen: list[Event]) -> bool:
+    return e["type"] == "task.end" and e["name"] == "docs"
+
+
+KILL_POINTS: dict[str, Callable[[Event, list[Event]], bool]] = {
+    "after-plan": _after_plan, "mid-export": _mid_export, "docs-started": _docs_started,
+    "before-gate": _before_gate,
+}
+
+
+def _run_and_kill(feature: Path, when: Callable[[Event, list[Event]], bool]) -> None:
+    proc = subprocess.Popen([sys.executable, "-m", "crew", "run", str(feature), "--json",
+                             "--no-trace"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                            text=True, env=crew_env(), start_new_session=True)
+    seen: list[Event] = []
+    assert proc.stdout is not None
+    try:
+        for line in proc.stdout:
+            e = json.loads(line)
+            seen.append(e)
+            if when(e, seen):
+                proc.send_signal(signal.SIGKILL)
+                break
+        else:
+            pytest.fail("the run ended before the kill point")
+    finally:
+        proc.kill()
+        proc.wait(timeout=30)
+    assert proc.returncode == -signal.SIGKILL
+
+
+@pytest.mark.parametrize("point", list(KILL_POINTS))
+def test_sigkill_then_resume_completes(demo: Path, point: str) -> None:
+    repo = demo.parent / "project"
+    _run_and_kill(demo, KILL_POINTS[point])
+    run_dir = only_run(repo)
+    before = state_of(run_dir)
+    done_before = {t for t, s in before["tasks"].items() if s["status"] == "done"}
+    commits_before = task_commits(repo, before["branch"])
+
+    res = crew("resume", run_dir.name, "--repo", str(repo), "--no-trace")
+    assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
+    after = state_of(run_dir)
+    assert after["status"] == "passed"
+    assert after["sessions"] == 2
+    starts = task_starts(run_dir)
+    for task in done_before:  # finished before the kill: never started again
+        assert starts[task] == 1, (task, starts)
+    commits = task_commits(repo, after["branch"])
+    assert sorted(commits) == sorted(set(commits)), commits  # none twice
+    assert set(commits_before) <= set(commits)  # none lost
+    assert set(commits) == {"export-csv-s1", "export-csv-s2", "docs"}

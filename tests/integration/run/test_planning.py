@@ -1,0 +1,103 @@
+"""Planning through the real Router (replay model): a bad plan from the supervisor — a missing
+role, a cycle, an unknown pattern, no JSON at all — is re-asked or repaired, never a crash."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from crew.llm import LLM
+from crew.run.plan import PlanTaskOut, check_plan, make_plan, repair_plan
+from crew.spec.resolve import resolve_feature
+
+EXAMPLE = Path(__file__).resolve().parents[3] / "examples" / "todo-csv"
+
+
+@pytest.fixture
+def feature(tmp_path: Path) -> Path:
+    for name in ("feature.yaml", "models.yaml"):
+        (tmp_path / name).write_text((EXAMPLE / name).read_text())
+    (tmp_path / "project").mkdir()
+    return tmp_path / "feature.yaml"
+
+
+def _llm(feature: Path, answers: list[dict[str, Any]]) -> tuple[Any, LLM]:
+    (feature.parent / "replay.yaml").write_text(yaml.safe_dump({"answers": answers}))
+    resolved = resolve_feature(feature)
+    return resolved, LLM(resolved.models, base_dir=resolved.models_dir)
+
+
+def _plan(*tasks: dict[str, Any], purpose: str = "plan") -> dict[str, Any]:
+    return {"task": "plan", "role": "supervisor", "purpose": purpose,
+            "content": json.dumps({"tasks": list(tasks)})}
+
+
+GOOD = {"id": "code", "title": "Write it", "pattern": "review_loop", "roles": ["coder", "reviewer"],
+        "depends_on": ["threat-model"]}
+
+
+async def test_a_good_plan_is_taken_as_is(feature: Path) -> None:
+    resolved, llm = _llm(feature, [_plan(GOOD)])
+    plan, notes = await make_plan(resolved, llm, run_id="r1", repo_text="")
+    assert [t.id for t in plan] == ["threat-model", "code"]
+    assert plan[0].pinned and plan[0].pattern == "debate"  # pinned task kept as written
+    assert plan[1].roles == ["coder", "reviewer"] and plan[1].depends_on == ["threat-model"]
+    assert notes == [] and len(llm.ledger.entries) == 1
+
+
+async def test_missing_role_cycle_and_unknown_pattern_are_re_asked(feature: Path) -> None:
+    bad = _plan({"id": "a", "title": "A", "pattern": "pair_programming", "roles": ["architect"],
+                 "depends_on": ["b"]},
+                {"id": "b", "title": "B", "pattern": "single", "roles": ["coder"],
+                 "depends_on": ["a"]})
+    resolved, llm = _llm(feature, [bad, _plan(GOOD, purpose="plan-fix")])
+    plan, notes = await make_plan(resolved, llm, run_id="r1", repo_text="")
+    assert [t.id for t in plan] == ["threat-model", "code"]
+    assert len(notes) == 1 and "re-asked" in notes[0]
+    for problem in ("unknown role 'architect'", "unknown pattern 'pair_programming'",
+                    "dependency cycle"):
+        assert problem in notes[0]
+    fix_prompt = llm.ledger.entries[-1]
+    assert fix_prompt.purpose == "plan-fix"
+
+
+async def test_still_bad_after_the_re_ask_is_repaired(feature: Path) -> None:
+    bad = [{"id": "a", "title": "A", "pattern": "reviewloop", "roles": ["codr"],
+            "depends_on": ["b"]},
+           {"id": "b", "title": "B", "roles": ["coder"], "depends_on": ["a", "nowhere"]},
+           {"id": "b", "title": "B again", "pattern": "single", "roles": ["tester"]}]
+    resolved, llm = _llm(feature, [_plan(*bad), _plan(*bad, purpose="plan-fix")])
+    plan, notes = await make_plan(resolved, llm, run_id="r1", repo_text="")
+    assert "repaired" in notes[-1]
+    ids = [t.id for t in plan]
+    assert len(ids) == len(set(ids)) == 4
+    a = plan[1]
+    assert a.pattern == "review_loop" and a.roles == ["coder", "reviewer"]  # nearest + filled
+    out = [PlanTaskOut.model_validate(t.model_dump(include=set(PlanTaskOut.model_fields)))
+           for t in plan[1:]]
+    assert check_plan(resolved, plan[:1], out) == []  # the repaired plan is valid
+
+
+async def test_no_json_at_all_plans_the_goal_as_one_task(feature: Path) -> None:
+    junk = {"task": "plan", "role": "supervisor", "content": "I would rather not.",
+            "repeat": True}
+    resolved, llm = _llm(feature, [junk])
+    plan, notes = await make_plan(resolved, llm, run_id="r1", repo_text="")
+    assert [t.id for t in plan] == ["threat-model", "implement"]
+    assert "no usable plan" in notes[0]
+
+
+def test_repair_breaks_every_cycle(feature: Path) -> None:
+    (feature.parent / "replay.yaml").write_text("answers: []\n")
+    resolved = resolve_feature(feature)
+    tasks = [PlanTaskOut(id=x, title=x, pattern="single", roles=["coder"], depends_on=[y])
+             for x, y in (("a", "b"), ("b", "c"), ("c", "a"))]
+    plan = repair_plan(resolved, [], tasks)
+    out = [PlanTaskOut.model_validate(t.model_dump(include=set(PlanTaskOut.model_fields)))
+           for t in plan]
+    assert check_plan(resolved, [], out) == []
+    assert sum(len(t.depends_on) for t in plan) == 2

@@ -1,0 +1,189 @@
+"""The live views of `crew run`, fed by a real Tracer (the same redacted events as events.jsonl)."""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+import threading
+from typing import Any
+
+import pytest
+from rich.console import Console
+
+from crew.cli.live import JsonView, LiveView, PlainView, RunView, make_view
+from crew.llm.types import Completion, Usage
+from crew.observability import Tracer
+from crew.run.state import PlannedTask
+
+SECRET = "sk-planted-0123456789abcdefghij"
+ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
+SPINNER_CHARS = re.compile("[\u2800-\u28ff]")  # rich's "dots" spinners are braille cells
+PLAN = [PlannedTask(id="impl", title="Implement export", pattern="review_loop",
+                    roles=["coder", "reviewer"]),
+        PlannedTask(id="docs", title="Document it", pattern="single", roles=["doc_writer"],
+                    depends_on=["impl"])]
+
+
+def tracer_for(view: Any) -> Tracer:
+    return Tracer.create("r1", "Add CSV export", None, sinks=[], extra_sinks=[view],
+                         env={"CREW_TEST_API_KEY": SECRET})
+
+
+def answer(cost: float, prompt: int = 100, completion: int = 20) -> Completion:
+    return Completion("ok", alias="smart", model="openai/gpt-4o",
+                      usage=Usage(prompt, completion), cost_usd=cost)
+
+
+def text_of(view: LiveView) -> str:
+    c = Console(file=io.StringIO(), width=120, record=True)
+    c.print(view.render())
+    return c.export_text()
+
+
+def test_live_tree_shows_speaking_agent_tool_and_cost_footer() -> None:
+    ticks = iter([100.0])  # started at 100 s, then always 165 s (the Live thread reads it too)
+    view = LiveView(Console(file=io.StringIO(), force_terminal=True, width=120),
+                    clock=lambda: next(ticks, 165.0))
+    view.start()
+    tracer = tracer_for(view)
+    view.set_plan(PLAN)
+    with tracer.run(), tracer.task("impl", "review_loop", ["coder", "reviewer"]):
+        with tracer.round(1), tracer.agent("coder", 3):
+            with tracer.generation("smart", [{"role": "user", "content": "go"}]) as g:
+                g.end(answer(0.0025))
+            with tracer.tool("read_file", {"path": "src/todo/cli.py"}):
+                shown = text_of(view)
+                assert "coder · turn 3" in shown
+                assert "⚙ read_file(src/todo/cli.py)" in shown
+                lines = shown.splitlines()
+                task_line = next(i for i, s in enumerate(lines) if "impl Implement" in s)
+                assert "coder · turn 3" in lines[task_line + 1]  # under the running task
+                assert "○ docs Document it · single · doc_writer" in shown
+            with tracer.generation("smart", []) as g:
+                g.end(answer(0.0050, 300, 80))
+        after_turn = text_of(view)
+        assert "turn 3" not in after_turn and "read_file" not in after_turn
+    shown = text_of(view)
+    assert "✔ impl Implement export · review_loop · coder, reviewer · $0.0075" in shown
+    assert "1/2 tasks · cost $0.0075 · 500 tokens · 2 LLM calls · 1m 05s" in shown
+    view.stop()
+    tracer.close()
+    screen = ANSI.sub("", view.console.file.getvalue())  # type: ignore[attr-defined]
+    assert "✔ impl Implement export" in screen  # the final tree stays on screen
+
+
+def test_live_view_in_a_real_live_display_and_runner_status_wins() -> None:
+    out = io.StringIO()
+    view = LiveView(Console(file=out, force_terminal=True, width=100))
+    view.start()
+    tracer = tracer_for(view)
+    view.set_plan(PLAN)
+    with tracer.run(), tracer.task("impl", "review_loop", ["coder", "reviewer"]), \
+            tracer.agent("reviewer", 2):
+        view.refresh()
+        assert "reviewer · turn 2" in ANSI.sub("", out.getvalue())
+    view.set_task_status("impl", "no_consensus")
+    view.set_task_status("docs", "skipped")
+    tracer.event("gate", payload={"command": "pytest -q", "passed": False, "exit_code": 1})
+    view.message("gates failed; starting fix round 1")
+    tracer.close()  # closes the view too
+    screen = ANSI.sub("", out.getvalue())
+    assert "≠ impl" in screen and "– docs" in screen
+    assert "✘ gate: command=pytest -q exit_code=1" in screen
+    assert "gates failed; starting fix round 1" in screen
+    assert view._live is None
+
+
+def test_costs_from_many_threads_add_up_exactly() -> None:
+    view = LiveView(Console(file=io.StringIO(), width=100))
+    view.set_plan(PLAN)
+    view.board.apply({"id": "t", "parent_id": None, "type": "task.start", "name": "impl",
+                      "payload": {"task_id": "impl"}})
+
+    def worker(n: int) -> None:
+        for i in range(200):
+            oid = f"g{n}-{i}"
+            view.on_event({"id": oid, "parent_id": "t", "type": "generation.start",
+                           "name": "smart", "payload": {}})
+            view.on_event({"id": oid, "parent_id": "t", "type": "generation.end",
+                           "name": "smart", "payload": {"cost_usd": 0.125,
+                                                        "usage": {"input": 3, "output": 2}}})
+            if i % 50 == 0:
+                text_of(view)  # rendering while other threads write
+
+    threads = [threading.Thread(target=worker, args=(n,)) for n in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert view.board.calls == 1600 and view.board.cost_usd == 200.0
+    assert view.board.tokens == 8000 and view.board.tasks["impl"].tokens == 8000
+
+
+def test_plain_view_prints_lines_without_ansi_or_spinners() -> None:
+    out = io.StringIO()
+    console = Console(file=out, force_terminal=False, width=120)
+    view = make_view(console, json_mode=False)
+    assert isinstance(view, PlainView)
+    view.start()
+    tracer = tracer_for(view)
+    view.set_plan(PLAN)
+    with tracer.run(), tracer.task("impl", "review_loop", ["coder", "reviewer"]):
+        with tracer.agent("coder", 1), tracer.generation("smart", []) as g:
+            g.end(answer(0.01))
+        tracer.event("budget.warning", "WARNING", {"scope": "run", "kind": "usd"})
+    view.set_task_status("impl", "done")  # already printed from task.end: no repeat
+    with pytest.raises(RuntimeError), tracer.task("docs", "single", ["doc_writer"]):
+        raise RuntimeError("model down")
+    view.set_task_status("docs", "failed")  # already printed from task.end (error)
+    view.stop()
+    tracer.close()
+    text = out.getvalue()
+    assert "\x1b" not in text and not SPINNER_CHARS.search(text)
+    lines = text.splitlines()
+    assert lines[:3] == ["plan: 2 tasks",
+                         "  impl  Implement export · review_loop · coder, reviewer",
+                         "  docs  Document it · single · doc_writer (after impl)"]
+    assert "▶ impl Implement export · review_loop · coder, reviewer" in lines
+    assert "⚠ budget.warning: scope=run kind=usd" in lines
+    assert lines.count("✔ impl done · $0.0100 · 120 tokens") == 1
+    assert lines.count("✘ docs failed") == 1 and "✔ docs done" not in lines
+    assert lines[-1].startswith("2/2 tasks · cost $0.0100 · 120 tokens · 1 LLM call")
+
+
+def test_json_view_writes_only_json_lines_with_redacted_events() -> None:
+    out = io.StringIO()
+    view = make_view(Console(file=io.StringIO(), force_terminal=True), json_mode=True,
+                     stream=out)
+    assert isinstance(view, JsonView) and isinstance(view, RunView)
+    view.start()
+    tracer = tracer_for(view)
+    view.set_plan(PLAN)
+    with tracer.run(), tracer.task("impl", "review_loop", ["coder", "reviewer"]):
+        with tracer.agent("coder", 1), tracer.generation(
+                "smart", [{"role": "user", "content": f"key {SECRET}"}]) as g:
+            g.end(answer(0.01))
+        view.set_task_status("impl", "done")
+    view.message("done: 1 task")
+    view.stop()
+    tracer.close()
+    text = out.getvalue()
+    assert SECRET not in text
+    objs = [json.loads(line) for line in text.splitlines()]  # every line parses
+    types = [o["type"] for o in objs]
+    assert types[0] == "crew.plan" and [t["id"] for t in objs[0]["tasks"]] == ["impl", "docs"]
+    assert {"run.start", "task.start", "agent.start", "generation.start", "generation.end",
+            "agent.end", "task.end", "run.end"} <= set(types)
+    gen_end = next(o for o in objs if o["type"] == "generation.end")
+    assert gen_end["payload"]["cost_usd"] == 0.01
+    assert {"type": "crew.status", "task_id": "impl", "status": "done"}.items() <= next(
+        o for o in objs if o["type"] == "crew.status").items()
+    assert objs[-1]["type"] == "crew.message" and objs[-1]["text"] == "done: 1 task"
+
+
+def test_make_view_picks_live_on_a_terminal() -> None:
+    view = make_view(Console(file=io.StringIO(), force_terminal=True), json_mode=False,
+                     title="Add CSV export")
+    assert isinstance(view, LiveView) and isinstance(view, RunView)
+    assert "Add CSV export" in text_of(view)

@@ -1,0 +1,153 @@
+"""The run report (report.md) and the terminal summary, rendered from a checkpoint + ledger."""
+
+from __future__ import annotations
+
+import re
+
+from crew.llm.ledger import Ledger, LedgerEntry
+from crew.run.report import format_duration, render_report, render_summary
+from crew.run.state import GateResult, PlannedTask, RunState
+
+BRANCH = "crew/add-csv-export-r42"
+BASE = "0123456789abcdef0123456789abcdef01234567"
+
+PLAN = [
+    PlannedTask(id="impl", title="Implement | export", pattern="review_loop",
+                roles=["coder", "reviewer"]),
+    PlannedTask(id="tests", title="Write tests", pattern="committee",
+                roles=["tester", "reviewer"], depends_on=["impl"]),
+]
+
+
+def entry(task: str, prompt: int, completion: int, cost: float, role: str = "coder"
+          ) -> LedgerEntry:
+    return LedgerEntry(alias="smart", deployment="openai/gpt-4o", prompt_tokens=prompt,
+                       completion_tokens=completion, cost_usd=cost, latency_s=0.1,
+                       run_id="r42", task_id=task, role=role)
+
+
+def ledger() -> Ledger:
+    return Ledger([entry("impl", 100, 20, 0.0125), entry("impl", 200, 50, 0.003, "reviewer"),
+                   entry("tests", 300, 30, 0.004), entry("", 40, 10, 0.001, "supervisor")])
+
+
+def state(status: str = "passed", **kw: object) -> RunState:
+    s = RunState(run_id="r42", feature_path="feature.yaml", feature_title="Add CSV export",
+                 repo="/repo", branch=BRANCH, base=BASE, status=status,  # type: ignore[arg-type]
+                 wall_s=125.4, sandbox_used="bwrap", **kw)  # type: ignore[arg-type]
+    s.order = ["impl", "tests"]
+    s.task("impl").status = "done"
+    s.task("impl").outcome = "approved"
+    s.task("impl").commit = "a1b2c3d4e5f60718293a4b5c6d7e8f9012345678"
+    s.task("tests").status = "done"
+    s.task("tests").commit = "ffeeddccbbaa99887766554433221100ffeeddcc"
+    return s
+
+
+def table_rows(md: str, header_start: str) -> list[list[str]]:
+    lines = md.splitlines()
+    i = next(n for n, line in enumerate(lines) if line.startswith(header_start))
+    rows = []
+    for line in lines[i:]:
+        if not line.startswith("|"):
+            break
+        rows.append([c.strip() for c in re.split(r"(?<!\\)\|", line)[1:-1]])
+    return rows
+
+
+def test_passed_run_report_has_tasks_costs_gates_totals_and_merge() -> None:
+    s = state(gates=[GateResult(name="pytest", command="pytest -q", exit_code=0, passed=True,
+                                output="3 passed", duration_s=1.5)])
+    md = render_report(s, PLAN, ledger())
+    assert md.startswith("# Add CSV export\n")
+    assert "`r42`" in md and "passed" in md.splitlines()[3]
+    rows = table_rows(md, "| Task |")
+    header, body = rows[0], rows[2:]
+    assert all(len(r) == len(header) == 8 for r in rows)  # the '|' in a title is escaped
+    impl, tests, other = body
+    assert impl == ["`impl`", "Implement \\| export", "review_loop", "coder, reviewer",
+                    "done (approved)", "`a1b2c3d4`", "0.0155", "370"]
+    assert tests[2:] == ["committee", "tester, reviewer", "done", "`ffeeddcc`", "0.0040",
+                         "330"]
+    assert other[1] == "Planning and other calls" and other[6:] == ["0.0010", "50"]
+    gate = table_rows(md, "| Gate |")[2]
+    assert gate == ["pytest", "`pytest -q`", "1", "✅ passed", "0", "1.5s"]
+    assert "<details>" not in md
+    totals = table_rows(md, "| Cost (USD) |")[2]
+    assert totals == ["0.0205", "750 (640 + 110)", "4", "2m 05s"]
+    assert f"git merge --no-ff {BRANCH}" in md and "git log --oneline 01234567.." in md
+    assert "crew resume" not in md
+    assert render_report(s, PLAN, ledger()) == md  # deterministic
+
+
+def test_failed_gate_shows_exit_code_and_output_tail_in_details() -> None:
+    output = "\n".join(f"line {n}" for n in range(100)) + "\n```\nE   assert 1 == 2\nFAILED"
+    s = state("failed", stop_reason="1 gate failed after 2 fix rounds", fix_rounds=2, gates=[
+        GateResult(name="pytest", command="pytest -q", exit_code=1, passed=False,
+                   output=output, attempt=1),
+        GateResult(name="pytest", command="pytest -q", exit_code=1, passed=False,
+                   output="still FAILED", attempt=3)])
+    md = render_report(s, PLAN, ledger())
+    assert "❌ failed: 1 gate failed after 2 fix rounds" in md
+    assert [r[2:5] for r in table_rows(md, "| Gate |")[2:]] == [
+        ["1", "❌ failed", "1"], ["3", "❌ failed", "1"]]
+    assert md.count("<details>") == 2 and "exit 1, last lines" in md
+    block = md.split("<details>")[1].split("</details>")[0]
+    assert "E   assert 1 == 2" in block and "line 99" in block
+    assert "line 10\n" not in block  # only the tail
+    assert "````text" in block  # the fence outgrows the backticks in the output
+    assert "Fix rounds after failed gates: 2." in md
+    summary = render_summary(s, ledger())
+    assert summary[0] == ("✘ failed: Add CSV export (run r42): "
+                          "1 gate failed after 2 fix rounds")
+    assert "1/1 gates failed" in summary[1]  # the last attempt decides
+
+
+def test_budget_stop_offers_resume_with_a_higher_budget() -> None:
+    s = state("budget", stop_reason="run budget of $0.02 reached")
+    s.task("tests").status = "budget"
+    s.task("tests").commit = None
+    md = render_report(s, PLAN, ledger(), limit_usd=0.02)
+    assert "budget exhausted (resumable): run budget of $0.02 reached" in md
+    assert "crew resume r42 --budget-usd 0.05" in md  # 2 × max(limit, $0.0205 spent)
+    assert "No gate ran (the run stopped before them)." in md
+    lines = render_summary(s, ledger(), limit_usd=0.02)
+    assert 3 <= len(lines) <= 5
+    assert lines[-1] == "resume with `crew resume r42 --budget-usd 0.05`"
+    assert "1 budget, 1 done" in lines[1]
+
+
+def test_budget_stop_without_a_known_usd_limit_explains_x() -> None:
+    md = render_report(state("budget", stop_reason="token budget reached"), PLAN, ledger())
+    assert "crew resume r42 --budget-usd X" in md
+    assert "X: a new USD limit, above the $0.0205 spent so far." in md
+    s = state("budget", budget_usd=1.0)  # a --budget-usd override kept in the checkpoint
+    assert "crew resume r42 --budget-usd 2.00" in render_report(s, PLAN, ledger())
+
+
+def test_interrupted_run_resumes_without_budget_flag_and_failed_task_error_listed() -> None:
+    s = state("interrupted", stop_reason="Ctrl-C")
+    s.task("tests").status = "interrupted"
+    s.task("impl").error = "RuntimeError: model kept\nrepeating itself"
+    md = render_report(s, PLAN, ledger())
+    assert "```sh\ncrew resume r42\n```" in md
+    assert "- `impl`: RuntimeError: model kept repeating itself" in md
+    summary = render_summary(s, ledger())
+    assert summary[2] == "cost $0.0205 · 750 tokens · 4 LLM calls · 2m 05s"
+    assert summary[3] == f"branch {BRANCH}: merge with `git merge --no-ff {BRANCH}`"
+    assert summary[4] == "resume with `crew resume r42`"
+
+
+def test_tasks_added_during_the_run_are_reported_after_the_plan() -> None:
+    s = state()
+    s.order.append("fix-gate-1")
+    s.task("fix-gate-1").status = "done"
+    ledger_ = Ledger([entry("fix-gate-1", 10, 5, 0.5)])
+    rows = table_rows(render_report(s, PLAN, ledger_), "| Task |")[2:]
+    assert [r[0] for r in rows] == ["`impl`", "`tests`", "`fix-gate-1`"]
+    assert rows[2][6:] == ["0.5000", "15"]
+
+
+def test_format_duration() -> None:
+    assert [format_duration(x) for x in (0, 9.94, 59.9, 60, 125.4, 3723)] == [
+        "0.0s", "9.9s", "59.9s", "1m 00s", "2m 05s", "1h 02m 03s"]
