@@ -81,7 +81,8 @@ class Debate(BasePattern):
         answers: list[str] = list(st.get("answers", []))
         rec.rounds = rnd
         question = "\n\n".join(x for x in (ctx.context_text(), ctx.task.prompt()) if x)
-        while True:
+        fired: str | None = st.get("fired")
+        while fired is None:  # a resume after the deciding round goes straight to the decision
             rnd += 1
             prev = list(answers)
             with traced_round(rnd):  # the debaters of the round nest under it
@@ -90,23 +91,26 @@ class Debate(BasePattern):
                     for i, role in enumerate(roles))))
             rec.rounds = rnd
             rec.votes.append({"round": rnd, "positions": [position(a) for a in answers]})
-            await ctx.save({"round": rnd, "answers": answers})
-            common = agreed(answers)
-            state = RoundState(round=rnd, consensus=bool(common) and p.early_stop,
+            state = RoundState(round=rnd, consensus=bool(agreed(answers)) and p.early_stop,
                                guard_stopped=rec.guard is not None)
             fired = stop.fired(state) or ("max_rounds" if rnd >= p.rounds else None)
-            if fired is None:
-                continue
-            outcome = stop_outcome(fired)
-            if outcome is Outcome.GUARD:
-                return self.result(rec, outcome, f"stopped by a guard: {rec.guard}",
-                                   stopped_by=fired)
-            if common and state.consensus:
-                return self.result(rec, Outcome.DONE, f"the debaters agreed in round {rnd}: "
-                                   f"{common}", decision=common, stopped_by=fired)
-            verdict = await self._judge(ctx, rec, rnd, p.judge, names, question, answers)
-            return self.result(rec, Outcome.DONE, verdict.rationale, decision=verdict.decision,
+            await ctx.save({"round": rnd, "answers": answers, "fired": fired})
+        outcome = stop_outcome(fired)
+        if outcome is Outcome.GUARD:
+            return self.result(rec, outcome, f"stopped by a guard: {rec.guard or 'a debater'}",
                                stopped_by=fired)
+        common = agreed(answers)
+        if common and p.early_stop:
+            return self.result(rec, Outcome.DONE, f"the debaters agreed in round {rnd}: "
+                               f"{common}", decision=common, stopped_by=fired)
+        if st.get("verdict"):  # resumed after the judge spoke
+            verdict = JudgeVerdict.model_validate(st["verdict"])
+        else:
+            verdict = await self._judge(ctx, rec, rnd, p.judge, names, question, answers)
+            await ctx.save({"round": rnd, "answers": answers, "fired": fired,
+                            "verdict": verdict.model_dump()})
+        return self.result(rec, Outcome.DONE, verdict.rationale, decision=verdict.decision,
+                           stopped_by=fired)
 
     async def _turn(self, ctx: PatternContext, rec: Record, rnd: int, role: str, i: int,
                     names: list[str], question: str, prev: list[str]) -> str:

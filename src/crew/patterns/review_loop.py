@@ -93,6 +93,12 @@ class ReviewLoop(BasePattern):
         feedback: str | None = st.get("feedback")
         rec.votes = list(st.get("verdicts", []))
         rec.rounds = rnd
+        if st.get("fired"):  # resumed after the deciding round: only the finish was left
+            last = Verdict.model_validate(st["verdict"]) if st.get("verdict") else None
+            done = RoundState(round=rnd, approved=bool(st.get("approved")),
+                              tests_passed=st.get("passed"))
+            return await self._conclude(ctx, rec, str(st["fired"]), done, author,
+                                        str(st.get("author_text", "")), last, workdir)
         while True:
             rnd += 1
             with traced_round(rnd):
@@ -131,16 +137,25 @@ class ReviewLoop(BasePattern):
                 rec.rounds = rnd
                 state = RoundState(round=rnd, approved=bool(verdict and verdict.approved),
                                    tests_passed=passed, guard_stopped=rec.guard is not None)
-                await ctx.save({"round": rnd, "author": author_msgs, "reviewer": review_msgs,
-                                "feedback": feedback, "verdicts": rec.votes})
                 fired = stop.fired(state) or ("max_rounds" if rnd >= p.max_rounds else None)
+                await ctx.save({"round": rnd, "author": author_msgs, "reviewer": review_msgs,
+                                "feedback": feedback, "verdicts": rec.votes, "fired": fired,
+                                "approved": state.approved, "passed": passed,
+                                "author_text": author_text,
+                                "verdict": verdict.model_dump() if verdict else None})
             if fired is None:
                 continue
-            outcome = stop_outcome(fired) or (Outcome.DONE if state.approved else Outcome.FAILED)
-            if outcome is Outcome.DONE and not state.approved and "tests_pass" not in fired:
-                outcome = Outcome.FAILED
-            return await self._finish(ctx, rec, outcome, fired, author, author_text, verdict,
-                                      workdir)
+            return await self._conclude(ctx, rec, fired, state, author, author_text, verdict,
+                                        workdir)
+
+    async def _conclude(self, ctx: PatternContext, rec: Record, fired: str, state: RoundState,
+                        author: str, author_text: str, verdict: Verdict | None,
+                        workdir: Any) -> PatternResult:
+        outcome = stop_outcome(fired) or (Outcome.DONE if state.approved else Outcome.FAILED)
+        if outcome is Outcome.DONE and not state.approved and "tests_pass" not in fired:
+            outcome = Outcome.FAILED
+        return await self._finish(ctx, rec, outcome, fired, author, author_text, verdict,
+                                  workdir)
 
     async def _review(self, ctx: PatternContext, rec: Record, rnd: int, reviewer: str,
                       author_text: str, msgs: list[dict[str, Any]] | None,

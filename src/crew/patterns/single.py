@@ -32,6 +32,13 @@ class Single(BasePattern):
                             field="roles")
         role = ctx.task.roles[0]
         workdir = ctx.workdir
+        if ctx.state.get("done"):  # resumed after it finished: report, never redo
+            rec.rounds = 1
+            summary = str(ctx.state.get("summary", ""))
+            artifacts = (await gitops.commit(ctx.workspace, ctx.task.id, ctx.task.title, role,
+                                             summary) if ctx.workspace is not None else None)
+            return self.result(rec, Outcome.DONE, summary, decision=summary or None,
+                               artifacts=artifacts)
         with traced_round(1):
             res = await run_agent(ctx.agent(role, workdir), ctx, rec, 1, task=ctx.task.prompt())
         rec.rounds = 1
@@ -45,6 +52,6 @@ class Single(BasePattern):
         if ctx.workspace is not None:
             artifacts = await gitops.commit(ctx.workspace, ctx.task.id, ctx.task.title, role,
                                             summary)
-        await ctx.save({"round": 1, "done": True})
+        await ctx.save({"round": 1, "done": True, "summary": summary})
         return self.result(rec, Outcome.DONE, summary, decision=summary or None,
                            artifacts=artifacts)

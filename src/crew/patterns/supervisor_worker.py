@@ -102,7 +102,9 @@ class SupervisorWorker(BasePattern):
         rec.votes, rec.rounds = list(st.get("reviews", [])), rnd
         if not subtasks:
             subtasks = await self._plan(ctx, rec, lead, workers, p.max_subtasks)
-        while True:
+        fired: str | None = st.get("fired")
+        review = LeadReview.model_validate(st["review"]) if st.get("review") else None
+        while fired is None:  # a resume after the deciding round goes straight to the finish
             rnd += 1
             with traced_round(rnd):
                 rec.guard = None
@@ -125,23 +127,23 @@ class SupervisorWorker(BasePattern):
                 if not review.approved and not redo:  # "not approved" without items: redo all
                     redo = [{"id": s["id"], "feedback": review.summary} for s in subtasks]
                 rec.rounds = rnd
-                await ctx.save({"round": rnd, "base": base, "plan": subtasks,
-                                "results": results, "redo": redo, "reviews": rec.votes})
                 state = RoundState(round=rnd, approved=review.approved,
                                    guard_stopped=rec.guard is not None)
                 fired = stop.fired(state) or ("max_rounds" if rnd >= p.max_rounds else None)
-            if fired is None:
-                continue
-            outcome = stop_outcome(fired) or (Outcome.DONE if review.approved else Outcome.FAILED)
-            if outcome is Outcome.DONE and not review.approved:
-                outcome = Outcome.FAILED
-            artifacts = await gitops.changes_since(ws, base) if ws and base else None
-            summary = review.summary or "; ".join(
-                f"{k}: {v['summary']}" for k, v in results.items())
-            if outcome is Outcome.GUARD:
-                summary = f"stopped by a guard: {rec.guard}"
-            return self.result(rec, outcome, summary, decision=review.summary or None,
-                               stopped_by=fired, artifacts=artifacts)
+                await ctx.save({"round": rnd, "base": base, "plan": subtasks,
+                                "results": results, "redo": redo, "reviews": rec.votes,
+                                "fired": fired, "review": review.model_dump()})
+        assert review is not None
+        outcome = stop_outcome(fired) or (Outcome.DONE if review.approved else Outcome.FAILED)
+        if outcome is Outcome.DONE and not review.approved:
+            outcome = Outcome.FAILED
+        artifacts = await gitops.changes_since(ws, base) if ws and base else None
+        summary = review.summary or "; ".join(
+            f"{k}: {v['summary']}" for k, v in results.items())
+        if outcome is Outcome.GUARD:
+            summary = f"stopped by a guard: {rec.guard or review.summary}"
+        return self.result(rec, outcome, summary, decision=review.summary or None,
+                           stopped_by=fired, artifacts=artifacts)
 
     async def _plan(self, ctx: PatternContext, rec: Record, lead: str, workers: list[str],
                     n: int) -> list[dict[str, Any]]:

@@ -285,18 +285,20 @@ class RunSession:
             state=dict(ts.pattern_state), checkpoint=self._pattern_checkpoint(t.id))
         with self.tracer.task(t.id, pattern=t.pattern, roles=t.roles) as obs:
             result = await default_registry().run(template, ctx)
-            obs.end({"outcome": str(result.outcome), "summary": result.summary[:SUMMARY_CHARS]})
-        status = OUTCOME_STATUS.get(result.outcome, "failed")
-        commit = result.artifacts.commit
-        if commit is None and status == "done":
-            commit = await asyncio.to_thread(self.workspace.find_task_commit, t.id)
-        if status == "done" and t.conflict_of:
-            leftover = await asyncio.to_thread(_conflict_markers, wt.path, t)
-            if leftover:
-                status, result.summary = "failed", f"conflict markers left in {leftover}"
-        self._set(t.id, status, outcome=str(result.outcome), summary=result.summary,
-                  commit=commit, files_changed=result.artifacts.files_changed,
-                  rounds=result.rounds, finished_at=time.time())
+            status = OUTCOME_STATUS.get(result.outcome, "failed")
+            commit = result.artifacts.commit
+            if commit is None and status == "done":
+                commit = await asyncio.to_thread(self.workspace.find_task_commit, t.id)
+            if status == "done" and t.conflict_of:
+                leftover = await asyncio.to_thread(_conflict_markers, wt.path, t)
+                if leftover:
+                    status, result.summary = "failed", f"conflict markers left in {leftover}"
+            # checkpointed before the task's span closes: whoever sees it ended can rely on it
+            self._set(t.id, status, outcome=str(result.outcome), summary=result.summary,
+                      commit=commit, files_changed=result.artifacts.files_changed,
+                      rounds=result.rounds, finished_at=time.time())
+            obs.end({"outcome": status, "summary": result.summary[:SUMMARY_CHARS],
+                     "commit": commit})
         if status == "budget":
             self._stop = "budget"
             self.state.stop_reason = result.summary
