@@ -6,8 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import yaml
-
-from conftest import crew, only_run, state_of, task_commits, task_starts
+from e2e_helpers import crew, only_run, state_of, task_commits, task_starts
 
 
 def _priced(feature: Path) -> None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from conftest import DEMO_TASKS, crew, git, only_run, state_of, task_commits
+from e2e_helpers import DEMO_TASKS, crew, git, only_run, state_of, task_commits
 
 
 def test_demo_run_builds_the_feature_on_a_branch(demo: Path) -> None:

@@ -12,14 +12,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
-from conftest import crew, crew_env, only_run, state_of, task_commits, task_starts
+from e2e_helpers import crew, crew_env, only_run, state_of, task_commits, task_starts
 
 Event = dict[str, Any]
 
 
 def _after_plan(e: Event, seen: list[Event]) -> bool:
-    return e["type"] == "task.end" and e["name"] == "plan"
+    return bool(e["type"] == "task.end" and e["name"] == "plan")
 
 
 def _mid_export(e: Event, seen: list[Event]) -> bool:  # the coder has written todo.py
@@ -28,11 +27,11 @@ def _mid_export(e: Event, seen: list[Event]) -> bool:  # the coder has written t
 
 
 def _docs_started(e: Event, seen: list[Event]) -> bool:
-    return e["type"] == "task.start" and e["name"] == "docs"
+    return bool(e["type"] == "task.start" and e["name"] == "docs")
 
 
 def _before_gate(e: Event, seen: list[Event]) -> bool:
-    return e["type"] == "task.end" and e["name"] == "docs"
+    return bool(e["type"] == "task.end" and e["name"] == "docs")
 
 
 KILL_POINTS: dict[str, Callable[[Event, list[Event]], bool]] = {

@@ -9,8 +9,8 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from e2e_helpers import EXAMPLE, crew, only_run, state_of, task_commits
 
-from conftest import EXAMPLE, crew, only_run, state_of, task_commits
 from crew.testing import StubReply, StubServer
 
 ROLE_FILES = Path(__file__).resolve().parents[2] / "roles"

@@ -136,13 +136,7 @@ class CrewAIReviewLoop(ReviewLoop):
     async def execute(self, ctx: PatternContext, params: Any, stop: Condition,
                       rec: Record) -> PatternResult:
         p: ReviewLoopParams = params
-        if len(ctx.task.roles) != 2:
-            raise UserError(f"task {ctx.task.id!r}: review_loop needs roles [author, reviewer]",
-                            field="roles")
-        if p.gate and ctx.sandbox is None:
-            raise UserError("review_loop: a gate needs a sandbox to run in", field="params.gate",
-                            hint="run with a sandbox (crew picks one with `sandbox: auto`)")
-        author, reviewer = ctx.task.roles
+        author, reviewer = self.check_roles(ctx, p)
         workdir = ctx.workdir
         st = dict(ctx.state)
         rnd = int(st.get("round", 0))

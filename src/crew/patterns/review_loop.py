@@ -75,16 +75,22 @@ class ReviewLoop(BasePattern):
     Params = ReviewLoopParams
     default_termination = "approved | max_rounds | guard | budget"
 
-    async def execute(self, ctx: PatternContext, params: Any, stop: Condition,
-                      rec: Record) -> PatternResult:
-        p: ReviewLoopParams = params
+    @staticmethod
+    def check_roles(ctx: PatternContext, p: ReviewLoopParams) -> tuple[str, str]:
+        """[author, reviewer] of the task; UserError for a wrong role count or a gate without
+        a sandbox."""
         if len(ctx.task.roles) != 2:
             raise UserError(f"task {ctx.task.id!r}: review_loop needs roles [author, reviewer]",
                             field="roles")
         if p.gate and ctx.sandbox is None:
             raise UserError("review_loop: a gate needs a sandbox to run in", field="params.gate",
                             hint="run with a sandbox (crew picks one with `sandbox: auto`)")
-        author, reviewer = ctx.task.roles
+        return ctx.task.roles[0], ctx.task.roles[1]
+
+    async def execute(self, ctx: PatternContext, params: Any, stop: Condition,
+                      rec: Record) -> PatternResult:
+        p: ReviewLoopParams = params
+        author, reviewer = self.check_roles(ctx, p)
         workdir = ctx.workdir
         st = dict(ctx.state)
         rnd = int(st.get("round", 0))

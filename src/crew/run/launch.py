@@ -152,7 +152,6 @@ def _drive(resolved: ResolvedFeature, state: RunState, d: Path, opts: RunOptions
         llm.ledger.listeners.append(lambda _e: session.checkpoint())
         with use_tracer(tracer):
             code = _run_async(session)
-        state.trace_url = tracer.trace_url or state.trace_url
     report = ""
     with contextlib.suppress(OSError):
         report = (d / "report.md").read_text(encoding="utf-8")
@@ -208,6 +207,7 @@ def _tracer(resolved: ResolvedFeature, state: RunState, d: Path,
     tracer = Tracer.create(state.run_id, state.feature_title, d, enabled=state.trace,
                            tags=[resolved.crew.spec.name or "crew"],
                            metadata={"branch": state.branch}, extra_sinks=sinks)
+    state.trace_url = tracer.trace_url or state.trace_url  # fixed at creation: in the report
     try:
         yield tracer
     finally:

@@ -1,0 +1,70 @@
+"""End-to-end helpers: the offline demo made in a temp dir, `crew` run as a real subprocess.
+(A module of its own, not conftest: several test folders have a conftest.)"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "todo-csv"
+DEMO_TASKS = ("threat-model", "export-csv", "docs")
+
+
+def make_demo_module() -> Any:
+    spec = importlib.util.spec_from_file_location("make_demo", EXAMPLE / "make_demo.py")
+    assert spec is not None and spec.loader is not None
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def crew_env() -> dict[str, str]:
+    env = dict(os.environ)
+    env.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+    env["LANGFUSE_TRACING_ENABLED"] = "false"
+    env.pop("LANGFUSE_PUBLIC_KEY", None)
+    return env
+
+
+def crew(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None,
+         timeout: float = 300) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "crew", *args], cwd=cwd, capture_output=True,
+                          text=True, env=env or crew_env(), timeout=timeout)
+
+
+def git(repo: Path, *args: str) -> str:
+    return subprocess.run(["git", "-C", str(repo), *args], capture_output=True, text=True,
+                          check=True).stdout.strip()
+
+
+def only_run(repo: Path) -> Path:
+    runs = [p for p in (repo / ".crew" / "runs").iterdir() if p.is_dir()]
+    assert len(runs) == 1, runs
+    return runs[0]
+
+
+def state_of(run_dir: Path) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads((run_dir / "state.json").read_text())
+    return data
+
+
+def task_commits(repo: Path, branch: str) -> list[str]:
+    """The Crew-Task trailer of every commit on `branch` made by the run (merges excluded)."""
+    out = git(repo, "log", "--no-merges", "--format=%(trailers:key=Crew-Task,valueonly)%x00",
+              branch, "^main")
+    return [x.strip() for x in out.split("\x00") if x.strip()]
+
+
+def task_starts(run_dir: Path) -> dict[str, int]:
+    """How many times each task was started, over every session of the run."""
+    counts: dict[str, int] = {}
+    for line in (run_dir / "events.jsonl").read_text().splitlines():
+        e = json.loads(line)
+        if e["type"] == "task.start":
+            counts[e["name"]] = counts.get(e["name"], 0) + 1
+    return counts
