@@ -82,3 +82,27 @@ def test_sigkill_then_resume_completes(demo: Path, point: str) -> None:
     assert sorted(commits) == sorted(set(commits)), commits  # none twice
     assert set(commits_before) <= set(commits)  # none lost
     assert set(commits) == {"export-csv-s1", "export-csv-s2", "docs"}
+
+
+def test_ctrl_c_stops_cleanly_with_exit_4_then_resumes(demo: Path) -> None:
+    repo = demo.parent / "project"
+    proc = subprocess.Popen([sys.executable, "-m", "crew", "run", str(demo), "--json",
+                             "--no-trace"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                            text=True, env=crew_env())
+    assert proc.stdout is not None
+    for line in proc.stdout:
+        e = json.loads(line)
+        if e["type"] == "tool.end" and e["name"] == "write_file":  # mid export-csv
+            proc.send_signal(signal.SIGINT)
+            break
+    rest = [json.loads(x) for x in proc.stdout]
+    assert proc.wait(timeout=60) == 4
+    assert rest[-1]["type"] == "crew.result" and rest[-1]["status"] == "interrupted"
+    run_dir = only_run(repo)
+    state = state_of(run_dir)
+    assert state["status"] == "interrupted"
+    assert "export-csv" in [t for t, s in state["tasks"].items() if s["status"] == "interrupted"]
+    assert "crew resume" in (run_dir / "report.md").read_text()
+    res = crew("resume", run_dir.name, "--repo", str(repo), "--no-trace")
+    assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
+    assert state_of(run_dir)["status"] == "passed"
