@@ -11,18 +11,18 @@ import shutil
 import subprocess
 import sys
 import textwrap
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
+from engine_helpers import MakeLLM, say
 
 from crew.errors import UserError
 from crew.llm import LLM, Budget, Limits
 from crew.patterns.base import Outcome, PatternContext, TaskInfo
 from crew.run.workspace import Workspace
-from crew.spec.models import ModelsConfig, PatternSpec, RoleSpec
+from crew.spec.models import PatternSpec, RoleSpec
 
 # not importorskip: crewai must be imported by the engine (it sets CrewAI's env first)
 pytestmark = pytest.mark.skipif(importlib.util.find_spec("crewai") is None,
@@ -37,36 +37,6 @@ SUPERVISE = PatternSpec(name="lead", kind="supervisor_worker", description="d",
                         engine="crewai")
 SRC = Path(__file__).resolve().parents[3] / "src"
 
-MakeLLM = Callable[..., LLM]
-
-
-@pytest.fixture
-def replay_llm(tmp_path: Path) -> MakeLLM:
-    def make(answers: list[dict[str, Any]], budget: Budget | None = None) -> LLM:
-        script = tmp_path / "crewai-script.yaml"
-        script.write_text(yaml.safe_dump({"answers": answers}))
-        deps = [{"model_name": n, "litellm_params": {
-            "model": "replay/demo", "replay_script": str(script)}} for n in ROLE_NAMES]
-        cfg = ModelsConfig.model_validate({"model_list": deps,
-                                           "router_settings": {"num_retries": 0}})
-        return LLM(cfg, budget=budget, base_dir=tmp_path)
-
-    return make
-
-
-@pytest.fixture
-def repo_ws(tmp_path: Path) -> Workspace:
-    repo = tmp_path / "repo"
-    repo.mkdir()
-    env = {"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t", "GIT_COMMITTER_NAME": "t",
-           "GIT_COMMITTER_EMAIL": "t@t", "PATH": "/usr/bin:/bin"}
-    subprocess.run(["git", "init", "-q", "-b", "main", str(repo)], check=True)
-    (repo / "app.py").write_text("VALUE = 1\n")
-    subprocess.run(["git", "-C", str(repo), "add", "-A"], check=True, env=env)
-    subprocess.run(["git", "-C", str(repo), "commit", "-qm", "init"], check=True, env=env)
-    return Workspace.create(repo, "r1", "CrewAI engine")
-
-
 def ctx_for(llm: LLM, roles: list[str], params: dict[str, Any] | None = None,
             **kw: Any) -> PatternContext:
     task = TaskInfo(id="t1", title="Do it", description="Details.", roles=tuple(roles),
@@ -79,32 +49,27 @@ def write(role: str, path: str, content: str, **keys: Any) -> dict[str, Any]:
         {"name": "write_file", "arguments": {"path": path, "content": content}}]}
 
 
-def say(role: str, content: Any, **keys: Any) -> dict[str, Any]:
-    return {"role": role, **keys,
-            "content": content if isinstance(content, str) else json.dumps(content)}
-
-
 def verdict(ok: bool) -> dict[str, Any]:
     return {"approved": ok, "summary": "fine" if ok else "no",
             "changes": [] if ok else [{"file": "app.py", "problem": "wrong value"}]}
 
 
-async def test_review_loop_approved_in_round_two(replay_llm: MakeLLM,
-                                                 repo_ws: Workspace) -> None:
+async def test_review_loop_approved_in_round_two(make_llm: MakeLLM,
+                                                 workspace: Workspace) -> None:
     from crew.interop.engines import run_on_engine
 
-    llm = replay_llm([
+    llm = make_llm([
         write("coder", "app.py", "VALUE = 3\n"), say("coder", "Set VALUE to 3."),
         say("reviewer", verdict(False), purpose="review"),
         write("coder", "app.py", "VALUE = 2\n"), say("coder", "Set VALUE to 2 now."),
         say("reviewer", verdict(True), purpose="review"),
     ])
     saved: list[dict[str, Any]] = []
-    ctx = ctx_for(llm, ["coder", "reviewer"], workspace=repo_ws, checkpoint=saved.append)
+    ctx = ctx_for(llm, ["coder", "reviewer"], workspace=workspace, checkpoint=saved.append)
     res = await run_on_engine(REVIEW, ctx)
     assert res.outcome is Outcome.DONE and res.rounds == 2 and res.kind == "review_loop"
     assert res.stopped_by == "approved" and res.summary.startswith("approved in round 2")
-    assert (repo_ws.path / "app.py").read_text() == "VALUE = 2\n"
+    assert (workspace.path / "app.py").read_text() == "VALUE = 2\n"
     assert res.artifacts.commit and res.artifacts.files_changed == ["app.py"]
     # the ledger counts every call, attributed like the native pattern's
     entries = llm.ledger.entries
@@ -120,10 +85,10 @@ async def test_review_loop_approved_in_round_two(replay_llm: MakeLLM,
     assert res.framework_tokens > 0
 
 
-async def test_review_loop_budget_stops_it(replay_llm: MakeLLM) -> None:
+async def test_review_loop_budget_stops_it(make_llm: MakeLLM) -> None:
     from crew.interop.crewai_engine import run_crewai
 
-    llm = replay_llm([say("coder", "draft " * 50, repeat=True),
+    llm = make_llm([say("coder", "draft " * 50, repeat=True),
                       say("reviewer", verdict(False), repeat=True)],
                      budget=Budget(Limits(tokens=4000)))
     res = await run_crewai(REVIEW, ctx_for(llm, ["coder", "reviewer"], {"max_rounds": 20}))
@@ -134,29 +99,29 @@ async def test_review_loop_budget_stops_it(replay_llm: MakeLLM) -> None:
     assert 3000 < sum(e.prompt_tokens + e.completion_tokens for e in entries) <= 4000
 
 
-async def test_review_loop_max_rounds(replay_llm: MakeLLM) -> None:
+async def test_review_loop_max_rounds(make_llm: MakeLLM) -> None:
     from crew.interop.crewai_engine import run_crewai
 
-    llm = replay_llm([say("coder", "draft", repeat=True),
+    llm = make_llm([say("coder", "draft", repeat=True),
                       say("reviewer", verdict(False), repeat=True)])
     res = await run_crewai(REVIEW, ctx_for(llm, ["coder", "reviewer"], {"max_rounds": 2}))
     assert res.outcome is Outcome.FAILED and res.stopped_by == "max_rounds"
     assert res.rounds == 2 and len(llm.ledger.entries) == 4
 
 
-async def test_supervisor_hierarchical(replay_llm: MakeLLM, repo_ws: Workspace) -> None:
+async def test_supervisor_hierarchical(make_llm: MakeLLM, workspace: Workspace) -> None:
     from crew.interop.crewai_engine import run_crewai
 
     delegate = {"role": "supervisor", "tool_calls": [{
         "name": "Delegate_work_to_coworker",
         "arguments": {"task": "Write export.py", "context": "def export(): ...",
                       "coworker": "Coder"}}]}
-    llm = replay_llm([
+    llm = make_llm([
         delegate,
         write("coder", "export.py", "def export(): ...\n"), say("coder", "export.py written"),
         say("supervisor", "Final Answer: export.py is written."),
     ])
-    res = await run_crewai(SUPERVISE, ctx_for(llm, ["supervisor", "coder"], workspace=repo_ws))
+    res = await run_crewai(SUPERVISE, ctx_for(llm, ["supervisor", "coder"], workspace=workspace))
     assert res.outcome is Outcome.DONE and res.kind == "supervisor_worker"
     assert res.summary == "export.py is written."
     assert res.artifacts.files_changed == ["export.py"] and res.artifacts.commit
@@ -223,25 +188,25 @@ def test_crew_and_native_patterns_never_import_crewai(tmp_path: Path) -> None:
     assert out.stdout.split() == ["done", "False"], out.stdout + out.stderr
 
 
-async def test_unsupported_kind_is_a_user_error(replay_llm: MakeLLM) -> None:
+async def test_unsupported_kind_is_a_user_error(make_llm: MakeLLM) -> None:
     from crew.interop.crewai_engine import run_crewai
 
     spec = PatternSpec(name="d", kind="debate", description="d", engine="crewai")
     with pytest.raises(UserError, match="does not run 'debate'"):
-        await run_crewai(spec, ctx_for(replay_llm([]), ["coder", "reviewer"]))
+        await run_crewai(spec, ctx_for(make_llm([]), ["coder", "reviewer"]))
 
 
-async def test_review_loop_resumes_after_its_checkpoint(replay_llm: MakeLLM) -> None:
+async def test_review_loop_resumes_after_its_checkpoint(make_llm: MakeLLM) -> None:
     from crew.interop.crewai_engine import run_crewai
 
-    llm = replay_llm([say("coder", "v1"), say("reviewer", verdict(False), purpose="review")])
+    llm = make_llm([say("coder", "v1"), say("reviewer", verdict(False), purpose="review")])
     saved: list[dict[str, Any]] = []
     res = await run_crewai(REVIEW, ctx_for(llm, ["coder", "reviewer"], {"max_rounds": 1},
                                            checkpoint=saved.append))
     assert res.outcome is Outcome.FAILED and saved[-1]["round"] == 1
     # resume with a larger max_rounds: round 2 starts from the saved feedback, round 1 is
     # not redone (the script has only round 2's answers)
-    llm2 = replay_llm([say("coder", "v2"), say("reviewer", verdict(True), purpose="review")])
+    llm2 = make_llm([say("coder", "v2"), say("reviewer", verdict(True), purpose="review")])
     ctx = ctx_for(llm2, ["coder", "reviewer"], {"max_rounds": 3}, state=saved[-1])
     res2 = await run_crewai(REVIEW, ctx)
     assert res2.outcome is Outcome.DONE and res2.rounds == 2
@@ -272,7 +237,7 @@ class ListSink:
         pass
 
 
-async def test_trace_has_the_native_shape(replay_llm: MakeLLM, repo_ws: Workspace,
+async def test_trace_has_the_native_shape(make_llm: MakeLLM, workspace: Workspace,
                                           tmp_path: Path) -> None:
     """task → round → agent → generation, and the tool call under the agent turn that asked
     for it, though CrewAI calls the model from its own thread."""
@@ -282,10 +247,10 @@ async def test_trace_has_the_native_shape(replay_llm: MakeLLM, repo_ws: Workspac
     sink = ListSink()
     tracer = Tracer.create("r1", "Value", tmp_path / "run", sinks=[], extra_sinks=[sink],
                            env={})
-    llm = replay_llm([write("coder", "app.py", "VALUE = 2\n"), say("coder", "2."),
+    llm = make_llm([write("coder", "app.py", "VALUE = 2\n"), say("coder", "2."),
                       say("reviewer", verdict(True), purpose="review")])
     with use_tracer(tracer), tracer.run(), tracer.task("t1", "review_loop", ["coder"]):
-        res = await run_crewai(REVIEW, ctx_for(llm, ["coder", "reviewer"], workspace=repo_ws))
+        res = await run_crewai(REVIEW, ctx_for(llm, ["coder", "reviewer"], workspace=workspace))
     tracer.close()
     assert res.outcome is Outcome.DONE
     starts = {e["id"]: e for e in sink.events if e["type"].endswith(".start")}
