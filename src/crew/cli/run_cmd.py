@@ -130,13 +130,15 @@ def runs(
     json_mode: Annotated[bool, JSON_OPT] = False,
 ) -> None:
     """List the runs of a repository: id, feature, status, cost, duration."""
+    from crew.llm.ledger import Ledger
     from crew.run.gitutil import repo_root
+    from crew.run.report import format_duration
     from crew.run.state import list_runs
 
     states = list_runs(repo_root(repo or Path.cwd()))
     rows: list[dict[str, Any]] = []
     for s in states:
-        cost = sum(float(e.get("cost_usd", 0.0)) for e in s.ledger.get("entries", []))
+        cost = Ledger.from_dict(s.ledger).total.cost_usd if s.ledger else 0.0
         rows.append({"run_id": s.run_id, "feature": s.feature_title, "status": s.status,
                      "cost_usd": round(cost, 6), "duration_s": round(s.wall_s, 1),
                      "started": time.strftime("%Y-%m-%d %H:%M", time.localtime(s.created_at))})
@@ -150,12 +152,7 @@ def runs(
     typer.echo(f"{'RUN':<22} {'STATUS':<12} {'COST':>9} {'TIME':>8}  FEATURE")
     for r in rows:
         typer.echo(f"{r['run_id']:<22} {r['status']:<12} ${r['cost_usd']:>8.4f} "
-                   f"{_dur(float(r['duration_s'])):>8}  {r['feature']}")
-
-
-def _dur(seconds: float) -> str:
-    m, s = divmod(int(seconds), 60)
-    return f"{m}m{s:02d}s" if m else f"{s}s"
+                   f"{format_duration(float(r['duration_s'])):>8}  {r['feature']}")
 
 
 class _view:

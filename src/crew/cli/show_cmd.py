@@ -15,47 +15,15 @@ import typer
 
 from crew.errors import UserError
 
-RUNS_DIR = Path(".crew") / "runs"
 EVENTS_FILE = "events.jsonl"  # = crew.observability.events.EVENTS_FILE (not imported: cheap)
 
 
-def runs_with_events(runs: Path) -> list[str]:
-    """Ids of the runs under `runs` that have an event log, newest first."""
-    if not runs.is_dir():
-        return []
-    found = [d for d in runs.iterdir() if (d / EVENTS_FILE).is_file()]
-    found.sort(key=lambda d: (d / EVENTS_FILE).stat().st_mtime, reverse=True)
-    return [d.name for d in found]
-
-
 def find_run_dir(run_id: str, repo: Path | None = None) -> Path:
-    """The directory of run `run_id` (or of the one run whose id starts with it).
+    """The directory of run `run_id` (or of the one run whose id starts with it) that has an
+    event log; `repo` defaults to the git repository around the cwd."""
+    from crew.run.state import find_run_dir as find
 
-    `repo` defaults to the git repository holding the current directory. An unknown id is a
-    UserError listing the runs that exist.
-    """
-    if repo is not None and (repo / RUNS_DIR).is_dir():
-        runs = repo / RUNS_DIR
-    else:
-        from crew.run.gitutil import repo_root
-
-        runs = repo_root(repo if repo is not None else Path.cwd()) / RUNS_DIR
-    known = runs_with_events(runs)
-    if run_id in known:
-        return runs / run_id
-    prefixed = [k for k in known if run_id and k.startswith(run_id)]
-    if len(prefixed) == 1:
-        return runs / prefixed[0]
-    if not known:
-        raise UserError(f"no run {run_id!r}: {runs} holds no runs", field="RUN_ID",
-                        hint="start one with `crew run feature.yaml`, or pass --repo PATH "
-                             "for another repository")
-    from crew.spec.suggest import did_you_mean
-
-    shown = ", ".join(known[:20]) + (f" … ({len(known)} in all)" if len(known) > 20 else "")
-    what = (f"{run_id!r} matches {len(prefixed)} runs" if prefixed
-            else f"no run {run_id!r} in {runs}{did_you_mean(run_id, known)}")
-    raise UserError(what, field="RUN_ID", hint=f"runs, newest first: {shown}")
+    return find(run_id, repo, marker=EVENTS_FILE)
 
 
 def show(run_id: str, repo: Path | None, html: Path | None) -> None:

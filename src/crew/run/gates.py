@@ -41,8 +41,7 @@ async def run_gate(sandbox: SandboxBackend, workdir: Path, cmd: AcceptanceComman
                       output=_tail(output), duration_s=res.duration_s, attempt=attempt)
 
 
-def fix_task(resolved: ResolvedFeature, failed: list[GateResult], n: int,
-             after: list[str]) -> PlannedTask:
+def fix_task(resolved: ResolvedFeature, failed: list[GateResult], n: int) -> PlannedTask:
     """The task that fixes failing gates: a review loop of coder and tester when the crew has
     them, else the crew's default pattern."""
     crew = resolved.crew.spec
@@ -61,5 +60,5 @@ def fix_task(resolved: ResolvedFeature, failed: list[GateResult], n: int,
         description=("The feature's acceptance commands fail on the integrated branch. Find the "
                      "cause, fix the code (or the tests, if they are wrong), and run them again."
                      f"\n\n{report}"),
-        pattern=pattern, roles=roles or list(crew.members[:1]), depends_on=after,
+        pattern=pattern, roles=roles or list(crew.members[:1]),
         acceptance=[g.command for g in failed], kind="gate_fix")

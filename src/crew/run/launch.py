@@ -18,11 +18,11 @@ from typing import TYPE_CHECKING, Any
 from crew.errors import UserError
 from crew.run.state import (
     RunState,
+    find_run_dir,
     load_plan,
     load_state,
     run_dir,
     run_lock,
-    runs_root,
     save_state,
 )
 
@@ -64,20 +64,6 @@ def new_run_id() -> str:
     return time.strftime("%Y%m%d-%H%M%S", time.gmtime()) + "-" + secrets.token_hex(2)
 
 
-def find_run(run_id: str, repo: Path | None) -> Path:
-    """The run directory of `run_id` in `repo` (default: the git repo around the cwd)."""
-    from crew.run.gitutil import repo_root
-
-    root = repo_root(repo or Path.cwd())
-    d = run_dir(root, run_id)
-    if (d / "state.json").exists():
-        return d
-    runs = sorted(p.name for p in runs_root(root).glob("*") if (p / "state.json").exists())
-    raise UserError(f"no run {run_id!r} in {root}", field="run_id",
-                    hint=("runs here: " + ", ".join(runs[-8:])) if runs else
-                    "pass --repo PATH for a run in another repository")
-
-
 def start_run(feature: Path, opts: RunOptions, run_id: str | None = None) -> RunOutcome:
     """`crew run FEATURE`: a new run id, its checkpoint, then the run."""
     from crew.run.gitutil import repo_root
@@ -106,7 +92,7 @@ def resume_run(run_id: str, opts: RunOptions) -> RunOutcome:
     """`crew resume RUN_ID`: continue from the checkpoint."""
     from crew.spec.resolve import resolve_feature
 
-    d = find_run(run_id, opts.repo)
+    d = find_run_dir(run_id, opts.repo)
     with run_lock(d):
         state = load_state(d)
         feature = Path(state.feature_path)

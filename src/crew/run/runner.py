@@ -355,7 +355,7 @@ class RunSession:
                 self.state.status, self.state.stop_reason = "failed", "acceptance gates fail"
                 return
             self.state.fix_rounds += 1
-            fix = gates_mod.fix_task(self.resolved, failed, self.state.fix_rounds, after=[])
+            fix = gates_mod.fix_task(self.resolved, failed, self.state.fix_rounds)
             self.plan.append(fix)
             self._save_plan()
             self.state.status = "running"

@@ -127,6 +127,36 @@ def run_dir(repo: Path, run_id: str) -> Path:
     return runs_root(repo) / run_id
 
 
+def find_run_dir(run_id: str, repo: Path | None = None, *, marker: str = STATE_FILE) -> Path:
+    """The directory of run `run_id`, or of the one run whose id starts with it, among the
+    runs holding `marker`. `repo` defaults to the git repository around the cwd. An unknown
+    or ambiguous id is a UserError listing the runs, newest first."""
+    if repo is not None and runs_root(repo).is_dir():
+        runs = runs_root(repo)
+    else:
+        from crew.run.gitutil import repo_root
+
+        runs = runs_root(repo_root(repo if repo is not None else Path.cwd()))
+    found = [d for d in runs.iterdir() if (d / marker).is_file()] if runs.is_dir() else []
+    found.sort(key=lambda d: (d / marker).stat().st_mtime, reverse=True)
+    known = [d.name for d in found]
+    if run_id in known:
+        return runs / run_id
+    prefixed = [k for k in known if run_id and k.startswith(run_id)]
+    if len(prefixed) == 1:
+        return runs / prefixed[0]
+    if not known:
+        raise UserError(f"no run {run_id!r}: {runs} holds no runs", field="RUN_ID",
+                        hint="start one with `crew run feature.yaml`, or pass --repo PATH "
+                             "for another repository")
+    from crew.spec.suggest import did_you_mean
+
+    shown = ", ".join(known[:20]) + (f" … ({len(known)} in all)" if len(known) > 20 else "")
+    what = (f"{run_id!r} matches {len(prefixed)} runs" if prefixed
+            else f"no run {run_id!r} in {runs}{did_you_mean(run_id, known)}")
+    raise UserError(what, field="RUN_ID", hint=f"runs, newest first: {shown}")
+
+
 def write_atomic(path: Path, text: str) -> None:
     """Replace `path` with `text` so a crash leaves either the old or the new content."""
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")

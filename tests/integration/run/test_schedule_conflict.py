@@ -54,6 +54,7 @@ def _setup(tmp_path: Path) -> Path:
 
 def test_parallel_tasks_conflict_and_a_coder_resolves_it(tmp_path: Path) -> None:
     feature = _setup(tmp_path)
+    main_before = _git(tmp_path / "repo", "rev-parse", "main")
     out = start_run(feature, RunOptions(sandbox="local", trace=False, max_parallel=2))
     assert out.exit_code == 0, out.state.stop_reason
     st = out.state
@@ -72,5 +73,5 @@ def test_parallel_tasks_conflict_and_a_coder_resolves_it(tmp_path: Path) -> None
     trailers = _git(tmp_path / "repo", "log", "--format=%(trailers:key=Crew-Task,valueonly)",
                     st.branch, "^main").split()
     assert {"left", "right", "after", fixes[0]} <= set(trailers)
-    assert _git(tmp_path / "repo", "rev-parse", "main") == _git(tmp_path / "repo", "rev-parse",
-                                                                 "main@{0}")
+    assert _git(tmp_path / "repo", "rev-parse", "main") == main_before  # the user's branch
+    assert (tmp_path / "repo" / "app.py").read_text() == "VALUE = 1\n"  # and working tree
