@@ -81,7 +81,7 @@ class RunSession:
     plan: list[PlannedTask] | None = None
     plan_only: bool = False
     approve: Any = None  # Callable[[list[PlannedTask]], list[PlannedTask] | None]
-    _stop: str | None = None
+    _budget_out: bool = False  # a task ended on the budget: start nothing new
     _session_start: float = field(default_factory=time.monotonic)
     _wall_base: float = 0.0
 
@@ -159,8 +159,8 @@ class RunSession:
         self.state.status = "running"
         self.checkpoint()
         await self._schedule()
-        if self._stop:
-            self.state.status = "budget" if self._stop == "budget" else "failed"
+        if self._budget_out:
+            self.state.status = "budget"
             return
         await self._gates()
 
@@ -195,7 +195,7 @@ class RunSession:
                 await self._merge_ready()
                 by_id = {t.id: t for t in self.plan}
                 self._skip_blocked(by_id)
-                if self._stop is None:
+                if not self._budget_out:
                     for t in self.plan:
                         if len(running) >= self.state.max_parallel:
                             break
@@ -230,7 +230,7 @@ class RunSession:
             changed = False
             for t in by_id.values():
                 ts = self.state.task(t.id)
-                if ts.status not in ("pending", "interrupted", "budget") or self._stop:
+                if ts.status not in ("pending", "interrupted", "budget") or self._budget_out:
                     continue
                 bad = [d for d in t.depends_on if d in by_id
                        and self.state.task(d).status in FINISHED_TASK - {"done"}]
@@ -300,7 +300,7 @@ class RunSession:
             obs.end({"outcome": status, "summary": result.summary[:SUMMARY_CHARS],
                      "commit": commit})
         if status == "budget":
-            self._stop = "budget"
+            self._budget_out = True
             self.state.stop_reason = result.summary
 
     def _info(self, t: PlannedTask, template: Any) -> TaskInfo:
@@ -360,7 +360,7 @@ class RunSession:
             self._save_plan()
             self.state.status = "running"
             await self._schedule()
-            if self._stop:
+            if self._budget_out:
                 self.state.status = "budget"
                 return
             if self.state.task(fix.id).status != "done":
