@@ -9,7 +9,7 @@ import pytest
 import yaml
 from pydantic import BaseModel
 
-from crew.patterns.catalog import BUILTIN_KINDS
+from crew.spec.catalog import BUILTIN_KINDS, BUILTIN_TOOLS
 from crew.spec.models import (
     KIND_DIRS,
     KINDS,
@@ -19,7 +19,6 @@ from crew.spec.models import (
     RoleSpec,
     TaskTemplateSpec,
 )
-from crew.tools.catalog import BUILTIN_TOOLS
 
 ROOT = Path(__file__).resolve().parents[2]
 ALIASES = {"smart", "fast"}

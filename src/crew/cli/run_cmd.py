@@ -131,9 +131,9 @@ def runs(
 ) -> None:
     """List the runs of a repository: id, feature, status, cost, duration."""
     from crew.llm.ledger import Ledger
-    from crew.run.gitutil import repo_root
     from crew.run.report import format_duration
     from crew.run.state import list_runs
+    from crew.workspace.git import repo_root
 
     states = list_runs(repo_root(repo or Path.cwd()))
     rows: list[dict[str, Any]] = []

@@ -12,7 +12,7 @@ Every model call goes through crew's LLM layer (crewai_adapters.CrewLLM) with th
 CallContext keys as the native pattern (role; purpose "" for authors and workers, "review" for
 the reviewer, "manage" for the manager; turn = the agent's call number in the round), so one
 replay script serves both engines. The result is the native pattern's PatternResult; the run
-commits via crew.patterns.gitops and checkpoints after each round.
+commits via crew.workspace.ops and checkpoints after each round.
 """
 
 from __future__ import annotations
@@ -25,7 +25,6 @@ from typing import Any
 from crew.errors import CrewError, CrewRuntimeError, UserError
 from crew.interop.crewai_adapters import Bridge, CallStats, crewai_tools, llm_class, load_crewai
 from crew.llm.structured import parse_as
-from crew.patterns import gitops
 from crew.patterns.base import (
     Outcome,
     PatternContext,
@@ -40,6 +39,7 @@ from crew.patterns.review_loop import VERDICT_NOTE, ReviewLoop, ReviewLoopParams
 from crew.patterns.supervisor_worker import SupervisorWorker
 from crew.patterns.termination import Condition, RoundState
 from crew.spec.models import PatternSpec
+from crew.workspace import ops as gitops
 
 ENGINE = "crewai"
 AUTHOR_OUTPUT = "Your answer: what you did and why, briefly."

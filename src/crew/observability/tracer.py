@@ -40,14 +40,11 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextvars import ContextVar, Token
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal, Protocol
 
 from crew.observability.events import EventLogSink
 from crew.observability.redact import Redactor
 from crew.observability.sinks import RunInfo, TraceSink, load_sinks
-
-if TYPE_CHECKING:  # crew.llm's package init is heavy; the tracer only duck-types its values
-    from crew.llm.types import Completion, Usage
 
 log = logging.getLogger("crew.observability")
 
@@ -144,6 +141,35 @@ class Observation:
         self.tracer._emit(f"{self.kind}.end", self.id, self.parent_id, self.name, payload)
 
 
+class UsageLike(Protocol):
+    """Token counts of a call (crew.llm.types.Usage fits; observability never imports llm)."""
+
+    @property
+    def prompt_tokens(self) -> int: ...
+    @property
+    def completion_tokens(self) -> int: ...
+    @property
+    def total_tokens(self) -> int: ...
+
+
+class CompletionLike(Protocol):
+    """A model answer with what it cost (crew.llm.types.Completion fits)."""
+
+    @property
+    def usage(self) -> UsageLike: ...
+    @property
+    def cost_usd(self) -> float: ...
+    @property
+    def model(self) -> str: ...
+    @property
+    def alias(self) -> str: ...
+    @property
+    def latency_s(self) -> float: ...
+    @property
+    def finish_reason(self) -> str | None: ...
+    def as_message(self) -> Any: ...
+
+
 def _is_completion(value: Any) -> bool:
     return hasattr(value, "as_message") and hasattr(value, "usage") and hasattr(value, "cost_usd")
 
@@ -152,10 +178,10 @@ class GenerationObservation(Observation):
     """An LLM call. End it with a `Completion`, or with output, usage and cost."""
 
     def end(self, output: Any = None, *, error: str | None = None,
-            usage: Usage | Mapping[str, int] | None = None, cost_usd: float | None = None,
+            usage: UsageLike | Mapping[str, int] | None = None, cost_usd: float | None = None,
             model: str | None = None, **payload: Any) -> None:
         if _is_completion(output):
-            c: Completion = output
+            c: CompletionLike = output
             output = c.as_message()
             usage = usage if usage is not None else c.usage
             cost_usd = cost_usd if cost_usd is not None else c.cost_usd

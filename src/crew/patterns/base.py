@@ -20,11 +20,12 @@ from crew.llm.types import CallContext, StructuredChatModel
 from crew.observability.tracer import Observation, current_tracer
 from crew.patterns.termination import Condition, RoundState, build_termination
 from crew.spec.models import RoleSpec
+from crew.workspace.ops import Artifacts as Artifacts
 
 if TYPE_CHECKING:
     from crew.agent import Agent, AgentResult
-    from crew.run.workspace import Workspace
     from crew.tools.sandbox.base import SandboxBackend
+    from crew.workspace.worktrees import Workspace
 
 Checkpoint = Callable[[dict[str, Any]], Awaitable[None] | None]
 
@@ -108,11 +109,6 @@ class PatternContext:
             res = self.checkpoint(state)
             if inspect.isawaitable(res):
                 await res
-
-
-class Artifacts(BaseModel):
-    files_changed: list[str] = Field(default_factory=list)
-    commit: str | None = None
 
 
 class TranscriptRef(BaseModel):

@@ -16,7 +16,6 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from crew.errors import ModelBehaviorError, ProviderError, UserError
-from crew.patterns import gitops
 from crew.patterns.base import (
     Artifacts,
     BasePattern,
@@ -31,6 +30,7 @@ from crew.patterns.base import (
     traced_round,
 )
 from crew.patterns.termination import Condition
+from crew.workspace import ops as gitops
 
 BALLOT_NOTE = "Answer independently: give your answer and a short rationale."
 VOTE_NOTE = "Vote for the best proposal by its number, with a short reason."

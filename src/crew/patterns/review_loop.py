@@ -15,7 +15,6 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from crew.errors import UserError
 from crew.llm.structured import parse_as
 from crew.observability.tracer import current_tracer
-from crew.patterns import gitops
 from crew.patterns.base import (
     BasePattern,
     Outcome,
@@ -28,6 +27,7 @@ from crew.patterns.base import (
     traced_round,
 )
 from crew.patterns.termination import Condition, RoundState
+from crew.workspace import ops as gitops
 
 VERDICT_NOTE = ('End with a JSON verdict: {"approved": true|false, "summary": "...", '
                 '"changes": [{"file": "...", "line": 0, "problem": "...", "fix": "..."}]}; '

@@ -11,9 +11,9 @@ from crew.spec.models import PatternSpec
 
 if TYPE_CHECKING:
     from crew.llm.types import StructuredChatModel
-    from crew.run.workspace import Workspace
     from crew.spec.resolve import ResolvedFeature
     from crew.tools.sandbox.base import SandboxBackend
+    from crew.workspace.worktrees import Workspace
 
 
 def context_for_task(

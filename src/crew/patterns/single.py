@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from crew.patterns import gitops
 from crew.patterns.base import (
     BasePattern,
     Outcome,
@@ -15,6 +14,7 @@ from crew.patterns.base import (
     traced_round,
 )
 from crew.patterns.termination import Condition, RoundState
+from crew.workspace import ops as gitops
 
 
 class Single(BasePattern):

@@ -13,7 +13,6 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from crew.errors import UserError
-from crew.patterns import gitops
 from crew.patterns.base import (
     BasePattern,
     Outcome,
@@ -28,6 +27,7 @@ from crew.patterns.base import (
     traced_round,
 )
 from crew.patterns.termination import Condition, RoundState
+from crew.workspace import ops as gitops
 
 PLAN_NOTE = ("Split the task into at most {n} subtasks for these workers: {workers}. Subtasks run "
              "in parallel, each in its own copy of the repository, so give each its own files; "

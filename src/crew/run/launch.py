@@ -66,8 +66,8 @@ def new_run_id() -> str:
 
 def start_run(feature: Path, opts: RunOptions, run_id: str | None = None) -> RunOutcome:
     """`crew run FEATURE`: a new run id, its checkpoint, then the run."""
-    from crew.run.gitutil import repo_root
     from crew.spec.resolve import resolve_feature
+    from crew.workspace.git import repo_root
 
     resolved = resolve_feature(feature, models_override=opts.models)
     root = repo_root(opts.repo or resolved.repo)
@@ -113,7 +113,7 @@ def resume_run(run_id: str, opts: RunOptions) -> RunOutcome:
 
 def _drive(resolved: ResolvedFeature, state: RunState, d: Path, opts: RunOptions, *,
            fresh: bool) -> RunOutcome:
-    from crew.run.workspace import Workspace
+    from crew.workspace.worktrees import Workspace
 
     spec = resolved.feature.spec
     if fresh:
@@ -147,7 +147,7 @@ def _drive(resolved: ResolvedFeature, state: RunState, d: Path, opts: RunOptions
 def _recover_integration(path: Path) -> None:
     """A crash mid-merge leaves the integration worktree (crew's own, never the user's) half
     merged: abort the merge and reset it to its branch; the task branches hold the work."""
-    from crew.run.gitutil import dirty, merge_in_progress, run_git
+    from crew.workspace.git import dirty, merge_in_progress, run_git
 
     if merge_in_progress(path):
         run_git(path, "merge", "--abort", check=False)

@@ -8,12 +8,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from crew.run.gitutil import identity_env, is_ancestor, merge_in_progress, run_git
 from crew.run.state import PlannedTask
+from crew.workspace.git import identity_env, is_ancestor, merge_in_progress, run_git
 
 if TYPE_CHECKING:
-    from crew.run.workspace import MergeConflict, Workspace
     from crew.spec.resolve import ResolvedFeature
+    from crew.workspace.worktrees import MergeConflict, Workspace
 
 MARKERS_NOTE = ("Resolve the merge conflict: edit each file below so it keeps the intent of both "
                 "sides and holds no conflict markers (<<<<<<<, =======, >>>>>>>), then run the "
@@ -44,7 +44,7 @@ def start_conflict_merge(ws: Workspace, fix: PlannedTask, path: Path) -> None:
     other = f"refs/heads/{ws.task_branch(fix.conflict_of)}"
     if merge_in_progress(path) or is_ancestor(path, other, "HEAD"):
         return
-    from crew.run.workspace import CREW_IDENTITY
+    from crew.workspace.worktrees import CREW_IDENTITY
 
     run_git(path, "merge", "--no-ff", "--no-commit", "--no-verify", other,
             env=identity_env(*CREW_IDENTITY), check=False)

@@ -35,9 +35,9 @@ from crew.run.state import (
 if TYPE_CHECKING:
     from crew.llm import LLM
     from crew.observability.tracer import Tracer
-    from crew.run.workspace import Workspace
     from crew.spec.resolve import ResolvedFeature
     from crew.tools.sandbox.base import SandboxBackend
+    from crew.workspace.worktrees import Workspace
 
 OUTCOME_STATUS = {Outcome.DONE: "done", Outcome.FAILED: "failed", Outcome.GUARD: "guard",
                   Outcome.NO_CONSENSUS: "no_consensus", Outcome.BUDGET: "budget"}
@@ -380,13 +380,13 @@ class RunSession:
 
 
 def _tracked_files(path: Path) -> list[str]:
-    from crew.run.gitutil import run_git
+    from crew.workspace.git import run_git
 
     return [x for x in run_git(path, "ls-files").out.splitlines() if x]
 
 
 def _conflict_markers(path: Path, t: PlannedTask) -> str:
-    from crew.run.gitutil import has_conflict_markers
+    from crew.workspace.git import has_conflict_markers
 
     bad = []
     for rel in t.conflict_paths:

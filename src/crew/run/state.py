@@ -134,7 +134,7 @@ def find_run_dir(run_id: str, repo: Path | None = None, *, marker: str = STATE_F
     if repo is not None and runs_root(repo).is_dir():
         runs = runs_root(repo)
     else:
-        from crew.run.gitutil import repo_root
+        from crew.workspace.git import repo_root
 
         runs = runs_root(repo_root(repo if repo is not None else Path.cwd()))
     found = [d for d in runs.iterdir() if (d / marker).is_file()] if runs.is_dir() else []

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from crew.errors import Problem, UserError
-from crew.patterns.catalog import known_pattern_kinds
+from crew.spec.catalog import known_pattern_kinds, known_tool_names
 from crew.spec.library import Library
 from crew.spec.loader import Loaded, load_spec
 from crew.spec.models import (
@@ -23,7 +23,6 @@ from crew.spec.models import (
     TaskTemplateSpec,
 )
 from crew.spec.suggest import did_you_mean
-from crew.tools.catalog import known_tool_names
 
 ROLE_PARAMS = ("judge", "chair", "lead")  # pattern params that name a role
 

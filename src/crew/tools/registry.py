@@ -21,13 +21,13 @@ from pydantic import ValidationError
 from crew.errors import UserError
 from crew.llm.types import ToolCall, ToolSpec
 from crew.observability.tracer import current_tracer
+from crew.spec.catalog import BUILTIN_TOOLS
 from crew.tools.base import Approval, Tool, ToolContext, ToolError, ToolOutput
-from crew.tools.catalog import BUILTIN_TOOLS
 from crew.tools.sandbox.base import cap_text
 
 log = logging.getLogger(__name__)
 
-# Where each built-in lives (imported on first use). Kept equal to catalog.BUILTIN_TOOLS.
+# Where each built-in lives (imported on first use). Kept equal to crew.spec.catalog.BUILTIN_TOOLS.
 BUILTIN_MODULES: dict[str, str] = {
     "read_file": "crew.tools.fs",
     "write_file": "crew.tools.fs",
@@ -180,8 +180,8 @@ class ToolRegistry:
             return self.register(load_entry_point(name))
         except KeyError:
             pass
+        from crew.spec.catalog import known_tool_names
         from crew.spec.suggest import did_you_mean
-        from crew.tools.catalog import known_tool_names
 
         known = set(self._tools) | known_tool_names()
         raise UserError(

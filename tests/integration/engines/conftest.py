@@ -13,8 +13,8 @@ import yaml
 from engine_helpers import ROLE_NAMES, MakeLLM
 
 from crew.llm import LLM, Budget
-from crew.run.workspace import Workspace
 from crew.spec.models import ModelsConfig
+from crew.workspace.worktrees import Workspace
 
 
 @pytest.fixture

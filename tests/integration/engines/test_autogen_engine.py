@@ -17,7 +17,7 @@ from crew.interop import engines
 from crew.llm import Budget, Limits
 from crew.patterns import context_for_task, default_registry
 from crew.patterns.base import Outcome, PatternResult
-from crew.run.workspace import Workspace
+from crew.workspace.worktrees import Workspace
 
 JUDGE = {"decision": "use a file lock", "rationale": "simplest that is safe"}
 

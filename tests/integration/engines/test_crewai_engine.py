@@ -21,8 +21,8 @@ from engine_helpers import MakeLLM, say
 from crew.errors import UserError
 from crew.llm import LLM, Budget, Limits
 from crew.patterns.base import Outcome, PatternContext, TaskInfo
-from crew.run.workspace import Workspace
 from crew.spec.models import PatternSpec, RoleSpec
+from crew.workspace.worktrees import Workspace
 
 # not importorskip: crewai must be imported by the engine (it sets CrewAI's env first)
 pytestmark = pytest.mark.skipif(importlib.util.find_spec("crewai") is None,

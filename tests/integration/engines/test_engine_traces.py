@@ -21,7 +21,7 @@ from crew.observability import LangfuseSettings, Tracer, trace_id_for, use_trace
 from crew.observability.otlp_receiver import OTLPReceiver
 from crew.patterns import default_registry
 from crew.patterns.base import Outcome, PatternContext, PatternResult
-from crew.run.workspace import Workspace
+from crew.workspace.worktrees import Workspace
 
 OBS_TYPE = "langfuse.observation.type"
 READ = {"name": "read_file", "arguments": {"path": "app.py"}}

@@ -23,8 +23,8 @@ from crew.observability.otlp_receiver import OTLPReceiver, SilentPort, closed_po
 from crew.observability.transcript import build_tree
 from crew.patterns.base import PatternContext, PatternResult, TaskInfo
 from crew.patterns.registry import default_registry, merge_params
-from crew.run.workspace import Workspace
 from crew.spec.models import ModelsConfig, PatternSpec, RoleSpec
+from crew.workspace.worktrees import Workspace
 
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 

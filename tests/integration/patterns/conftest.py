@@ -18,9 +18,9 @@ import yaml
 from router_helpers import ROLE_NAMES, MakeLLM
 
 from crew.llm import LLM, Budget
-from crew.run.workspace import Workspace
 from crew.spec.models import ModelsConfig
 from crew.testing import StubReply, StubServer
+from crew.workspace.worktrees import Workspace
 
 
 @pytest.fixture(params=["replay", "stub"])

@@ -16,7 +16,7 @@ from crew.patterns.debate import Debate
 from crew.patterns.review_loop import ReviewLoop
 from crew.patterns.single import Single
 from crew.patterns.supervisor_worker import SupervisorWorker
-from crew.run.workspace import Workspace
+from crew.workspace.worktrees import Workspace
 
 
 def verdict(ok: bool) -> dict[str, Any]:

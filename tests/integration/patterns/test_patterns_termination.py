@@ -20,8 +20,8 @@ from crew.patterns.committee import Committee
 from crew.patterns.debate import Debate
 from crew.patterns.single import Single
 from crew.patterns.supervisor_worker import SupervisorWorker
-from crew.run.workspace import Workspace
 from crew.testing import StubServer
+from crew.workspace.worktrees import Workspace
 
 WITH_GUARD = "approved | max_rounds | guard | budget"
 

@@ -14,7 +14,7 @@ from crew.patterns.debate import Debate
 from crew.patterns.review_loop import ReviewLoop
 from crew.patterns.single import Single
 from crew.patterns.supervisor_worker import SupervisorWorker
-from crew.run.workspace import Workspace
+from crew.workspace.worktrees import Workspace
 
 APPROVE = {"approved": True, "summary": "fine", "changes": []}
 SUB_PLAN = {"subtasks": [{"id": "code", "title": "code", "role": "coder"}]}

@@ -14,9 +14,9 @@ import yaml
 from crew.agent import Agent, StopReason
 from crew.llm import LLM
 from crew.llm.types import CallContext
-from crew.run.workspace import Workspace
 from crew.spec.library import Library
 from crew.tools.sandbox import SandboxBackend, SandboxLimits, backend_status, select_sandbox
+from crew.workspace.worktrees import Workspace
 
 Git = Callable[..., str]
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from crew.errors import UserError
-from crew.run.workspace import MergeConflict, Workspace, WorkspaceError, feature_slug
+from crew.workspace.worktrees import MergeConflict, Workspace, WorkspaceError, feature_slug
 
 Git = Callable[..., str]
 Snap = Callable[[Path], dict[str, object]]
@@ -338,6 +338,6 @@ def test_cleanup_removes_worktrees_keeps_the_branch_and_reopen_restores_it(
 
 
 def test_import_does_not_load_gitpython() -> None:
-    code = "import sys, crew.run.workspace; print('git' in sys.modules)"
+    code = "import sys, crew.workspace.worktrees; print('git' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"

@@ -9,7 +9,7 @@ import pytest
 from pattern_helpers import ROLES, MakeCtx, git_repo
 
 from crew.patterns.base import PatternContext, TaskInfo
-from crew.run.workspace import Workspace
+from crew.workspace.worktrees import Workspace
 
 
 @pytest.fixture

@@ -11,8 +11,8 @@ from pattern_helpers import MakeCtx
 from crew.patterns.base import Outcome
 from crew.patterns.committee import Committee, borda, plurality
 from crew.patterns.debate import Debate, agreed, position
-from crew.run.workspace import Workspace
 from crew.testing import ScriptedLLM
+from crew.workspace.worktrees import Workspace
 
 
 def ballot(answer: str, turn: int, role: str = "reviewer") -> dict[str, Any]:

@@ -14,9 +14,9 @@ from crew.llm import Budget, Limits
 from crew.patterns.base import Outcome
 from crew.patterns.review_loop import ReviewLoop
 from crew.patterns.single import Single
-from crew.run.workspace import Workspace
 from crew.testing import ScriptedLLM
 from crew.tools.sandbox.local import LocalSandbox
+from crew.workspace.worktrees import Workspace
 
 
 def write(path: str, content: str) -> dict[str, Any]:

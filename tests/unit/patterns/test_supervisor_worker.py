@@ -11,8 +11,8 @@ from pattern_helpers import MakeCtx
 
 from crew.patterns.base import Outcome
 from crew.patterns.supervisor_worker import SupervisorWorker, waves
-from crew.run.workspace import Workspace
 from crew.testing import ScriptedLLM
+from crew.workspace.worktrees import Workspace
 
 
 def write(path: str, content: str) -> dict[str, Any]:

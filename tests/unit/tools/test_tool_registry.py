@@ -16,6 +16,7 @@ from pydantic import BaseModel, Field
 from crew.errors import UserError
 from crew.llm.types import ToolCall
 from crew.plugins import entry_point_names
+from crew.spec.catalog import BUILTIN_TOOLS, known_tool_names
 from crew.tools import (
     Approval,
     OutcomeStatus,
@@ -26,7 +27,6 @@ from crew.tools import (
     ToolRegistry,
     tool,
 )
-from crew.tools.catalog import BUILTIN_TOOLS, known_tool_names
 from crew.tools.registry import BUILTIN_MODULES, terminal_approver
 
 

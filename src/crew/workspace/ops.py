@@ -6,14 +6,21 @@ import asyncio
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from crew.patterns.base import Artifacts
+from pydantic import BaseModel, Field
 
 if TYPE_CHECKING:
-    from crew.run.workspace import MergeConflict, Workspace
+    from crew.workspace.worktrees import MergeConflict, Workspace
+
+
+class Artifacts(BaseModel):
+    """What a task's work left in git: the files it changed and its commit."""
+
+    files_changed: list[str] = Field(default_factory=list)
+    commit: str | None = None
 
 
 def _files_in(path: Path, sha: str) -> list[str]:
-    from crew.run.gitutil import run_git
+    from crew.workspace.git import run_git
 
     out = run_git(path, "show", "--pretty=format:", "--name-only", "-m", "--first-parent",
                   sha).out
@@ -21,7 +28,7 @@ def _files_in(path: Path, sha: str) -> list[str]:
 
 
 def _pending(path: Path) -> list[str]:
-    from crew.run.gitutil import dirty
+    from crew.workspace.git import dirty
 
     # `XY path` lines; dirty() strips the output, so the first line may lack X's blank column
     return sorted({line.split(None, 1)[1].strip() for line in dirty(path).splitlines()
@@ -56,7 +63,7 @@ async def merge(ws: Workspace, task_id: str) -> str | MergeConflict:
 
 async def changes_since(ws: Workspace, base: str) -> Artifacts:
     """Files changed on the integration branch since `base`, and its head."""
-    from crew.run.gitutil import run_git
+    from crew.workspace.git import run_git
 
     head = await asyncio.to_thread(ws.head)
     if head == base:
@@ -67,7 +74,7 @@ async def changes_since(ws: Workspace, base: str) -> Artifacts:
 
 async def diff_of(path: Path, rev: str, limit: int = 6000) -> str:
     """`git diff rev` of a worktree, head and tail kept under `limit` characters."""
-    from crew.run.gitutil import run_git
+    from crew.workspace.git import run_git
 
     out = (await asyncio.to_thread(run_git, path, "diff", rev, check=False)).out
     if len(out) <= limit:

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from crew.errors import UserError
-from crew.run.gitutil import (
+from crew.workspace.git import (
     NOISE_PATHSPECS,
     WorkspaceError,
     branch_exists,
