@@ -3,7 +3,7 @@
 `CrewChatCompletionClient` is an AutoGen ChatCompletionClient whose every call goes through
 crew's ChatModel (Router, ledger, budgets, tracer, replay keys). `CrewWorkbench` is an AutoGen
 Workbench over crew's ToolRegistry, so tools stay confined to the workspace and the sandbox.
-Only crew.interop.engines imports this module (lazily): `import crew` never loads autogen.
+Only the autogen engine imports this module (loaded by the engine registry on first use): `import crew` never loads autogen.
 """
 
 from __future__ import annotations

@@ -34,6 +34,7 @@ from crew.patterns.base import (
 from crew.patterns.committee import BALLOT_NOTE, Committee, CommitteeParams, ballot_schema
 from crew.patterns.debate import POSITION_NOTE, Debate, DebateParams, agreed, position
 from crew.patterns.termination import Condition
+from crew.spec.models import PatternSpec
 from crew.tools.registry import ToolRegistry
 
 DEBATER_NOTE = "You are {name} in a debate; the others' answers follow yours: revise or defend."
@@ -244,7 +245,7 @@ class AutogenCommittee(Committee):
         return props
 
 
-async def run_autogen(kind: str, ctx: PatternContext) -> PatternResult:
-    """Run `kind` (debate or committee) on AutoGen with crew's params, stops and result."""
-    pattern = AutogenDebate() if kind == "debate" else AutogenCommittee()
+async def run_autogen(template: PatternSpec, ctx: PatternContext) -> PatternResult:
+    """Run `template` (debate or committee) on AutoGen with crew's params, stops and result."""
+    pattern = AutogenDebate() if template.kind == "debate" else AutogenCommittee()
     return await pattern.run(ctx)

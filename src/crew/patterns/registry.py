@@ -14,6 +14,7 @@ from typing import Any
 
 from crew.errors import UserError
 from crew.patterns.base import Pattern, PatternContext, PatternResult
+from crew.patterns.engines import NATIVE, default_engines
 from crew.spec.models import PatternSpec
 from crew.spec.suggest import did_you_mean
 
@@ -92,10 +93,11 @@ class PatternRegistry:
         """Run the template's kind on `ctx` (whose task params are already merged)."""
         if ctx.termination is None:
             ctx.termination = template.termination
-        if template.engine != "native":
-            from crew.interop.engines import run_on_engine
-
-            return await run_on_engine(template, ctx)
+        if template.engine != NATIVE:
+            engine = default_engines().check(template.engine, template.kind,
+                                             template=template.name)
+            result: PatternResult = await engine.load()(template, ctx)
+            return result
         return await self.create(template.kind).run(ctx)
 
 

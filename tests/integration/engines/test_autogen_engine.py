@@ -13,9 +13,8 @@ import pytest
 from engine_helpers import MakeLLM, ballot, ctx_for, say, template
 
 from crew.errors import UserError
-from crew.interop import engines
 from crew.llm import Budget, Limits
-from crew.patterns import context_for_task, default_registry
+from crew.patterns import context_for_task, default_registry, engines
 from crew.patterns.base import Outcome, PatternResult
 from crew.workspace.worktrees import Workspace
 
@@ -202,7 +201,7 @@ async def test_missing_package_names_the_extra(make_llm: MakeLLM,
 
 def test_unknown_engine_is_a_user_error() -> None:
     with pytest.raises(UserError, match="unknown engine 'langgraph'"):
-        engines.check_engine("langgraph", "debate")
+        engines.default_engines().check("langgraph", "debate")
 
 
 async def test_a_pinned_task_engine_overrides_the_template(tmp_path: Path) -> None:

@@ -20,6 +20,7 @@ from engine_helpers import MakeLLM, say
 
 from crew.errors import UserError
 from crew.llm import LLM, Budget, Limits
+from crew.patterns import default_registry
 from crew.patterns.base import Outcome, PatternContext, TaskInfo
 from crew.spec.models import PatternSpec, RoleSpec
 from crew.workspace.worktrees import Workspace
@@ -56,8 +57,6 @@ def verdict(ok: bool) -> dict[str, Any]:
 
 async def test_review_loop_approved_in_round_two(make_llm: MakeLLM,
                                                  workspace: Workspace) -> None:
-    from crew.interop.engines import run_on_engine
-
     llm = make_llm([
         write("coder", "app.py", "VALUE = 3\n"), say("coder", "Set VALUE to 3."),
         say("reviewer", verdict(False), purpose="review"),
@@ -66,7 +65,7 @@ async def test_review_loop_approved_in_round_two(make_llm: MakeLLM,
     ])
     saved: list[dict[str, Any]] = []
     ctx = ctx_for(llm, ["coder", "reviewer"], workspace=workspace, checkpoint=saved.append)
-    res = await run_on_engine(REVIEW, ctx)
+    res = await default_registry().run(REVIEW, ctx)
     assert res.outcome is Outcome.DONE and res.rounds == 2 and res.kind == "review_loop"
     assert res.stopped_by == "approved" and res.summary.startswith("approved in round 2")
     assert (workspace.path / "app.py").read_text() == "VALUE = 2\n"
