@@ -1,1 +1,114 @@
+"""crew: a crew of LLM agents that builds a whole software feature.
+
+The library API (names load on first use; `import crew` imports nothing heavy)::
+
+    import crew
+
+    feature = crew.load_feature("feature.yaml")          # validated, library resolved
+    outcome = crew.run_feature("feature.yaml", repo="../my-app")  # plan … report
+    outcome.exit_code, outcome.run_id, outcome.report
+    crew.resume_run(outcome.run_id, repo="../my-app")
+
+    # one pattern on your own context (tests, notebooks)
+    result = await crew.Debate().run(ctx)                 # a crew.PatternContext
+    llm = crew.ScriptedLLM([...])                         # offline fakes: crew.testing
+
+Errors: `crew.UserError` (your input; `.problems` hold file, line, field, hint) and
+`crew.CrewRuntimeError` (model/runtime; `crew.BudgetExceeded` among them).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from crew._lazy import lazy_exports
+
 __version__ = "0.1.0"
+
+if TYPE_CHECKING:
+    from crew.agent import Agent, AgentResult
+    from crew.errors import BudgetExceeded, CrewError, CrewRuntimeError, Problem, UserError
+    from crew.llm.budget import Budget
+    from crew.llm.client import LLM
+    from crew.llm.ledger import Ledger
+    from crew.patterns.base import (
+        BasePattern,
+        Outcome,
+        Pattern,
+        PatternContext,
+        PatternResult,
+        TaskInfo,
+    )
+    from crew.patterns.committee import Committee
+    from crew.patterns.debate import Debate
+    from crew.patterns.registry import PatternRegistry, default_registry
+    from crew.patterns.review_loop import ReviewLoop
+    from crew.patterns.single import Single
+    from crew.patterns.supervisor_worker import SupervisorWorker
+    from crew.run.launch import RunOptions, RunOutcome
+    from crew.spec.resolve import ResolvedFeature
+    from crew.testing.scripted import ScriptedLLM
+    from crew.testing.stub_server import StubServer
+    from crew.tools.base import Tool, ToolContext, ToolError, tool
+
+_EXPORTS = {
+    **dict.fromkeys(("Agent", "AgentResult"), "crew.agent"),
+    **dict.fromkeys(("BudgetExceeded", "CrewError", "CrewRuntimeError", "Problem", "UserError"),
+                    "crew.errors"),
+    "Budget": "crew.llm.budget",
+    "LLM": "crew.llm.client",
+    "Ledger": "crew.llm.ledger",
+    **dict.fromkeys(("BasePattern", "Outcome", "Pattern", "PatternContext", "PatternResult",
+                     "TaskInfo"), "crew.patterns.base"),
+    "Committee": "crew.patterns.committee",
+    "Debate": "crew.patterns.debate",
+    **dict.fromkeys(("PatternRegistry", "default_registry"), "crew.patterns.registry"),
+    "ReviewLoop": "crew.patterns.review_loop",
+    "Single": "crew.patterns.single",
+    "SupervisorWorker": "crew.patterns.supervisor_worker",
+    **dict.fromkeys(("RunOptions", "RunOutcome"), "crew.run.launch"),
+    "ResolvedFeature": "crew.spec.resolve",
+    "ScriptedLLM": "crew.testing.scripted",
+    "StubServer": "crew.testing.stub_server",
+    **dict.fromkeys(("Tool", "ToolContext", "ToolError", "tool"), "crew.tools.base"),
+}
+
+__all__ = [
+    "LLM", "Agent", "AgentResult", "BasePattern", "Budget", "BudgetExceeded", "Committee",
+    "CrewError", "CrewRuntimeError", "Debate", "Ledger", "Outcome", "Pattern", "PatternContext",
+    "PatternRegistry", "PatternResult", "Problem", "ResolvedFeature", "ReviewLoop", "RunOptions",
+    "RunOutcome", "ScriptedLLM", "Single", "StubServer", "SupervisorWorker", "TaskInfo", "Tool",
+    "ToolContext", "ToolError", "UserError", "__version__", "default_registry", "load_feature",
+    "resume_run", "run_feature", "tool",
+]
+
+__getattr__ = lazy_exports(__name__, _EXPORTS)
+
+
+def load_feature(path: str | Path, *, models: str | Path | None = None) -> ResolvedFeature:
+    """Load and validate a feature.yaml with everything it names (crew, roles, patterns,
+    templates, models); raises `UserError` listing every problem with file and line."""
+    from crew.spec.resolve import resolve_feature
+
+    return resolve_feature(Path(path), models_override=Path(models) if models else None)
+
+
+def run_feature(feature: str | Path, **options: Any) -> RunOutcome:
+    """Run a feature as `crew run` does (blocking; call it outside a running event loop).
+    `options` are `RunOptions` fields: repo, models, max_parallel, budget_usd, sandbox, …"""
+    from crew.run.launch import RunOptions, start_run
+
+    return start_run(Path(feature), RunOptions(**_paths(options)))
+
+
+def resume_run(run_id: str, **options: Any) -> RunOutcome:
+    """Continue a run from its checkpoint, as `crew resume` does (same options as `run_feature`)."""
+    from crew.run import launch
+
+    return launch.resume_run(run_id, launch.RunOptions(**_paths(options)))
+
+
+def _paths(options: dict[str, Any]) -> dict[str, Any]:
+    return {k: Path(v) if k in ("repo", "models") and isinstance(v, str) else v
+            for k, v in options.items()}

@@ -19,7 +19,15 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from crew.llm.types import CallContext, ChatModel, Completion, Message, ToolCall, Usage
+from crew.llm.types import (
+    CallContext,
+    ChatModel,
+    Completion,
+    Message,
+    ToolCall,
+    Usage,
+    estimate_tokens,
+)
 from crew.observability.tracer import current_tracer
 from crew.spec.models import RoleSpec
 from crew.tools.base import Tool, ToolContext
@@ -99,11 +107,6 @@ OnTurn = Callable[[TurnRecord], Any]
 
 # Timings ("(0.4s)", "in 1.02s") differ between otherwise identical results: not progress.
 _TIMINGS = re.compile(r"\d+\.\d+s?")
-
-
-def estimate_tokens(text: str) -> int:
-    """~4 characters per token: good enough to watch framework overhead."""
-    return (len(text) + 3) // 4
 
 
 def _canonical(arguments: str) -> str:

@@ -17,11 +17,10 @@ from crew.agent import (
     Guards,
     StopReason,
     TurnRecord,
-    estimate_tokens,
     system_prompt,
 )
 from crew.errors import UserError
-from crew.llm.types import CallContext, ChatModel, Message
+from crew.llm.types import CallContext, ChatModel, Message, estimate_tokens
 from crew.spec.models import RoleSpec
 from crew.testing import ScriptedLLM
 from crew.tools import OutcomeStatus, ToolRegistry, tool

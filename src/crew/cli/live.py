@@ -1,4 +1,4 @@
-"""What `crew run` shows while it works: three views behind one interface (`RunView`).
+"""What `crew run` shows while it works: three views behind one interface (`RunDisplay`).
 
 - `LiveView` (a terminal): a rich Live task tree — status, pattern and roles per task, the
   agents speaking now and their current tool call — with a footer of cost, tokens and time.
@@ -37,7 +37,7 @@ _SCALARS = (str, int, float, bool)
 
 
 @runtime_checkable
-class RunView(Protocol):
+class RunDisplay(Protocol):
     """The display of one run: a tracer sink plus the runner's own calls."""
 
     def on_event(self, event: dict[str, Any]) -> None: ...
@@ -447,7 +447,7 @@ class JsonView:
 
 
 def make_view(console: Console, json_mode: bool, *, title: str = "",
-              stream: TextIO | None = None) -> RunView:
+              stream: TextIO | None = None) -> RunDisplay:
     """The view for this output: JSON lines (`--json`), a live tree on a terminal, plain
     lines otherwise. In JSON mode print human text to stderr, never to stdout."""
     if json_mode:

@@ -32,7 +32,15 @@ from autogen_core.tools import TextResultContent, Tool, ToolResult, ToolSchema, 
 from pydantic import BaseModel
 
 from crew.errors import CrewError, ModelBehaviorError, ProviderError
-from crew.llm.types import CallContext, Completion, Message, StructuredChatModel, ToolCall, ToolSpec
+from crew.llm.types import (
+    CallContext,
+    Completion,
+    Message,
+    StructuredChatModel,
+    ToolCall,
+    ToolSpec,
+    estimate_tokens,
+)
 from crew.patterns.base import traced_call
 from crew.tools.base import ToolContext
 from crew.tools.paths import DEFAULT_PROTECTED, PathPolicy
@@ -210,8 +218,7 @@ class CrewChatCompletionClient(ChatCompletionClient):
 
     def count_tokens(self, messages: Sequence[LLMMessage], *,
                      tools: Sequence[Tool | ToolSchema] = ()) -> int:
-        text = json.dumps(to_openai(messages)) + json.dumps(tool_specs(tools))
-        return (len(text) + 3) // 4
+        return estimate_tokens(json.dumps(to_openai(messages)) + json.dumps(tool_specs(tools)))
 
     def remaining_tokens(self, messages: Sequence[LLMMessage], *,
                          tools: Sequence[Tool | ToolSchema] = ()) -> int:

@@ -29,8 +29,14 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from pydantic import ConfigDict, PrivateAttr
 
 from crew.errors import CrewError, CrewRuntimeError, UserError
-from crew.llm.types import CallContext, Completion, Message, StructuredChatModel, ToolSpec
-from crew.patterns.base import estimate
+from crew.llm.types import (
+    CallContext,
+    Completion,
+    Message,
+    StructuredChatModel,
+    ToolSpec,
+    estimate_tokens,
+)
 
 if TYPE_CHECKING:
     from crew.observability.tracer import Observation
@@ -252,7 +258,7 @@ def llm_class(crewai: ModuleType) -> type[Any]:
             ctx = replace(self.context, turn=turn)
             if turn == 1:
                 first = sum(len(str(m.get("content") or "")) for m in msgs)
-                self._fw_static = estimate("x" * max(0, first - self.own_chars))
+                self._fw_static = estimate_tokens("x" * max(0, first - self.own_chars))
             self.stats.calls += 1
             self.stats.framework_tokens += getattr(self, "_fw_static", 0)
             self.bridge.open_turn(ctx.role, turn, msgs, purpose=ctx.purpose,

@@ -88,7 +88,7 @@ class Budget:
 
     @classmethod
     def from_spec(cls, spec: Any, **kw: Any) -> Budget:
-        """From feature.yaml's `budget` (crew.spec.models.Budget)."""
+        """From feature.yaml's `budget` (crew.spec.models.BudgetSpec)."""
         return cls(Limits.of(spec), **kw)
 
     # ------------------------------------------------------------------ queries

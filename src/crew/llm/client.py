@@ -36,6 +36,35 @@ log = logging.getLogger("crew.llm")
 _NO_CONTEXT = CallContext()
 _ENV_PREFIX = "os.environ/"
 _PRICE_KEYS = ("input_cost_per_token", "output_cost_per_token")
+ALLOW_ENV = "CREW_ALLOW_MODEL_REQUESTS"
+_FALLBACK_KEYS = ("fallbacks", "context_window_fallbacks", "content_policy_fallbacks")
+
+
+def model_requests_allowed(env: Mapping[str, str] | None = None) -> bool:
+    """False when `CREW_ALLOW_MODEL_REQUESTS` is 0/false/no/off: then only offline deployments
+    (replay/…, mock_response, an api_base on loopback) may be called. Test suites set it."""
+    value = (os.environ if env is None else env).get(ALLOW_ENV, "").strip().lower()
+    return value not in ("0", "false", "no", "off")
+
+
+def is_offline_deployment(model: str, params: Mapping[str, Any]) -> bool:
+    """Whether a deployment answers without reaching a provider over the network."""
+    if model.startswith("replay/") or params.get("mock_response") is not None:
+        return True
+    base = params.get("api_base") or params.get("base_url")
+    if not isinstance(base, str) or not base:
+        return False
+    from urllib.parse import urlsplit
+
+    host = (urlsplit(base).hostname or "").lower()
+    if host in ("localhost", "ip6-localhost"):
+        return True
+    import ipaddress
+
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def _trace_budget_warning(w: BudgetWarning) -> None:
@@ -70,6 +99,7 @@ class _Deployment:
     env_vars: tuple[str, ...]
     price: tuple[float, float] | None  # (input, output) usd per token, None if unknown
     native_schema: bool
+    offline: bool = False
     warned_price: bool = False
 
 
@@ -145,7 +175,8 @@ class LLM:
             model_list.append(entry)
             dep = _Deployment(d.model_name, model, tuple(v for _, v in refs),
                               self._price(lt, model, params, info),
-                              self._supports_schema(lt, model, info))
+                              self._supports_schema(lt, model, info),
+                              offline=is_offline_deployment(model, params))
             self._deployments[model_id] = dep
             self._alias_deps.setdefault(d.model_name, []).append(dep)
         if problems:
@@ -248,6 +279,29 @@ class LLM:
                             file=self.source, field="model_name",
                             hint="aliases: " + ", ".join(sorted(self.aliases)))
 
+    def _fallback_aliases(self, alias: str) -> list[str]:
+        out: list[str] = []
+        settings = self.config.router_settings
+        for key in _FALLBACK_KEYS:
+            for rule in settings.get(key) or []:
+                if isinstance(rule, Mapping) and alias in rule:
+                    out += [str(a) for a in rule[alias] or []]
+        out += [str(a) for a in settings.get("default_fallbacks") or []]
+        return out
+
+    def _check_requests_allowed(self, alias: str) -> None:
+        """Refuse a call that could reach a real provider while CREW_ALLOW_MODEL_REQUESTS=0."""
+        if model_requests_allowed():
+            return
+        online = sorted({d.model for a in (alias, *self._fallback_aliases(alias))
+                         for d in self._alias_deps.get(a, []) if not d.offline})
+        if online:
+            raise UserError(
+                f"model requests are disabled ({ALLOW_ENV}=0): alias {alias!r} could reach "
+                + ", ".join(online), file=self.source, field="model_list",
+                hint="use a replay/<name> deployment or an api_base on loopback (e.g. "
+                     f"crew.testing.StubServer), or unset {ALLOW_ENV}")
+
     def _reserve_budget(self, budget: Budget, alias: str, messages: list[Message],
                         tools: list[ToolSpec] | None, ctx: CallContext,
                         params: Mapping[str, Any]) -> Reservation | None:
@@ -279,6 +333,7 @@ class LLM:
         """One chat completion by alias; records it in the ledger and enforces the budget."""
         if alias not in self._alias_deps:
             self._check_alias(alias)
+        self._check_requests_allowed(alias)
         ctx = context or _NO_CONTEXT
         budget = self.budget
         held = None

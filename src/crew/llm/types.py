@@ -98,3 +98,9 @@ class StructuredChatModel(ChatModel, Protocol):
         max_reasks: int = 2,
         **params: Any,
     ) -> SchemaT: ...
+
+
+def estimate_tokens(text: str) -> int:
+    """~4 characters per token: crew's one cheap estimate (framework overhead, fakes, budgets'
+    first guess); exact counts come from the provider or litellm.token_counter."""
+    return (len(text) + 3) // 4

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Protocol, runtime_checkable
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from crew.errors import BudgetExceeded, UserError
-from crew.llm.types import CallContext, StructuredChatModel
+from crew.llm.types import CallContext, StructuredChatModel, estimate_tokens
 from crew.observability.tracer import Observation, current_tracer
 from crew.patterns.termination import Condition, RoundState, build_termination
 from crew.spec.models import RoleSpec
@@ -164,11 +164,7 @@ class Record:
     def call(self, role: str, rnd: int, purpose: str, prompt_text: str = "") -> None:
         self.transcripts.append(TranscriptRef(role=role, round=rnd, purpose=purpose, messages=2,
                                               turns=1, stop_reason="final"))
-        self.framework_tokens += estimate(prompt_text)
-
-
-def estimate(text: str) -> int:
-    return (len(text) + 3) // 4
+        self.framework_tokens += estimate_tokens(prompt_text)
 
 
 def guard_tripped(res: AgentResult) -> bool:
@@ -254,7 +250,7 @@ async def run_agent(agent: Agent, ctx: PatternContext, rec: Record, rnd: int, *,
                           repo_context=ctx.context_text() if messages is None else None,
                           messages=messages)
     rec.agent(name, rnd, res, purpose, task_id or ctx.task.id)
-    rec.framework_tokens += estimate(pattern_text)
+    rec.framework_tokens += estimate_tokens(pattern_text)
     if guard_tripped(res):
         rec.guard = f"{name}: {res.detail}"
     return res

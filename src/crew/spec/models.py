@@ -235,7 +235,9 @@ class AcceptanceCommand(Strict):
     timeout: int = Field(default=600, ge=1, description="Seconds.")
 
 
-class Budget(Strict):
+class BudgetSpec(Strict):
+    """A feature's `budget:` (the run's limits; crew.llm.Budget enforces them)."""
+
     usd: float | None = Field(default=None, gt=0)
     tokens: int | None = Field(default=None, gt=0)
     minutes: float | None = Field(default=None, gt=0)
@@ -268,7 +270,7 @@ class FeatureSpec(Strict):
     crew: str = "software-team"
     models: str | None = Field(default=None, description="Path to a LiteLLM router config.")
     acceptance: list[AcceptanceCommand] = Field(default_factory=list)
-    budget: Budget = Field(default_factory=Budget)
+    budget: BudgetSpec = Field(default_factory=BudgetSpec)
     tasks: list[PinnedTask] = Field(default_factory=list)
 
     @field_validator("acceptance", mode="before")

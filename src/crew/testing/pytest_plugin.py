@@ -8,7 +8,11 @@ open (StubServer, dockerd). Use it per test, or make it autouse in a conftest.py
     @pytest.fixture(autouse=True)
     def _offline(no_llm_network): ...
 
-Mark a test `@pytest.mark.allow_network` to opt out.
+It also sets `CREW_ALLOW_MODEL_REQUESTS=0`, which crew's LLM layer honours: only offline
+deployments (replay/…, mock_response, an api_base on loopback) may be called, in this process
+and in every `crew` subprocess that inherits the environment.
+
+Mark a test `@pytest.mark.allow_network` to opt out of both.
 """
 
 from __future__ import annotations
@@ -56,6 +60,7 @@ def no_llm_network(request: pytest.FixtureRequest,
     if request.node.get_closest_marker("allow_network"):
         yield attempts
         return
+    monkeypatch.setenv("CREW_ALLOW_MODEL_REQUESTS", "0")
 
     def refuse(what: str) -> LLMNetworkBlocked:
         attempts.append(what)

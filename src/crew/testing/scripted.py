@@ -37,7 +37,7 @@ from crew.llm.replay_script import (
     parse_entries,
 )
 from crew.llm.structured import ask_structured
-from crew.llm.types import CallContext, Completion, Message, ToolSpec, Usage
+from crew.llm.types import CallContext, Completion, Message, ToolSpec, Usage, estimate_tokens
 
 T = TypeVar("T", bound=BaseModel)
 _NO_CONTEXT = CallContext()
@@ -53,10 +53,6 @@ class RecordedCall:
     context: CallContext
     params: dict[str, Any] = field(default_factory=dict)
     entry: int = -1  # index of the script answer served
-
-
-def _rough_tokens(text: str) -> int:
-    return max(1, len(text) // 4) if text else 0
 
 
 class ScriptedLLM:
@@ -87,7 +83,7 @@ class ScriptedLLM:
                        tools: list[ToolSpec] | None = None, context: CallContext | None = None,
                        **params: Any) -> Completion:
         ctx = context or _NO_CONTEXT
-        prompt = _rough_tokens(json.dumps(messages, default=str))
+        prompt = estimate_tokens(json.dumps(messages, default=str))
         if self.budget is not None:
             trace_budget_warnings(self.budget)
             out = int(params.get("max_tokens") or 0)
@@ -98,7 +94,7 @@ class ScriptedLLM:
                                            ctx, dict(params), entry.index))
             if entry.error:
                 raise _error_for(entry, alias)
-            usage = entry.usage or Usage(prompt, _rough_tokens(
+            usage = entry.usage or Usage(prompt, estimate_tokens(
                 (entry.content or "") + "".join(c.arguments for c in entry.tool_calls)))
             completion = Completion(
                 content=entry.content, tool_calls=entry.tool_calls, alias=alias,

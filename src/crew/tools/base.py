@@ -8,15 +8,22 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
-from typing import Any, get_type_hints, overload
+from typing import TYPE_CHECKING, Any, get_type_hints, overload
 
 from pydantic import BaseModel, ConfigDict, create_model
 
+from crew.errors import CrewRuntimeError
 from crew.llm.types import CallContext, ToolSpec
-from crew.tools.paths import PathPolicy, ToolError
 from crew.tools.sandbox.base import SandboxBackend
 
+if TYPE_CHECKING:
+    from crew.tools.paths import PathPolicy
+
 __all__ = ["Approval", "Tool", "ToolContext", "ToolError", "ToolOutput", "tool"]
+
+
+class ToolError(CrewRuntimeError):
+    """A tool could not do what was asked. The message goes back to the model as the result."""
 
 
 class Approval(StrEnum):
@@ -43,6 +50,8 @@ class ToolContext:
     def __post_init__(self) -> None:
         self.workspace = Path(self.workspace).resolve()
         if self.paths is None:
+            from crew.tools.paths import PathPolicy
+
             self.paths = PathPolicy(self.workspace)
 
     @property

@@ -7,13 +7,9 @@ import fnmatch
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-from crew.errors import CrewRuntimeError
+from crew.tools.base import ToolError
 
 DEFAULT_PROTECTED: tuple[str, ...] = (".git", ".crew", ".env")
-
-
-class ToolError(CrewRuntimeError):
-    """A tool could not do what was asked. The message goes back to the model as the result."""
 
 
 @dataclass(frozen=True)

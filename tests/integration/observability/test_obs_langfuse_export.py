@@ -223,5 +223,8 @@ def test_unreachable_langfuse_costs_at_most_the_deadline(
     assert elapsed < 4.0, elapsed  # correctness bound (deadline 2 s), generous slack
     export_errors = [r for r in caplog.records
                      if r.name.startswith("opentelemetry") and r.levelno >= logging.WARNING]
-    assert len(export_errors) == (1 if kind == "refused" else len(export_errors[:1]))
+    if kind == "refused":  # the refusal is logged once, not once per batch
+        assert len(export_errors) == 1, [r.getMessage() for r in export_errors]
+    else:  # a silent host times out inside the deadline at most once
+        assert len(export_errors) <= 1, [r.getMessage() for r in export_errors]
     assert len(read_events(tmp_path)) == 2 + 2 * 1200  # the local log is complete

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from rich.console import Console
 
-from crew.cli.live import JsonView, LiveView, PlainView, RunView, make_view
+from crew.cli.live import JsonView, LiveView, PlainView, RunDisplay, make_view
 from crew.llm.types import Completion, Usage
 from crew.observability import Tracer
 from crew.run.state import PlannedTask
@@ -156,7 +156,7 @@ def test_json_view_writes_only_json_lines_with_redacted_events() -> None:
     out = io.StringIO()
     view = make_view(Console(file=io.StringIO(), force_terminal=True), json_mode=True,
                      stream=out)
-    assert isinstance(view, JsonView) and isinstance(view, RunView)
+    assert isinstance(view, JsonView) and isinstance(view, RunDisplay)
     view.start()
     tracer = tracer_for(view)
     view.set_plan(PLAN)
@@ -185,5 +185,5 @@ def test_json_view_writes_only_json_lines_with_redacted_events() -> None:
 def test_make_view_picks_live_on_a_terminal() -> None:
     view = make_view(Console(file=io.StringIO(), force_terminal=True), json_mode=False,
                      title="Add CSV export")
-    assert isinstance(view, LiveView) and isinstance(view, RunView)
+    assert isinstance(view, LiveView) and isinstance(view, RunDisplay)
     assert "Add CSV export" in text_of(view)

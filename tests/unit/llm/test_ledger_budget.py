@@ -8,7 +8,7 @@ import pytest
 
 from crew.errors import BudgetExceeded, UserError
 from crew.llm import Budget, BudgetWarning, CallContext, Ledger, LedgerEntry, Limits
-from crew.spec.models import Budget as BudgetSpec
+from crew.spec.models import BudgetSpec
 from crew.testing import ScriptedLLM
 
 

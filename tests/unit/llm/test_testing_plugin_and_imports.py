@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
 
 def test_external_connections_fail_loudly_and_loopback_works(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(test_inner="""
+        import os
         import socket
         import pytest
         from crew.testing.stub_server import StubServer
@@ -35,14 +38,19 @@ def test_external_connections_fail_loudly_and_loopback_works(pytester: pytest.Py
             a.close(); b.close()
             assert no_llm_network == []
 
+        REAL_CONNECT = socket.socket.connect
+
         @pytest.mark.allow_network
         def test_opt_out(no_llm_network):
-            assert socket.getaddrinfo is socket.getaddrinfo  # not patched: nothing to assert
+            assert socket.socket.connect is REAL_CONNECT  # not patched
+
+        def test_model_requests_switched_off(no_llm_network):
+            assert os.environ["CREW_ALLOW_MODEL_REQUESTS"] == "0"
     """)
     pytester.makeini("[pytest]\nasyncio_default_fixture_loop_scope = function\n")
     result = pytester.runpytest_inprocess("-p", "no:cacheprovider", "-q")
     # Both blocked tests fail at teardown, even the one that swallowed the error.
-    result.assert_outcomes(passed=4, errors=2)
+    result.assert_outcomes(passed=5, errors=2)
     result.stdout.fnmatch_lines(["*ERROR at teardown of test_swallowed*",
                                  "*attempted real network access*api.openai.com:443*"])
 
@@ -52,9 +60,56 @@ def test_importing_crew_llm_and_the_plugin_does_not_import_litellm() -> None:
             "crew.testing.stub_server\n"
             "heavy = [m for m in ('litellm', 'langfuse', 'openai', 'docker') if m in sys.modules]\n"
             "assert not heavy, heavy\n"
-            "import crew.testing.pytest_plugin as p\n"
-            "assert 'pydantic' not in sys.modules or 'crew.llm' in sys.modules\n")
+            )
     subprocess.run([sys.executable, "-c", code], check=True)
     plugin_only = ("import sys, crew.testing.pytest_plugin\n"
                    "assert 'pydantic' not in sys.modules and 'yaml' not in sys.modules\n")
     subprocess.run([sys.executable, "-c", plugin_only], check=True)
+
+
+ONLINE_AND_OFFLINE = """\
+model_list:
+  - {model_name: real, litellm_params: {model: openai/gpt-4o-mini, api_key: sk-test-not-used}}
+  - {model_name: stub, litellm_params: {model: openai/stub, api_base: "http://127.0.0.1:9/v1",
+                                        api_key: x}}
+  - {model_name: mocked, litellm_params: {model: openai/gpt-4o, mock_response: hi}}
+  - {model_name: guarded, litellm_params: {model: openai/gpt-4o, mock_response: hi}}
+router_settings: {fallbacks: [{guarded: [real]}]}
+"""
+
+
+async def test_the_llm_layer_refuses_real_providers_when_model_requests_are_off(
+        tmp_path: Path) -> None:
+    """CREW_ALLOW_MODEL_REQUESTS=0 (set by the plugin): a deployment that could reach a real
+    provider, directly or as a fallback, is refused before any request; offline ones answer."""
+    from crew.errors import UserError
+    from crew.llm import LLM
+
+    assert os.environ["CREW_ALLOW_MODEL_REQUESTS"] == "0"
+    models = tmp_path / "models.yaml"
+    models.write_text(ONLINE_AND_OFFLINE)
+    llm = LLM.from_file(models)
+    for alias in ("real", "guarded"):
+        with pytest.raises(UserError, match="model requests are disabled") as e:
+            await llm.complete(alias, [{"role": "user", "content": "hi"}])
+        assert "openai/gpt-4o-mini" in str(e.value) and str(models) in str(e.value)
+    c = await llm.complete("mocked", [{"role": "user", "content": "hi"}])
+    assert c.content == "hi"
+    assert llm.ledger.entries and all(x.alias == "mocked" for x in llm.ledger.entries)
+
+
+def test_a_crew_subprocess_inherits_the_switch(tmp_path: Path) -> None:
+    models = tmp_path / "models.yaml"
+    models.write_text(ONLINE_AND_OFFLINE)
+    code = ("import asyncio, sys\n"
+            "from crew.errors import UserError\n"
+            "from crew.llm import LLM\n"
+            f"llm = LLM.from_file({str(models)!r})\n"
+            "try:\n"
+            "    asyncio.run(llm.complete('real', [{'role': 'user', 'content': 'hi'}]))\n"
+            "except UserError as e:\n"
+            "    print(e); sys.exit(2)\n")
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         env=dict(os.environ), timeout=120)
+    assert res.returncode == 2, res.stderr
+    assert "CREW_ALLOW_MODEL_REQUESTS=0" in res.stdout

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from crew.tools.paths import PathPolicy, ToolError
+from crew.tools.base import ToolError
+from crew.tools.paths import PathPolicy
 
 
 @pytest.fixture
