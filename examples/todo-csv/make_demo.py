@@ -1,5 +1,5 @@
-"""Make the offline demo in DEST: the sample project as a fresh git repo, plus the feature,
-models and replay files, so `crew run DEST/feature.yaml` works with no key and no network.
+"""Make the offline demo in DEST (same as `crew demo DEST`, without running it): the sample
+project as a fresh git repo, plus the feature, models and replay files.
 
     python examples/todo-csv/make_demo.py /tmp/todo-demo
     crew run /tmp/todo-demo/feature.yaml
@@ -7,34 +7,17 @@ models and replay files, so `crew run DEST/feature.yaml` works with no key and n
 
 from __future__ import annotations
 
-import os
-import shutil
-import subprocess
 import sys
 from pathlib import Path
 
+from crew.cli.demo import make_demo as _make_demo
+
 HERE = Path(__file__).resolve().parent
-FILES = ("feature.yaml", "models.yaml", "replay.yaml")
 
 
 def make_demo(dest: Path) -> Path:
     """Create the demo in `dest` (which must not exist or be empty); returns feature.yaml."""
-    if dest.exists() and any(dest.iterdir()):
-        raise SystemExit(f"error: {dest} is not empty; pick a new directory")
-    dest.mkdir(parents=True, exist_ok=True)
-    for name in FILES:
-        shutil.copyfile(HERE / name, dest / name)
-    project = dest / "project"
-    shutil.copytree(HERE / "project", project,
-                    ignore=shutil.ignore_patterns("__pycache__", ".pytest_cache", "todos.json"))
-    env = {"GIT_AUTHOR_NAME": "demo", "GIT_AUTHOR_EMAIL": "demo@example.invalid",
-           "GIT_COMMITTER_NAME": "demo", "GIT_COMMITTER_EMAIL": "demo@example.invalid",
-           }
-    env = {**os.environ, **env}
-    for args in (["init", "-q", "-b", "main"], ["add", "-A"],
-                 ["commit", "-q", "-m", "todo: the sample project"]):
-        subprocess.run(["git", *args], cwd=project, check=True, env=env)
-    return dest / "feature.yaml"
+    return _make_demo(dest, HERE)
 
 
 if __name__ == "__main__":

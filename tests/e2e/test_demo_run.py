@@ -90,3 +90,18 @@ def test_approve_plan_no_stops_and_yes_runs(demo: Path) -> None:
     yes = subprocess.run(base, input="y\n", capture_output=True, text=True, env=crew_env(),
                          timeout=300)
     assert yes.returncode == 0, yes.stdout[-3000:] + yes.stderr[-3000:]
+
+
+def test_crew_demo_makes_the_project_and_runs_it(tmp_path: Path) -> None:
+    """The README's first command ends in `crew demo DIR`: a fresh repo, the run, passed."""
+    dest = tmp_path / "crew-demo"
+    res = crew("demo", str(dest), "--no-trace", "--json")
+    assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
+    result = json.loads(res.stdout.splitlines()[-1])
+    assert result["type"] == "crew.result" and result["status"] == "passed"
+    repo = dest / "project"
+    assert git(repo, "log", "--format=%s", "main").strip() == "todo: the sample project"
+    assert "def export_csv" in git(repo, "show", f"{result['branch']}:todo.py")
+    again = crew("demo", str(dest))  # not empty now: refused, nothing touched
+    assert again.returncode == 2 and "not an empty directory" in again.stderr
+    assert "Traceback" not in again.stderr

@@ -118,9 +118,11 @@ def init(
 
 def _register_commands() -> None:
     from crew.cli import run_cmd, show_cmd
+    from crew.cli.demo import demo_command
     from crew.cli.import_cmd import import_app
 
     run_cmd.register(app)
+    app.command("demo")(demo_command)
     app.command("show")(show_cmd.show_command)
     app.add_typer(import_app, name="import")
 
