@@ -38,6 +38,7 @@ answers:
 """
 
 
+@pytest.mark.slow
 async def test_parallel_calls_stop_at_the_usd_limit(tmp_path: Path) -> None:
     llm = LLM.from_file(write(tmp_path, PRICED, ANSWERS), budget=Budget(Limits(usd=0.25)))
     results = await asyncio.gather(

@@ -68,6 +68,7 @@ async def run_agent(llm: LLM, role: str, task: str) -> list[str]:
     raise AssertionError("no final answer")
 
 
+@pytest.mark.slow
 async def test_replay_drives_a_multi_turn_tool_calling_exchange(tmp_path: Path) -> None:
     llm = LLM.from_file(write_models(tmp_path, MODELS))
     assert await run_agent(llm, "coder", "export") == [

@@ -14,6 +14,8 @@ import sys
 import textwrap
 from pathlib import Path
 
+import pytest
+
 PLUGIN = Path(__file__).resolve().parents[2] / "plugins" / "crew_echo_pattern"
 
 RUN = """
@@ -93,6 +95,7 @@ def run(args: list[str], site: Path | None, cwd: Path) -> subprocess.CompletedPr
                           text=True, timeout=120)
 
 
+@pytest.mark.slow
 def test_entry_point_kind_validates_and_runs_from_a_feature(tmp_path: Path) -> None:
     site, feature = site_with_plugin(tmp_path), project(tmp_path)
     ok = run(["-m", "crew", "validate", str(feature)], site, tmp_path)

@@ -163,6 +163,7 @@ time.sleep(60)
 """
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", ALL)
 async def test_fork_bomb_is_bounded_and_cleaned_up(name: str, setup: dict[str, Any]) -> None:
     # the children's argv is unique to this test run, so concurrent runs cannot interfere

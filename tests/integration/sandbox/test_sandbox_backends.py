@@ -40,6 +40,7 @@ async def test_argv_commands_and_extra_env(name: str, workspace: Path) -> None:
     assert res.stdout.strip() == "hi /tmp"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", ALL)
 async def test_timeout_kills_everything(name: str, workspace: Path) -> None:
     sb = require_backend(name)

@@ -66,6 +66,7 @@ def _script(path: Path) -> None:
     pytest.param("bwrap", marks=pytest.mark.bwrap),
     "local",
 ])
+@pytest.mark.slow
 async def test_replay_agent_fixes_code_in_sandbox_and_commits(
     backend_name: str, user_repo: tuple[Path, Git], tmp_path: Path,
     snapshot: Callable[[Path], dict[str, object]],

@@ -98,6 +98,7 @@ async def test_the_llm_layer_refuses_real_providers_when_model_requests_are_off(
     assert llm.ledger.entries and all(x.alias == "mocked" for x in llm.ledger.entries)
 
 
+@pytest.mark.slow
 def test_a_crew_subprocess_inherits_the_switch(tmp_path: Path) -> None:
     models = tmp_path / "models.yaml"
     models.write_text(ONLINE_AND_OFFLINE)

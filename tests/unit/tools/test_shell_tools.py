@@ -75,6 +75,7 @@ async def test_run_command_without_sandbox(tmp_path: Path) -> None:
     assert out.is_error and "no sandbox is configured" in out.output
 
 
+@pytest.mark.slow
 async def test_run_tests_counts_pass_and_fail(ctx: ToolContext) -> None:
     (ctx.workspace / "test_demo.py").write_text(
         "def test_ok():\n    assert 1\n\ndef test_ok2():\n    assert 2\n\n"
