@@ -20,7 +20,7 @@ from crew.llm.types import CallContext, StructuredChatModel
 from crew.observability.tracer import Observation, current_tracer
 from crew.patterns.termination import Condition, RoundState, build_termination
 from crew.spec.models import RoleSpec
-from crew.spec.params import NoParams
+from crew.spec.params import NoParams as NoParams
 from crew.workspace.ops import Artifacts as Artifacts
 
 if TYPE_CHECKING:
