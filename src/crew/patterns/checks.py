@@ -5,12 +5,16 @@ param or engine stops them before any run directory, branch or model call exists
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from pydantic import BaseModel
 
 from crew.errors import UserError
-from crew.patterns.engines import EngineRegistry, default_engines
-from crew.patterns.registry import PatternRegistry, default_registry
-from crew.spec.pattern_check import EngineIssue
+from crew.patterns.engines import NATIVE, EngineRegistry, default_engines
+from crew.patterns.registry import PatternRegistry, default_registry, merge_params
+from crew.spec.models import PatternSpec
+from crew.spec.pattern_check import EngineIssue, PatternKinds, params_messages
 
 
 class RegistryKinds:
@@ -45,3 +49,21 @@ class RegistryKinds:
 def pattern_kinds(*, require_installed: bool = False) -> RegistryKinds:
     """The default registries' answers (for `crew validate`, `crew run`)."""
     return RegistryKinds(require_installed=require_installed)
+
+
+def task_problems(template: PatternSpec, params: Mapping[str, Any], engine: str | None,
+                  kinds: PatternKinds) -> list[str]:
+    """A planned task's params (merged over its template's) and engine against the template's
+    kind, as short lines (a plan has no file positions)."""
+    out: list[str] = []
+    if engine is not None and engine != NATIVE:
+        issue = kinds.engine_issue(engine, template.kind)
+        if issue is not None:
+            out.append(f"engine: {issue.message}" + (f" ({issue.hint})" if issue.hint else ""))
+    try:
+        model = kinds.params_model(template.kind)
+    except UserError as e:
+        return [*out, e.problems[0].message]
+    if model is not None:
+        out += params_messages(merge_params(template, params), model, template.kind)
+    return out

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from crew.errors import UserError
+from crew.errors import Problem, UserError
 from crew.run.state import (
     RunState,
     find_run_dir,
@@ -110,6 +110,7 @@ def resume_run(run_id: str, opts: RunOptions) -> RunOutcome:
                             hint=f"restore it (a copy is at {d / FEATURE_COPY})")
         models = opts.models or (Path(state.models_path) if state.models_path else None)
         resolved = resolve_feature(feature, models_override=models, kinds=_kinds())
+        _check_saved_plan(resolved, d)
         if opts.budget_usd is not None:
             state.budget_usd = opts.budget_usd
         if opts.max_parallel:
@@ -118,6 +119,18 @@ def resume_run(run_id: str, opts: RunOptions) -> RunOutcome:
             state.sandbox = opts.sandbox
         state.trace = state.trace and opts.trace
         return _drive(resolved, state, d, opts, fresh=False)
+
+
+def _check_saved_plan(resolved: ResolvedFeature, d: Path) -> None:
+    """A plan.json edited before `crew resume`: its tasks' params and engines must fit their
+    patterns' kinds, or nothing runs."""
+    from crew.run.plan import pattern_problems
+    from crew.run.state import PLAN_FILE
+
+    problems = pattern_problems(resolved, load_plan(d) or [])
+    if problems:
+        raise UserError("invalid plan", problems=[
+            Problem(p, file=str(d / PLAN_FILE), field="tasks") for p in problems])
 
 
 def _drive(resolved: ResolvedFeature, state: RunState, d: Path, opts: RunOptions, *,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Any, Protocol
 
 from pydantic import BaseModel, ValidationError
@@ -18,7 +19,7 @@ from crew.errors import Problem, UserError
 from crew.spec.loader import Loaded, error_problem
 from crew.spec.models import FeatureSpec, PatternSpec
 from crew.spec.params import BUILTIN_PARAMS
-from crew.spec.yamlio import Loc
+from crew.spec.yamlio import Loc, YamlDoc
 
 NATIVE = "native"
 
@@ -62,22 +63,28 @@ class BuiltinKinds:
         return None
 
 
-def params_problems(owner: Loaded[Any], prefix: Loc, params: Mapping[str, Any],
+def params_problems(doc: YamlDoc, prefix: Loc, params: Mapping[str, Any],
                     model: type[BaseModel], kind: str, *, keep: Any = None) -> list[Problem]:
-    """`params` (found at `prefix` in owner's file) checked against `model`. `keep(error)`
-    filters pydantic's errors (default: all)."""
+    """`params` (found at `prefix` in doc) checked against `model`. `keep(error)` filters
+    pydantic's errors (default: all)."""
     try:
         model.model_validate(dict(params))
     except ValidationError as e:
         out = []
         for x in e.errors(include_url=False):
-            p = error_problem(x, owner.doc, model, prefix) if keep is None or keep(x) else None
+            p = error_problem(x, doc, model, prefix) if keep is None or keep(x) else None
             if p is not None and p.hint is None and x["type"] == "extra_forbidden":
                 p = replace(p, hint=f"the {kind} pattern takes no params")  # no fields at all
             if p is not None:
                 out.append(p)
         return out
     return []
+
+
+def params_messages(params: Mapping[str, Any], model: type[BaseModel], kind: str) -> list[str]:
+    """Problems of params that come from no file (a plan), as 'params.x: message (hint)'."""
+    found = params_problems(YamlDoc(Path("plan"), {}), ("params",), params, model, kind)
+    return [f"{p.field}: {p.message}" + (f" ({p.hint})" if p.hint else "") for p in found]
 
 
 def _model(owner: Loaded[Any], kind: str, kinds: PatternKinds, c: Sink | None
@@ -106,7 +113,7 @@ def check_template(p: Loaded[PatternSpec], kinds: PatternKinds, c: Sink) -> None
     spec = p.spec
     model = _model(p, spec.kind, kinds, c)
     if model is not None:
-        for prob in params_problems(p, ("params",), spec.params, model, spec.kind):
+        for prob in params_problems(p.doc, ("params",), spec.params, model, spec.kind):
             c.add(prob)
     _engine(p, ("engine",), spec.engine, spec.kind, kinds, c)
 
@@ -125,13 +132,13 @@ def check_task(feature: Loaded[FeatureSpec], i: int, template: Loaded[PatternSpe
     if model is None:
         return
     own = set(t.params)
-    template_ok = not params_problems(template, (), template.spec.params, model, kind)
+    template_ok = not params_problems(template.doc, (), template.spec.params, model, kind)
 
     def keep(err: Any) -> bool:  # the task's keys, or a combination the template alone passes
         loc = err["loc"]
         return (bool(loc) and loc[0] in own) or template_ok
 
     merged = {**template.spec.params, **t.params}
-    for prob in params_problems(feature, ("tasks", i, "params"), merged, model, kind,
+    for prob in params_problems(feature.doc, ("tasks", i, "params"), merged, model, kind,
                                 keep=keep):
         c.add(prob)
