@@ -191,3 +191,18 @@ def test_builtin_patterns_use_the_spec_params() -> None:
         assert reg.get(kind).Params is model
         assert reg.params_model(kind) is model
     assert BUILTIN_PARAMS["debate"] is DebateParams
+
+
+def test_pattern_schema_carries_each_kinds_params() -> None:
+    import jsonschema
+
+    from crew.spec.schema import schema_of
+
+    schema = schema_of("pattern")
+    jsonschema.validate({"kind": "debate", "description": "d", "params": {"rounds": 3}}, schema)
+    jsonschema.validate({"kind": "my_plugin", "description": "d", "params": {"x": 1}}, schema)
+    for bad in ({"rounds": 50}, {"rouns": 3}):
+        with pytest.raises(jsonschema.ValidationError):
+            jsonschema.validate({"kind": "debate", "description": "d", "params": bad}, schema)
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate({"kind": "single", "description": "d", "params": {"x": 1}}, schema)
