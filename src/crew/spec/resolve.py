@@ -293,8 +293,16 @@ def _check_pinned_tasks(feature: Loaded[FeatureSpec], crew: CrewSpec, lib: Libra
 
 
 def _check_task_patterns(r: ResolvedFeature, kinds: PatternKinds, c: Collector) -> None:
-    """Each pinned task's params and engine against its pattern's kind."""
+    """Each pinned task's params and engine against its pattern's kind; role params name
+    crew members."""
+    roles = set(r.crew.spec.all_roles())
     for i, t in enumerate(r.feature.spec.tasks):
+        for key in ROLE_PARAMS:
+            val = t.params.get(key)
+            if isinstance(val, str) and val not in roles:
+                c.add(r.feature.problem(f"role {val!r} is not in the crew",
+                                        ("tasks", i, "params", key),
+                                        hint=did_you_mean(val, roles).strip(" ()") or None))
         tpl = r.templates.get(t.template) if t.template else None
         name = t.pattern or (tpl.spec.pattern if tpl else None) or r.crew.spec.defaults.pattern
         pattern = r.patterns.get(name)

@@ -206,3 +206,9 @@ def test_pattern_schema_carries_each_kinds_params() -> None:
             jsonschema.validate({"kind": "debate", "description": "d", "params": bad}, schema)
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate({"kind": "single", "description": "d", "params": {"x": 1}}, schema)
+
+
+def test_task_role_params_name_crew_members(tmp_path: Path) -> None:
+    f = write(tmp_path / "feature.yaml", FEATURE + DEBATE_TASK + "    params: {judge: reviwer}\n")
+    (prob,) = problems(resolve_feature, f)
+    assert prob.field == "tasks[0].params.judge" and prob.hint == "did you mean 'reviewer'?"
