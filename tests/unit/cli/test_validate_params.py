@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 MODELS = """\
 model_list:
   - model_name: smart
@@ -77,3 +79,26 @@ def test_run_refuses_before_anything_exists(tmp_path: Path) -> None:
     branches = subprocess.run(["git", "branch", "--format=%(refname:short)"], cwd=root,
                               capture_output=True, text=True, check=True).stdout.split()
     assert branches == ["main"]
+
+
+def test_validate_warns_when_an_engine_package_is_missing(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from crew.cli.app import app
+    from crew.patterns.checks import RegistryKinds
+    from crew.patterns.engines import EngineRegistry, EngineSpec
+
+    engines = EngineRegistry(entry_points=False)
+    engines.register(EngineSpec("autogen", kinds=("debate",), requires="no_such_module_here",
+                                package="autogen-agentchat", extra="autogen"))
+    monkeypatch.setattr("crew.patterns.checks.pattern_kinds",
+                        lambda **_kw: RegistryKinds(engines=engines))
+    (tmp_path / "models.yaml").write_text(MODELS)
+    f = tmp_path / "feature.yaml"
+    f.write_text(FEATURE.split("tasks:")[0] + "tasks:\n  - id: d\n    title: D\n"
+                 "    pattern: debate\n    roles: [coder, reviewer]\n    engine: autogen\n")
+    with pytest.raises(SystemExit) as e:
+        app(["validate", str(f)])
+    assert e.value.code == 0
+    err = capsys.readouterr().err
+    assert f"warning: {f}:9:13: tasks[0].engine:" in err and "crew[autogen]" in err
