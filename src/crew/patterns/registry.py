@@ -1,6 +1,8 @@
 """Pattern kinds by name: the built-ins and the `crew.patterns` entry-point group.
 
-A plugin registers a class (anything with `kind` and `async run(ctx) -> PatternResult`):
+A plugin registers a class (anything with `kind` and `async run(ctx) -> PatternResult`); its
+`Params` (a pydantic model) declares its params, which `crew validate` and `crew run` check
+templates and tasks against (no `Params`: no params):
 
     [project.entry-points."crew.patterns"]
     echo = "crew_echo_pattern:EchoPattern"
