@@ -42,17 +42,23 @@ def validate(
     kind: Annotated[str | None, typer.Option(help="Force the kind instead of detecting it.")]
     = None,
 ) -> None:
-    """Validate spec files; a feature is checked with everything it references."""
+    """Validate spec files; a feature is checked with everything it references, pattern
+    params and engines included."""
     from crew.errors import Problem
+    from crew.patterns.checks import pattern_kinds
     from crew.spec.validate import validate_path
 
     problems: list[Problem] = []
+    kinds = pattern_kinds()
     for p in paths:
         try:
-            k = validate_path(p, kind)
-            typer.echo(f"ok  {p} ({k})")
+            done = validate_path(p, kind, kinds=kinds)
         except UserError as e:
             problems.extend(e.problems)
+            continue
+        for w in done.warnings:
+            sys.stderr.write(f"warning: {w.render()}\n")
+        typer.echo(f"ok  {p} ({done.kind})")
     if problems:
         raise UserError("invalid", problems=problems)
 

@@ -20,6 +20,7 @@ from crew.llm.types import CallContext, StructuredChatModel, estimate_tokens
 from crew.observability.tracer import Observation, current_tracer
 from crew.patterns.termination import Condition, RoundState, build_termination
 from crew.spec.models import RoleSpec
+from crew.spec.params import NoParams as NoParams
 from crew.workspace.ops import Artifacts as Artifacts
 
 if TYPE_CHECKING:
@@ -179,10 +180,6 @@ class Pattern(Protocol):
     kind: ClassVar[str]
 
     async def run(self, ctx: PatternContext) -> PatternResult: ...
-
-
-class NoParams(BaseModel):
-    model_config = ConfigDict(extra="forbid")
 
 
 class BasePattern:

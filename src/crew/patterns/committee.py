@@ -13,7 +13,7 @@ import asyncio
 from collections import Counter
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, create_model
+from pydantic import BaseModel, Field, create_model
 
 from crew.errors import ModelBehaviorError, ProviderError, UserError
 from crew.patterns.base import (
@@ -30,6 +30,7 @@ from crew.patterns.base import (
     traced_round,
 )
 from crew.patterns.termination import Condition
+from crew.spec.params import CommitteeParams as CommitteeParams
 from crew.workspace import ops as gitops
 
 BALLOT_NOTE = "Answer independently: give your answer and a short rationale."
@@ -37,17 +38,6 @@ VOTE_NOTE = "Vote for the best proposal by its number, with a short reason."
 RANK_NOTE = "Rank all proposals by number, best first, with a short reason."
 CHAIR_NOTE = ("As chair, synthesise the committee's decision from the answers; give `chosen`, "
               "the number of the answer you adopt, if one is adopted as is.")
-
-
-class CommitteeParams(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    aggregation: Literal["majority", "ranking", "chair"] = "majority"
-    quorum: int = Field(default=2, ge=1)
-    chair: str = "reviewer"
-    apply: bool = True
-    options: list[str] | None = None  # restrict text answers to these choices
-    models: list[str] | None = None  # per member, by position: a router alias
-    temperatures: list[float] | None = None  # per member, by position
 
 
 class Ballot(BaseModel):

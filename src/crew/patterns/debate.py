@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
 from crew.errors import UserError
 from crew.patterns.base import (
@@ -27,18 +27,12 @@ from crew.patterns.base import (
     traced_round,
 )
 from crew.patterns.termination import Condition, RoundState
+from crew.spec.params import DebateParams as DebateParams
 
 POSITION_NOTE = "End with one line: POSITION: <your position in a few words>."
 REVISE_NOTE = "Other debaters' latest answers:\n\n{others}\n\nRevise or defend your answer. "
 JUDGE_NOTE = "Judge the debate: give the decision and its rationale; name the winner if one."
 _POSITION = re.compile(r"^\W*POSITION\W*:\s*(.+?)\s*$", re.I | re.M)
-
-
-class DebateParams(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    rounds: int = Field(default=2, ge=1, le=10)
-    judge: str = "reviewer"
-    early_stop: bool = True
 
 
 class JudgeVerdict(BaseModel):

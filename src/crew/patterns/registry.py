@@ -1,6 +1,8 @@
 """Pattern kinds by name: the built-ins and the `crew.patterns` entry-point group.
 
-A plugin registers a class (anything with `kind` and `async run(ctx) -> PatternResult`):
+A plugin registers a class (anything with `kind` and `async run(ctx) -> PatternResult`); its
+`Params` (a pydantic model) declares its params, which `crew validate` and `crew run` check
+templates and tasks against (no `Params`: no params):
 
     [project.entry-points."crew.patterns"]
     echo = "crew_echo_pattern:EchoPattern"
@@ -12,10 +14,13 @@ import importlib
 from collections.abc import Mapping
 from typing import Any
 
+from pydantic import BaseModel
+
 from crew.errors import UserError
 from crew.patterns.base import Pattern, PatternContext, PatternResult
 from crew.patterns.engines import NATIVE, default_engines
 from crew.spec.models import PatternSpec
+from crew.spec.params import BUILTIN_PARAMS, NoParams
 from crew.spec.suggest import did_you_mean
 
 ENTRY_POINT_GROUP = "crew.patterns"
@@ -84,6 +89,17 @@ class PatternRegistry:
                             field="kind", hint="kinds: " + ", ".join(kinds))
         self._classes[kind] = cls
         return cls  # type: ignore[no-any-return]
+
+    def params_model(self, kind: str) -> type[BaseModel]:
+        """The kind's params model: its class's `Params` (a pydantic model; none declared: no
+        params). A built-in not yet loaded is answered without importing it."""
+        if kind in self._lazy and kind in BUILTIN_PARAMS:
+            return BUILTIN_PARAMS[kind]
+        model = getattr(self.get(kind), "Params", NoParams)
+        if not (isinstance(model, type) and issubclass(model, BaseModel)):
+            raise UserError(f"pattern kind {kind!r}: its Params is not a pydantic model",
+                            hint="declare `Params = SomeModel` (a pydantic BaseModel subclass)")
+        return model
 
     def create(self, kind: str) -> Pattern:
         pattern: Pattern = self.get(kind)()

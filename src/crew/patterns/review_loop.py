@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, Field, model_validator
 
 from crew.errors import UserError
 from crew.llm.structured import parse_as
@@ -27,6 +27,7 @@ from crew.patterns.base import (
     traced_round,
 )
 from crew.patterns.termination import Condition, RoundState
+from crew.spec.params import ReviewLoopParams as ReviewLoopParams
 from crew.workspace import ops as gitops
 
 VERDICT_NOTE = ('End with a JSON verdict: {"approved": true|false, "summary": "...", '
@@ -59,13 +60,6 @@ class Verdict(BaseModel):
         if not self.approved and not self.changes:
             raise ValueError("a verdict requesting changes must list them in `changes`")
         return self
-
-
-class ReviewLoopParams(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    max_rounds: int = Field(default=3, ge=1, le=20)
-    gate: str | None = None  # shell command that must pass (in the sandbox) before review
-    gate_timeout: float = Field(default=600.0, gt=0)
 
 
 class ReviewLoop(BasePattern):

@@ -10,7 +10,7 @@ import asyncio
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, create_model
+from pydantic import BaseModel, Field, create_model
 
 from crew.errors import UserError
 from crew.patterns.base import (
@@ -27,6 +27,7 @@ from crew.patterns.base import (
     traced_round,
 )
 from crew.patterns.termination import Condition, RoundState
+from crew.spec.params import SupervisorWorkerParams as SupervisorWorkerParams
 from crew.workspace import ops as gitops
 
 PLAN_NOTE = ("Split the task into at most {n} subtasks for these workers: {workers}. Subtasks run "
@@ -34,12 +35,6 @@ PLAN_NOTE = ("Split the task into at most {n} subtasks for these workers: {worke
              "set depends_on only when one needs another's result.")
 REVIEW_NOTE = ("Check the workers' results against the task. Approve, or list the subtasks to "
                "redo with concrete feedback.")
-
-
-class SupervisorWorkerParams(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    max_rounds: int = Field(default=2, ge=1, le=10)
-    max_subtasks: int = Field(default=4, ge=1, le=16)
 
 
 class Redo(BaseModel):

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from crew.errors import UserError
+from crew.errors import Problem, UserError
 from crew.run.state import (
     RunState,
     find_run_dir,
@@ -29,6 +29,7 @@ from crew.run.state import (
 if TYPE_CHECKING:
     from crew.observability.sinks import TraceSink
     from crew.run.runner import RunSession, RunView
+    from crew.spec.pattern_check import PatternKinds
     from crew.spec.resolve import ResolvedFeature
 
 FEATURE_COPY = "feature.yaml"
@@ -60,6 +61,14 @@ class RunOutcome:
     report: str = ""
 
 
+def _kinds() -> PatternKinds:
+    """Params of every kind and engines (installed) checked with the feature, before a run
+    directory, branch or model call exists."""
+    from crew.patterns.checks import pattern_kinds
+
+    return pattern_kinds(require_installed=True)
+
+
 def new_run_id() -> str:
     return time.strftime("%Y%m%d-%H%M%S", time.gmtime()) + "-" + secrets.token_hex(2)
 
@@ -69,7 +78,7 @@ def start_run(feature: Path, opts: RunOptions, run_id: str | None = None) -> Run
     from crew.spec.resolve import resolve_feature
     from crew.workspace.git import repo_root
 
-    resolved = resolve_feature(feature, models_override=opts.models)
+    resolved = resolve_feature(feature, models_override=opts.models, kinds=_kinds())
     root = repo_root(opts.repo or resolved.repo)
     run_id = run_id or new_run_id()
     d = run_dir(root, run_id)
@@ -100,7 +109,8 @@ def resume_run(run_id: str, opts: RunOptions) -> RunOutcome:
             raise UserError(f"the feature file of run {run_id!r} is gone", file=str(feature),
                             hint=f"restore it (a copy is at {d / FEATURE_COPY})")
         models = opts.models or (Path(state.models_path) if state.models_path else None)
-        resolved = resolve_feature(feature, models_override=models)
+        resolved = resolve_feature(feature, models_override=models, kinds=_kinds())
+        _check_saved_plan(resolved, d)
         if opts.budget_usd is not None:
             state.budget_usd = opts.budget_usd
         if opts.max_parallel:
@@ -109,6 +119,18 @@ def resume_run(run_id: str, opts: RunOptions) -> RunOutcome:
             state.sandbox = opts.sandbox
         state.trace = state.trace and opts.trace
         return _drive(resolved, state, d, opts, fresh=False)
+
+
+def _check_saved_plan(resolved: ResolvedFeature, d: Path) -> None:
+    """A plan.json edited before `crew resume`: its tasks' params and engines must fit their
+    patterns' kinds, or nothing runs."""
+    from crew.run.plan import pattern_problems
+    from crew.run.state import PLAN_FILE
+
+    problems = pattern_problems(resolved, load_plan(d) or [])
+    if problems:
+        raise UserError("invalid plan", problems=[
+            Problem(p, file=str(d / PLAN_FILE), field="tasks") for p in problems])
 
 
 def _drive(resolved: ResolvedFeature, state: RunState, d: Path, opts: RunOptions, *,

@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from crew.errors import ModelBehaviorError
 from crew.llm.types import CallContext
+from crew.patterns.checks import pattern_kinds, task_problems
 from crew.run.state import PlannedTask
 from crew.spec.resolve import find_cycle
 from crew.spec.suggest import nearest
@@ -155,10 +156,24 @@ def check_plan(resolved: ResolvedFeature, pinned: list[PlannedTask],
 
 
 def planned_problems(resolved: ResolvedFeature, tasks: list[PlannedTask]) -> list[str]:
-    """Problems of a plan a user edited (same checks as a proposed plan)."""
+    """Problems of a plan a user edited: those of a proposed plan, plus each task's params and
+    engine against its pattern's kind."""
     out = [PlanTaskOut.model_validate(t.model_dump(include=set(PlanTaskOut.model_fields)))
            for t in tasks]
-    return check_plan(resolved, [], out)
+    return [*check_plan(resolved, [], out), *pattern_problems(resolved, tasks)]
+
+
+def pattern_problems(resolved: ResolvedFeature, tasks: list[PlannedTask]) -> list[str]:
+    """Each task's params (over its template's) and engine checked against its pattern's kind
+    (tasks naming a pattern outside the crew are check_plan's)."""
+    kinds = pattern_kinds(require_installed=True)
+    out: list[str] = []
+    for t in tasks:
+        template = resolved.patterns.get(t.pattern)
+        if template is not None:
+            out += [f"task {t.id!r}: {p}"
+                    for p in task_problems(template.spec, t.params, t.engine, kinds)]
+    return out
 
 
 def _pattern_of(resolved: ResolvedFeature, t: PlanTaskOut) -> str:

@@ -53,7 +53,7 @@ def load_spec(path: Path, model: type[M]) -> Loaded[M]:
     try:
         spec = model.model_validate(data)
     except ValidationError as e:
-        raise UserError("invalid", problems=_problems(e, doc, model)) from None
+        raise UserError("invalid", problems=problems_of(e, doc, model)) from None
     return Loaded(spec, doc)
 
 
@@ -61,29 +61,37 @@ def _is_library_kind(model: type[BaseModel]) -> bool:
     return any(KINDS[k] is model for k in KIND_DIRS)
 
 
-def _problems(err: ValidationError, doc: YamlDoc, model: type[BaseModel]) -> list[Problem]:
-    out: list[Problem] = []
-    for e in err.errors(include_url=False):
-        loc, branches = _split_loc(model, e["loc"])
-        if branches and branches[-1] in _SCALAR_TAGS and isinstance(e["input"], dict | list):
-            continue  # a union's scalar branch complaining about a mapping: noise
-        etype = e["type"]
-        hint = None
-        if etype == "extra_forbidden":
-            key = str(loc[-1])
-            allowed = _fields_at(model, loc[:-1])
-            msg = f"unknown field {key!r}"
-            hint_text = did_you_mean(key, allowed).strip(" ()")
-            hint = hint_text or (f"valid fields: {', '.join(sorted(allowed))}" if allowed else None)
-            line, col = doc.where(loc, key=True)
-        elif etype == "missing":
-            msg = f"missing required field {loc[-1]!r}"
-            line, col = doc.where(loc[:-1])
-        else:
-            msg = _message(e)
-            line, col = doc.where(loc)
-        out.append(Problem(msg, str(doc.path), line, col, format_loc(loc) or None, hint))
-    return out
+def problems_of(err: ValidationError, doc: YamlDoc, model: type[BaseModel],
+                prefix: Loc = ()) -> list[Problem]:
+    """`err` (from validating the data at `prefix` in doc as `model`) as located problems."""
+    found = (error_problem(e, doc, model, prefix) for e in err.errors(include_url=False))
+    return [p for p in found if p is not None]
+
+
+def error_problem(e: Any, doc: YamlDoc, model: type[BaseModel], prefix: Loc = ()
+                  ) -> Problem | None:
+    """One pydantic error as a located problem, with "did you mean" for an unknown key (None:
+    a union branch's noise)."""
+    inner, branches = _split_loc(model, e["loc"])
+    loc = (*prefix, *inner)
+    if branches and branches[-1] in _SCALAR_TAGS and isinstance(e["input"], dict | list):
+        return None  # a union's scalar branch complaining about a mapping: noise
+    etype = e["type"]
+    hint = None
+    if etype == "extra_forbidden":
+        key = str(loc[-1])
+        allowed = _fields_at(model, inner[:-1])
+        msg = f"unknown field {key!r}"
+        hint_text = did_you_mean(key, allowed).strip(" ()")
+        hint = hint_text or (f"valid fields: {', '.join(sorted(allowed))}" if allowed else None)
+        line, col = doc.where(loc, key=True)
+    elif etype == "missing":
+        msg = f"missing required field {loc[-1]!r}"
+        line, col = doc.where(loc[:-1])
+    else:
+        msg = _message(e)
+        line, col = doc.where(loc)
+    return Problem(msg, str(doc.path), line, col, format_loc(loc) or None, hint)
 
 
 def _message(e: Any) -> str:

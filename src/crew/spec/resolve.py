@@ -22,6 +22,7 @@ from crew.spec.models import (
     RoleSpec,
     TaskTemplateSpec,
 )
+from crew.spec.pattern_check import BuiltinKinds, PatternKinds, check_task, check_template
 from crew.spec.suggest import did_you_mean
 
 ROLE_PARAMS = ("judge", "chair", "lead")  # pattern params that name a role
@@ -38,6 +39,7 @@ class ResolvedFeature:
     roles: dict[str, Loaded[RoleSpec]] = field(default_factory=dict)
     patterns: dict[str, Loaded[PatternSpec]] = field(default_factory=dict)
     templates: dict[str, Loaded[TaskTemplateSpec]] = field(default_factory=dict)
+    warnings: list[Problem] = field(default_factory=list)  # reported, not refused
 
     @property
     def repo(self) -> Path:
@@ -47,9 +49,13 @@ class ResolvedFeature:
 class Collector:
     def __init__(self) -> None:
         self.problems: list[Problem] = []
+        self.warnings: list[Problem] = []
 
     def add(self, p: Problem) -> None:
         self.problems.append(p)
+
+    def warn(self, p: Problem) -> None:
+        self.warnings.append(p)
 
     def load(self, fn: Any, *args: Any) -> Any:
         try:
@@ -127,12 +133,15 @@ def check_role(role: Loaded[RoleSpec], aliases: set[str] | None, c: Collector) -
                            or f"aliases there: {', '.join(sorted(aliases))}"))
 
 
-def check_pattern(p: Loaded[PatternSpec], crew_roles: set[str] | None, c: Collector) -> None:
-    kinds = known_pattern_kinds()
-    if p.spec.kind not in kinds:
+def check_pattern(p: Loaded[PatternSpec], crew_roles: set[str] | None, c: Collector,
+                  kinds: PatternKinds | None = None) -> None:
+    known = known_pattern_kinds()
+    if p.spec.kind not in known:
         c.add(p.problem(f"unknown pattern kind {p.spec.kind!r}", ("kind",),
-                        hint=did_you_mean(p.spec.kind, kinds).strip(" ()") or
-                        f"kinds: {', '.join(sorted(kinds))}"))
+                        hint=did_you_mean(p.spec.kind, known).strip(" ()") or
+                        f"kinds: {', '.join(sorted(known))}"))
+    else:
+        check_template(p, kinds or BuiltinKinds(), c)
     if crew_roles is not None:
         for key in ROLE_PARAMS:
             val = p.spec.params.get(key)
@@ -142,7 +151,8 @@ def check_pattern(p: Loaded[PatternSpec], crew_roles: set[str] | None, c: Collec
 
 
 def check_crew(crew: Loaded[CrewSpec], lib: Library, aliases: set[str] | None,
-                c: Collector, out: ResolvedFeature | None = None) -> None:
+               c: Collector, out: ResolvedFeature | None = None,
+               kinds: PatternKinds | None = None) -> None:
     spec = crew.spec
     role_names = set(spec.all_roles())
     for loc, name in [(("supervisor",), spec.supervisor),
@@ -155,7 +165,7 @@ def check_crew(crew: Loaded[CrewSpec], lib: Library, aliases: set[str] | None,
     for i, name in enumerate(spec.patterns):
         pat = _ref(c, lib, "pattern", name, crew, ("patterns", i), what="pattern")
         if pat is not None:
-            check_pattern(pat, role_names, c)
+            check_pattern(pat, role_names, c, kinds)
             if out is not None:
                 out.patterns[name] = pat
     if spec.defaults.pattern not in spec.patterns:
@@ -199,8 +209,10 @@ def _models_file(owner: Loaded[Any], loc: tuple[str, ...], rel: str,
     return loaded.spec, path.parent
 
 
-def resolve_feature(path: Path, *, models_override: Path | None = None) -> ResolvedFeature:
-    """Load a feature and everything it names; raise one UserError listing every problem."""
+def resolve_feature(path: Path, *, models_override: Path | None = None,
+                    kinds: PatternKinds | None = None) -> ResolvedFeature:
+    """Load a feature and everything it names; raise one UserError listing every problem.
+    `kinds` checks plugin kinds' params and engines too (crew.patterns.checks)."""
     feature = load_spec(path, FeatureSpec)
     lib = Library.beside(path)
     c = Collector()
@@ -228,9 +240,11 @@ def resolve_feature(path: Path, *, models_override: Path | None = None) -> Resol
     aliases = models[0].aliases() if models else None
     resolved = ResolvedFeature(feature, crew, models[0] if models else ModelsConfig.model_construct(),
                                models[1] if models else path.parent)
-    check_crew(crew, lib, aliases, c, resolved)
+    check_crew(crew, lib, aliases, c, resolved, kinds)
     _check_pinned_tasks(feature, crew.spec, lib, c)
+    _check_task_patterns(resolved, kinds or BuiltinKinds(), c)
     c.raise_if_any()
+    resolved.warnings = c.warnings
     return resolved
 
 
@@ -276,6 +290,24 @@ def _check_pinned_tasks(feature: Loaded[FeatureSpec], crew: CrewSpec, lib: Libra
         c.add(feature.problem("depends_on forms a cycle: " + " -> ".join([*cycle, cycle[0]]),
                               ("tasks", first, "depends_on"),
                               hint="remove one of these dependencies"))
+
+
+def _check_task_patterns(r: ResolvedFeature, kinds: PatternKinds, c: Collector) -> None:
+    """Each pinned task's params and engine against its pattern's kind; role params name
+    crew members."""
+    roles = set(r.crew.spec.all_roles())
+    for i, t in enumerate(r.feature.spec.tasks):
+        for key in ROLE_PARAMS:
+            val = t.params.get(key)
+            if isinstance(val, str) and val not in roles:
+                c.add(r.feature.problem(f"role {val!r} is not in the crew",
+                                        ("tasks", i, "params", key),
+                                        hint=did_you_mean(val, roles).strip(" ()") or None))
+        tpl = r.templates.get(t.template) if t.template else None
+        name = t.pattern or (tpl.spec.pattern if tpl else None) or r.crew.spec.defaults.pattern
+        pattern = r.patterns.get(name)
+        if pattern is not None and pattern.spec.kind in known_pattern_kinds():
+            check_task(r.feature, i, pattern, kinds, c)
 
 
 def find_cycle(graph: dict[str, list[str]]) -> list[str] | None:

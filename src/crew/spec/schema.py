@@ -7,6 +7,7 @@ from typing import Any
 
 from crew.errors import UserError
 from crew.spec.models import KINDS
+from crew.spec.params import BUILTIN_PARAMS
 from crew.spec.suggest import did_you_mean
 
 
@@ -17,9 +18,24 @@ def schema_of(kind: str) -> dict[str, Any]:
                         hint=did_you_mean(kind, KINDS).strip(" ()") or
                         f"kinds: {', '.join(KINDS)}")
     schema = model.model_json_schema()
+    if kind == "pattern":
+        _add_params(schema)
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     schema.setdefault("title", f"crew {kind}")
     return schema
+
+
+def _add_params(schema: dict[str, Any]) -> None:
+    """A built-in kind's template gets that kind's params schema (plugin kinds stay open)."""
+    defs = schema.setdefault("$defs", {})
+    rules = []
+    for kind, model in BUILTIN_PARAMS.items():
+        params = model.model_json_schema(ref_template="#/$defs/{model}")
+        defs.update(params.pop("$defs", {}))
+        defs[model.__name__] = params
+        rules.append({"if": {"properties": {"kind": {"const": kind}}, "required": ["kind"]},
+                      "then": {"properties": {"params": {"$ref": f"#/$defs/{model.__name__}"}}}})
+    schema["allOf"] = rules
 
 
 def schema_json(kind: str) -> str:

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from crew.errors import UserError
+from crew.errors import Problem, UserError
 from crew.spec.library import Library
 from crew.spec.loader import Loaded, load_spec
 from crew.spec.models import KIND_DIRS, KINDS, CrewSpec, ModelsConfig, PatternSpec, RoleSpec
+from crew.spec.pattern_check import PatternKinds
 from crew.spec.resolve import (
     Collector,
     check_crew,
@@ -51,25 +53,33 @@ def detect_kind(path: Path) -> str:
                     hint=f"pass --kind ({', '.join(KINDS)})")
 
 
-def validate_path(path: Path, kind: str | None = None) -> str:
-    """Validate one file (a feature with everything it references). Returns the kind."""
+@dataclass
+class Validated:
+    kind: str
+    warnings: list[Problem] = field(default_factory=list)  # reported, not refused
+
+
+def validate_path(path: Path, kind: str | None = None, *,
+                  kinds: PatternKinds | None = None) -> Validated:
+    """Validate one file (a feature with everything it references). `kinds` also checks
+    plugin kinds' params and engines (crew.patterns.checks); raises one UserError."""
     kind = kind or detect_kind(path)
     if kind not in KINDS:
         raise UserError(f"unknown kind {kind!r}", hint=f"kinds: {', '.join(KINDS)}")
     if kind == "feature":
-        resolve_feature(path)
-        return kind
+        return Validated(kind, resolve_feature(path, kinds=kinds).warnings)
     c = Collector()
     loaded: Loaded[Any] = load_spec(path, KINDS[kind])
     spec = loaded.spec
     if isinstance(spec, RoleSpec):
         check_role(loaded, None, c)
     elif isinstance(spec, PatternSpec):
-        check_pattern(loaded, None, c)
+        check_pattern(loaded, None, c, kinds)
     elif isinstance(spec, ModelsConfig):
         check_models(spec, loaded, (), c)
     elif isinstance(spec, CrewSpec):
         models = crew_models(loaded, c)
-        check_crew(loaded, Library.beside(path), models[0].aliases() if models else None, c)
+        check_crew(loaded, Library.beside(path), models[0].aliases() if models else None, c,
+                   kinds=kinds)
     c.raise_if_any()
-    return kind
+    return Validated(kind, c.warnings)

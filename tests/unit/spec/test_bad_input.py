@@ -76,6 +76,16 @@ CASES: list[tuple[str, str, list[str]]] = [
     ("feature_deep_nesting.yaml", "feature_deep_nesting.yaml:1", ["nested more than"]),
     ("models_fallback_nested_list.yaml", "models_fallback_nested_list.yaml:5:",
      ["must be model aliases"]),
+    ("patterns/params_out_of_range.yaml", "params_out_of_range.yaml:4:11",
+     ["params.rounds", "less than or equal to 10"]),
+    ("patterns/params_unknown_key.yaml", "params_unknown_key.yaml:4:3",
+     ["params.rouns", "unknown field 'rouns'", "did you mean 'rounds'"]),
+    ("patterns/engine_mismatch.yaml", "engine_mismatch.yaml:3:9",
+     ["engine", "the crewai engine does not run 'debate' patterns"]),
+    ("feature_task_params_typo.yaml", "feature_task_params_typo.yaml:8:14",
+     ["tasks[0].params.max_round", "did you mean 'max_rounds'"]),
+    ("feature_task_engine_mismatch.yaml", "feature_task_engine_mismatch.yaml:8:13",
+     ["tasks[0].engine", "does not run 'debate' patterns"]),
 ]
 
 
