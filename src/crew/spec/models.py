@@ -14,7 +14,9 @@ Engine = Literal["native", "autogen", "crewai"]
 SandboxName = Literal["auto", "docker", "bwrap", "local"]
 
 # The termination condition names a pattern template may combine with | and & (issue 5 builds them).
-TERMINATION_NAMES = ("max_rounds", "consensus", "approved", "tests_pass", "budget", "guard")
+# Not `budget`: a budget stop always ends a pattern (outcome budget), whatever the expression.
+TERMINATION_NAMES = ("max_rounds", "consensus", "approved", "tests_pass", "guard")
+NOT_A_CONDITION = {"budget": "a budget stop always ends the pattern (outcome budget): remove it"}
 _TERM_TOKEN = re.compile(r"\s*(\(|\)|\||&|[a-z_]+)\s*")
 
 
@@ -138,6 +140,8 @@ def parse_termination(expr: str) -> list[str]:
         else:
             if not expect_operand:
                 raise ValueError(f"missing '|' or '&' before {t!r}")
+            if t in NOT_A_CONDITION:
+                raise ValueError(f"{t!r} is not a termination condition: {NOT_A_CONDITION[t]}")
             if t not in TERMINATION_NAMES:
                 from crew.spec.suggest import did_you_mean
 
