@@ -7,9 +7,9 @@ from __future__ import annotations
 
 from crew.patterns.engines import EngineSpec
 
-AUTOGEN = EngineSpec("autogen", kinds=("debate", "committee"), requires="autogen_agentchat",
+AUTOGEN = EngineSpec("autogen", requires="autogen_agentchat",
                      package="autogen-agentchat", extra="autogen",
                      turns="crew.interop.autogen_engine:AutogenTurns")
-CREWAI = EngineSpec("crewai", kinds=("review_loop", "supervisor_worker"), requires="crewai",
+CREWAI = EngineSpec("crewai", requires="crewai",
                     package="crewai", extra="crewai",
                     turns="crew.interop.crewai_engine:CrewAITurns")

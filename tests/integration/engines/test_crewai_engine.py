@@ -19,7 +19,7 @@ import pytest
 import yaml
 from engine_helpers import MakeLLM, say
 
-from crew.errors import CrewError, UserError
+from crew.errors import CrewError
 from crew.llm import LLM, Budget, Limits
 from crew.patterns import default_registry
 from crew.patterns.base import Outcome, PatternContext, TaskInfo
@@ -191,12 +191,6 @@ def test_crew_and_native_patterns_never_import_crewai(tmp_path: Path) -> None:
     out = subprocess.run([sys.executable, "-c", code], env=_child_env(tmp_path),
                          capture_output=True, text=True, timeout=300)
     assert out.stdout.split() == ["done", "False"], out.stdout + out.stderr
-
-
-async def test_unsupported_kind_is_a_user_error(make_llm: MakeLLM) -> None:
-    spec = PatternSpec(name="d", kind="debate", description="d", engine="crewai")
-    with pytest.raises(UserError, match="does not run 'debate'"):
-        await run_crewai(spec, ctx_for(make_llm([]), ["coder", "reviewer"]))
 
 
 async def test_review_loop_resumes_after_its_checkpoint(make_llm: MakeLLM) -> None:
