@@ -218,3 +218,41 @@ async def test_committee_no_quorum(make_llm: MakeLLM, engine: str) -> None:
     assert res.summary == "no quorum: 1 valid answer(s) of 2, quorum 2"
     assert [p is None for p in saved[0]["proposals"]] == [False, True]
     assert any(v.get("role") == "tester" and "error" in v for v in res.votes)
+
+
+# ------------------------------------------------------------------ supervisor_worker, single
+
+PLAN = {"subtasks": [{"id": "export", "title": "Write export", "description": "d",
+                      "role": "coder", "depends_on": []}]}
+
+
+@pytest.mark.parametrize("engine", engines_for("supervisor_worker"))
+async def test_supervisor_sends_back_then_approves(make_llm: MakeLLM, engine: str) -> None:
+    llm = make_llm([
+        say("supervisor", PLAN, purpose="plan"),
+        say("coder", "first try", purpose="work:export"),
+        say("supervisor", {"approved": False, "summary": "no",
+                           "redo": [{"id": "export", "feedback": "add headers"}]},
+            purpose="review"),
+        say("coder", "with headers", purpose="work:export"),
+        say("supervisor", {"approved": True, "summary": "done"}, purpose="review")])
+    saved = Saved()
+    res = await run("supervisor_worker", engine, ctx_for(llm, ["supervisor", "coder"],
+                                                         checkpoint=saved))
+    assert (res.outcome, res.stopped_by, res.rounds, res.summary) == (
+        Outcome.DONE, "approved", 2, "done")
+    assert [(s["round"], s["fired"], s["redo"], s["results"]["export"]["summary"])
+            for s in saved] == [
+        (1, None, [{"id": "export", "feedback": "add headers"}], "first try"),
+        (2, ["approved"], [], "with headers")]
+
+
+@pytest.mark.parametrize("engine", engines_for("single"))
+async def test_single_done_and_guarded(make_llm: MakeLLM, workspace: Workspace,
+                                       engine: str) -> None:
+    res = await run("single", engine, ctx_for(make_llm([say("coder", "all done")]), ["coder"]))
+    assert (res.outcome, res.stopped_by, res.rounds, res.summary) == (
+        Outcome.DONE, None, 1, "all done")
+    llm = make_llm([{"role": "coder", "tool_calls": [READ], "repeat": True}])
+    res = await run("single", engine, ctx_for(llm, ["coder"], workspace=workspace))
+    assert (res.outcome, res.stopped_by, res.rounds) == (Outcome.GUARD, "guard", 1)
