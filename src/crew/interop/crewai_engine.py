@@ -25,7 +25,7 @@ from crew.interop.crewai_adapters import Bridge, CallStats, crewai_tools, llm_cl
 from crew.llm.structured import parse_as
 from crew.llm.types import Message
 from crew.patterns.base import PatternContext, start_messages
-from crew.patterns.turns import EngineTurn, M, call_params
+from crew.patterns.turns import EngineTurn, M, call_params, traced_call
 
 ENGINE = "crewai"
 ANSWER = "Your answer, as the task asks."
@@ -159,8 +159,10 @@ class CrewAITurns:
         try:
             return parse_as(schema, text)
         except ValueError:  # one structured ask on the same conversation repairs it
-            spec = ctx.role(role)
-            return await ctx.llm.ask(alias or spec.model,
-                                     [*messages, {"role": "assistant", "content": text}], schema,
-                                     context=ctx.call(role, turn=rnd, purpose=purpose),
-                                     **call_params(ctx, role, temperature))
+            msgs = [*messages, {"role": "assistant", "content": text}]
+            with traced_call(role, rnd, purpose, msgs[-1:]) as obs:
+                answer = await ctx.llm.ask(alias or ctx.role(role).model, msgs, schema,
+                                           context=ctx.call(role, turn=rnd, purpose=purpose),
+                                           **call_params(ctx, role, temperature))
+                obs.end(answer.model_dump())
+            return answer

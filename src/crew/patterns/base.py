@@ -1,6 +1,7 @@
 """The Pattern protocol, what a run hands a pattern (PatternContext) and what it gets back
-(PatternResult), plus the shared machinery: params validation, termination, agents, budget and
-guard stops, checkpoints after each completed round.
+(PatternResult), plus the shared machinery: params validation, termination, member turns
+through `ctx.turns` (recorded, guard set), budget and guard stops, checkpoints after each
+completed round.
 """
 
 from __future__ import annotations
@@ -57,7 +58,8 @@ class TaskInfo:
 @dataclass
 class PatternContext:
     """Everything a run hands a pattern. `state` is what the last `checkpoint` saved (empty on
-    a fresh start); a pattern resumes from its last completed round."""
+    a fresh start); a pattern resumes from its last completed round. `turns` is how members
+    take their turns (native, or the engine's: see crew.patterns.turns)."""
 
     run_id: str
     task: TaskInfo
