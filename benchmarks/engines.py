@@ -99,12 +99,12 @@ async def main(latency: float) -> None:
         llm = llm_for(stub)
         reg = default_registry()
         debate = {"rounds": 3, "judge": "judge"}
-        term = "consensus | max_rounds | budget"
+        term = "consensus | max_rounds"
         await compare("debate", stub, {
             e: (lambda e=e: reg.run(tpl("debate", e, term),  # type: ignore[misc]
                                     ctx(llm, ["d1", "d2"], debate)))
             for e in ("native", "autogen")})
-        review = "approved | max_rounds | budget"
+        review = "approved | max_rounds | guard"
         await compare("review_loop", stub, {
             e: (lambda e=e: reg.run(tpl("review_loop", e, review),  # type: ignore[misc]
                                     ctx(llm, ["author", "reviewer"], {})))

@@ -108,11 +108,11 @@ def test_patterns_kinds_params_and_termination(lib: dict[str, dict[str, Any]]) -
         "debate": {"rounds": 2, "judge": "reviewer", "early_stop": True},
     }
     expected_term = {
-        "single": "guard | budget",
-        "review_loop": "approved | max_rounds | guard | budget",
-        "supervisor_worker": "approved | max_rounds | guard | budget",
-        "committee": "budget",
-        "debate": "consensus | max_rounds | budget",
+        "single": "guard",
+        "review_loop": "approved | max_rounds | guard",
+        "supervisor_worker": "approved | max_rounds | guard",
+        "committee": None,  # one round: no condition (a budget stop always ends a pattern)
+        "debate": "consensus | max_rounds",
     }
     for name, pat in lib["pattern"].items():
         assert isinstance(pat, PatternSpec)

@@ -3,7 +3,8 @@
 `CrewChatCompletionClient` is an AutoGen ChatCompletionClient whose every call goes through
 crew's ChatModel (Router, ledger, budgets, tracer, replay keys). `CrewWorkbench` is an AutoGen
 Workbench over crew's ToolRegistry, so tools stay confined to the workspace and the sandbox.
-Only the autogen engine imports this module (loaded by the engine registry on first use): `import crew` never loads autogen.
+Only the autogen engine imports this module (loaded by the engine registry on first use):
+`import crew` never loads autogen.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from autogen_core.models import (
     AssistantMessage,
     ChatCompletionClient,
     CreateResult,
+    FunctionExecutionResult,
     FunctionExecutionResultMessage,
     LLMMessage,
     ModelCapabilities,
@@ -41,7 +43,7 @@ from crew.llm.types import (
     ToolSpec,
     estimate_tokens,
 )
-from crew.patterns.base import traced_call
+from crew.patterns.turns import traced_call
 from crew.tools.base import ToolContext
 from crew.tools.paths import DEFAULT_PROTECTED, PathPolicy
 from crew.tools.registry import ToolRegistry
@@ -92,6 +94,33 @@ def to_openai(messages: Sequence[LLMMessage]) -> list[Message]:
     return out
 
 
+def from_openai(messages: Sequence[Message], source: str = "assistant") -> list[LLMMessage]:
+    """OpenAI-style chat dicts (no system message) → AutoGen LLMMessages (a model context)."""
+    out: list[LLMMessage] = []
+    names: dict[str, str] = {}  # tool call id → tool name
+    for m in messages:
+        role, content = m.get("role"), m.get("content")
+        if role == "user":
+            out.append(UserMessage(content=str(content or ""), source="user"))
+        elif role == "assistant" and m.get("tool_calls"):
+            calls = [FunctionCall(id=c.get("id") or f"call_{i}", name=c["function"]["name"],
+                                  arguments=c["function"].get("arguments") or "{}")
+                     for i, c in enumerate(m["tool_calls"])]
+            names.update((c.id, c.name) for c in calls)
+            out.append(AssistantMessage(content=calls, thought=content or None, source=source))
+        elif role == "assistant":
+            out.append(AssistantMessage(content=str(content or ""), source=source))
+        elif role == "tool":
+            call_id = str(m.get("tool_call_id") or "")
+            res = FunctionExecutionResult(content=str(content or ""), call_id=call_id,
+                                          name=names.get(call_id, ""))
+            if out and isinstance(out[-1], FunctionExecutionResultMessage):
+                out[-1].content.append(res)
+            else:
+                out.append(FunctionExecutionResultMessage(content=[res]))
+    return out
+
+
 def tool_specs(tools: Sequence[Tool | ToolSchema]) -> list[ToolSpec]:
     """AutoGen tools or tool schemas → OpenAI function-calling specs."""
     specs: list[ToolSpec] = []
@@ -137,6 +166,7 @@ class CrewChatCompletionClient(ChatCompletionClient):
         self.schema = schema
         self.errors = errors or ErrorBox()
         self.turn = turn_offset
+        self.calls = 0  # model calls made
         self._last = RequestUsage(0, 0)
         self._total = RequestUsage(0, 0)
 
@@ -152,6 +182,7 @@ class CrewChatCompletionClient(ChatCompletionClient):
     ) -> CreateResult:
         if not messages or not isinstance(messages[-1], FunctionExecutionResultMessage):
             self.turn += 1  # a new reply; a call after tool results continues the same one
+        self.calls += 1
         ctx = replace(self.context, turn=self.turn)
         msgs = to_openai(messages)
         params = {**self.params, **dict(extra_create_args)}

@@ -234,7 +234,8 @@ def llm_class(crewai: ModuleType) -> type[Any]:
 
         def __init__(self, chat: StructuredChatModel, alias: str, call: CallContext,
                      bridge: Bridge, *, params: dict[str, Any] | None = None,
-                     own_text: str = "", native_tools: bool = True) -> None:
+                     own_text: str = "", native_tools: bool = True,
+                     first_turn: int = 1) -> None:
             p = dict(params or {})
             super().__init__(model=f"crew/{alias}", temperature=p.get("temperature"))
             self.chat, self.alias, self.context, self.bridge = chat, alias, call, bridge
@@ -242,7 +243,8 @@ def llm_class(crewai: ModuleType) -> type[Any]:
             self.own_chars = len(own_text)  # the role's and task's own text in the prompt
             self.native_tools = native_tools
             self.stats = CallStats()
-            self._turns = itertools.count(1)
+            self._turns = itertools.count(first_turn)
+            self._first = first_turn
 
         def call(self, messages: str | list[Message], tools: Any = None,
                  callbacks: Any = None, available_functions: Any = None,
@@ -256,7 +258,7 @@ def llm_class(crewai: ModuleType) -> type[Any]:
                 params["stop"] = list(self.stop)[:4]
             turn = next(self._turns)
             ctx = replace(self.context, turn=turn)
-            if turn == 1:
+            if turn == self._first:
                 first = sum(len(str(m.get("content") or "")) for m in msgs)
                 self._fw_static = estimate_tokens("x" * max(0, first - self.own_chars))
             self.stats.calls += 1

@@ -1,63 +1,35 @@
-"""review_loop and supervisor_worker run as CrewAI Crews, with crew's params, result and stops.
+"""The crewai engine: each member turn of a crew pattern is a one-agent, one-task CrewAI Crew
+kickoff; the pattern's loop (rounds, verdicts, plan and review, termination, guards, budget,
+checkpoints, commits, outcome) is crew's own, unchanged.
 
-review_loop: each round is a sequential Crew — the author's task, then the reviewer's task
-(with the author's output as its context) — repeated until the reviewer's verdict approves or a
-termination condition fires. With a `gate`, the gate runs between the two tasks (two kickoffs).
-CrewAI's agents keep no memory across kickoffs, so a later round's author task carries the
-previous answer and the review's change requests. supervisor_worker: one hierarchical Crew,
-the lead as CrewAI's manager agent delegating to the workers (one at a time, in the task's
-worktree); the manager's final answer is the result.
-
-Every model call goes through crew's LLM layer (crewai_adapters.CrewLLM) with the same
-CallContext keys as the native pattern (role; purpose "" for authors and workers, "review" for
-the reviewer, "manage" for the manager; turn = the agent's call number in the round), so one
-replay script serves both engines. The result is the native pattern's PatternResult; the run
-commits via crew.workspace.ops and checkpoints after each round.
+CrewAI agents keep no memory across kickoffs, so a turn's task text is the conversation crew's
+loop built, rendered (earlier messages, then the last instruction); the role's title, goal and
+instructions are the agent's role, goal and backstory. A structured turn asks for JSON and
+parses it (one structured `ask` through crew's LLM repairs an answer that does not parse).
+Every model call goes through crew's LLM layer (crewai_adapters.CrewLLM, bridged from CrewAI's
+worker thread) with the native pattern's CallContext (role, purpose); a turn that hit
+`max_iter` (CrewAI then forces an answer) is reported as not final, so crew's guard applies.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 from dataclasses import dataclass, field
+from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from crew.errors import CrewError, CrewRuntimeError, UserError
+from crew.errors import CrewError, CrewRuntimeError
 from crew.interop.crewai_adapters import Bridge, CallStats, crewai_tools, llm_class, load_crewai
 from crew.llm.structured import parse_as
-from crew.patterns.base import (
-    Outcome,
-    PatternContext,
-    PatternResult,
-    Record,
-    TranscriptRef,
-    stop_outcome,
-    system_message,
-    traced_round,
-)
-from crew.patterns.review_loop import VERDICT_NOTE, ReviewLoop, ReviewLoopParams, Verdict
-from crew.patterns.supervisor_worker import SupervisorWorker
-from crew.patterns.termination import Condition, RoundState
-from crew.spec.models import PatternSpec
-from crew.workspace import ops as gitops
+from crew.llm.types import Message
+from crew.patterns.base import PatternContext, start_messages
+from crew.patterns.turns import EngineTurn, M, call_params, traced_call
 
 ENGINE = "crewai"
-AUTHOR_OUTPUT = "Your answer: what you did and why, briefly."
-MANAGER_OUTPUT = "A summary of what the team did for the task."
-
-
-async def run_crewai(template: PatternSpec, ctx: PatternContext) -> PatternResult:
-    """Run `template` (kind review_loop or supervisor_worker) as a CrewAI Crew on `ctx`."""
-    crewai = await asyncio.to_thread(load_crewai)
-    if ctx.termination is None and template.termination:
-        ctx.termination = template.termination
-    if template.kind == "review_loop":
-        return await CrewAIReviewLoop(crewai).run(ctx)
-    if template.kind == "supervisor_worker":
-        return await CrewAISupervisor(crewai).run(ctx)
-    raise UserError(f"pattern {template.name or template.kind!r}: the crewai engine does not run "
-                    f"{template.kind!r} patterns", field="engine",
-                    hint="crewai runs: review_loop, supervisor_worker")
+ANSWER = "Your answer, as the task asks."
+JSON_NOTE = "Answer with only a JSON object matching this JSON Schema:\n{schema}"
 
 
 @dataclass
@@ -70,23 +42,22 @@ class _Kickoff:
     stats: dict[str, CallStats] = field(default_factory=dict)
 
     def agent(self, role: str, *, purpose: str = "", task_text: str = "",
-              delegate: bool = False, tools: bool = True) -> Any:
-        """A CrewAI Agent for `role`, backed by crew's LLM; crew's tools in the workdir."""
+              workdir: Path | None = None, task_id: str | None = None,
+              alias: str | None = None, temperature: float | None = None,
+              first_turn: int = 1) -> Any:
+        """A CrewAI Agent for `role`, backed by crew's LLM; crew's tools in `workdir`."""
         ctx, spec = self.ctx, self.ctx.role(role)
-        params: dict[str, Any] = {"temperature": spec.temperature}
-        if spec.max_tokens:
-            params["max_tokens"] = spec.max_tokens
-        call = ctx.call(role, purpose=purpose)
+        call = ctx.call(role, purpose=purpose, task_id=task_id)
         own = f"{spec.title}{spec.goal}{spec.instructions}{task_text}"
-        llm = llm_class(self.crewai)(ctx.llm, spec.model, call, self.bridge, params=params,
-                                     own_text=own)
+        llm = llm_class(self.crewai)(ctx.llm, alias or spec.model, call, self.bridge,
+                                     params=call_params(ctx, role, temperature), own_text=own,
+                                     first_turn=first_turn)
         self.stats[role] = llm.stats
-        workdir = ctx.workdir
         kit = (crewai_tools(self.crewai, spec.tools, workdir, call, self.bridge, ctx.sandbox)
-               if tools and workdir is not None else [])
+               if workdir is not None else [])
         return self.crewai.Agent(
             role=spec.title, goal=spec.goal.strip(), backstory=spec.instructions.strip(),
-            llm=llm, tools=kit, allow_delegation=delegate, max_iter=spec.max_turns,
+            llm=llm, tools=kit, allow_delegation=False, max_iter=spec.max_turns,
             max_retry_limit=0, cache=False, verbose=False)
 
     async def run(self, crew: Any) -> Any:
@@ -112,171 +83,86 @@ class _Kickoff:
             return e
         return CrewRuntimeError(f"the CrewAI crew failed: {type(e).__name__}: {e}")
 
-    def record(self, rec: Record, role: str, rnd: int, purpose: str = "") -> None:
-        st = self.stats.get(role)
-        if st is None or not st.calls:
-            return
-        rec.transcripts.append(TranscriptRef(
-            role=role, round=rnd, purpose=purpose, messages=len(st.last_messages) + 1,
-            turns=st.calls, stop_reason="final", task_id=self.ctx.task.id))
-        rec.framework_tokens += st.framework_tokens
-
 
 def _crew(crewai: ModuleType, agents: list[Any], tasks: list[Any], **kw: Any) -> Any:
     return crewai.Crew(agents=agents, tasks=tasks, verbose=False, tracing=False, memory=False,
                        cache=False, **kw)
 
 
-class CrewAIReviewLoop(ReviewLoop):
-    """review_loop on CrewAI: roles [author, reviewer]; same params and result as native."""
+def task_text(messages: list[Message]) -> str:
+    """A conversation (after its system message) as one CrewAI task description: the earlier
+    text messages, then the last instruction (tool calls and results are not carried)."""
+    said = [m for m in messages if m.get("role") in ("user", "assistant") and m.get("content")]
+    if not said:
+        return ""
+    last = str(said[-1]["content"])
+    if len(said) == 1:
+        return last
+    earlier = "\n\n".join(f"[{'you' if m['role'] == 'assistant' else 'user'}]\n{m['content']}"
+                           for m in said[:-1])
+    return f"## Earlier in this conversation\n{earlier}\n\n## Now\n{last}"
 
-    def __init__(self, crewai: ModuleType) -> None:
-        self.crewai = crewai
 
-    async def execute(self, ctx: PatternContext, params: Any, stop: Condition,
-                      rec: Record) -> PatternResult:
-        p: ReviewLoopParams = params
-        author, reviewer = self.check_roles(ctx, p)
-        workdir = ctx.workdir
-        st = dict(ctx.state)
-        rnd = int(st.get("round", 0))
-        author_text: str = st.get("author_text", "")
-        feedback: str | None = st.get("feedback")
-        rec.votes = list(st.get("verdicts", []))
-        rec.rounds = rnd
-        loop = asyncio.get_running_loop()
-        while True:
-            rnd += 1
-            with traced_round(rnd):
-                k = _Kickoff(self.crewai, ctx, Bridge(loop))
-                author_desc = self._author_text(ctx, author_text, feedback)
-                a_task = self.crewai.Task(description=author_desc, expected_output=AUTHOR_OUTPUT,
-                                          agent=k.agent(author, task_text=author_desc))
-                where = "Read the changes with your tools (git_diff). " if workdir else ""
-                review_desc = (f"Review the author's work on this task.\n\n{ctx.task.prompt()}\n\n"
-                               f"{where}")
-                verdict: Verdict | None = None
-                passed: bool | None = None
-                r_agent = k.agent(reviewer, purpose="review", task_text=review_desc)
-                if not p.gate:
-                    r_task = self.crewai.Task(description=review_desc, expected_output=VERDICT_NOTE,
-                                              agent=r_agent, context=[a_task])
-                    out = await k.run(_crew(self.crewai, [a_task.agent, r_agent], [a_task, r_task]))
-                    author_text = str(out.tasks_output[0].raw).strip()
-                    review_text: str | None = str(out.tasks_output[1].raw)
-                else:
-                    out = await k.run(_crew(self.crewai, [a_task.agent], [a_task]))
-                    author_text, review_text = str(out.raw).strip(), None
-                    passed, feedback = await self._gate(ctx, rec, rnd, p, workdir)
-                    if passed:
-                        r_task = self.crewai.Task(
-                            description=f"{review_desc}\n\n## Author's answer\n{author_text}",
-                            expected_output=VERDICT_NOTE, agent=r_agent)
-                        out = await k.run(_crew(self.crewai, [r_agent], [r_task]))
-                        review_text = str(out.raw)
-                k.record(rec, author, rnd)
-                k.record(rec, reviewer, rnd, "review")
-                if review_text is not None:
-                    verdict = await self._verdict(ctx, rec, rnd, reviewer, review_text,
-                                                  k.stats[reviewer])
-                    feedback = ("Review: changes requested.\n"
-                                + "\n".join(c.render() for c in verdict.changes))
-                rec.rounds = rnd
-                state = RoundState(round=rnd, approved=bool(verdict and verdict.approved),
-                                   tests_passed=passed)
-                await ctx.save({"engine": ENGINE, "round": rnd, "author_text": author_text,
-                                "feedback": feedback, "verdicts": rec.votes})
-            fired = stop.fired(state) or ("max_rounds" if rnd >= p.max_rounds else None)
-            if fired is None:
-                continue
-            outcome = stop_outcome(fired) or (Outcome.DONE if state.approved else Outcome.FAILED)
-            if outcome is Outcome.DONE and not state.approved and "tests_pass" not in fired:
-                outcome = Outcome.FAILED
-            return await self._finish(ctx, rec, outcome, fired, author, author_text, verdict,
-                                      workdir)
+class CrewAITurns:
+    """crew's MemberTurns on CrewAI: one Crew kickoff (one agent, one task) per member turn."""
 
-    @staticmethod
-    def _author_text(ctx: PatternContext, previous: str, feedback: str | None) -> str:
-        parts = [ctx.context_text(), ctx.task.prompt()]
-        if feedback:
-            parts += [f"## Your previous answer\n{previous}",
-                      f"{feedback}\nAddress each item, then summarise what you changed."]
-        return "\n\n".join(x for x in parts if x)
+    engine = ENGINE
 
-    @staticmethod
-    async def _gate(ctx: PatternContext, rec: Record, rnd: int, p: ReviewLoopParams,
-                    workdir: Any) -> tuple[bool, str | None]:
-        from crew.patterns.review_loop import GATE_OUTPUT_CHARS
+    def __init__(self) -> None:
+        self._crewai: ModuleType | None = None
 
-        assert ctx.sandbox is not None and p.gate is not None
-        if workdir is None:
-            return True, None
-        r = await ctx.sandbox.run(p.gate, workspace=workdir, timeout=p.gate_timeout)
-        rec.votes.append({"round": rnd, "gate": p.gate, "passed": r.ok, "exit_code": r.exit_code})
-        if r.ok:
-            return True, None
-        out = (r.stdout + r.stderr)[-GATE_OUTPUT_CHARS:]
-        return False, f"The gate `{p.gate}` failed (exit {r.exit_code}):\n{out}"
+    async def _kickoff(self, ctx: PatternContext, role: str, desc: str, *, purpose: str,
+                       workdir: Path | None = None, task_id: str | None = None,
+                       alias: str | None = None, temperature: float | None = None,
+                       first_turn: int = 1) -> tuple[str, CallStats]:
+        if self._crewai is None:
+            self._crewai = await asyncio.to_thread(load_crewai)
+        crewai = self._crewai
+        k = _Kickoff(crewai, ctx, Bridge(asyncio.get_running_loop()))
+        agent = k.agent(role, purpose=purpose, task_text=desc, workdir=workdir, task_id=task_id,
+                        alias=alias, temperature=temperature, first_turn=first_turn)
+        task = crewai.Task(description=desc, expected_output=ANSWER, agent=agent)
+        out = await k.run(_crew(crewai, [agent], [task]))
+        return str(out.raw).strip(), k.stats[role]
 
-    @staticmethod
-    async def _verdict(ctx: PatternContext, rec: Record, rnd: int, reviewer: str, text: str,
-                       stats: CallStats) -> Verdict:
-        """The reviewer's Verdict; one structured ask repairs an answer that does not parse."""
+    async def agent(self, ctx: PatternContext, role: str, workdir: Path | None, *,
+                    task: str | None = None, messages: list[Message] | None = None,
+                    purpose: str = "", task_id: str | None = None, alias: str | None = None,
+                    temperature: float | None = None) -> EngineTurn:
+        msgs = messages if messages is not None else start_messages(ctx, role, workdir,
+                                                                    task or "")
+        done = sum(1 for m in msgs if m.get("role") == "assistant")
+        text, stats = await self._kickoff(ctx, role, task_text(msgs[1:]), purpose=purpose,
+                                          workdir=workdir, task_id=task_id, alias=alias,
+                                          temperature=temperature, first_turn=done + 1)
+        limit = ctx.role(role).max_turns
+        final = stats.calls <= limit  # past max_iter, CrewAI forced an answer
+        return EngineTurn(text=text, messages=[*msgs, {"role": "assistant", "content": text}],
+                          turns=stats.calls, framework_tokens=stats.framework_tokens,
+                          final=final,
+                          detail="final answer" if final else f"reached max_turns ({limit})")
+
+    async def text(self, ctx: PatternContext, role: str, rnd: int, messages: list[Message], *,
+                   purpose: str = "", alias: str | None = None,
+                   temperature: float | None = None) -> str:
+        text, _ = await self._kickoff(ctx, role, task_text(messages), purpose=purpose,
+                                      alias=alias, temperature=temperature, first_turn=rnd)
+        return text
+
+    async def ask(self, ctx: PatternContext, role: str, rnd: int, messages: list[Message],
+                  schema: type[M], *, purpose: str = "", alias: str | None = None,
+                  temperature: float | None = None) -> M:
+        note = JSON_NOTE.format(schema=json.dumps(schema.model_json_schema()))
+        text, _ = await self._kickoff(ctx, role, f"{task_text(messages)}\n\n{note}",
+                                      purpose=purpose, alias=alias, temperature=temperature,
+                                      first_turn=rnd)
         try:
-            verdict = parse_as(Verdict, text)
-        except ValueError:
-            msgs = [system_message(ctx, reviewer), *stats.last_messages[1:],
-                    {"role": "assistant", "content": text}]
-            verdict = await ctx.llm.ask(ctx.role(reviewer).model, msgs, Verdict,
-                                        context=ctx.call(reviewer, turn=rnd, purpose="verdict"))
-            rec.call(reviewer, rnd, "verdict")
-        rec.votes.append({"round": rnd, "role": reviewer, **verdict.model_dump()})
-        return verdict
-
-
-class CrewAISupervisor(SupervisorWorker):
-    """supervisor_worker on CrewAI: a hierarchical Crew, manager = the lead role."""
-
-    def __init__(self, crewai: ModuleType) -> None:
-        self.crewai = crewai
-
-    async def execute(self, ctx: PatternContext, params: Any, stop: Condition,
-                      rec: Record) -> PatternResult:
-        if len(ctx.task.roles) < 2:
-            raise UserError(f"task {ctx.task.id!r}: supervisor_worker needs roles [lead, "
-                            "worker, ...]", field="roles")
-        lead, workers = ctx.task.roles[0], list(dict.fromkeys(ctx.task.roles[1:]))
-        if lead in workers:
-            raise UserError(f"task {ctx.task.id!r}: on the crewai engine the lead {lead!r} "
-                            "cannot also be a worker", field="roles")
-        summary: str | None = ctx.state.get("summary")  # resumed after the kickoff: not redone
-        rec.votes = list(ctx.state.get("reviews", []))
-        if summary is None:
-            with traced_round(1):
-                summary = await self._kickoff(ctx, rec, lead, workers)
-            rec.votes.append({"round": 1, "role": lead, "approved": True, "summary": summary})
-            await ctx.save({"engine": ENGINE, "round": 1, "summary": summary,
-                            "reviews": rec.votes})
-        rec.rounds = 1
-        fired = stop.fired(RoundState(round=1, approved=True)) or "approved"
-        if ctx.workspace is not None:
-            artifacts = await gitops.commit(ctx.workspace, ctx.task.id, ctx.task.title, lead,
-                                            summary)
-        else:
-            artifacts = await gitops.pending(ctx.workdir)
-        return self.result(rec, Outcome.DONE, summary, decision=summary, stopped_by=fired,
-                           artifacts=artifacts)
-
-    async def _kickoff(self, ctx: PatternContext, rec: Record, lead: str,
-                       workers: list[str]) -> str:
-        k = _Kickoff(self.crewai, ctx, Bridge(asyncio.get_running_loop()))
-        desc = "\n\n".join(x for x in (ctx.context_text(), ctx.task.prompt()) if x)
-        manager = k.agent(lead, purpose="manage", task_text=desc, delegate=True, tools=False)
-        team = [k.agent(w, purpose="work") for w in workers]
-        task = self.crewai.Task(description=desc, expected_output=MANAGER_OUTPUT)
-        out = await k.run(_crew(self.crewai, team, [task],
-                                process=self.crewai.Process.hierarchical, manager_agent=manager))
-        k.record(rec, lead, 1, "manage")
-        for w in workers:
-            k.record(rec, w, 1, "work")
-        return str(out.raw).strip()
+            return parse_as(schema, text)
+        except ValueError:  # one structured ask on the same conversation repairs it
+            msgs = [*messages, {"role": "assistant", "content": text}]
+            with traced_call(role, rnd, purpose, msgs[-1:]) as obs:
+                answer = await ctx.llm.ask(alias or ctx.role(role).model, msgs, schema,
+                                           context=ctx.call(role, turn=rnd, purpose=purpose),
+                                           **call_params(ctx, role, temperature))
+                obs.end(answer.model_dump())
+            return answer

@@ -1,5 +1,6 @@
 """Collaboration patterns: the Pattern protocol, a registry by kind (built-ins and the
-`crew.patterns` entry-point group), termination conditions and the five built-in kinds.
+`crew.patterns` entry-point group), termination conditions, member turns (the engine hook) and
+the five built-in kinds.
 
 Names load on first use: importing this package imports nothing heavy.
 """
@@ -25,15 +26,18 @@ if TYPE_CHECKING:
     from crew.patterns.setup import context_for_task
     from crew.patterns.termination import (
         Approved,
-        Budget,
         Condition,
         Consensus,
+        Fired,
         Guard,
         MaxRounds,
+        Never,
         RoundState,
+        Stop,
         TestsPass,
         build_termination,
     )
+    from crew.patterns.turns import EngineTurn, MemberTurns, NativeTurns
 
 _EXPORTS = {
     **dict.fromkeys(("Artifacts", "BasePattern", "Outcome", "Pattern", "PatternContext",
@@ -41,25 +45,31 @@ _EXPORTS = {
     **dict.fromkeys(("PatternRegistry", "default_registry", "merge_params"),
                     "crew.patterns.registry"),
     "context_for_task": "crew.patterns.setup",
-    **dict.fromkeys(("Approved", "Budget", "Condition", "Consensus", "Guard", "MaxRounds",
-                     "RoundState", "TestsPass", "build_termination"),
+    **dict.fromkeys(("Approved", "Condition", "Consensus", "Fired", "Guard", "MaxRounds",
+                     "Never", "RoundState", "Stop", "TestsPass", "build_termination"),
                     "crew.patterns.termination"),
+    **dict.fromkeys(("EngineTurn", "MemberTurns", "NativeTurns"), "crew.patterns.turns"),
 }
 __all__ = [
     "Approved",
     "Artifacts",
     "BasePattern",
-    "Budget",
     "Condition",
     "Consensus",
+    "EngineTurn",
+    "Fired",
     "Guard",
     "MaxRounds",
+    "MemberTurns",
+    "NativeTurns",
+    "Never",
     "Outcome",
     "Pattern",
     "PatternContext",
     "PatternRegistry",
     "PatternResult",
     "RoundState",
+    "Stop",
     "TaskInfo",
     "TestsPass",
     "TranscriptRef",

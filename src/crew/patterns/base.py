@@ -1,6 +1,7 @@
 """The Pattern protocol, what a run hands a pattern (PatternContext) and what it gets back
-(PatternResult), plus the shared machinery: params validation, termination, agents, budget and
-guard stops, checkpoints after each completed round.
+(PatternResult), plus the shared machinery: params validation, termination, member turns
+through `ctx.turns` (recorded, guard set), budget and guard stops, checkpoints after each
+completed round.
 """
 
 from __future__ import annotations
@@ -8,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol, runtime_checkable
@@ -16,15 +17,17 @@ from typing import TYPE_CHECKING, Any, ClassVar, Protocol, runtime_checkable
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from crew.errors import BudgetExceeded, UserError
-from crew.llm.types import CallContext, StructuredChatModel, estimate_tokens
+from crew.llm.types import CallContext, Message, StructuredChatModel, estimate_tokens
 from crew.observability.tracer import Observation, current_tracer
-from crew.patterns.termination import Condition, RoundState, build_termination
+from crew.patterns.termination import Condition, Fired, RoundState, Stop, build_termination
+from crew.patterns.turns import NATIVE_TURNS, MemberTurns, TurnResult
+from crew.patterns.turns import traced_call as traced_call
 from crew.spec.models import RoleSpec
 from crew.spec.params import NoParams as NoParams
 from crew.workspace.ops import Artifacts as Artifacts
 
 if TYPE_CHECKING:
-    from crew.agent import Agent, AgentResult
+    from crew.agent import Agent
     from crew.tools.sandbox.base import SandboxBackend
     from crew.workspace.worktrees import Workspace
 
@@ -56,7 +59,8 @@ class TaskInfo:
 @dataclass
 class PatternContext:
     """Everything a run hands a pattern. `state` is what the last `checkpoint` saved (empty on
-    a fresh start); a pattern resumes from its last completed round."""
+    a fresh start); a pattern resumes from its last completed round. `turns` is how members
+    take their turns (native, or the engine's: see crew.patterns.turns)."""
 
     run_id: str
     task: TaskInfo
@@ -69,6 +73,7 @@ class PatternContext:
     state: dict[str, Any] = field(default_factory=dict)
     checkpoint: Checkpoint | None = None
     pattern: str = ""  # the kind, set by the pattern
+    turns: MemberTurns = field(default=NATIVE_TURNS)  # how members take turns (the engine)
 
     def role(self, name: str) -> RoleSpec:
         try:
@@ -155,7 +160,7 @@ class Record:
         self.framework_tokens = 0
         self.guard: str | None = None
 
-    def agent(self, role: str, rnd: int, res: AgentResult, purpose: str = "",
+    def agent(self, role: str, rnd: int, res: TurnResult, purpose: str = "",
               task_id: str = "") -> None:
         self.transcripts.append(TranscriptRef(
             role=role, round=rnd, purpose=purpose, messages=len(res.messages), turns=res.turns,
@@ -168,7 +173,7 @@ class Record:
         self.framework_tokens += estimate_tokens(prompt_text)
 
 
-def guard_tripped(res: AgentResult) -> bool:
+def guard_tripped(res: TurnResult) -> bool:
     """A deterministic guard (or max_turns) stopped the agent before a final answer."""
     return not res.final
 
@@ -188,7 +193,7 @@ class BasePattern:
 
     kind: ClassVar[str] = ""
     Params: ClassVar[type[BaseModel]] = NoParams
-    default_termination: ClassVar[str] = "guard | budget"
+    default_termination: ClassVar[str] = "guard"  # "": no condition (Never)
     max_rounds_param: ClassVar[str] = "max_rounds"
 
     def params(self, ctx: PatternContext) -> Any:
@@ -204,7 +209,7 @@ class BasePattern:
     async def run(self, ctx: PatternContext) -> PatternResult:
         ctx.pattern = self.kind
         params = self.params(ctx)
-        stop = build_termination(ctx.termination or self.default_termination,
+        stop = build_termination(ctx.termination or self.default_termination or "",
                                  params.model_dump(), max_rounds_param=self.max_rounds_param)
         rec = Record()
         try:
@@ -218,39 +223,66 @@ class BasePattern:
         raise NotImplementedError
 
     def result(self, rec: Record, outcome: Outcome, summary: str, *, decision: str | None = None,
-               stopped_by: str | None = None, artifacts: Artifacts | None = None
+               stopped_by: Fired | str | None = None, artifacts: Artifacts | None = None
                ) -> PatternResult:
+        label = stopped_by.label if isinstance(stopped_by, Fired) else stopped_by
         return PatternResult(
             kind=self.kind, outcome=outcome, summary=summary, decision=decision,
-            rounds=rec.rounds, stopped_by=stopped_by, artifacts=artifacts or Artifacts(),
+            rounds=rec.rounds, stopped_by=label, artifacts=artifacts or Artifacts(),
             transcripts=rec.transcripts, votes=rec.votes, framework_tokens=rec.framework_tokens)
 
 
-def stop_outcome(fired: str) -> Outcome | None:
-    """The outcome a fired condition means, when it settles it (None: the pattern decides)."""
-    if "budget" in fired.split("&"):
-        return Outcome.BUDGET
-    if "guard" in fired.split("&"):
+def stop_outcome(fired: Fired) -> Outcome | None:
+    """The outcome the fired conditions mean, when they settle it (None: max_rounds alone,
+    the pattern decides). A budget stop is no condition: BudgetExceeded → Outcome.BUDGET."""
+    if Stop.GUARD in fired:
         return Outcome.GUARD
-    if fired == "max_rounds":
+    if fired.stops == (Stop.MAX_ROUNDS,):
         return None
     return Outcome.DONE
 
 
-async def run_agent(agent: Agent, ctx: PatternContext, rec: Record, rnd: int, *,
-                    task: str | None = None, messages: list[dict[str, Any]] | None = None,
-                    purpose: str = "", task_id: str | None = None,
-                    pattern_text: str = "") -> AgentResult:
-    """Run one agent with the right CallContext and record its transcript ref."""
-    name = agent.role.name
-    res = await agent.run(task, context=replace(ctx.call(name, task_id=task_id), purpose=purpose),
-                          repo_context=ctx.context_text() if messages is None else None,
-                          messages=messages)
-    rec.agent(name, rnd, res, purpose, task_id or ctx.task.id)
+def fired_after(stop: Condition, state: RoundState, max_rounds: int) -> Fired | None:
+    """What ends the pattern after this round: its condition, else the hard max_rounds cap."""
+    hit = stop.fired(state)
+    if hit is None and state.round >= max_rounds:
+        return Fired.of(Stop.MAX_ROUNDS)
+    return hit
+
+
+async def run_agent(ctx: PatternContext, rec: Record, rnd: int, role: str,
+                    workdir: Path | None, *, task: str | None = None,
+                    messages: list[Message] | None = None, purpose: str = "",
+                    task_id: str | None = None, pattern_text: str = "", alias: str | None = None,
+                    temperature: float | None = None) -> TurnResult:
+    """One agentic turn of `role` (through the engine's `ctx.turns`), recorded; a turn that
+    ended before a final answer (a guard, max_turns) sets `rec.guard`."""
+    res = await ctx.turns.agent(ctx, role, workdir, task=task, messages=messages,
+                                purpose=purpose, task_id=task_id, alias=alias,
+                                temperature=temperature)
+    rec.agent(role, rnd, res, purpose, task_id or ctx.task.id)
     rec.framework_tokens += estimate_tokens(pattern_text)
     if guard_tripped(res):
-        rec.guard = f"{name}: {res.detail}"
+        rec.guard = f"{role}: {res.detail}"
     return res
+
+
+def agent_system(ctx: PatternContext, role: str, workdir: Path | None) -> Message:
+    """The system message an agentic turn of `role` starts with (the tool note with tools)."""
+    from crew.agent import system_prompt
+
+    spec = ctx.role(role)
+    prompt, _ = system_prompt(spec, with_tools=workdir is not None and bool(spec.tools))
+    return {"role": "system", "content": prompt}
+
+
+def start_messages(ctx: PatternContext, role: str, workdir: Path | None, task: str
+                   ) -> list[Message]:
+    """The conversation an agentic turn on `task` starts with, as crew's Agent lays it out
+    (for engines: the same prompt text, whoever runs the turn)."""
+    repo = ctx.context_text()
+    user = f"{repo.strip()}\n\n## Task\n{task.strip()}" if repo else task.strip()
+    return [agent_system(ctx, role, workdir), {"role": "user", "content": user}]
 
 
 async def gather_all(*aws: Awaitable[Any]) -> list[Any]:
@@ -270,17 +302,6 @@ def traced_round(n: int, **payload: Any) -> Observation:
     return current_tracer().round(n, **payload)
 
 
-def traced_call(role: str, turn: int, purpose: str, messages: list[dict[str, Any]]
-                ) -> Observation:
-    """An `agent` observation around one tool-less call by `role` (a text turn, a plan, a
-    ballot, a verdict); its input is the conversation without the role's system prompt."""
-    tracer = current_tracer()
-    if not tracer.enabled:
-        return tracer.agent(role)
-    return tracer.agent(role, turn, input=[m for m in messages if m.get("role") != "system"],
-                        purpose=purpose)
-
-
 def round_state(rnd: int, **kw: Any) -> RoundState:
     return RoundState(round=rnd, **kw)
 
@@ -295,15 +316,8 @@ def system_message(ctx: PatternContext, role: str) -> dict[str, Any]:
 async def text_turn(ctx: PatternContext, rec: Record, role: str, rnd: int,
                     messages: list[dict[str, Any]], *, purpose: str = "", alias: str | None = None,
                     temperature: float | None = None, pattern_text: str = "") -> str:
-    """One tool-less completion for `role` (debates and committees without a workspace)."""
-    spec = ctx.role(role)
-    params: dict[str, Any] = {"temperature": spec.temperature if temperature is None
-                              else temperature}
-    if spec.max_tokens:
-        params["max_tokens"] = spec.max_tokens
-    with traced_call(role, rnd, purpose, messages) as obs:
-        c = await ctx.llm.complete(alias or spec.model, messages,
-                                   context=ctx.call(role, turn=rnd, purpose=purpose), **params)
-        obs.end(c.as_message())
+    """One tool-less turn of `role` through `ctx.turns` (debates without a workspace)."""
+    text = await ctx.turns.text(ctx, role, rnd, messages, purpose=purpose, alias=alias,
+                                temperature=temperature)
     rec.call(role, rnd, purpose, pattern_text)
-    return (c.content or "").strip()
+    return text

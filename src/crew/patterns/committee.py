@@ -26,7 +26,6 @@ from crew.patterns.base import (
     gather_all,
     run_agent,
     system_message,
-    traced_call,
     traced_round,
 )
 from crew.patterns.termination import Condition
@@ -98,7 +97,7 @@ class Committee(BasePattern):
 
     kind = "committee"
     Params = CommitteeParams
-    default_termination = "budget"
+    default_termination = ""  # one round: no condition applies
 
     async def execute(self, ctx: PatternContext, params: Any, stop: Condition,
                       rec: Record) -> PatternResult:
@@ -115,16 +114,18 @@ class Committee(BasePattern):
             ctx.role(p.chair)
         code = p.apply and ctx.workspace is not None
         rec.rounds = 1
-        with traced_round(1):  # the members answer concurrently under it
-            if code:
-                props = await gather_all(*(self._propose(ctx, rec, p, i, r)
-                                           for i, r in enumerate(members)))
-            else:
-                props = await gather_all(*(self._ballot(ctx, rec, p, i, r)
-                                           for i, r in enumerate(members)))
+        props = ctx.state.get("proposals")  # resumed after the answers: not asked again
+        if not isinstance(props, list):
+            with traced_round(1):  # the members answer concurrently under it
+                if code:
+                    props = await gather_all(*(self._propose(ctx, rec, p, i, r)
+                                               for i, r in enumerate(members)))
+                else:
+                    props = await gather_all(*(self._ballot(ctx, rec, p, i, r)
+                                               for i, r in enumerate(members)))
+            await ctx.save({"round": 1, "proposals": props})
         valid = [x for x in props if x is not None]
         rec.votes.extend({k: v for k, v in x.items() if k != "diff"} for x in valid)
-        await ctx.save({"round": 1, "proposals": props})
         if len(valid) < p.quorum:
             return self.result(rec, Outcome.NO_CONSENSUS, f"no quorum: {len(valid)} valid "
                                f"answer(s) of {len(members)}, quorum {p.quorum}")
@@ -155,11 +156,8 @@ class Committee(BasePattern):
         user = "\n\n".join(x for x in (ctx.context_text(), ctx.task.prompt(), BALLOT_NOTE) if x)
         msgs = [system_message(ctx, role), {"role": "user", "content": user}]
         try:
-            with traced_call(role, i + 1, "ballot", msgs) as obs:
-                b = await ctx.llm.ask(alias, msgs, ballot_schema(p.options),
-                                      context=ctx.call(role, turn=i + 1, purpose="ballot"),
-                                      temperature=temp)
-                obs.end(b.model_dump())
+            b = await ctx.turns.ask(ctx, role, i + 1, msgs, ballot_schema(p.options),
+                                    purpose="ballot", alias=alias, temperature=temp)
         except (ModelBehaviorError, ProviderError) as e:  # an abstention, recorded
             rec.call(role, 1, "ballot", BALLOT_NOTE)
             rec.votes.append({"member": i + 1, "role": role, "error": str(e)[:300]})
@@ -176,8 +174,8 @@ class Committee(BasePattern):
         alias, temp = self._variant(ctx, p, i, role)
         wid = f"{ctx.task.id[:52]}-m{i + 1}"
         workdir = await gitops.task_worktree(ws, wid)
-        agent = ctx.agent(role, workdir, alias=alias, params={"temperature": temp})
-        res = await run_agent(agent, ctx, rec, 1, task=ctx.task.prompt(), purpose=f"member:{i + 1}")
+        res = await run_agent(ctx, rec, 1, role, workdir, task=ctx.task.prompt(),
+                              purpose=f"member:{i + 1}", alias=alias, temperature=temp)
         if not res.final:
             return None
         art = await gitops.commit(ws, wid, f"{ctx.task.title} (proposal {i + 1})", role,
@@ -207,14 +205,9 @@ class Committee(BasePattern):
             for k, v in enumerate(valid, 1))
         question = f"{ctx.task.prompt()}\n\n{listing}"
         if p.aggregation == "chair":
-            spec = ctx.role(p.chair)
             msgs = [system_message(ctx, p.chair),
                     {"role": "user", "content": f"{question}\n\n{CHAIR_NOTE}"}]
-            with traced_call(p.chair, 1, "chair", msgs) as obs:  # under the task
-                d = await ctx.llm.ask(spec.model, msgs, ChairDecision,
-                                      context=ctx.call(p.chair, turn=1, purpose="chair"),
-                                      temperature=spec.temperature)
-                obs.end(d.model_dump())
+            d = await ctx.turns.ask(ctx, p.chair, 1, msgs, ChairDecision, purpose="chair")
             rec.call(p.chair, 1, "chair", CHAIR_NOTE)
             rec.votes.append({"role": p.chair, "chair": True, **d.model_dump()})
             if d.chosen is not None and 1 <= d.chosen <= len(valid):
@@ -245,14 +238,9 @@ class Committee(BasePattern):
 
     async def _vote(self, ctx: PatternContext, rec: Record, role: str, k: int, question: str,
                     schema: type[BaseModel], note: str) -> Any:
-        spec = ctx.role(role)
         msgs = [system_message(ctx, role), {"role": "user", "content": f"{question}\n\n{note}"}]
         try:
-            with traced_call(role, k, "vote", msgs) as obs:
-                b = await ctx.llm.ask(spec.model, msgs, schema,
-                                      context=ctx.call(role, turn=k, purpose="vote"),
-                                      temperature=spec.temperature)
-                obs.end(b.model_dump())
+            b = await ctx.turns.ask(ctx, role, k, msgs, schema, purpose="vote")
         except (ModelBehaviorError, ProviderError) as e:
             rec.votes.append({"voter": k, "role": role, "error": str(e)[:300]})
             return None

@@ -18,15 +18,16 @@ from crew.patterns.base import (
     PatternContext,
     PatternResult,
     Record,
+    agent_system,
+    fired_after,
     gather_all,
     run_agent,
     stop_outcome,
     system_message,
     text_turn,
-    traced_call,
     traced_round,
 )
-from crew.patterns.termination import Condition, RoundState
+from crew.patterns.termination import Condition, Fired, RoundState
 from crew.spec.params import DebateParams as DebateParams
 
 POSITION_NOTE = "End with one line: POSITION: <your position in a few words>."
@@ -58,7 +59,7 @@ class Debate(BasePattern):
 
     kind = "debate"
     Params = DebateParams
-    default_termination = "consensus | max_rounds | budget"
+    default_termination = "consensus | max_rounds"
     max_rounds_param = "rounds"
 
     async def execute(self, ctx: PatternContext, params: Any, stop: Condition,
@@ -75,7 +76,7 @@ class Debate(BasePattern):
         answers: list[str] = list(st.get("answers", []))
         rec.rounds = rnd
         question = "\n\n".join(x for x in (ctx.context_text(), ctx.task.prompt()) if x)
-        fired: str | None = st.get("fired")
+        fired = Fired.from_state(st.get("fired"))
         while fired is None:  # a resume after the deciding round goes straight to the decision
             rnd += 1
             prev = list(answers)
@@ -87,8 +88,9 @@ class Debate(BasePattern):
             rec.votes.append({"round": rnd, "positions": [position(a) for a in answers]})
             state = RoundState(round=rnd, consensus=bool(agreed(answers)) and p.early_stop,
                                guard_stopped=rec.guard is not None)
-            fired = stop.fired(state) or ("max_rounds" if rnd >= p.rounds else None)
-            await ctx.save({"round": rnd, "answers": answers, "fired": fired})
+            fired = fired_after(stop, state, p.rounds)
+            await ctx.save({"round": rnd, "answers": answers,
+                            "fired": fired.to_state() if fired else None})
         outcome = stop_outcome(fired)
         if outcome is Outcome.GUARD:
             return self.result(rec, outcome, f"stopped by a guard: {rec.guard or 'a debater'}",
@@ -101,7 +103,7 @@ class Debate(BasePattern):
             verdict = JudgeVerdict.model_validate(st["verdict"])
         else:
             verdict = await self._judge(ctx, rec, rnd, p.judge, names, question, answers)
-            await ctx.save({"round": rnd, "answers": answers, "fired": fired,
+            await ctx.save({"round": rnd, "answers": answers, "fired": fired.to_state(),
                             "verdict": verdict.model_dump()})
         return self.result(rec, Outcome.DONE, verdict.rationale, decision=verdict.decision,
                            stopped_by=fired)
@@ -119,10 +121,8 @@ class Debate(BasePattern):
         if workdir is None:
             return await text_turn(ctx, rec, role, rnd, [system_message(ctx, role), *msgs],
                                    purpose="debate", pattern_text=added)
-        agent = ctx.agent(role, workdir)
-        system = agent.initial_messages("x")[0]
-        res = await run_agent(agent, ctx, rec, rnd, messages=[system, *msgs], purpose="debate",
-                              pattern_text=added)
+        res = await run_agent(ctx, rec, rnd, role, workdir, purpose="debate", pattern_text=added,
+                              messages=[agent_system(ctx, role, workdir), *msgs])
         return (res.text or "").strip()
 
     async def _judge(self, ctx: PatternContext, rec: Record, rnd: int, judge: str,
@@ -131,12 +131,7 @@ class Debate(BasePattern):
         msgs = [system_message(ctx, judge),
                 {"role": "user", "content": f"{question}\n\n## Final answers\n{final}\n\n"
                                             f"{JUDGE_NOTE}"}]
-        spec = ctx.role(judge)
-        with traced_call(judge, rnd, "judge", msgs) as obs:  # under the task, after the rounds
-            verdict = await ctx.llm.ask(spec.model, msgs, JudgeVerdict,
-                                        context=ctx.call(judge, turn=rnd, purpose="judge"),
-                                        temperature=spec.temperature)
-            obs.end(verdict.model_dump())
+        verdict = await ctx.turns.ask(ctx, judge, rnd, msgs, JudgeVerdict, purpose="judge")
         rec.call(judge, rnd, "judge", JUDGE_NOTE)
         rec.votes.append({"round": rnd, "role": judge, **verdict.model_dump()})
         return verdict

@@ -1,7 +1,8 @@
 """Engines by name: `native` (crew's own member turns) and the `crew.engines` entry-point group.
 
-An engine changes only how a pattern's members take their turns; the pattern's loop is crew's.
-A plugin declares an `EngineSpec` (a light object: importing it must not import the framework):
+An engine changes only how a pattern's members take their turns (a `MemberTurns`, see
+crew.patterns.turns); the pattern's loop is crew's. A plugin declares an `EngineSpec` (a light
+object: importing it must not import the framework) whose `turns` names the factory:
 
     [project.entry-points."crew.engines"]
     autogen = "crew.interop.engines:AUTOGEN"
@@ -16,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from crew.errors import UserError
+from crew.patterns.turns import NATIVE_TURNS, MemberTurns
 from crew.spec.suggest import did_you_mean
 
 ENTRY_POINT_GROUP = "crew.engines"
@@ -31,7 +33,7 @@ class EngineSpec:
     requires: str | None = None  # a module that must be importable (the framework)
     package: str = ""  # what pip installs for it
     extra: str = ""  # crew's extra that installs it
-    runner: str = ""  # "module:attr" of the engine's implementation, loaded on first use
+    turns: str = ""  # "module:attr" of its MemberTurns factory, imported on first use
 
     def runs(self, kind: str) -> bool:
         return self.kinds is None or kind in self.kinds
@@ -44,9 +46,13 @@ class EngineSpec:
         except (ImportError, ValueError):
             return False
 
-    def load(self) -> Any:
-        module, _, attr = self.runner.partition(":")
-        return getattr(importlib.import_module(module), attr)
+    def member_turns(self) -> MemberTurns:
+        """A fresh MemberTurns of this engine (imports the framework)."""
+        if not self.turns:
+            return NATIVE_TURNS
+        module, _, attr = self.turns.partition(":")
+        made: MemberTurns = getattr(importlib.import_module(module), attr)()
+        return made
 
 
 NATIVE_ENGINE = EngineSpec(NATIVE)

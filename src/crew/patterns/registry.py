@@ -109,11 +109,10 @@ class PatternRegistry:
         """Run the template's kind on `ctx` (whose task params are already merged)."""
         if ctx.termination is None:
             ctx.termination = template.termination
-        if template.engine != NATIVE:
+        if template.engine != NATIVE:  # the same pattern; its members take turns on the engine
             engine = default_engines().check(template.engine, template.kind,
                                              template=template.name)
-            result: PatternResult = await engine.load()(template, ctx)
-            return result
+            ctx.turns = engine.member_turns()
         return await self.create(template.kind).run(ctx)
 
 

@@ -21,12 +21,12 @@ from crew.patterns.base import (
     PatternContext,
     PatternResult,
     Record,
+    fired_after,
     run_agent,
     stop_outcome,
-    traced_call,
     traced_round,
 )
-from crew.patterns.termination import Condition, RoundState
+from crew.patterns.termination import Condition, Fired, RoundState, Stop
 from crew.spec.params import ReviewLoopParams as ReviewLoopParams
 from crew.workspace import ops as gitops
 
@@ -67,7 +67,7 @@ class ReviewLoop(BasePattern):
 
     kind = "review_loop"
     Params = ReviewLoopParams
-    default_termination = "approved | max_rounds | guard | budget"
+    default_termination = "approved | max_rounds | guard"
 
     @staticmethod
     def check_roles(ctx: PatternContext, p: ReviewLoopParams) -> tuple[str, str]:
@@ -93,29 +93,29 @@ class ReviewLoop(BasePattern):
         feedback: str | None = st.get("feedback")
         rec.votes = list(st.get("verdicts", []))
         rec.rounds = rnd
-        if st.get("fired"):  # resumed after the deciding round: only the finish was left
+        resumed = Fired.from_state(st.get("fired"))
+        if resumed is not None:  # resumed after the deciding round: only the finish was left
             last = Verdict.model_validate(st["verdict"]) if st.get("verdict") else None
             done = RoundState(round=rnd, approved=bool(st.get("approved")),
                               tests_passed=st.get("passed"))
-            return await self._conclude(ctx, rec, str(st["fired"]), done, author,
+            return await self._conclude(ctx, rec, resumed, done, author,
                                         str(st.get("author_text", "")), last, workdir)
         while True:
             rnd += 1
             with traced_round(rnd):
                 rec.guard = None
                 # 1. the author works (round 1: the task; later: the feedback)
-                agent = ctx.agent(author, workdir)
                 if author_msgs is None:
-                    res = await run_agent(agent, ctx, rec, rnd, task=ctx.task.prompt())
+                    res = await run_agent(ctx, rec, rnd, author, workdir, task=ctx.task.prompt())
                 else:
                     note = f"{feedback}\nAddress each item, then summarise what you changed."
-                    res = await run_agent(agent, ctx, rec, rnd, pattern_text=note,
+                    res = await run_agent(ctx, rec, rnd, author, workdir, pattern_text=note,
                                           messages=[*author_msgs,
                                                     {"role": "user", "content": note}])
                 author_msgs, author_text = res.messages, (res.text or "").strip()
                 verdict: Verdict | None = None
                 passed: bool | None = None
-                if rec.guard is None or "guard" not in stop.names():
+                if rec.guard is None or Stop.GUARD not in stop.names():
                     # 2. the gate, 3. the review
                     if p.gate and workdir is not None and ctx.sandbox is not None:
                         r = await ctx.sandbox.run(p.gate, workspace=workdir,
@@ -137,9 +137,10 @@ class ReviewLoop(BasePattern):
                 rec.rounds = rnd
                 state = RoundState(round=rnd, approved=bool(verdict and verdict.approved),
                                    tests_passed=passed, guard_stopped=rec.guard is not None)
-                fired = stop.fired(state) or ("max_rounds" if rnd >= p.max_rounds else None)
+                fired = fired_after(stop, state, p.max_rounds)
                 await ctx.save({"round": rnd, "author": author_msgs, "reviewer": review_msgs,
-                                "feedback": feedback, "verdicts": rec.votes, "fired": fired,
+                                "feedback": feedback, "verdicts": rec.votes,
+                                "fired": fired.to_state() if fired else None,
                                 "approved": state.approved, "passed": passed,
                                 "author_text": author_text,
                                 "verdict": verdict.model_dump() if verdict else None})
@@ -148,11 +149,11 @@ class ReviewLoop(BasePattern):
             return await self._conclude(ctx, rec, fired, state, author, author_text, verdict,
                                         workdir)
 
-    async def _conclude(self, ctx: PatternContext, rec: Record, fired: str, state: RoundState,
+    async def _conclude(self, ctx: PatternContext, rec: Record, fired: Fired, state: RoundState,
                         author: str, author_text: str, verdict: Verdict | None,
                         workdir: Any) -> PatternResult:
         outcome = stop_outcome(fired) or (Outcome.DONE if state.approved else Outcome.FAILED)
-        if outcome is Outcome.DONE and not state.approved and "tests_pass" not in fired:
+        if outcome is Outcome.DONE and not state.approved and Stop.TESTS_PASS not in fired:
             outcome = Outcome.FAILED
         return await self._finish(ctx, rec, outcome, fired, author, author_text, verdict,
                                   workdir)
@@ -160,31 +161,28 @@ class ReviewLoop(BasePattern):
     async def _review(self, ctx: PatternContext, rec: Record, rnd: int, reviewer: str,
                       author_text: str, msgs: list[dict[str, Any]] | None,
                       workdir: Any) -> tuple[Verdict, list[dict[str, Any]]]:
-        agent = ctx.agent(reviewer, workdir)
         if msgs is None:
             where = "Read the changes with your tools (git_diff). " if workdir else ""
             task = (f"Review the author's work on this task.\n\n{ctx.task.prompt()}\n\n"
                     f"## Author's answer\n{author_text}\n\n{where}{VERDICT_NOTE}")
             added = task.replace(ctx.task.prompt(), "").replace(author_text, "")
-            res = await run_agent(agent, ctx, rec, rnd, task=task, purpose="review",
+            res = await run_agent(ctx, rec, rnd, reviewer, workdir, task=task, purpose="review",
                                   pattern_text=added)
         else:
             note = f"The author revised:\n{author_text}\n\nReview again. {VERDICT_NOTE}"
-            res = await run_agent(agent, ctx, rec, rnd, purpose="review", pattern_text=note,
+            res = await run_agent(ctx, rec, rnd, reviewer, workdir, purpose="review",
+                                  pattern_text=note,
                                   messages=[*msgs, {"role": "user", "content": note}])
         try:
             verdict = parse_as(Verdict, res.text)
         except ValueError:
-            with traced_call(reviewer, rnd, "verdict", res.messages[-1:]) as obs:
-                verdict = await ctx.llm.ask(agent.alias, res.messages, Verdict,
-                                            context=ctx.call(reviewer, turn=rnd,
-                                                             purpose="verdict"))
-                obs.end(verdict.model_dump())
+            verdict = await ctx.turns.ask(ctx, reviewer, rnd, res.messages, Verdict,
+                                          purpose="verdict")
             rec.call(reviewer, rnd, "verdict")
         rec.votes.append({"round": rnd, "role": reviewer, **verdict.model_dump()})
         return verdict, res.messages
 
-    async def _finish(self, ctx: PatternContext, rec: Record, outcome: Outcome, fired: str,
+    async def _finish(self, ctx: PatternContext, rec: Record, outcome: Outcome, fired: Fired,
                       author: str, author_text: str, verdict: Verdict | None,
                       workdir: Any) -> PatternResult:
         if outcome is Outcome.DONE and ctx.workspace is not None:

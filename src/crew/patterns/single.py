@@ -13,7 +13,7 @@ from crew.patterns.base import (
     run_agent,
     traced_round,
 )
-from crew.patterns.termination import Condition, RoundState
+from crew.patterns.termination import Condition, RoundState, Stop
 from crew.workspace import ops as gitops
 
 
@@ -21,7 +21,7 @@ class Single(BasePattern):
     """roles: [doer]."""
 
     kind = "single"
-    default_termination = "guard | budget"
+    default_termination = "guard"
 
     async def execute(self, ctx: PatternContext, params: Any, stop: Condition,
                       rec: Record) -> PatternResult:
@@ -40,12 +40,12 @@ class Single(BasePattern):
             return self.result(rec, Outcome.DONE, summary, decision=summary or None,
                                artifacts=artifacts)
         with traced_round(1):
-            res = await run_agent(ctx.agent(role, workdir), ctx, rec, 1, task=ctx.task.prompt())
+            res = await run_agent(ctx, rec, 1, role, workdir, task=ctx.task.prompt())
         rec.rounds = 1
         summary = (res.text or "").strip()
         if rec.guard:
             fired = stop.fired(RoundState(round=1, guard_stopped=True))
-            outcome = Outcome.GUARD if fired and "guard" in fired else Outcome.FAILED
+            outcome = Outcome.GUARD if fired is not None and Stop.GUARD in fired else Outcome.FAILED
             return self.result(rec, outcome, f"stopped: {rec.guard}", stopped_by=fired,
                                artifacts=await gitops.pending(workdir))
         artifacts = None

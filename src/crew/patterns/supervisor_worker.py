@@ -19,14 +19,14 @@ from crew.patterns.base import (
     PatternContext,
     PatternResult,
     Record,
+    fired_after,
     gather_all,
     run_agent,
     stop_outcome,
     system_message,
-    traced_call,
     traced_round,
 )
-from crew.patterns.termination import Condition, RoundState
+from crew.patterns.termination import Condition, Fired, RoundState, Stop
 from crew.spec.params import SupervisorWorkerParams as SupervisorWorkerParams
 from crew.workspace import ops as gitops
 
@@ -78,7 +78,7 @@ class SupervisorWorker(BasePattern):
 
     kind = "supervisor_worker"
     Params = SupervisorWorkerParams
-    default_termination = "approved | max_rounds | guard | budget"
+    default_termination = "approved | max_rounds | guard"
 
     async def execute(self, ctx: PatternContext, params: Any, stop: Condition,
                       rec: Record) -> PatternResult:
@@ -97,7 +97,7 @@ class SupervisorWorker(BasePattern):
         rec.votes, rec.rounds = list(st.get("reviews", [])), rnd
         if not subtasks:
             subtasks = await self._plan(ctx, rec, lead, workers, p.max_subtasks)
-        fired: str | None = st.get("fired")
+        fired = Fired.from_state(st.get("fired"))
         review = LeadReview.model_validate(st["review"]) if st.get("review") else None
         while fired is None:  # a resume after the deciding round goes straight to the finish
             rnd += 1
@@ -112,7 +112,7 @@ class SupervisorWorker(BasePattern):
                                                          feedback.get(s["id"]), results, lock)
                                               for s in wave))
                     results.update(dict(outs))
-                if rec.guard is not None and "guard" in stop.names():  # guarded: no review
+                if rec.guard is not None and Stop.GUARD in stop.names():  # guarded: no review
                     review = LeadReview(approved=False,
                                         summary=f"stopped by a guard: {rec.guard}")
                 else:
@@ -124,10 +124,11 @@ class SupervisorWorker(BasePattern):
                 rec.rounds = rnd
                 state = RoundState(round=rnd, approved=review.approved,
                                    guard_stopped=rec.guard is not None)
-                fired = stop.fired(state) or ("max_rounds" if rnd >= p.max_rounds else None)
+                fired = fired_after(stop, state, p.max_rounds)
                 await ctx.save({"round": rnd, "base": base, "plan": subtasks,
                                 "results": results, "redo": redo, "reviews": rec.votes,
-                                "fired": fired, "review": review.model_dump()})
+                                "fired": fired.to_state() if fired else None,
+                                "review": review.model_dump()})
         assert review is not None
         outcome = stop_outcome(fired) or (Outcome.DONE if review.approved else Outcome.FAILED)
         if outcome is Outcome.DONE and not review.approved:
@@ -146,13 +147,8 @@ class SupervisorWorker(BasePattern):
         note = PLAN_NOTE.format(n=n, workers=titles)
         user = "\n\n".join(x for x in (ctx.context_text(), ctx.task.prompt(), note) if x)
         schema = plan_schema(workers)
-        lead_spec = ctx.role(lead)
         msgs = [system_message(ctx, lead), {"role": "user", "content": user}]
-        with traced_call(lead, 1, "plan", msgs) as obs:  # under the task, before round 1
-            plan = await ctx.llm.ask(lead_spec.model, msgs, schema,
-                                     context=ctx.call(lead, turn=1, purpose="plan"),
-                                     temperature=lead_spec.temperature)
-            obs.end(plan.model_dump())
+        plan = await ctx.turns.ask(ctx, lead, 1, msgs, schema, purpose="plan")  # before round 1
         rec.call(lead, 1, "plan", note)
         subs: list[dict[str, Any]] = []
         for i, s in enumerate(plan.model_dump()["subtasks"][:n], 1):
@@ -173,7 +169,7 @@ class SupervisorWorker(BasePattern):
                 + ("\n\nDone already:\n" + "\n".join(done) if done else "")
                 + (f"\n\nThe lead sent this back: {feedback}" if feedback else ""))
         # task_id stays the parent's (per-task budgets); purpose names the subtask
-        res = await run_agent(ctx.agent(sub["role"], workdir), ctx, rec, rnd, task=text,
+        res = await run_agent(ctx, rec, rnd, sub["role"], workdir, task=text,
                               purpose=f"work:{sub['id']}")
         out: dict[str, Any] = {"role": sub["role"], "summary": (res.text or "").strip()[:2000],
                                "final": res.final, "round": rnd}
@@ -204,13 +200,8 @@ class SupervisorWorker(BasePattern):
                 extra += " [stopped before finishing]"
             lines.append(f"- {s['id']} ({s['role']}): {r.get('summary', '(not run)')}{extra}")
         user = (f"{ctx.task.prompt()}\n\n## Results\n" + "\n".join(lines) + f"\n\n{REVIEW_NOTE}")
-        spec = ctx.role(lead)
         msgs = [system_message(ctx, lead), {"role": "user", "content": user}]
-        with traced_call(lead, rnd, "review", msgs) as obs:
-            review = await ctx.llm.ask(spec.model, msgs, LeadReview,
-                                       context=ctx.call(lead, turn=rnd, purpose="review"),
-                                       temperature=spec.temperature)
-            obs.end(review.model_dump())
+        review = await ctx.turns.ask(ctx, lead, rnd, msgs, LeadReview, purpose="review")
         rec.call(lead, rnd, "review", REVIEW_NOTE)
         rec.votes.append({"round": rnd, "role": lead, **review.model_dump()})
         return review

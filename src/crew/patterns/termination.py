@@ -1,9 +1,10 @@
 """Composable termination conditions, autogen-style: `MaxRounds(3) | Approved()`.
 
 A pattern fills a `RoundState` after each round and asks its condition whether to stop. A
-condition answers with the name of the condition that fired (e.g. "approved"), or None.
-`build_termination` turns a template's expression (`approved | max_rounds | budget`) into the
-same objects, taking `max_rounds` from the pattern's params.
+condition answers with a `Fired` value (which `Stop`s fired, e.g. approved and tests_pass), or
+None. `build_termination` turns a template's expression (`approved | max_rounds | guard`) into
+the same objects, taking `max_rounds` from the pattern's params. There is no budget condition:
+a budget stop (BudgetExceeded) always ends a pattern with outcome budget.
 """
 
 from __future__ import annotations
@@ -11,12 +12,53 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any
 
 from crew.errors import UserError
 from crew.spec.models import parse_termination
 
 _TOKEN = re.compile(r"\s*(\(|\)|\||&|[a-z_]+)\s*")
+
+
+class Stop(StrEnum):
+    """A termination condition's name."""
+
+    MAX_ROUNDS = "max_rounds"
+    CONSENSUS = "consensus"
+    APPROVED = "approved"
+    TESTS_PASS = "tests_pass"
+    GUARD = "guard"
+
+
+@dataclass(frozen=True)
+class Fired:
+    """The conditions that fired together (one for `|`, all parts for `&`), in order."""
+
+    stops: tuple[Stop, ...]
+
+    def __contains__(self, stop: object) -> bool:
+        return stop in self.stops
+
+    @property
+    def label(self) -> str:
+        """`approved&tests_pass`: PatternResult.stopped_by."""
+        return "&".join(s.value for s in self.stops)
+
+    def to_state(self) -> list[str]:
+        return [s.value for s in self.stops]
+
+    @classmethod
+    def of(cls, *stops: Stop) -> Fired:
+        return cls(tuple(dict.fromkeys(stops)))
+
+    @classmethod
+    def from_state(cls, value: Any) -> Fired | None:
+        """From a checkpoint: a list of names (an older checkpoint: one `a&b` string)."""
+        if not value:
+            return None
+        names = value.split("&") if isinstance(value, str) else list(value)
+        return cls.of(*(Stop(n) for n in names))
 
 
 @dataclass
@@ -27,21 +69,18 @@ class RoundState:
     approved: bool = False
     consensus: bool = False
     tests_passed: bool | None = None  # None: no gate ran
-    budget_exceeded: bool = False
     guard_stopped: bool = False
 
 
 class Condition:
     """A stop condition. Combine with `|` (either) and `&` (both)."""
 
-    name = "condition"
-
-    def fired(self, state: RoundState) -> str | None:
-        """The name of the condition that fired, or None to go on."""
+    def fired(self, state: RoundState) -> Fired | None:
+        """What fired, or None to go on."""
         raise NotImplementedError
 
-    def names(self) -> set[str]:
-        return {self.name}
+    def names(self) -> set[Stop]:
+        return set()
 
     def __or__(self, other: Condition) -> Condition:
         return AnyOf(self, other)
@@ -57,14 +96,14 @@ class AnyOf(Condition):
     def __init__(self, *parts: Condition) -> None:
         self.parts = parts
 
-    def fired(self, state: RoundState) -> str | None:
+    def fired(self, state: RoundState) -> Fired | None:
         for p in self.parts:
             hit = p.fired(state)
-            if hit:
+            if hit is not None:
                 return hit
         return None
 
-    def names(self) -> set[str]:
+    def names(self) -> set[Stop]:
         return set().union(*(p.names() for p in self.parts))
 
     def __repr__(self) -> str:
@@ -75,71 +114,91 @@ class AllOf(Condition):
     def __init__(self, *parts: Condition) -> None:
         self.parts = parts
 
-    def fired(self, state: RoundState) -> str | None:
+    def fired(self, state: RoundState) -> Fired | None:
         hits = [p.fired(state) for p in self.parts]
-        return "&".join(h for h in hits if h) if all(hits) else None
+        if any(h is None for h in hits):
+            return None
+        return Fired.of(*(s for h in hits if h is not None for s in h.stops))
 
-    def names(self) -> set[str]:
+    def names(self) -> set[Stop]:
         return set().union(*(p.names() for p in self.parts))
 
     def __repr__(self) -> str:
         return "(" + " & ".join(map(repr, self.parts)) + ")"
 
 
-class MaxRounds(Condition):
-    name = "max_rounds"
+class Leaf(Condition):
+    """One named condition; `holds` reads the round's state."""
+
+    stop: Stop
+
+    def holds(self, state: RoundState) -> bool:
+        raise NotImplementedError
+
+    def fired(self, state: RoundState) -> Fired | None:
+        return Fired.of(self.stop) if self.holds(state) else None
+
+    def names(self) -> set[Stop]:
+        return {self.stop}
+
+
+class MaxRounds(Leaf):
+    stop = Stop.MAX_ROUNDS
 
     def __init__(self, n: int) -> None:
         if n < 1:
             raise ValueError("MaxRounds needs n >= 1")
         self.n = n
 
-    def fired(self, state: RoundState) -> str | None:
-        return self.name if state.round >= self.n else None
+    def holds(self, state: RoundState) -> bool:
+        return state.round >= self.n
 
     def __repr__(self) -> str:
         return f"MaxRounds({self.n})"
 
 
-class Approved(Condition):
-    name = "approved"
+class Approved(Leaf):
+    stop = Stop.APPROVED
 
-    def fired(self, state: RoundState) -> str | None:
-        return self.name if state.approved else None
-
-
-class Consensus(Condition):
-    name = "consensus"
-
-    def fired(self, state: RoundState) -> str | None:
-        return self.name if state.consensus else None
+    def holds(self, state: RoundState) -> bool:
+        return state.approved
 
 
-class TestsPass(Condition):
-    name = "tests_pass"
+class Consensus(Leaf):
+    stop = Stop.CONSENSUS
+
+    def holds(self, state: RoundState) -> bool:
+        return state.consensus
+
+
+class TestsPass(Leaf):
+    stop = Stop.TESTS_PASS
     __test__ = False  # not a pytest class
 
-    def fired(self, state: RoundState) -> str | None:
-        return self.name if state.tests_passed else None
+    def holds(self, state: RoundState) -> bool:
+        return bool(state.tests_passed)
 
 
-class Budget(Condition):
-    name = "budget"
+class Guard(Leaf):
+    stop = Stop.GUARD
 
-    def fired(self, state: RoundState) -> str | None:
-        return self.name if state.budget_exceeded else None
+    def holds(self, state: RoundState) -> bool:
+        return state.guard_stopped
 
 
-class Guard(Condition):
-    name = "guard"
+class Never(Condition):
+    """No condition (a kind without rounds, e.g. committee): only the pattern ends itself."""
 
-    def fired(self, state: RoundState) -> str | None:
-        return self.name if state.guard_stopped else None
+    def fired(self, state: RoundState) -> Fired | None:
+        return None
 
 
 def build_termination(expr: str, params: Mapping[str, Any], *, max_rounds_param: str = "max_rounds",
                       where: str | None = None) -> Condition:
-    """The condition of a template expression. `max_rounds` reads params[max_rounds_param]."""
+    """The condition of a template expression. `max_rounds` reads params[max_rounds_param];
+    an empty expression is `Never()`."""
+    if not expr.strip():
+        return Never()
     try:
         parse_termination(expr)  # validates; the error names the problem
     except ValueError as e:
@@ -155,8 +214,9 @@ def build_termination(expr: str, params: Mapping[str, Any], *, max_rounds_param:
                                 f"{n!r}", file=where, field=f"params.{max_rounds_param}",
                                 hint="set it to a whole number >= 1")
             return MaxRounds(n)
-        return {"approved": Approved, "consensus": Consensus, "tests_pass": TestsPass,
-                "budget": Budget, "guard": Guard}[name]()
+        leaf_types: dict[str, type[Leaf]] = {"approved": Approved, "consensus": Consensus,
+                                             "tests_pass": TestsPass, "guard": Guard}
+        return leaf_types[name]()
 
     # precedence: & binds tighter than |
     def parse_or() -> Condition:

@@ -299,7 +299,7 @@ class RunSession:
                       rounds=result.rounds, finished_at=time.time())
             obs.end({"outcome": status, "summary": result.summary[:SUMMARY_CHARS],
                      "commit": commit})
-        if status == "budget":
+        if result.outcome is Outcome.BUDGET:
             self._budget_out = True
             self.state.stop_reason = result.summary
 

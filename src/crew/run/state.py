@@ -46,7 +46,7 @@ class PlannedTask(BaseModel):
     depends_on: list[str] = Field(default_factory=list)
     acceptance: list[str] = Field(default_factory=list)
     params: dict[str, Any] = Field(default_factory=dict)
-    engine: Literal["native", "autogen", "crewai"] | None = None
+    engine: str | None = None
     pinned: bool = False
     kind: str = "task"  # "task" | "merge_fix" (a conflict resolution) | "gate_fix"
     conflict_of: str | None = None  # merge_fix: the task whose branch conflicted

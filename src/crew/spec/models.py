@@ -4,17 +4,22 @@ inside LiteLLM's own `litellm_params` / `model_info`, which belong to LiteLLM.""
 from __future__ import annotations
 
 import re
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 NAME_RE = r"^[A-Za-z][A-Za-z0-9_-]{0,63}$"
 Name = str  # validated with NAME_RE where it names a library entry
-Engine = Literal["native", "autogen", "crewai"]
+# An engine's name: native, or one registered under the `crew.engines` entry points (autogen
+# and crewai ship with crew); unknown names and kinds an engine does not run are checked above
+# spec, by crew.patterns.checks.
+Engine = Annotated[str, Field(pattern=NAME_RE)]
 SandboxName = Literal["auto", "docker", "bwrap", "local"]
 
 # The termination condition names a pattern template may combine with | and & (issue 5 builds them).
-TERMINATION_NAMES = ("max_rounds", "consensus", "approved", "tests_pass", "budget", "guard")
+# Not `budget`: a budget stop always ends a pattern (outcome budget), whatever the expression.
+TERMINATION_NAMES = ("max_rounds", "consensus", "approved", "tests_pass", "guard")
+NOT_A_CONDITION = {"budget": "a budget stop always ends the pattern (outcome budget): remove it"}
 _TERM_TOKEN = re.compile(r"\s*(\(|\)|\||&|[a-z_]+)\s*")
 
 
@@ -138,6 +143,8 @@ def parse_termination(expr: str) -> list[str]:
         else:
             if not expect_operand:
                 raise ValueError(f"missing '|' or '&' before {t!r}")
+            if t in NOT_A_CONDITION:
+                raise ValueError(f"{t!r} is not a termination condition: {NOT_A_CONDITION[t]}")
             if t not in TERMINATION_NAMES:
                 from crew.spec.suggest import did_you_mean
 

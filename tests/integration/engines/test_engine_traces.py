@@ -23,6 +23,8 @@ from crew.patterns import default_registry
 from crew.patterns.base import Outcome, PatternContext, PatternResult
 from crew.workspace.worktrees import Workspace
 
+pytestmark = pytest.mark.slow  # engine turns take seconds
+
 OBS_TYPE = "langfuse.observation.type"
 READ = {"name": "read_file", "arguments": {"path": "app.py"}}
 

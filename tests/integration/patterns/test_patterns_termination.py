@@ -23,7 +23,7 @@ from crew.patterns.supervisor_worker import SupervisorWorker
 from crew.testing import StubServer
 from crew.workspace.worktrees import Workspace
 
-WITH_GUARD = "approved | max_rounds | guard | budget"
+WITH_GUARD = "approved | max_rounds | guard"
 
 
 def usage(prompt: int) -> dict[str, int]:
@@ -220,7 +220,7 @@ async def test_debate_guard_stop(make_llm: MakeLLM, backend: str, stub: StubServ
     llm = make_llm(answers)
     res = await Debate().run(ctx_for(llm, ["coder", "tester"], {"rounds": 2},
                                      workspace=workspace,
-                                     termination="consensus | max_rounds | guard | budget"))
+                                     termination="consensus | max_rounds | guard"))
     assert res.outcome is Outcome.GUARD and res.stopped_by == "guard" and res.rounds == 1
     assert "list_files" in res.summary
     roles = Counter(e.role for e in llm.ledger.entries)

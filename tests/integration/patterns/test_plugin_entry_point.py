@@ -57,7 +57,7 @@ def project(tmp: Path) -> Path:
         kind: echo
         description: Echo the one role's answer.
         params: {prefix: ECHO}
-        termination: budget
+        termination: guard
         """))
     (d / "crews" / "echo-team.yaml").write_text(textwrap.dedent("""\
         supervisor: supervisor

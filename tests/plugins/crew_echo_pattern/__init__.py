@@ -27,7 +27,7 @@ class EchoParams(BaseModel):
 class EchoPattern(BasePattern):
     kind = "echo"
     Params = EchoParams
-    default_termination = "budget"
+    default_termination = "guard"
 
     async def execute(self, ctx: PatternContext, params: Any, stop: Condition,
                       rec: Record) -> PatternResult:

@@ -32,7 +32,7 @@ tasks:
     title: Code
     pattern: debate
     roles: [coder, reviewer]
-    engine: crewai
+    engine: crewia
     params: {rounds: 50}
 """
 
@@ -55,7 +55,7 @@ def project(tmp_path: Path) -> Path:
 EXPECTED = [
     "feature.yaml:10:7: tasks[0].params.rouns: unknown field 'rouns' (did you mean 'rounds'?)",
     "feature.yaml:15:13: tasks[1].engine:",
-    "the crewai engine does not run 'debate' patterns",
+    "unknown engine 'crewia' (did you mean 'crewai'?)",
     "feature.yaml:16:22: tasks[1].params.rounds: Input should be less than or equal to 10",
 ]
 

@@ -122,5 +122,5 @@ async def test_debate_without_agreement_goes_to_the_judge(make_ctx: MakeCtx) -> 
     assert res.outcome is Outcome.DONE and res.decision == "A" and res.rounds == 2
     assert res.stopped_by == "max_rounds" and res.summary == "A is simpler"
     assert [s["round"] for s in saved] == [1, 2, 2]  # the last: the judge's verdict
-    assert saved[-1]["verdict"]["decision"] == "A" and saved[1]["fired"] == "max_rounds"
+    assert saved[-1]["verdict"]["decision"] == "A" and saved[1]["fired"] == ["max_rounds"]
     assert [c.context.purpose for c in llm.calls][-1] == "judge"

@@ -29,9 +29,9 @@ def task(**kw: object) -> PlannedTask:
 def test_edited_plan_params_and_engine_are_checked(tmp_path: Path) -> None:
     r = resolved(tmp_path)
     assert planned_problems(r, [task(params={"rounds": 3})]) == []
-    got = planned_problems(r, [task(params={"rouns": 3, "judge": "reviewer"}, engine="crewai")])
+    got = planned_problems(r, [task(params={"rouns": 3, "judge": "reviewer"}, engine="crewia")])
     assert len(got) == 2
-    assert got[0].startswith("task 'decide': engine:") and "does not run 'debate'" in got[0]
+    assert got[0].startswith("task 'decide': engine:") and "unknown engine 'crewia'" in got[0]
     assert got[1] == ("task 'decide': params.rouns: unknown field 'rouns' "
                       "(did you mean 'rounds'?)")
     (got,) = planned_problems(r, [task(pattern="review_loop", params={"max_rounds": 50})])

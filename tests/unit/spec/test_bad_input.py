@@ -80,12 +80,12 @@ CASES: list[tuple[str, str, list[str]]] = [
      ["params.rounds", "less than or equal to 10"]),
     ("patterns/params_unknown_key.yaml", "params_unknown_key.yaml:4:3",
      ["params.rouns", "unknown field 'rouns'", "did you mean 'rounds'"]),
-    ("patterns/engine_mismatch.yaml", "engine_mismatch.yaml:3:9",
-     ["engine", "the crewai engine does not run 'debate' patterns"]),
+    ("patterns/engine_unknown.yaml", "engine_unknown.yaml:3:9",
+     ["engine", "unknown engine 'crewia'", "did you mean 'crewai'"]),
     ("feature_task_params_typo.yaml", "feature_task_params_typo.yaml:8:14",
      ["tasks[0].params.max_round", "did you mean 'max_rounds'"]),
-    ("feature_task_engine_mismatch.yaml", "feature_task_engine_mismatch.yaml:8:13",
-     ["tasks[0].engine", "does not run 'debate' patterns"]),
+    ("feature_task_engine_unknown.yaml", "feature_task_engine_unknown.yaml:8:13",
+     ["tasks[0].engine", "unknown engine 'autogn'", "did you mean 'autogen'"]),
 ]
 
 

@@ -136,15 +136,16 @@ def test_library_lists_local_and_builtin(tmp_path: Path) -> None:
 @pytest.mark.parametrize(("expr", "names"), [
     ("max_rounds", ["max_rounds"]),
     ("approved | max_rounds", ["approved", "max_rounds"]),
-    ("(approved & tests_pass) | max_rounds | budget", ["approved", "tests_pass", "max_rounds",
-                                                        "budget"]),
+    ("(approved & tests_pass) | max_rounds | guard", ["approved", "tests_pass", "max_rounds",
+                                                       "guard"]),
 ])
 def test_termination_grammar(expr: str, names: list[str]) -> None:
     assert parse_termination(expr) == names
 
 
 @pytest.mark.parametrize("expr", ["", "approved |", "| approved", "approved max_rounds",
-                                  "(approved", "approved)", "approved ^ budget"])
+                                  "(approved", "approved)", "approved ^ guard",
+                                  "approved | budget"])  # budget: no condition (always stops)
 def test_termination_grammar_rejects(expr: str) -> None:
     with pytest.raises(ValueError):
         parse_termination(expr)

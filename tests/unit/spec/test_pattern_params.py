@@ -56,20 +56,34 @@ def test_task_param_typo_with_did_you_mean(tmp_path: Path) -> None:
     assert prob.hint == "did you mean 'rounds'?"
 
 
+def limited_engines() -> RegistryKinds:
+    """The registries plus a plugin engine that runs `single` only (autogen and crewai
+    take any kind's turns, so a mismatch needs an engine that declares fewer kinds)."""
+    engines = EngineRegistry()
+    engines.register(EngineSpec("loops", kinds=("single",)))
+    return RegistryKinds(engines=engines)
+
+
 def test_task_engine_that_does_not_run_the_kind(tmp_path: Path) -> None:
-    f = write(tmp_path / "feature.yaml", FEATURE + DEBATE_TASK + "    engine: crewai\n")
+    f = write(tmp_path / "feature.yaml", FEATURE + DEBATE_TASK + "    engine: loops\n")
     resolve_feature(f)  # the spec layer alone knows no engines
-    (prob,) = problems(resolve_feature, f, kinds=pattern_kinds())
+    (prob,) = problems(resolve_feature, f, kinds=limited_engines())
     assert (prob.line, prob.field) == (8, "tasks[0].engine")
-    assert "crewai engine does not run 'debate'" in prob.message
-    assert "review_loop" in (prob.hint or "")
+    assert "loops engine does not run 'debate'" in prob.message
+    assert "single" in (prob.hint or "")
+    f = write(tmp_path / "feature.yaml", FEATURE + DEBATE_TASK + "    engine: crewia\n")
+    (prob,) = problems(resolve_feature, f, kinds=pattern_kinds())
+    assert "unknown engine 'crewia'" in prob.message and "crewai" in prob.message
 
 
 def test_template_engine_mismatch(tmp_path: Path) -> None:
     p = write(tmp_path / "patterns" / "vote.yaml",
-              "kind: committee\ndescription: Vote.\nengine: crewai\n")
-    (prob,) = problems(validate_path, p, kinds=pattern_kinds())
+              "kind: committee\ndescription: Vote.\nengine: loops\n")
+    (prob,) = problems(validate_path, p, kinds=limited_engines())
     assert (prob.line, prob.field) == (3, "engine")
+    crewai = write(tmp_path / "patterns" / "vote2.yaml",
+                   "kind: committee\ndescription: V.\nengine: crewai\n")
+    validate_path(crewai, kinds=pattern_kinds())  # built-in engines take any kind's turns
 
 
 def test_every_problem_at_once_and_template_problems_reported_once(tmp_path: Path) -> None:
@@ -85,11 +99,11 @@ def test_every_problem_at_once_and_template_problems_reported_once(tmp_path: Pat
     title: Code
     pattern: review_loop
     roles: [coder, reviewer]
-    engine: autogen
+    engine: loops
     params: {max_rounds: 21, gate: pytest}
 """)
     found = {(Path(p.file or "").name, p.field) for p in
-             problems(resolve_feature, f, kinds=pattern_kinds())}
+             problems(resolve_feature, f, kinds=limited_engines())}
     assert found == {("debate.yaml", "params.rounds"),
                      ("feature.yaml", "tasks[0].params.early_stop"),
                      ("feature.yaml", "tasks[2].engine"),
