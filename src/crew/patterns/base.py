@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Protocol, runtime_checkable
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from crew.errors import BudgetExceeded, UserError
-from crew.llm.types import CallContext, StructuredChatModel
+from crew.llm.types import CallContext, Message, StructuredChatModel
 from crew.observability.tracer import Observation, current_tracer
 from crew.patterns.termination import Condition, RoundState, build_termination
 from crew.spec.models import RoleSpec
@@ -28,6 +28,16 @@ if TYPE_CHECKING:
     from crew.workspace.worktrees import Workspace
 
 Checkpoint = Callable[[dict[str, Any]], Awaitable[None] | None]
+
+
+class TurnStore(Protocol):
+    """Where a run keeps completed turns (crew.run.journal.TurnJournal): by key, the latest
+    conversation, its turn count, and its stop reason and detail once the agent stopped."""
+
+    def conversation(self, key: str) -> tuple[list[Message], int, str | None, str] | None: ...
+
+    def record(self, key: str, turn: int, messages: list[Message], stop: str | None,
+               detail: str = "") -> None: ...
 
 
 class Outcome(StrEnum):
@@ -68,6 +78,8 @@ class PatternContext:
     state: dict[str, Any] = field(default_factory=dict)
     checkpoint: Checkpoint | None = None
     pattern: str = ""  # the kind, set by the pattern
+    turns: TurnStore | None = None  # turn-level resume: completed turns are never redone
+    _seen: dict[str, int] = field(default_factory=dict, repr=False)
 
     def role(self, name: str) -> RoleSpec:
         try:
@@ -102,6 +114,15 @@ class PatternContext:
         if workdir is None:
             return Agent(spec, self.llm, tools=[], **kw)
         return Agent(spec, self.llm, workspace=workdir, sandbox=self.sandbox, **kw)
+
+    def turn_key(self, role: str, rnd: int, purpose: str = "", task_id: str | None = None
+                 ) -> str:
+        """The TurnStore key of the next agent or call of (role, round, purpose): numbered by
+        occurrence, so a resumed pattern replaying a round meets the same keys in order."""
+        base = f"{self.task.id}/{task_id or self.task.id}/{role}/{purpose}/{rnd}"
+        n = self._seen.get(base, 0)
+        self._seen[base] = n + 1
+        return f"{base}/{n}"
 
     async def save(self, state: dict[str, Any]) -> None:
         self.state = state
@@ -248,16 +269,59 @@ async def run_agent(agent: Agent, ctx: PatternContext, rec: Record, rnd: int, *,
                     task: str | None = None, messages: list[dict[str, Any]] | None = None,
                     purpose: str = "", task_id: str | None = None,
                     pattern_text: str = "") -> AgentResult:
-    """Run one agent with the right CallContext and record its transcript ref."""
+    """Run one agent with the right CallContext and record its transcript ref. With a
+    TurnStore, each completed turn is recorded, and an agent recorded before a crash continues
+    from its last completed turn (or returns its recorded end without a model call)."""
     name = agent.role.name
-    res = await agent.run(task, context=replace(ctx.call(name, task_id=task_id), purpose=purpose),
-                          repo_context=ctx.context_text() if messages is None else None,
-                          messages=messages)
+    saved, own = None, agent.on_turn
+    if ctx.turns is not None:
+        store, key = ctx.turns, ctx.turn_key(name, rnd, purpose, task_id)
+        saved = store.conversation(key)
+        agent.on_turn = _recording(store, key, own)
+    try:
+        if saved is not None and saved[2] is not None:
+            res = _ended(saved[0], saved[1], saved[2], saved[3])
+        else:
+            res = await agent.run(
+                task if saved is None else None,
+                context=replace(ctx.call(name, task_id=task_id), purpose=purpose),
+                repo_context=ctx.context_text() if messages is None and saved is None else None,
+                messages=saved[0] if saved is not None else messages)
+    finally:
+        agent.on_turn = own
     rec.agent(name, rnd, res, purpose, task_id or ctx.task.id)
     rec.framework_tokens += estimate(pattern_text)
     if guard_tripped(res):
         rec.guard = f"{name}: {res.detail}"
     return res
+
+
+def _recording(store: TurnStore, key: str, then: Any) -> Any:
+    def on_turn(r: Any) -> Any:
+        store.record(key, r.turn, r.messages, None if r.stop_reason is None
+                     else str(r.stop_reason), r.detail)
+        return then(r) if then is not None else None
+    return on_turn
+
+
+def _ended(messages: list[Message], turns: int, stop: str, detail: str) -> AgentResult:
+    """The result of an agent that had stopped before the crash, from its recorded turns."""
+    from crew.agent import AgentResult, StopReason
+
+    texts = [m.get("content") for m in messages if m.get("role") == "assistant"]
+    text = next((t for t in reversed(texts) if t), None)
+    return AgentResult(text=text, stop_reason=StopReason(stop), detail=detail,
+                       messages=messages, turns=turns)
+
+
+def _last_answer(ctx: PatternContext, role: str, rnd: int, purpose: str
+                 ) -> tuple[str | None, str | None]:
+    """(key, the answer recorded for it before a crash) for a tool-less call."""
+    if ctx.turns is None:
+        return None, None
+    key = ctx.turn_key(role, rnd, purpose)
+    saved = ctx.turns.conversation(key)
+    return key, (str(saved[0][-1].get("content") or "") if saved and saved[0] else None)
 
 
 async def gather_all(*aws: Awaitable[Any]) -> list[Any]:
@@ -302,7 +366,12 @@ def system_message(ctx: PatternContext, role: str) -> dict[str, Any]:
 async def text_turn(ctx: PatternContext, rec: Record, role: str, rnd: int,
                     messages: list[dict[str, Any]], *, purpose: str = "", alias: str | None = None,
                     temperature: float | None = None, pattern_text: str = "") -> str:
-    """One tool-less completion for `role` (debates and committees without a workspace)."""
+    """One tool-less completion for `role` (debates and committees without a workspace);
+    recorded in the TurnStore, so a resumed round does not ask it again."""
+    key, answer = _last_answer(ctx, role, rnd, purpose)
+    if answer is not None:
+        rec.call(role, rnd, purpose, pattern_text)
+        return answer.strip()
     spec = ctx.role(role)
     params: dict[str, Any] = {"temperature": spec.temperature if temperature is None
                               else temperature}
@@ -312,5 +381,7 @@ async def text_turn(ctx: PatternContext, rec: Record, role: str, rnd: int,
         c = await ctx.llm.complete(alias or spec.model, messages,
                                    context=ctx.call(role, turn=rnd, purpose=purpose), **params)
         obs.end(c.as_message())
+    if ctx.turns is not None and key is not None:
+        ctx.turns.record(key, 1, [c.as_message()], "final", "final answer")
     rec.call(role, rnd, purpose, pattern_text)
     return (c.content or "").strip()

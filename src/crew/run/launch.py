@@ -1,6 +1,7 @@
 """Start or resume a run: resolve the feature, take the run's lock, open the workspace, build
-the LLM (ledger + budget restored from the checkpoint), the sandbox and the tracer, then drive
-a `RunSession` under asyncio with Ctrl-C / SIGTERM turned into a clean, resumable stop."""
+the LLM (ledger from ledger.jsonl, budget from the checkpoint), the sandbox and the tracer,
+open the journals and the state writer, then drive a `RunSession` under asyncio with Ctrl-C /
+SIGTERM turned into a clean, resumable stop."""
 
 from __future__ import annotations
 
@@ -16,7 +17,18 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from crew.errors import UserError
+from crew.run.journal import (
+    LEDGER_FILE,
+    TURNS_FILE,
+    JsonlLog,
+    StateWriter,
+    TurnJournal,
+    ledger_record,
+    load_ledger,
+    migrate_legacy,
+)
 from crew.run.state import (
+    STATE_FILE,
     RunState,
     find_run_dir,
     load_plan,
@@ -24,6 +36,7 @@ from crew.run.state import (
     run_dir,
     run_lock,
     save_state,
+    write_atomic,
 )
 
 if TYPE_CHECKING:
@@ -95,6 +108,8 @@ def resume_run(run_id: str, opts: RunOptions) -> RunOutcome:
     d = find_run_dir(run_id, opts.repo)
     with run_lock(d):
         state = load_state(d)
+        if migrate_legacy(d, state):  # a version-1 checkpoint: ledger and pattern states out
+            save_state(d, state)
         feature = Path(state.feature_path)
         if not feature.exists():
             raise UserError(f"the feature file of run {run_id!r} is gone", file=str(feature),
@@ -126,18 +141,40 @@ def _drive(resolved: ResolvedFeature, state: RunState, d: Path, opts: RunOptions
         opts.say(f"resuming run {state.run_id} on {ws.branch}")
     state.branch, state.base = ws.branch, ws.base
     sandbox = _sandbox(state, opts)
-    llm = _llm(resolved, state)
-    with _tracer(resolved, state, d, opts) as tracer:
-        from crew.observability.tracer import use_tracer
-        from crew.run.runner import RunSession, _NoView
+    llm = _llm(resolved, state, d)
+    ledger_log = JsonlLog(d / LEDGER_FILE)
+    turns = TurnJournal(d / TURNS_FILE)
 
-        session = RunSession(resolved=resolved, state=state, run_dir=d, workspace=ws, llm=llm,
-                             sandbox=sandbox, tracer=tracer, view=opts.view or _NoView(),
-                             plan=None if fresh else load_plan(d), plan_only=opts.plan_only,
-                             approve=opts.approve)
-        llm.ledger.listeners.append(lambda _e: session.checkpoint())
-        with use_tracer(tracer):
-            code = _run_async(session)
+    def sync_journals() -> None:  # before each state.json: it never runs ahead of them
+        ledger_log.sync()
+        turns.log.sync()
+
+    writer = StateWriter(lambda text: write_atomic(d / STATE_FILE, text), sync_journals)
+    try:
+        with _tracer(resolved, state, d, opts) as tracer:
+            from crew.observability.tracer import use_tracer
+            from crew.run.runner import RunSession, _NoView
+
+            session = RunSession(resolved=resolved, state=state, run_dir=d, workspace=ws,
+                                 llm=llm, sandbox=sandbox, tracer=tracer,
+                                 view=opts.view or _NoView(),
+                                 plan=None if fresh else load_plan(d), plan_only=opts.plan_only,
+                                 approve=opts.approve, turns=turns, writer=writer)
+
+            def on_call(e: Any) -> None:  # one line appended; state.json off the loop
+                ledger_log.append(ledger_record(e))
+                session.checkpoint()
+
+            llm.ledger.listeners.append(on_call)
+            with use_tracer(tracer):
+                code = _run_async(session)
+    finally:
+        try:
+            writer.close()  # whatever was asked for is on disk, also on an error
+        finally:
+            sync_journals()
+            ledger_log.close()
+            turns.log.close()
     report = ""
     with contextlib.suppress(OSError):
         report = (d / "report.md").read_text(encoding="utf-8")
@@ -168,8 +205,8 @@ def _sandbox(state: RunState, opts: RunOptions) -> Any:
     return sandbox
 
 
-def _llm(resolved: ResolvedFeature, state: RunState) -> Any:
-    from crew.llm import LLM, Budget, Ledger, Limits
+def _llm(resolved: ResolvedFeature, state: RunState, d: Path) -> Any:
+    from crew.llm import LLM, Budget, Limits
 
     limits = Limits.of(resolved.feature.spec.budget)
     if state.budget_usd is not None:
@@ -177,7 +214,7 @@ def _llm(resolved: ResolvedFeature, state: RunState) -> Any:
     budget = Budget(limits)
     if state.budget:
         budget.restore(state.budget)
-    ledger = Ledger.from_dict(state.ledger) if state.ledger else Ledger()
+    ledger = load_ledger(d, state)
     return LLM(resolved.models, base_dir=resolved.models_dir, ledger=ledger, budget=budget,
                source=str(resolved.models_dir))
 

@@ -1,8 +1,9 @@
 """`crew run` / `crew resume`: plan, schedule the task DAG, run the gates, checkpoint, report.
 
-One `RunSession` per process run of a run id. Everything it learns is written to the
-checkpoint (state.json, plan.json) before it moves on, so a crash at any point resumes:
-finished tasks are not re-run, an interrupted pattern continues from its saved round, a task's
+One `RunSession` per process run of a run id. Everything it learns is checkpointed before it
+moves on (journals appended at once, state.json written off the event loop and awaited at task
+ends), so a crash at any point resumes: finished tasks are not re-run, an interrupted pattern
+continues from its saved round and an interrupted agent from its last completed turn, a task's
 uncommitted work stays in its worktree and commits are never duplicated (trailers).
 """
 
@@ -19,6 +20,7 @@ from crew.errors import BudgetExceeded, CrewRuntimeError, UserError
 from crew.patterns.base import Outcome, PatternContext, TaskInfo
 from crew.patterns.registry import default_registry, merge_params
 from crew.run import gates as gates_mod
+from crew.run.journal import TURNS_FILE, StateWriter, TurnJournal
 from crew.run.merge_fix import conflict_task, start_conflict_merge
 from crew.run.plan import make_plan, planned_problems, repo_context
 from crew.run.state import (
@@ -29,6 +31,7 @@ from crew.run.state import (
     TaskState,
     save_plan,
     save_state,
+    state_text,
     write_atomic,
 )
 
@@ -81,22 +84,45 @@ class RunSession:
     plan: list[PlannedTask] | None = None
     plan_only: bool = False
     approve: Any = None  # Callable[[list[PlannedTask]], list[PlannedTask] | None]
+    turns: TurnJournal | None = None  # turns.jsonl (opened from run_dir when not given)
+    writer: StateWriter | None = None  # None: state.json is written synchronously
     _budget_out: bool = False  # a task ended on the budget: start nothing new
     _session_start: float = field(default_factory=time.monotonic)
     _wall_base: float = 0.0
 
     def __post_init__(self) -> None:
         self._wall_base = self.state.wall_s
+        if self.turns is None:
+            self.turns = TurnJournal(self.run_dir / TURNS_FILE)
+        for tid, ts in self.state.tasks.items():
+            if ts.status in FINISHED_TASK:
+                self.turns.forget(tid)
 
     # ------------------------------------------------------------------ checkpoint
     def checkpoint(self) -> None:
-        """Write state.json now (atomic). Called after every LLM call and every task end."""
+        """Checkpoint state.json (small: O(tasks)) after every LLM call and every task change:
+        serialised here, written by the writer thread (only the latest of several requests)."""
         s = self.state
         s.wall_s = self._wall_base + (time.monotonic() - self._session_start)
-        s.ledger = self.llm.ledger.to_dict()
+        t = self.llm.ledger.total
+        s.spent = {"calls": t.calls, "prompt_tokens": t.prompt_tokens,
+                   "completion_tokens": t.completion_tokens, "cost_usd": t.cost_usd}
         if self.llm.budget is not None:
             s.budget = self.llm.budget.to_dict()
-        save_state(self.run_dir, s)
+        if self.writer is None:
+            save_state(self.run_dir, s)
+        else:
+            self.writer.request(state_text(s))
+
+    def flush(self) -> None:
+        """Block until the last checkpoint is on disk (at exit)."""
+        if self.writer is not None:
+            self.writer.flush()
+
+    async def durable(self) -> None:
+        """Wait, off the loop, until the last checkpoint is on disk."""
+        if self.writer is not None:
+            await asyncio.to_thread(self.writer.flush)
 
     def _set(self, task_id: str, status: str, **kw: Any) -> TaskState:
         ts = self.state.task(task_id)
@@ -126,6 +152,7 @@ class RunSession:
             self.view.message(f"run stopped: {self.state.stop_reason}")
             self.tracer.event("run_error", "ERROR", {"error": self.state.stop_reason})
         self.checkpoint()
+        self.flush()
         if self.state.status != "planning" or not self.plan_only:
             self.write_report()
         return EXIT.get(self.state.status, 1)
@@ -282,7 +309,8 @@ class RunSession:
             run_id=self.state.run_id, task=self._info(t, template), roles=self._role_specs(),
             llm=self.llm, workspace=self.workspace, sandbox=self.sandbox,
             dependencies=self._dep_summaries(t), termination=template.termination,
-            state=dict(ts.pattern_state), checkpoint=self._pattern_checkpoint(t.id))
+            state=dict(self._pattern_state(t.id)), checkpoint=self._pattern_checkpoint(t.id),
+            turns=self.turns)
         with self.tracer.task(t.id, pattern=t.pattern, roles=t.roles) as obs:
             result = await default_registry().run(template, ctx)
             status = OUTCOME_STATUS.get(result.outcome, "failed")
@@ -297,8 +325,11 @@ class RunSession:
             self._set(t.id, status, outcome=str(result.outcome), summary=result.summary,
                       commit=commit, files_changed=result.artifacts.files_changed,
                       rounds=result.rounds, finished_at=time.time())
+            await self.durable()
             obs.end({"outcome": status, "summary": result.summary[:SUMMARY_CHARS],
                      "commit": commit})
+        if self.turns is not None:
+            self.turns.forget(t.id)
         if status == "budget":
             self._budget_out = True
             self.state.stop_reason = result.summary
@@ -323,9 +354,15 @@ class RunSession:
             out.append(f"{d}: {summary}{files}")
         return tuple(out)
 
+    def _pattern_state(self, task_id: str) -> dict[str, Any]:
+        assert self.turns is not None
+        saved = self.turns.pattern_state(task_id)
+        return saved if saved is not None else self.state.task(task_id).pattern_state
+
     def _pattern_checkpoint(self, task_id: str) -> Any:
         def save(pattern_state: dict[str, Any]) -> None:
-            self.state.task(task_id).pattern_state = pattern_state
+            assert self.turns is not None
+            self.turns.save_pattern(task_id, pattern_state)  # turns.jsonl, not state.json
             self.checkpoint()
         return save
 
