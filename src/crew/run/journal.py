@@ -62,7 +62,7 @@ class JsonlLog:
         self._lock = threading.Lock()
 
     def append(self, record: dict[str, Any]) -> None:
-        line = json.dumps(record, ensure_ascii=False, separators=(",", ":")) + "\n"
+        line = json.dumps(record, ensure_ascii=False, separators=(",", ":"), default=str) + "\n"
         with self._lock:
             if self._f is None:
                 self._f = _open_append(self.path)
@@ -219,6 +219,36 @@ class TurnJournal:
         for key in [k for k in self._convs if k.startswith(prefix)]:
             del self._convs[key]
             del self._ends[key]
+
+
+class RunFiles:
+    """One session's journals and state writer: `on_call` is the ledger listener (one line
+    appended, then `checkpoint`); `close` writes what was asked for and syncs everything."""
+
+    def __init__(self, directory: Path) -> None:
+        from crew.run.state import STATE_FILE, write_atomic
+
+        self.ledger = JsonlLog(directory / LEDGER_FILE)
+        self.turns = TurnJournal(directory / TURNS_FILE)
+        state = directory / STATE_FILE
+        self.writer = StateWriter(lambda text: write_atomic(state, text), self.sync)
+
+    def sync(self) -> None:
+        """fsync the journals (before each state.json: it never runs ahead of them)."""
+        self.ledger.sync()
+        self.turns.log.sync()
+
+    def on_call(self, entry: LedgerEntry, checkpoint: Callable[[], None]) -> None:
+        self.ledger.append(ledger_record(entry))
+        checkpoint()
+
+    def close(self) -> None:
+        try:
+            self.writer.close()
+        finally:
+            self.sync()
+            self.ledger.close()
+            self.turns.log.close()
 
 
 def ledger_record(e: LedgerEntry) -> dict[str, Any]:

@@ -17,18 +17,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from crew.errors import UserError
-from crew.run.journal import (
-    LEDGER_FILE,
-    TURNS_FILE,
-    JsonlLog,
-    StateWriter,
-    TurnJournal,
-    ledger_record,
-    load_ledger,
-    migrate_legacy,
-)
+from crew.run.journal import RunFiles, load_ledger, migrate_legacy
 from crew.run.state import (
-    STATE_FILE,
     RunState,
     find_run_dir,
     load_plan,
@@ -36,7 +26,6 @@ from crew.run.state import (
     run_dir,
     run_lock,
     save_state,
-    write_atomic,
 )
 
 if TYPE_CHECKING:
@@ -142,14 +131,7 @@ def _drive(resolved: ResolvedFeature, state: RunState, d: Path, opts: RunOptions
     state.branch, state.base = ws.branch, ws.base
     sandbox = _sandbox(state, opts)
     llm = _llm(resolved, state, d)
-    ledger_log = JsonlLog(d / LEDGER_FILE)
-    turns = TurnJournal(d / TURNS_FILE)
-
-    def sync_journals() -> None:  # before each state.json: it never runs ahead of them
-        ledger_log.sync()
-        turns.log.sync()
-
-    writer = StateWriter(lambda text: write_atomic(d / STATE_FILE, text), sync_journals)
+    files = RunFiles(d)
     try:
         with _tracer(resolved, state, d, opts) as tracer:
             from crew.observability.tracer import use_tracer
@@ -159,22 +141,14 @@ def _drive(resolved: ResolvedFeature, state: RunState, d: Path, opts: RunOptions
                                  llm=llm, sandbox=sandbox, tracer=tracer,
                                  view=opts.view or _NoView(),
                                  plan=None if fresh else load_plan(d), plan_only=opts.plan_only,
-                                 approve=opts.approve, turns=turns, writer=writer)
-
-            def on_call(e: Any) -> None:  # one line appended; state.json off the loop
-                ledger_log.append(ledger_record(e))
-                session.checkpoint()
-
-            llm.ledger.listeners.append(on_call)
+                                 approve=opts.approve, turns=files.turns,
+                                 writer=files.writer)
+            # ledger.jsonl gets one line per call; state.json is written off the loop
+            llm.ledger.listeners.append(lambda e: files.on_call(e, session.checkpoint))
             with use_tracer(tracer):
                 code = _run_async(session)
     finally:
-        try:
-            writer.close()  # whatever was asked for is on disk, also on an error
-        finally:
-            sync_journals()
-            ledger_log.close()
-            turns.log.close()
+        files.close()  # whatever was asked for is on disk, also after an error
     report = ""
     with contextlib.suppress(OSError):
         report = (d / "report.md").read_text(encoding="utf-8")

@@ -46,6 +46,7 @@ OUTCOME_STATUS = {Outcome.DONE: "done", Outcome.FAILED: "failed", Outcome.GUARD:
                   Outcome.NO_CONSENSUS: "no_consensus", Outcome.BUDGET: "budget"}
 EXIT = {"passed": 0, "failed": 1, "budget": 3, "interrupted": 4, "planning": 0, "error": 1}
 SUMMARY_CHARS = 600
+CHECKPOINT_INTERVAL_S = 0.05  # state.json at most this often (journals: every record)
 
 
 class RunView(Protocol):
@@ -89,6 +90,9 @@ class RunSession:
     _budget_out: bool = False  # a task ended on the budget: start nothing new
     _session_start: float = field(default_factory=time.monotonic)
     _wall_base: float = 0.0
+    _dirty: bool = False
+    _last_request: float = float("-inf")
+    _later: asyncio.TimerHandle | None = None
 
     def __post_init__(self) -> None:
         self._wall_base = self.state.wall_s
@@ -100,8 +104,22 @@ class RunSession:
 
     # ------------------------------------------------------------------ checkpoint
     def checkpoint(self) -> None:
-        """Checkpoint state.json (small: O(tasks)) after every LLM call and every task change:
-        serialised here, written by the writer thread (only the latest of several requests)."""
+        """Checkpoint state.json (small: O(tasks)) after every LLM call and task change. With
+        a writer, the snapshot goes to its thread, at most once per CHECKPOINT_INTERVAL_S (a
+        later call is deferred, not dropped); `flush`/`durable` send the latest at once."""
+        self._dirty = True
+        if self.writer is None:
+            self._snapshot()
+            save_state(self.run_dir, self.state)
+            return
+        wait = self._last_request + CHECKPOINT_INTERVAL_S - time.monotonic()
+        if wait <= 0:
+            self._request()
+        elif self._later is None:
+            with contextlib.suppress(RuntimeError):  # no running loop: the next flush sends it
+                self._later = asyncio.get_running_loop().call_later(wait, self._request)
+
+    def _snapshot(self) -> None:
         s = self.state
         s.wall_s = self._wall_base + (time.monotonic() - self._session_start)
         t = self.llm.ledger.total
@@ -109,18 +127,25 @@ class RunSession:
                    "completion_tokens": t.completion_tokens, "cost_usd": t.cost_usd}
         if self.llm.budget is not None:
             s.budget = self.llm.budget.to_dict()
-        if self.writer is None:
-            save_state(self.run_dir, s)
-        else:
-            self.writer.request(state_text(s))
+
+    def _request(self) -> None:
+        if self._later is not None:
+            self._later.cancel()
+            self._later = None
+        if self._dirty and self.writer is not None:
+            self._snapshot()
+            self.writer.request(state_text(self.state))
+            self._dirty, self._last_request = False, time.monotonic()
 
     def flush(self) -> None:
-        """Block until the last checkpoint is on disk (at exit)."""
+        """Block until the latest checkpoint is on disk (at exit)."""
+        self._request()
         if self.writer is not None:
             self.writer.flush()
 
     async def durable(self) -> None:
-        """Wait, off the loop, until the last checkpoint is on disk."""
+        """Wait, off the loop, until the latest checkpoint is on disk."""
+        self._request()
         if self.writer is not None:
             await asyncio.to_thread(self.writer.flush)
 
