@@ -382,6 +382,6 @@ async def text_turn(ctx: PatternContext, rec: Record, role: str, rnd: int,
                                    context=ctx.call(role, turn=rnd, purpose=purpose), **params)
         obs.end(c.as_message())
     if ctx.turns is not None and key is not None:
-        ctx.turns.record(key, 1, [c.as_message()], "final", "final answer")
+        ctx.turns.record(key, rnd, [c.as_message()], "final", "final answer")
     rec.call(role, rnd, purpose, pattern_text)
     return (c.content or "").strip()
