@@ -80,6 +80,7 @@ class TurnRecord:
     outcomes: list[ToolOutcome]
     messages: list[Message]
     stop_reason: StopReason | None
+    detail: str = ""  # why it stopped (with stop_reason)
 
 
 @dataclass
@@ -394,7 +395,8 @@ class _Loop:
             current_tracer().event("guard_stop", "WARNING", {
                 "role": self.context.role, "turn": turn, "reason": str(reason),
                 "detail": detail})
-        await self._notify(TurnRecord(turn, completion, outcomes, list(self.messages), reason))
+        await self._notify(TurnRecord(turn, completion, outcomes, list(self.messages), reason,
+                                      detail))
         return self._result(turn, reason, detail, text)
 
     def _result(self, turn: int, reason: StopReason, detail: str, text: str | None) -> AgentResult:

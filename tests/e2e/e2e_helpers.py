@@ -53,6 +53,11 @@ def state_of(run_dir: Path) -> dict[str, Any]:
     return data
 
 
+def ledger_of(run_dir: Path) -> list[dict[str, Any]]:
+    """The run's LLM calls (ledger.jsonl, one line per call)."""
+    return [json.loads(x) for x in (run_dir / "ledger.jsonl").read_text().splitlines()]
+
+
 def task_commits(repo: Path, branch: str) -> list[str]:
     """The Crew-Task trailer of every commit on `branch` made by the run (merges excluded)."""
     out = git(repo, "log", "--no-merges", "--format=%(trailers:key=Crew-Task,valueonly)%x00",

@@ -3,6 +3,7 @@ budget completes it without redoing finished work."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import yaml
@@ -26,7 +27,9 @@ def test_budget_stop_then_resume_with_more(demo: Path) -> None:
     run_dir = only_run(repo)
     stopped = state_of(run_dir)
     assert stopped["status"] == "budget"
-    costs = [e["cost_usd"] for e in stopped["ledger"]["entries"]]
+    assert "ledger" not in stopped  # an append-only file of its own
+    costs = [json.loads(x)["cost_usd"] for x in (run_dir / "ledger.jsonl").read_text().splitlines()]
+    assert stopped["spent"]["calls"] == len(costs)
     # checked before each call: only the last call's output (unknown before) may cross it
     assert 0 < sum(costs[:-1]) <= 0.04
     assert "crew resume" in (run_dir / "report.md").read_text()

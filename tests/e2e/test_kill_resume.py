@@ -14,6 +14,8 @@ from typing import Any
 import pytest
 from e2e_helpers import crew, crew_env, only_run, state_of, task_commits, task_starts
 
+from crew.run.journal import read_jsonl
+
 Event = dict[str, Any]
 
 
@@ -34,10 +36,32 @@ def _before_gate(e: Event, seen: list[Event]) -> bool:
     return bool(e["type"] == "task.end" and e["name"] == "docs")
 
 
+def _mid_worker(e: Event, seen: list[Event]) -> bool:  # a worker's turn 1 is recorded
+    return (e["type"] == "tool.end" and e["name"] == "run_tests"
+            and sum(1 for x in seen if x["type"] == "task.start") >= 3)
+
+
 KILL_POINTS: dict[str, Callable[[Event, list[Event]], bool]] = {
-    "after-plan": _after_plan, "mid-export": _mid_export, "docs-started": _docs_started,
-    "before-gate": _before_gate,
+    "after-plan": _after_plan, "mid-export": _mid_export, "mid-worker": _mid_worker,
+    "docs-started": _docs_started, "before-gate": _before_gate,
 }
+
+CallKey = tuple[str, str, str, int]
+
+
+def _recorded_turns(run_dir: Path) -> set[CallKey]:
+    """(task, role, purpose, turn) of every agent turn recorded in turns.jsonl."""
+    out: set[CallKey] = set()
+    for rec in read_jsonl(run_dir / "turns.jsonl"):
+        if rec.get("kind") == "turn":
+            _, task, role, purpose, _rnd, _seq = rec["key"].split("/")
+            out.add((task, role, purpose, rec["turn"]))
+    return out
+
+
+def _calls(run_dir: Path) -> list[CallKey]:
+    return [(e["task_id"], e["role"], e["purpose"], e["turn"])
+            for e in read_jsonl(run_dir / "ledger.jsonl")]
 
 
 def _run_and_kill(feature: Path, when: Callable[[Event, list[Event]], bool]) -> None:
@@ -69,6 +93,10 @@ def test_sigkill_then_resume_completes(demo: Path, point: str) -> None:
     before = state_of(run_dir)
     done_before = {t for t, s in before["tasks"].items() if s["status"] == "done"}
     commits_before = task_commits(repo, before["branch"])
+    turns_before, calls_before = _recorded_turns(run_dir), _calls(run_dir)
+    unfinished = {k for k in turns_before if k[0] not in done_before}
+    if point == "mid-worker":  # the kill came inside an agent's conversation
+        assert any(k[0] == "export-csv" and k[3] == 1 for k in unfinished), turns_before
 
     res = crew("resume", run_dir.name, "--repo", str(repo), "--no-trace")
     assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
@@ -82,6 +110,9 @@ def test_sigkill_then_resume_completes(demo: Path, point: str) -> None:
     assert sorted(commits) == sorted(set(commits)), commits  # none twice
     assert set(commits_before) <= set(commits)  # none lost
     assert set(commits) == {"export-csv-s1", "export-csv-s2", "docs"}
+    # turn-level resume: no turn recorded before the kill was asked of the model again
+    again = [c for c in _calls(run_dir)[len(calls_before):] if c in turns_before]
+    assert not again, again
 
 
 def test_ctrl_c_stops_cleanly_with_exit_4_then_resumes(demo: Path) -> None:

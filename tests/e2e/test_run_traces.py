@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 import yaml
-from e2e_helpers import DEMO_TASKS, crew, crew_env, only_run, state_of
+from e2e_helpers import DEMO_TASKS, crew, crew_env, ledger_of, only_run, state_of
 
 from crew.observability import trace_id_for
 from crew.observability.otlp_receiver import OTLPReceiver, SilentPort, closed_port
@@ -107,7 +107,7 @@ def test_a_run_reaches_langfuse_as_one_whole_trace(demo: Path,
     print(f"run traced to the receiver: process {elapsed:.2f}s, run {state['wall_s']:.2f}s")
     assert state["status"] == "passed"
     run_id = state["run_id"]
-    ledger = state["ledger"]["entries"]
+    ledger = ledger_of(run_dir)
     plan = {t["id"]: t for t in json.loads((run_dir / "plan.json").read_text())["tasks"]}
     assert list(plan) == list(DEMO_TASKS)
 
@@ -230,5 +230,5 @@ def test_an_unreachable_langfuse_leaves_the_run_unchanged(where: str, demo: Path
     # the run was traced to that address (not silently untraced)
     (start,) = [e for e in events if e["type"] == "run.start"]
     assert start["payload"]["langfuse"]["url"].startswith(url)
-    assert sum(e["type"] == "generation.end" for e in events) == len(state["ledger"]["entries"])
+    assert sum(e["type"] == "generation.end" for e in events) == len(ledger_of(only_run(repo)))
     assert sum(e["type"] == "task.end" for e in events) == 1 + len(DEMO_TASKS)

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from e2e_helpers import EXAMPLE, crew, only_run, state_of, task_commits
+from e2e_helpers import EXAMPLE, crew, ledger_of, only_run, state_of, task_commits
 
 from crew.testing import StubReply, StubServer
 
@@ -61,6 +61,6 @@ def test_run_completes_through_injected_faults(demo: Path) -> None:
         assert len(stub.requests) == 16 + faults
     state = state_of(only_run(repo))
     assert state["status"] == "passed"
-    assert len(state["ledger"]["entries"]) == 16  # failed attempts are not billed
+    assert len(ledger_of(only_run(repo))) == 16  # failed attempts are not billed
     commits = task_commits(repo, state["branch"])
     assert set(commits) == {"export-csv-s1", "export-csv-s2", "docs"}

@@ -55,9 +55,9 @@ def _finish(outcome: RunOutcome, view: Any, json_mode: bool) -> None:
             "exit_code": outcome.exit_code, "branch": outcome.state.branch,
             "report": str(outcome.run_dir / "report.md")}) + "\n")
     else:
-        from crew.llm import Ledger
+        from crew.run.journal import load_ledger
 
-        ledger = Ledger.from_dict(outcome.state.ledger) if outcome.state.ledger else Ledger()
+        ledger = load_ledger(outcome.run_dir, outcome.state)
         if outcome.report and outcome.state.status != "planning":
             typer.echo(outcome.report)
         for line in render_summary(outcome.state, ledger):
@@ -138,7 +138,8 @@ def runs(
     states = list_runs(repo_root(repo or Path.cwd()))
     rows: list[dict[str, Any]] = []
     for s in states:
-        cost = Ledger.from_dict(s.ledger).total.cost_usd if s.ledger else 0.0
+        cost = (Ledger.from_dict(s.ledger).total.cost_usd if s.ledger  # a version-1 run
+                else float(s.spent.get("cost_usd", 0.0)))
         rows.append({"run_id": s.run_id, "feature": s.feature_title, "status": s.status,
                      "cost_usd": round(cost, 6), "duration_s": round(s.wall_s, 1),
                      "started": time.strftime("%Y-%m-%d %H:%M", time.localtime(s.created_at))})

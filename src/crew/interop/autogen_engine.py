@@ -32,7 +32,7 @@ from crew.interop.autogen_client import (
 )
 from crew.llm.types import Message, estimate_tokens
 from crew.patterns.base import PatternContext, start_messages
-from crew.patterns.turns import EngineTurn, M, call_params
+from crew.patterns.turns import EngineTurn, M, OnTurn, call_params
 from crew.tools.registry import ToolRegistry
 
 ENGINE = "autogen"
@@ -51,7 +51,8 @@ class AutogenTurns:
     async def agent(self, ctx: PatternContext, role: str, workdir: Path | None, *,
                     task: str | None = None, messages: list[Message] | None = None,
                     purpose: str = "", task_id: str | None = None, alias: str | None = None,
-                    temperature: float | None = None) -> EngineTurn:
+                    temperature: float | None = None,
+                    on_turn: OnTurn | None = None) -> EngineTurn:
         msgs = messages if messages is not None else start_messages(ctx, role, workdir,
                                                                     task or "")
         spec = ctx.role(role)

@@ -25,7 +25,7 @@ from crew.interop.crewai_adapters import Bridge, CallStats, crewai_tools, llm_cl
 from crew.llm.structured import parse_as
 from crew.llm.types import Message
 from crew.patterns.base import PatternContext, start_messages
-from crew.patterns.turns import EngineTurn, M, call_params, traced_call
+from crew.patterns.turns import EngineTurn, M, OnTurn, call_params, traced_call
 
 ENGINE = "crewai"
 ANSWER = "Your answer, as the task asks."
@@ -128,7 +128,8 @@ class CrewAITurns:
     async def agent(self, ctx: PatternContext, role: str, workdir: Path | None, *,
                     task: str | None = None, messages: list[Message] | None = None,
                     purpose: str = "", task_id: str | None = None, alias: str | None = None,
-                    temperature: float | None = None) -> EngineTurn:
+                    temperature: float | None = None,
+                    on_turn: OnTurn | None = None) -> EngineTurn:
         msgs = messages if messages is not None else start_messages(ctx, role, workdir,
                                                                     task or "")
         done = sum(1 for m in msgs if m.get("role") == "assistant")

@@ -27,11 +27,21 @@ from crew.spec.params import NoParams as NoParams
 from crew.workspace.ops import Artifacts as Artifacts
 
 if TYPE_CHECKING:
-    from crew.agent import Agent
+    from crew.agent import Agent, AgentResult
     from crew.tools.sandbox.base import SandboxBackend
     from crew.workspace.worktrees import Workspace
 
 Checkpoint = Callable[[dict[str, Any]], Awaitable[None] | None]
+
+
+class TurnStore(Protocol):
+    """Where a run keeps completed turns (crew.run.journal.TurnJournal): by key, the latest
+    conversation, its turn count, and its stop reason and detail once the agent stopped."""
+
+    def conversation(self, key: str) -> tuple[list[Message], int, str | None, str] | None: ...
+
+    def record(self, key: str, turn: int, messages: list[Message], stop: str | None,
+               detail: str = "") -> None: ...
 
 
 class Outcome(StrEnum):
@@ -74,6 +84,8 @@ class PatternContext:
     checkpoint: Checkpoint | None = None
     pattern: str = ""  # the kind, set by the pattern
     turns: MemberTurns = field(default=NATIVE_TURNS)  # how members take turns (the engine)
+    turn_store: TurnStore | None = None  # turn-level resume: completed turns are never redone
+    _seen: dict[str, int] = field(default_factory=dict, repr=False)
 
     def role(self, name: str) -> RoleSpec:
         try:
@@ -108,6 +120,15 @@ class PatternContext:
         if workdir is None:
             return Agent(spec, self.llm, tools=[], **kw)
         return Agent(spec, self.llm, workspace=workdir, sandbox=self.sandbox, **kw)
+
+    def turn_key(self, role: str, rnd: int, purpose: str = "", task_id: str | None = None
+                 ) -> str:
+        """The TurnStore key of the next agent or call of (role, round, purpose): numbered by
+        occurrence, so a resumed pattern replaying a round meets the same keys in order."""
+        base = f"{self.task.id}/{task_id or self.task.id}/{role}/{purpose}/{rnd}"
+        n = self._seen.get(base, 0)
+        self._seen[base] = n + 1
+        return f"{base}/{n}"
 
     async def save(self, state: dict[str, Any]) -> None:
         self.state = state
@@ -256,10 +277,26 @@ async def run_agent(ctx: PatternContext, rec: Record, rnd: int, role: str,
                     task_id: str | None = None, pattern_text: str = "", alias: str | None = None,
                     temperature: float | None = None) -> TurnResult:
     """One agentic turn of `role` (through the engine's `ctx.turns`), recorded; a turn that
-    ended before a final answer (a guard, max_turns) sets `rec.guard`."""
-    res = await ctx.turns.agent(ctx, role, workdir, task=task, messages=messages,
-                                purpose=purpose, task_id=task_id, alias=alias,
-                                temperature=temperature)
+    ended before a final answer (a guard, max_turns) sets `rec.guard`. With a TurnStore, each
+    completed turn is recorded (natively as it happens, an engine's at its end), and a turn
+    recorded before a crash continues from its last completed step, or returns its recorded
+    end without a model call."""
+    store = ctx.turn_store
+    key, saved, kw = None, None, {}
+    if store is not None:
+        key = ctx.turn_key(role, rnd, purpose, task_id)
+        saved = store.conversation(key)
+        kw = {"on_turn": _recording(store, key)}
+    res: TurnResult
+    if saved is not None and saved[2] is not None:
+        res = _ended(saved[0], saved[1], saved[2], saved[3])
+    else:
+        res = await ctx.turns.agent(ctx, role, workdir, task=task if saved is None else None,
+                                    messages=saved[0] if saved is not None else messages,
+                                    purpose=purpose, task_id=task_id, alias=alias,
+                                    temperature=temperature, **kw)
+        if store is not None and key is not None and ctx.turns.engine != "native":
+            store.record(key, res.turns, list(res.messages), str(res.stop_reason), res.detail)
     rec.agent(role, rnd, res, purpose, task_id or ctx.task.id)
     rec.framework_tokens += estimate_tokens(pattern_text)
     if guard_tripped(res):
@@ -283,6 +320,34 @@ def start_messages(ctx: PatternContext, role: str, workdir: Path | None, task: s
     repo = ctx.context_text()
     user = f"{repo.strip()}\n\n## Task\n{task.strip()}" if repo else task.strip()
     return [agent_system(ctx, role, workdir), {"role": "user", "content": user}]
+
+
+def _recording(store: TurnStore, key: str) -> Callable[[Any], None]:
+    """An Agent `on_turn` hook recording each completed turn under `key`."""
+    def on_turn(r: Any) -> None:
+        store.record(key, r.turn, r.messages, None if r.stop_reason is None
+                     else str(r.stop_reason), r.detail)
+    return on_turn
+
+
+def _ended(messages: list[Message], turns: int, stop: str, detail: str) -> AgentResult:
+    """The result of a turn that had ended before the crash, from its record."""
+    from crew.agent import AgentResult, StopReason
+
+    texts = [m.get("content") for m in messages if m.get("role") == "assistant"]
+    text = next((t for t in reversed(texts) if t), None)
+    return AgentResult(text=text, stop_reason=StopReason(stop), detail=detail,
+                       messages=messages, turns=turns)
+
+
+def _last_answer(ctx: PatternContext, role: str, rnd: int, purpose: str
+                 ) -> tuple[str | None, str | None]:
+    """(key, the answer recorded for it before a crash) for a tool-less call."""
+    if ctx.turn_store is None:
+        return None, None
+    key = ctx.turn_key(role, rnd, purpose)
+    saved = ctx.turn_store.conversation(key)
+    return key, (str(saved[0][-1].get("content") or "") if saved and saved[0] else None)
 
 
 async def gather_all(*aws: Awaitable[Any]) -> list[Any]:
@@ -316,8 +381,16 @@ def system_message(ctx: PatternContext, role: str) -> dict[str, Any]:
 async def text_turn(ctx: PatternContext, rec: Record, role: str, rnd: int,
                     messages: list[dict[str, Any]], *, purpose: str = "", alias: str | None = None,
                     temperature: float | None = None, pattern_text: str = "") -> str:
-    """One tool-less turn of `role` through `ctx.turns` (debates without a workspace)."""
+    """One tool-less turn of `role` through `ctx.turns` (debates without a workspace);
+    recorded in the TurnStore, so a resumed round does not ask it again."""
+    key, answer = _last_answer(ctx, role, rnd, purpose)
+    if answer is not None:
+        rec.call(role, rnd, purpose, pattern_text)
+        return answer.strip()
     text = await ctx.turns.text(ctx, role, rnd, messages, purpose=purpose, alias=alias,
                                 temperature=temperature)
+    if ctx.turn_store is not None and key is not None:
+        ctx.turn_store.record(key, rnd, [{"role": "assistant", "content": text}], "final",
+                              "final answer")
     rec.call(role, rnd, purpose, pattern_text)
     return text

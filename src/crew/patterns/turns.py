@@ -8,6 +8,7 @@ own Agent and LLM; the autogen and crewai engines (crew.interop) implement the s
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar, runtime_checkable
@@ -21,6 +22,7 @@ if TYPE_CHECKING:
     from crew.patterns.base import PatternContext
 
 M = TypeVar("M", bound=BaseModel)
+OnTurn = Callable[[Any], Any]  # hears each completed step (crew's TurnRecord)
 
 
 class TurnResult(Protocol):
@@ -67,9 +69,11 @@ class MemberTurns(Protocol):
     async def agent(self, ctx: PatternContext, role: str, workdir: Path | None, *,
                     task: str | None = None, messages: list[Message] | None = None,
                     purpose: str = "", task_id: str | None = None, alias: str | None = None,
-                    temperature: float | None = None) -> TurnResult:
+                    temperature: float | None = None,
+                    on_turn: OnTurn | None = None) -> TurnResult:
         """An agentic turn: `task` starts a conversation, `messages` continues one; tools
-        in `workdir` (none without one)."""
+        in `workdir` (none without one). `on_turn` hears each completed step where the engine
+        can tell them apart (native); otherwise the caller records the whole turn at its end."""
         ...
 
     async def text(self, ctx: PatternContext, role: str, rnd: int, messages: list[Message], *,
@@ -114,10 +118,13 @@ class NativeTurns:
     async def agent(self, ctx: PatternContext, role: str, workdir: Path | None, *,
                     task: str | None = None, messages: list[Message] | None = None,
                     purpose: str = "", task_id: str | None = None, alias: str | None = None,
-                    temperature: float | None = None) -> TurnResult:
+                    temperature: float | None = None,
+                    on_turn: OnTurn | None = None) -> TurnResult:
         kw: dict[str, Any] = {"alias": alias} if alias else {}
         if temperature is not None:
             kw["params"] = {"temperature": temperature}
+        if on_turn is not None:
+            kw["on_turn"] = on_turn
         agent = ctx.agent(role, workdir, **kw)
         call = ctx.call(role, task_id=task_id, purpose=purpose)
         return await agent.run(task, context=call, messages=messages,

@@ -1,6 +1,7 @@
 """Start or resume a run: resolve the feature, take the run's lock, open the workspace, build
-the LLM (ledger + budget restored from the checkpoint), the sandbox and the tracer, then drive
-a `RunSession` under asyncio with Ctrl-C / SIGTERM turned into a clean, resumable stop."""
+the LLM (ledger from ledger.jsonl, budget from the checkpoint), the sandbox and the tracer,
+open the journals and the state writer, then drive a `RunSession` under asyncio with Ctrl-C /
+SIGTERM turned into a clean, resumable stop."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from crew.errors import Problem, UserError
+from crew.run.journal import RunFiles, load_ledger, migrate_legacy
 from crew.run.state import (
     RunState,
     find_run_dir,
@@ -104,6 +106,8 @@ def resume_run(run_id: str, opts: RunOptions) -> RunOutcome:
     d = find_run_dir(run_id, opts.repo)
     with run_lock(d):
         state = load_state(d)
+        if migrate_legacy(d, state):  # a version-1 checkpoint: ledger and pattern states out
+            save_state(d, state)
         feature = Path(state.feature_path)
         if not feature.exists():
             raise UserError(f"the feature file of run {run_id!r} is gone", file=str(feature),
@@ -148,18 +152,25 @@ def _drive(resolved: ResolvedFeature, state: RunState, d: Path, opts: RunOptions
         opts.say(f"resuming run {state.run_id} on {ws.branch}")
     state.branch, state.base = ws.branch, ws.base
     sandbox = _sandbox(state, opts)
-    llm = _llm(resolved, state)
-    with _tracer(resolved, state, d, opts) as tracer:
-        from crew.observability.tracer import use_tracer
-        from crew.run.runner import RunSession, _NoView
+    llm = _llm(resolved, state, d)
+    files = RunFiles(d)
+    try:
+        with _tracer(resolved, state, d, opts) as tracer:
+            from crew.observability.tracer import use_tracer
+            from crew.run.runner import RunSession, _NoView
 
-        session = RunSession(resolved=resolved, state=state, run_dir=d, workspace=ws, llm=llm,
-                             sandbox=sandbox, tracer=tracer, view=opts.view or _NoView(),
-                             plan=None if fresh else load_plan(d), plan_only=opts.plan_only,
-                             approve=opts.approve)
-        llm.ledger.listeners.append(lambda _e: session.checkpoint())
-        with use_tracer(tracer):
-            code = _run_async(session)
+            session = RunSession(resolved=resolved, state=state, run_dir=d, workspace=ws,
+                                 llm=llm, sandbox=sandbox, tracer=tracer,
+                                 view=opts.view or _NoView(),
+                                 plan=None if fresh else load_plan(d), plan_only=opts.plan_only,
+                                 approve=opts.approve, turns=files.turns,
+                                 writer=files.writer)
+            # ledger.jsonl gets one line per call; state.json is written off the loop
+            llm.ledger.listeners.append(lambda e: files.on_call(e, session.checkpoint))
+            with use_tracer(tracer):
+                code = _run_async(session)
+    finally:
+        files.close()  # whatever was asked for is on disk, also after an error
     report = ""
     with contextlib.suppress(OSError):
         report = (d / "report.md").read_text(encoding="utf-8")
@@ -190,8 +201,8 @@ def _sandbox(state: RunState, opts: RunOptions) -> Any:
     return sandbox
 
 
-def _llm(resolved: ResolvedFeature, state: RunState) -> Any:
-    from crew.llm import LLM, Budget, Ledger, Limits
+def _llm(resolved: ResolvedFeature, state: RunState, d: Path) -> Any:
+    from crew.llm import LLM, Budget, Limits
 
     limits = Limits.of(resolved.feature.spec.budget)
     if state.budget_usd is not None:
@@ -199,7 +210,7 @@ def _llm(resolved: ResolvedFeature, state: RunState) -> Any:
     budget = Budget(limits)
     if state.budget:
         budget.restore(state.budget)
-    ledger = Ledger.from_dict(state.ledger) if state.ledger else Ledger()
+    ledger = load_ledger(d, state)
     return LLM(resolved.models, base_dir=resolved.models_dir, ledger=ledger, budget=budget,
                source=str(resolved.models_dir))
 

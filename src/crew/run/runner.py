@@ -1,8 +1,9 @@
 """`crew run` / `crew resume`: plan, schedule the task DAG, run the gates, checkpoint, report.
 
-One `RunSession` per process run of a run id. Everything it learns is written to the
-checkpoint (state.json, plan.json) before it moves on, so a crash at any point resumes:
-finished tasks are not re-run, an interrupted pattern continues from its saved round, a task's
+One `RunSession` per process run of a run id. Everything it learns is checkpointed before it
+moves on (journals appended at once, state.json written off the event loop and awaited at task
+ends), so a crash at any point resumes: finished tasks are not re-run, an interrupted pattern
+continues from its saved round and an interrupted agent from its last completed turn, a task's
 uncommitted work stays in its worktree and commits are never duplicated (trailers).
 """
 
@@ -19,6 +20,7 @@ from crew.errors import BudgetExceeded, CrewRuntimeError, UserError
 from crew.patterns.base import Outcome, PatternContext, TaskInfo
 from crew.patterns.registry import default_registry, merge_params
 from crew.run import gates as gates_mod
+from crew.run.journal import TURNS_FILE, StateWriter, TurnJournal
 from crew.run.merge_fix import conflict_task, start_conflict_merge
 from crew.run.plan import make_plan, planned_problems, repo_context
 from crew.run.state import (
@@ -29,6 +31,7 @@ from crew.run.state import (
     TaskState,
     save_plan,
     save_state,
+    state_text,
     write_atomic,
 )
 
@@ -43,6 +46,7 @@ OUTCOME_STATUS = {Outcome.DONE: "done", Outcome.FAILED: "failed", Outcome.GUARD:
                   Outcome.NO_CONSENSUS: "no_consensus", Outcome.BUDGET: "budget"}
 EXIT = {"passed": 0, "failed": 1, "budget": 3, "interrupted": 4, "planning": 0, "error": 1}
 SUMMARY_CHARS = 600
+CHECKPOINT_INTERVAL_S = 0.05  # state.json at most this often (journals: every record)
 
 
 class RunView(Protocol):
@@ -81,22 +85,69 @@ class RunSession:
     plan: list[PlannedTask] | None = None
     plan_only: bool = False
     approve: Any = None  # Callable[[list[PlannedTask]], list[PlannedTask] | None]
+    turns: TurnJournal | None = None  # turns.jsonl (opened from run_dir when not given)
+    writer: StateWriter | None = None  # None: state.json is written synchronously
     _budget_out: bool = False  # a task ended on the budget: start nothing new
     _session_start: float = field(default_factory=time.monotonic)
     _wall_base: float = 0.0
+    _dirty: bool = False
+    _last_request: float = float("-inf")
+    _later: asyncio.TimerHandle | None = None
 
     def __post_init__(self) -> None:
         self._wall_base = self.state.wall_s
+        if self.turns is None:
+            self.turns = TurnJournal(self.run_dir / TURNS_FILE)
+        for tid, ts in self.state.tasks.items():
+            if ts.status in FINISHED_TASK:
+                self.turns.forget(tid)
 
     # ------------------------------------------------------------------ checkpoint
     def checkpoint(self) -> None:
-        """Write state.json now (atomic). Called after every LLM call and every task end."""
+        """Checkpoint state.json (small: O(tasks)) after every LLM call and task change. With
+        a writer, the snapshot goes to its thread, at most once per CHECKPOINT_INTERVAL_S (a
+        later call is deferred, not dropped); `flush`/`durable` send the latest at once."""
+        self._dirty = True
+        if self.writer is None:
+            self._snapshot()
+            save_state(self.run_dir, self.state)
+            return
+        wait = self._last_request + CHECKPOINT_INTERVAL_S - time.monotonic()
+        if wait <= 0:
+            self._request()
+        elif self._later is None:
+            with contextlib.suppress(RuntimeError):  # no running loop: the next flush sends it
+                self._later = asyncio.get_running_loop().call_later(wait, self._request)
+
+    def _snapshot(self) -> None:
         s = self.state
         s.wall_s = self._wall_base + (time.monotonic() - self._session_start)
-        s.ledger = self.llm.ledger.to_dict()
+        t = self.llm.ledger.total
+        s.spent = {"calls": t.calls, "prompt_tokens": t.prompt_tokens,
+                   "completion_tokens": t.completion_tokens, "cost_usd": t.cost_usd}
         if self.llm.budget is not None:
             s.budget = self.llm.budget.to_dict()
-        save_state(self.run_dir, s)
+
+    def _request(self) -> None:
+        if self._later is not None:
+            self._later.cancel()
+            self._later = None
+        if self._dirty and self.writer is not None:
+            self._snapshot()
+            self.writer.request(state_text(self.state))
+            self._dirty, self._last_request = False, time.monotonic()
+
+    def flush(self) -> None:
+        """Block until the latest checkpoint is on disk (at exit)."""
+        self._request()
+        if self.writer is not None:
+            self.writer.flush()
+
+    async def durable(self) -> None:
+        """Wait, off the loop, until the latest checkpoint is on disk."""
+        self._request()
+        if self.writer is not None:
+            await asyncio.to_thread(self.writer.flush)
 
     def _set(self, task_id: str, status: str, **kw: Any) -> TaskState:
         ts = self.state.task(task_id)
@@ -126,6 +177,7 @@ class RunSession:
             self.view.message(f"run stopped: {self.state.stop_reason}")
             self.tracer.event("run_error", "ERROR", {"error": self.state.stop_reason})
         self.checkpoint()
+        self.flush()
         if self.state.status != "planning" or not self.plan_only:
             self.write_report()
         return EXIT.get(self.state.status, 1)
@@ -282,7 +334,8 @@ class RunSession:
             run_id=self.state.run_id, task=self._info(t, template), roles=self._role_specs(),
             llm=self.llm, workspace=self.workspace, sandbox=self.sandbox,
             dependencies=self._dep_summaries(t), termination=template.termination,
-            state=dict(ts.pattern_state), checkpoint=self._pattern_checkpoint(t.id))
+            state=dict(self._pattern_state(t.id)), checkpoint=self._pattern_checkpoint(t.id),
+            turn_store=self.turns)
         with self.tracer.task(t.id, pattern=t.pattern, roles=t.roles) as obs:
             result = await default_registry().run(template, ctx)
             status = OUTCOME_STATUS.get(result.outcome, "failed")
@@ -297,8 +350,11 @@ class RunSession:
             self._set(t.id, status, outcome=str(result.outcome), summary=result.summary,
                       commit=commit, files_changed=result.artifacts.files_changed,
                       rounds=result.rounds, finished_at=time.time())
+            await self.durable()
             obs.end({"outcome": status, "summary": result.summary[:SUMMARY_CHARS],
                      "commit": commit})
+        if self.turns is not None:
+            self.turns.forget(t.id)
         if result.outcome is Outcome.BUDGET:
             self._budget_out = True
             self.state.stop_reason = result.summary
@@ -323,9 +379,15 @@ class RunSession:
             out.append(f"{d}: {summary}{files}")
         return tuple(out)
 
+    def _pattern_state(self, task_id: str) -> dict[str, Any]:
+        assert self.turns is not None
+        saved = self.turns.pattern_state(task_id)
+        return saved if saved is not None else self.state.task(task_id).pattern_state
+
     def _pattern_checkpoint(self, task_id: str) -> Any:
         def save(pattern_state: dict[str, Any]) -> None:
-            self.state.task(task_id).pattern_state = pattern_state
+            assert self.turns is not None
+            self.turns.save_pattern(task_id, pattern_state)  # turns.jsonl, not state.json
             self.checkpoint()
         return save
 

@@ -1,8 +1,10 @@
 """A run's checkpoint: `state.json` and `plan.json` under `<repo>/.crew/runs/<run-id>/`.
 
-Written atomically (write a temp file, fsync, rename, fsync the directory) after every agent
-turn and at every task end, so a crash at any instant leaves the last complete state. A lock
-file held with `flock` keeps two processes off the same run id.
+state.json holds only small things (statuses, results, commits, budget, gates, totals); the
+ledger and the conversations are append-only journals beside it (crew.run.journal). It is
+written atomically (temp file, fsync, rename, fsync the directory), so a crash at any instant
+leaves the last complete state. A lock file held with `flock` keeps two processes off a run id.
+Version-1 checkpoints (ledger and pattern states inside state.json) are still read.
 """
 
 from __future__ import annotations
@@ -23,7 +25,8 @@ STATE_FILE = "state.json"
 PLAN_FILE = "plan.json"
 REPORT_FILE = "report.md"
 LOCK_FILE = "lock"
-STATE_VERSION = 1
+STATE_VERSION = 2
+READABLE_VERSIONS = (1, 2)
 
 TaskStatus = Literal["pending", "running", "done", "failed", "budget", "guard", "no_consensus",
                      "interrupted", "skipped"]
@@ -65,7 +68,8 @@ class TaskState(BaseModel):
     files_changed: list[str] = Field(default_factory=list)
     merged: bool = False
     rounds: int = 0
-    pattern_state: dict[str, Any] = Field(default_factory=dict)
+    # version 1 only (read, never written): the pattern's state now lives in turns.jsonl
+    pattern_state: dict[str, Any] = Field(default_factory=dict, exclude=True)
     started_at: float | None = None
     finished_at: float | None = None
     error: str | None = None
@@ -107,7 +111,9 @@ class RunState(BaseModel):
     order: list[str] = Field(default_factory=list)  # task ids in plan order
     gates: list[GateResult] = Field(default_factory=list)
     fix_rounds: int = 0
-    ledger: dict[str, Any] = Field(default_factory=dict)
+    # version 1 only (read, never written): the entries now live in ledger.jsonl
+    ledger: dict[str, Any] = Field(default_factory=dict, exclude=True)
+    spent: dict[str, float] = Field(default_factory=dict)  # the ledger's run totals
     budget: dict[str, Any] = Field(default_factory=dict)
     created_at: float = Field(default_factory=time.time)
     updated_at: float = Field(default_factory=time.time)
@@ -173,9 +179,13 @@ def write_atomic(path: Path, text: str) -> None:
             os.close(fd)
 
 
-def save_state(directory: Path, state: RunState) -> None:
+def state_text(state: RunState) -> str:
     state.updated_at = time.time()
-    write_atomic(directory / STATE_FILE, state.model_dump_json(indent=1))
+    return state.model_dump_json(indent=1)
+
+
+def save_state(directory: Path, state: RunState) -> None:
+    write_atomic(directory / STATE_FILE, state_text(state))
 
 
 def load_state(directory: Path) -> RunState:
@@ -188,9 +198,9 @@ def load_state(directory: Path) -> RunState:
                         ) from None
     except (OSError, ValueError) as e:
         raise UserError(f"the checkpoint is unreadable: {e}", file=str(path)) from None
-    if data.get("version") != STATE_VERSION:
+    if data.get("version") not in READABLE_VERSIONS:
         raise UserError(f"checkpoint version {data.get('version')!r} is not supported",
-                        file=str(path), hint=f"this crew reads version {STATE_VERSION}")
+                        file=str(path), hint=f"this crew reads versions {READABLE_VERSIONS}")
     return RunState.model_validate(data)
 
 

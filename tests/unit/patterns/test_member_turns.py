@@ -14,7 +14,7 @@ from pattern_helpers import MakeCtx
 from crew.llm.types import Message
 from crew.patterns import default_registry
 from crew.patterns.base import Outcome
-from crew.patterns.turns import EngineTurn, M, MemberTurns, NativeTurns
+from crew.patterns.turns import EngineTurn, M, MemberTurns, NativeTurns, OnTurn
 
 
 class NoLLM:
@@ -41,7 +41,8 @@ class ScriptedTurns:
     async def agent(self, ctx: Any, role: str, workdir: Path | None, *,
                     task: str | None = None, messages: list[Message] | None = None,
                     purpose: str = "", task_id: str | None = None, alias: str | None = None,
-                    temperature: float | None = None) -> EngineTurn:
+                    temperature: float | None = None,
+                    on_turn: OnTurn | None = None) -> EngineTurn:
         text = self._answer(("agent", role, purpose))
         text = text if isinstance(text, str) else json.dumps(text)
         msgs = [*(messages or [{"role": "user", "content": task or ""}]),

@@ -1,0 +1,293 @@
+"""The run's append-only files and its off-loop state writer.
+
+- `ledger.jsonl`: one LedgerEntry per LLM call.
+- `turns.jsonl`: each completed agent turn (only the messages new since the key's last record,
+  keyed by task/role/purpose/round/occurrence) and each pattern checkpoint (`kind: pattern`).
+- `StateWriter`: one thread that writes state.json atomically; a request while a write is in
+  flight replaces any pending one (only the latest state is written afterwards).
+
+Durability: every append is written and flushed (one `write` syscall) on the caller's thread, so
+a kill -9 loses nothing appended; the writer thread fsyncs the journals before each state.json
+rename, so after a power loss state.json never runs ahead of them. A power loss can lose what
+was appended since the last state write (those turns are redone on resume). A torn last line
+(kill -9 mid-write) is skipped when reading.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import threading
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, Any
+
+from pydantic_core import to_jsonable_python
+
+if TYPE_CHECKING:
+    from crew.llm.ledger import Ledger, LedgerEntry
+    from crew.run.state import RunState
+
+LEDGER_FILE = "ledger.jsonl"
+TURNS_FILE = "turns.jsonl"
+
+Message = dict[str, Any]
+
+
+def read_jsonl(path: Path) -> Iterator[dict[str, Any]]:
+    """The records of `path` (none if missing); a torn or unreadable line is skipped."""
+    try:
+        f = open(path, encoding="utf-8", errors="replace")  # noqa: SIM115
+    except FileNotFoundError:
+        return
+    with f:
+        for line in f:
+            if not line.endswith("\n"):
+                return  # torn by a kill mid-write: never completed
+            try:
+                rec = json.loads(line)
+            except ValueError:
+                continue
+            if isinstance(rec, dict):
+                yield rec
+
+
+class JsonlLog:
+    """One append-only JSON-lines file: each record written and flushed at once."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._f: IO[str] | None = None
+        self._lock = threading.Lock()
+
+    def append(self, record: dict[str, Any]) -> None:
+        line = json.dumps(record, ensure_ascii=False, separators=(",", ":"), default=str) + "\n"
+        with self._lock:
+            if self._f is None:
+                self._f = _open_append(self.path)
+            self._f.write(line)
+            self._f.flush()
+
+    def sync(self) -> None:
+        with self._lock:
+            f = self._f
+        if f is not None:
+            with contextlib.suppress(OSError, ValueError):  # closed meanwhile
+                os.fsync(f.fileno())
+
+    def close(self) -> None:
+        with self._lock:
+            if self._f is not None:
+                self._f.close()
+                self._f = None
+
+
+def _open_append(path: Path) -> IO[str]:
+    """Open for appending; a torn last line (no newline) is ended first, so the next record
+    starts on a line of its own."""
+    f = open(path, "a+", encoding="utf-8")  # noqa: SIM115
+    if f.tell() > 0:
+        f.seek(f.tell() - 1)
+        if f.read(1) != "\n":
+            f.write("\n")
+    return f
+
+
+class StateWriter:
+    """Writes state.json on its own thread. `request(text)` never blocks on the disk;
+    `flush()` waits until the latest request is on disk; `close()` flushes and stops."""
+
+    def __init__(self, write: Callable[[str], None], before: Callable[[], None] = lambda: None
+                 ) -> None:
+        self._write = write
+        self._before = before  # e.g. fsync the journals first
+        self._cond = threading.Condition()
+        self._pending: str | None = None
+        self._requested = self._written = 0
+        self._error: BaseException | None = None
+        self._closed = False
+        self._thread = threading.Thread(target=self._loop, name="crew-state-writer", daemon=True)
+        self._thread.start()
+
+    def request(self, text: str) -> None:
+        with self._cond:
+            if self._closed:
+                raise RuntimeError("the state writer is closed")
+            self._pending = text
+            self._requested += 1
+            self._cond.notify_all()
+
+    def flush(self) -> None:
+        """Block until everything requested so far is written; re-raise a write error."""
+        with self._cond:
+            target = self._requested
+            while self._written < target and self._error is None:
+                self._cond.wait()
+            if self._error is not None:
+                err, self._error = self._error, None
+                raise err
+
+    def close(self) -> None:
+        try:
+            self.flush()
+        finally:
+            with self._cond:
+                self._closed = True
+                self._cond.notify_all()
+            self._thread.join()
+
+    def _loop(self) -> None:
+        while True:
+            with self._cond:
+                while self._pending is None and not self._closed:
+                    self._cond.wait()
+                if self._pending is None:
+                    return
+                text, self._pending, upto = self._pending, None, self._requested
+            try:
+                self._before()
+                self._write(text)
+            except BaseException as e:  # handed to the next flush(); the next request retries
+                error: BaseException | None = e
+            else:
+                error = None
+            with self._cond:
+                self._error = error or self._error
+                self._written = max(self._written, upto)
+                self._cond.notify_all()
+
+
+class TurnJournal:
+    """turns.jsonl for one run: agent conversations by key and each task's pattern state.
+
+    Loaded once at start (the conversations of unfinished work); `record` appends only what
+    changed since the key's last record, so a turn costs its own messages, not the history.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.log = JsonlLog(path)
+        self._convs: dict[str, list[Message]] = {}
+        self._ends: dict[str, tuple[int, str | None, str]] = {}  # key → turns, stop, detail
+        self._patterns: dict[str, dict[str, Any]] = {}
+        for rec in read_jsonl(path):
+            if rec.get("kind") == "pattern":
+                self._patterns[str(rec.get("task", ""))] = dict(rec.get("state") or {})
+            elif rec.get("kind") == "turn":
+                key = str(rec.get("key", ""))
+                msgs = self._convs.setdefault(key, [])
+                del msgs[int(rec.get("at", 0)):]
+                msgs.extend(rec.get("messages") or [])
+                self._ends[key] = (int(rec.get("turn", 0)), rec.get("stop"),
+                                   str(rec.get("detail", "")))
+
+    def pattern_state(self, task: str) -> dict[str, Any] | None:
+        return self._patterns.get(task)
+
+    def save_pattern(self, task: str, state: dict[str, Any]) -> None:
+        state = to_jsonable_python(state)
+        self._patterns[task] = state
+        self.log.append({"kind": "pattern", "task": task, "state": state})
+
+    def conversation(self, key: str) -> tuple[list[Message], int, str | None, str] | None:
+        """(messages, turns, stop reason or None, detail) of the key's last recorded turn."""
+        if key not in self._convs:
+            return None
+        turns, stop, detail = self._ends[key]
+        return list(self._convs[key]), turns, stop, detail
+
+    def record(self, key: str, turn: int, messages: list[Message], stop: str | None,
+               detail: str = "") -> None:
+        """Append one completed turn: the messages from the first one that changed."""
+        old = self._convs.get(key, [])
+        at = 0
+        for a, b in zip(old, messages, strict=False):
+            if a is not b and a != b:
+                break
+            at += 1
+        self._convs[key] = list(messages)
+        self._ends[key] = (turn, stop, detail)
+        rec: dict[str, Any] = {"kind": "turn", "key": key, "turn": turn, "at": at,
+                               "messages": messages[at:]}
+        if stop is not None:
+            rec.update(stop=stop, detail=detail)
+        self.log.append(rec)
+
+    def forget(self, task: str) -> None:
+        """Drop a finished task's conversations from memory (the file keeps them)."""
+        prefix = f"{task}/"
+        for key in [k for k in self._convs if k.startswith(prefix)]:
+            del self._convs[key]
+            del self._ends[key]
+
+
+class RunFiles:
+    """One session's journals and state writer: `on_call` is the ledger listener (one line
+    appended, then `checkpoint`); `close` writes what was asked for and syncs everything."""
+
+    def __init__(self, directory: Path) -> None:
+        from crew.run.state import STATE_FILE, write_atomic
+
+        self.ledger = JsonlLog(directory / LEDGER_FILE)
+        self.turns = TurnJournal(directory / TURNS_FILE)
+        state = directory / STATE_FILE
+        self.writer = StateWriter(lambda text: write_atomic(state, text), self.sync)
+
+    def sync(self) -> None:
+        """fsync the journals (before each state.json: it never runs ahead of them)."""
+        self.ledger.sync()
+        self.turns.log.sync()
+
+    def on_call(self, entry: LedgerEntry, checkpoint: Callable[[], None]) -> None:
+        self.ledger.append(ledger_record(entry))
+        checkpoint()
+
+    def close(self) -> None:
+        try:
+            self.writer.close()
+        finally:
+            self.sync()
+            self.ledger.close()
+            self.turns.log.close()
+
+
+def ledger_record(e: LedgerEntry) -> dict[str, Any]:
+    return dict(e.__dict__)
+
+
+def load_ledger(directory: Path, state: RunState | None = None) -> Ledger:
+    """The run's ledger: ledger.jsonl, or the ledger inside a version-1 state.json."""
+    from crew.llm.ledger import Ledger
+
+    path = directory / LEDGER_FILE
+    if not path.exists() and state is not None and state.ledger:
+        return Ledger.from_dict(state.ledger)
+    return Ledger.from_dict({"entries": list(read_jsonl(path))})
+
+
+def migrate_legacy(directory: Path, state: RunState) -> bool:
+    """Move a version-1 checkpoint's ledger and pattern states (kept inside state.json) to the
+    journals, fsynced, before state.json is rewritten without them. Idempotent."""
+    from crew.run.state import STATE_VERSION
+
+    if not state.ledger and not any(ts.pattern_state for ts in state.tasks.values()):
+        state.version = STATE_VERSION
+        return False
+    ledger = directory / LEDGER_FILE
+    if state.ledger and not ledger.exists():
+        log = JsonlLog(ledger)
+        for e in load_ledger(directory, state).entries:
+            log.append(ledger_record(e))
+        log.sync()
+        log.close()
+    turns = TurnJournal(directory / TURNS_FILE)
+    for task, ts in state.tasks.items():
+        if ts.pattern_state and turns.pattern_state(task) is None:
+            turns.save_pattern(task, ts.pattern_state)
+    turns.log.sync()
+    turns.log.close()
+    state.ledger = {}
+    for ts in state.tasks.values():
+        ts.pattern_state = {}
+    state.version = STATE_VERSION
+    return True

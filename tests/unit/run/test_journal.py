@@ -1,0 +1,135 @@
+"""The run's journals: torn lines, deltas, the coalescing state writer, version-1 checkpoints."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from crew.llm.ledger import LedgerEntry
+from crew.run.journal import (
+    LEDGER_FILE,
+    TURNS_FILE,
+    JsonlLog,
+    StateWriter,
+    TurnJournal,
+    load_ledger,
+    migrate_legacy,
+    read_jsonl,
+)
+from crew.run.state import STATE_FILE, RunState, load_state, save_state, write_atomic
+
+
+def test_a_torn_last_line_is_skipped_and_the_next_append_starts_a_new_line(tmp_path: Path
+                                                                            ) -> None:
+    path = tmp_path / "x.jsonl"
+    path.write_text('{"a": 1}\nnot json\n{"b": 2}\n{"c": 3, "d": [1, 2')  # killed mid-write
+    assert list(read_jsonl(path)) == [{"a": 1}, {"b": 2}]
+    log = JsonlLog(path)
+    log.append({"e": 5})
+    log.close()
+    assert list(read_jsonl(path)) == [{"a": 1}, {"b": 2}, {"e": 5}]
+    assert list(read_jsonl(tmp_path / "missing.jsonl")) == []
+
+
+def test_turns_are_recorded_as_deltas_and_rebuilt(tmp_path: Path) -> None:
+    path = tmp_path / TURNS_FILE
+    j = TurnJournal(path)
+    sys_m = {"role": "system", "content": "s"}
+    user = {"role": "user", "content": "task"}
+    a1 = {"role": "assistant", "content": None, "tool_calls": [{"id": "1"}]}
+    t1 = {"role": "tool", "tool_call_id": "1", "content": "x" * 500}
+    j.record("k", 1, [sys_m, user, a1, t1], None)
+    a2 = {"role": "assistant", "content": "done"}
+    j.record("k", 2, [sys_m, user, a1, t1, a2], "final", "final answer")
+    lines = [json.loads(x) for x in path.read_text().splitlines()]
+    assert [len(x["messages"]) for x in lines] == [4, 1]  # only what is new
+    elided = {**t1, "content": "[old output elided]"}
+    a3 = {"role": "assistant", "content": "again"}
+    j.record("k2", 1, [sys_m], None)
+    j.record("k2", 2, [elided, a3], None)  # an earlier message changed: from there on
+    j.save_pattern("t1", {"round": 1, "answers": ["a"]})
+    j.log.close()
+
+    again = TurnJournal(path)
+    assert again.conversation("k") == ([sys_m, user, a1, t1, a2], 2, "final", "final answer")
+    assert again.conversation("k2") == ([elided, a3], 2, None, "")
+    assert again.conversation("nope") is None
+    assert again.pattern_state("t1") == {"round": 1, "answers": ["a"]}
+    again.forget("k")
+    assert again.conversation("k") is not None  # keys are "<task>/...": "k" is no task prefix
+
+
+def test_the_state_writer_coalesces_and_flushes(tmp_path: Path) -> None:
+    written: list[str] = []
+    gate = threading.Event()
+
+    def slow_write(text: str) -> None:
+        gate.wait(5)
+        written.append(text)
+
+    w = StateWriter(slow_write)
+    for i in range(50):  # the first write is held: the rest collapse into the latest
+        w.request(str(i))
+    gate.set()
+    w.flush()
+    assert written[-1] == "49" and len(written) <= 3
+    w.close()
+    with pytest.raises(RuntimeError):
+        w.request("late")
+
+
+def test_a_write_error_surfaces_at_flush(tmp_path: Path) -> None:
+    def fail(text: str) -> None:
+        raise OSError("disk full")
+
+    w = StateWriter(fail)
+    w.request("x")
+    with pytest.raises(OSError, match="disk full"):
+        w.flush()
+    w.close()
+
+
+def test_the_writer_never_runs_ahead_of_the_journals(tmp_path: Path) -> None:
+    order: list[str] = []
+    w = StateWriter(lambda text: order.append("state"), lambda: order.append("sync"))
+    w.request("a")
+    w.flush()
+    time.sleep(0.01)
+    w.close()
+    assert order[:2] == ["sync", "state"]
+
+
+def test_a_version_1_checkpoint_resumes(tmp_path: Path) -> None:
+    entry = LedgerEntry(alias="smart", deployment="replay/x", prompt_tokens=10,
+                        completion_tokens=2, cost_usd=0.5, latency_s=0.1, task_id="t1")
+    old = {"version": 1, "run_id": "r", "feature_path": "f", "feature_title": "F", "repo": "/r",
+           "tasks": {"t1": {"status": "interrupted", "pattern_state": {"round": 2}},
+                     "t2": {"status": "done"}},
+           "ledger": {"version": 1, "entries": [entry.__dict__] * 3},
+           "budget": {"elapsed_s": 3.0, "warned": []}}
+    write_atomic(tmp_path / STATE_FILE, json.dumps(old))
+    state = load_state(tmp_path)
+    assert load_ledger(tmp_path, state).total.cost_usd == 1.5  # read in place
+
+    assert migrate_legacy(tmp_path, state)
+    save_state(tmp_path, state)
+    data = json.loads((tmp_path / STATE_FILE).read_text())
+    assert data["version"] == 2 and "ledger" not in data
+    assert "pattern_state" not in data["tasks"]["t1"]
+    again = load_state(tmp_path)
+    assert load_ledger(tmp_path, again).total.calls == 3
+    assert len((tmp_path / LEDGER_FILE).read_text().splitlines()) == 3
+    assert TurnJournal(tmp_path / TURNS_FILE).pattern_state("t1") == {"round": 2}
+    assert not migrate_legacy(tmp_path, again)  # nothing left to move
+
+
+def test_state_json_stays_small(tmp_path: Path) -> None:
+    s = RunState(run_id="r", feature_path="f", feature_title="F", repo="/r")
+    s.task("t1").pattern_state = {"author": [{"role": "user", "content": "x" * 10_000}]}
+    s.ledger = {"entries": [{"alias": "a"}] * 1000}
+    save_state(tmp_path, s)
+    assert (tmp_path / STATE_FILE).stat().st_size < 2_000
