@@ -64,7 +64,8 @@ async def _ticker(stop: asyncio.Event, lags: list[float]) -> None:
 
 async def run_new(calls: int, d: Path, latency: float) -> dict[str, Any]:
     from crew.llm.ledger import LedgerEntry
-    from crew.patterns.base import PatternContext, TaskInfo, _recording
+    from crew.patterns.base import TaskInfo, _recording
+    from crew.patterns.setup import pattern_context
     from crew.run.journal import RunFiles
     from crew.run.runner import RunSession
     from crew.run.state import RunState
@@ -84,11 +85,11 @@ async def run_new(calls: int, d: Path, latency: float) -> dict[str, Any]:
     while n < calls:
         task = f"task-{n // (TURNS_PER_AGENT * AGENTS_PER_TASK)}"
         info = TaskInfo(id=task, title=task)
-        ctx = PatternContext(run_id="bench", task=info, roles={}, llm=none, turns=files.turns,
-                             checkpoint=session._pattern_checkpoint(task))
+        ctx = pattern_context(info, {}, none, run_id="bench", turn_store=files.turns,
+                              checkpoint=session._pattern_checkpoint(task))
         session._set(task, "running")
         for a in range(AGENTS_PER_TASK):
-            record = _recording(files.turns, ctx.turn_key("coder", a + 1, "work"), None)
+            record = _recording(files.turns, ctx.turn_key("coder", a + 1, "work"))
             msgs: list[dict[str, Any]] = [{"role": "system", "content": SYSTEM},
                                           {"role": "user", "content": "## Task\nDo it. " * 40}]
             for turn in range(1, TURNS_PER_AGENT + 1):

@@ -24,6 +24,7 @@ from crew.errors import CrewError
 from crew.llm import LLM
 from crew.patterns import default_registry
 from crew.patterns.base import PatternContext, PatternResult, TaskInfo
+from crew.patterns.setup import pattern_context
 from crew.spec.models import ModelsConfig, PatternSpec, RoleSpec
 from crew.testing import StubReply, StubServer
 
@@ -45,7 +46,7 @@ def llm_for(stub: StubServer) -> LLM:
 def ctx(llm: LLM, roles: list[str], params: dict[str, object]) -> PatternContext:
     task = TaskInfo(id="bench", title="Pick a database", description="For a todo app.",
                     roles=tuple(roles), params=params)
-    return PatternContext(run_id="bench", task=task, roles=ROLES, llm=llm)
+    return pattern_context(task, ROLES, llm, run_id="bench")
 
 
 def tpl(kind: str, engine: str, termination: str) -> PatternSpec:

@@ -20,6 +20,7 @@ from crew.llm import LLM
 from crew.patterns.base import Outcome, PatternContext, TaskInfo
 from crew.patterns.committee import Committee
 from crew.patterns.debate import Debate
+from crew.patterns.setup import pattern_context
 from crew.spec.models import ModelsConfig, RoleSpec
 from crew.testing import StubReply, StubServer
 
@@ -41,7 +42,7 @@ def llm_for(stub: StubServer) -> LLM:
 def ctx(llm: LLM, roles: list[str], params: dict[str, object]) -> PatternContext:
     task = TaskInfo(id="bench", title="Pick a database", description="For a todo app.",
                     roles=tuple(roles), params=params)
-    return PatternContext(run_id="bench", task=task, roles=ROLES, llm=llm)
+    return pattern_context(task, ROLES, llm, run_id="bench")
 
 
 async def timed(coro_factory: object, n: int = REPEATS) -> float:

@@ -15,10 +15,11 @@ from typing import Any
 
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 
-from crew.patterns.base import PatternContext, PatternResult, TaskInfo
+from crew.patterns.base import PatternResult, TaskInfo
 from crew.patterns.committee import Committee
 from crew.patterns.debate import Debate
 from crew.patterns.review_loop import ReviewLoop
+from crew.patterns.setup import pattern_context
 from crew.patterns.single import Single
 from crew.patterns.supervisor_worker import SupervisorWorker
 from crew.spec.library import Library
@@ -83,8 +84,7 @@ async def measure() -> None:
     for name, pattern, members, params, answers in WORKLOADS:
         llm = ScriptedLLM(answers)
         task = TaskInfo(TASK.id, TASK.title, TASK.description, tuple(members), params)
-        res: PatternResult = await pattern.run(PatternContext(run_id="b", task=task,
-                                                              roles=specs, llm=llm))
+        res: PatternResult = await pattern.run(pattern_context(task, specs, llm, run_id="b"))
         prompt = sum(count("\n".join(str(m.get("content") or "") for m in c.messages))
                      for c in llm.calls)
         calls = len(llm.calls)

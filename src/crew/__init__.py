@@ -10,7 +10,8 @@ The library API (names load on first use; `import crew` imports nothing heavy)::
     crew.resume_run(outcome.run_id, repo="../my-app")
 
     # one pattern on your own context (tests, notebooks)
-    result = await crew.Debate().run(ctx)                 # a crew.PatternContext
+    ctx = crew.pattern_context(task, roles, llm, run_id="r1")  # task: a crew.TaskInfo
+    result = await crew.Debate().run(ctx)
     llm = crew.ScriptedLLM([...])                         # offline fakes: crew.testing
 
 Errors: `crew.UserError` (your input; `.problems` hold file, line, field, hint) and
@@ -44,6 +45,7 @@ if TYPE_CHECKING:
     from crew.patterns.debate import Debate
     from crew.patterns.registry import PatternRegistry, default_registry
     from crew.patterns.review_loop import ReviewLoop
+    from crew.patterns.setup import pattern_context
     from crew.patterns.single import Single
     from crew.patterns.supervisor_worker import SupervisorWorker
     from crew.run.launch import RunOptions, RunOutcome
@@ -65,6 +67,7 @@ _EXPORTS = {
     "Debate": "crew.patterns.debate",
     **dict.fromkeys(("PatternRegistry", "default_registry"), "crew.patterns.registry"),
     "ReviewLoop": "crew.patterns.review_loop",
+    "pattern_context": "crew.patterns.setup",
     "Single": "crew.patterns.single",
     "SupervisorWorker": "crew.patterns.supervisor_worker",
     **dict.fromkeys(("RunOptions", "RunOutcome"), "crew.run.launch"),
@@ -79,7 +82,7 @@ __all__ = [
     "CrewError", "CrewRuntimeError", "Debate", "Ledger", "Outcome", "Pattern", "PatternContext",
     "PatternRegistry", "PatternResult", "Problem", "ResolvedFeature", "ReviewLoop", "RunOptions",
     "RunOutcome", "ScriptedLLM", "Single", "StubServer", "SupervisorWorker", "TaskInfo", "Tool",
-    "ToolContext", "ToolError", "UserError", "__version__", "default_registry", "load_feature",
+    "ToolContext", "ToolError", "UserError", "__version__", "default_registry", "load_feature", "pattern_context",
     "resume_run", "run_feature", "tool",
 ]
 

@@ -23,7 +23,7 @@ if TYPE_CHECKING:
         TranscriptRef,
     )
     from crew.patterns.registry import PatternRegistry, default_registry, merge_params
-    from crew.patterns.setup import context_for_task
+    from crew.patterns.setup import context_for_task, pattern_context
     from crew.patterns.termination import (
         Approved,
         Condition,
@@ -44,7 +44,7 @@ _EXPORTS = {
                      "PatternResult", "TaskInfo", "TranscriptRef"), "crew.patterns.base"),
     **dict.fromkeys(("PatternRegistry", "default_registry", "merge_params"),
                     "crew.patterns.registry"),
-    "context_for_task": "crew.patterns.setup",
+    **dict.fromkeys(("context_for_task", "pattern_context"), "crew.patterns.setup"),
     **dict.fromkeys(("Approved", "Condition", "Consensus", "Fired", "Guard", "MaxRounds",
                      "Never", "RoundState", "Stop", "TestsPass", "build_termination"),
                     "crew.patterns.termination"),
@@ -77,6 +77,7 @@ __all__ = [
     "context_for_task",
     "default_registry",
     "merge_params",
+    "pattern_context",
 ]
 
 __getattr__ = lazy_exports(__name__, _EXPORTS)

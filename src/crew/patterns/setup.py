@@ -1,19 +1,53 @@
-"""From a resolved feature to what a pattern runs on: a pinned task's template + context."""
+"""What a pattern runs on: `pattern_context`, the one way a PatternContext is built (the run's
+scheduler, pinned tasks via `context_for_task`, tests and benchmarks alike)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from crew.errors import UserError
-from crew.patterns.base import Checkpoint, PatternContext, TaskInfo
+from crew.patterns.base import Checkpoint, PatternContext, TaskInfo, TurnStore
 from crew.patterns.registry import merge_params
-from crew.spec.models import PatternSpec
+from crew.patterns.turns import NATIVE_TURNS, MemberTurns
+from crew.spec.models import PatternSpec, RoleSpec
 
 if TYPE_CHECKING:
     from crew.llm.types import StructuredChatModel
     from crew.spec.resolve import ResolvedFeature
     from crew.tools.sandbox.base import SandboxBackend
     from crew.workspace.worktrees import Workspace
+
+
+def pattern_context(
+    task: TaskInfo,
+    roles: Mapping[str, RoleSpec],
+    llm: StructuredChatModel,
+    *,
+    run_id: str,
+    template: PatternSpec | None = None,
+    termination: str | None = None,
+    workspace: Workspace | None = None,
+    sandbox: SandboxBackend | None = None,
+    dependencies: tuple[str, ...] = (),
+    state: Mapping[str, Any] | None = None,
+    checkpoint: Checkpoint | None = None,
+    turn_store: TurnStore | None = None,
+    turns: MemberTurns | None = None,
+) -> PatternContext:
+    """The context a pattern runs `task` in: the task's params merged over the template's, the
+    template's termination (or `termination`), a copy of the saved pattern `state`. `turns`
+    (how members take turns) is the template engine's, set by `PatternRegistry.run`; tests may
+    pass a fake."""
+    if template is not None:
+        task = replace(task, params=merge_params(template, task.params))
+    return PatternContext(
+        run_id=run_id, task=task, roles=dict(roles), llm=llm, workspace=workspace,
+        sandbox=sandbox, dependencies=dependencies,
+        termination=termination or (template.termination if template else None),
+        state=dict(state or {}), checkpoint=checkpoint, turn_store=turn_store,
+        turns=turns or NATIVE_TURNS)
 
 
 def context_for_task(
@@ -46,10 +80,9 @@ def context_for_task(
     roles = list(t.roles or (tpl.spec.roles if tpl else []))
     info = TaskInfo(id=t.id, title=t.title,
                     description=t.description or (tpl.spec.description if tpl else ""),
-                    roles=tuple(roles), params=merge_params(template, t.params))
+                    roles=tuple(roles), params=dict(t.params))
     specs = {n: loaded.spec for n, loaded in resolved.roles.items()}
-    ctx = PatternContext(run_id=run_id, task=info, roles=specs, llm=llm, workspace=workspace,
-                         sandbox=sandbox, dependencies=dependencies,
-                         termination=template.termination, state=dict(state or {}),
-                         checkpoint=checkpoint)
-    return template, ctx
+    return template, pattern_context(info, specs, llm, run_id=run_id, template=template,
+                                     workspace=workspace, sandbox=sandbox,
+                                     dependencies=dependencies, state=state,
+                                     checkpoint=checkpoint)

@@ -17,8 +17,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from crew.errors import BudgetExceeded, CrewRuntimeError, UserError
-from crew.patterns.base import Outcome, PatternContext, TaskInfo
-from crew.patterns.registry import default_registry, merge_params
+from crew.patterns.base import Outcome, TaskInfo
+from crew.patterns.registry import default_registry
+from crew.patterns.setup import pattern_context
 from crew.run import gates as gates_mod
 from crew.run.journal import TURNS_FILE, StateWriter, TurnJournal
 from crew.run.merge_fix import conflict_task, start_conflict_merge
@@ -330,12 +331,11 @@ class RunSession:
         template = self.resolved.patterns[t.pattern].spec
         if t.engine:
             template = template.model_copy(update={"engine": t.engine})
-        ctx = PatternContext(
-            run_id=self.state.run_id, task=self._info(t, template), roles=self._role_specs(),
-            llm=self.llm, workspace=self.workspace, sandbox=self.sandbox,
-            dependencies=self._dep_summaries(t), termination=template.termination,
-            state=dict(self._pattern_state(t.id)), checkpoint=self._pattern_checkpoint(t.id),
-            turn_store=self.turns)
+        ctx = pattern_context(
+            self._info(t), self._role_specs(), self.llm, run_id=self.state.run_id,
+            template=template, workspace=self.workspace, sandbox=self.sandbox,
+            dependencies=self._dep_summaries(t), state=self._pattern_state(t.id),
+            checkpoint=self._pattern_checkpoint(t.id), turn_store=self.turns)
         with self.tracer.task(t.id, pattern=t.pattern, roles=t.roles) as obs:
             result = await default_registry().run(template, ctx)
             status = OUTCOME_STATUS.get(result.outcome, "failed")
@@ -359,12 +359,12 @@ class RunSession:
             self._budget_out = True
             self.state.stop_reason = result.summary
 
-    def _info(self, t: PlannedTask, template: Any) -> TaskInfo:
+    def _info(self, t: PlannedTask) -> TaskInfo:
         desc = t.description.strip()
         if t.acceptance:
             desc += "\n\nDone when:\n" + "\n".join(f"- {a}" for a in t.acceptance)
         return TaskInfo(id=t.id, title=t.title, description=desc, roles=tuple(t.roles),
-                        params=merge_params(template, t.params))
+                        params=dict(t.params))
 
     def _role_specs(self) -> dict[str, Any]:
         return {n: loaded.spec for n, loaded in self.resolved.roles.items()}

@@ -23,6 +23,7 @@ from crew.errors import CrewError
 from crew.llm import LLM, Budget, Limits
 from crew.patterns import default_registry
 from crew.patterns.base import Outcome, PatternContext, TaskInfo
+from crew.patterns.setup import pattern_context
 from crew.spec.models import PatternSpec, RoleSpec
 from crew.workspace.worktrees import Workspace
 
@@ -49,7 +50,7 @@ def ctx_for(llm: LLM, roles: list[str], params: dict[str, Any] | None = None,
             **kw: Any) -> PatternContext:
     task = TaskInfo(id="t1", title="Do it", description="Details.", roles=tuple(roles),
                     params=params or {})
-    return PatternContext(run_id="r1", task=task, roles=ROLES, llm=llm, **kw)
+    return pattern_context(task, ROLES, llm, run_id="r1", **kw)
 
 
 def write(role: str, path: str, content: str, **keys: Any) -> dict[str, Any]:
@@ -175,16 +176,17 @@ def test_crew_and_native_patterns_never_import_crewai(tmp_path: Path) -> None:
         import asyncio, sys
         import crew, crew.interop, crew.interop.engines
         from crew.llm import LLM
-        from crew.patterns.base import PatternContext, TaskInfo
+        from crew.patterns.base import TaskInfo
         from crew.patterns.review_loop import ReviewLoop
+        from crew.patterns.setup import pattern_context
         from crew.spec.models import ModelsConfig, RoleSpec
         roles = {{n: RoleSpec(name=n, title=n, goal="g", instructions="i", model=n)
                  for n in ("coder", "reviewer")}}
         cfg = ModelsConfig.model_validate({{"model_list": [
             {{"model_name": n, "litellm_params": {{"model": "replay/x",
               "replay_script": {str(script)!r}}}}} for n in roles]}})
-        ctx = PatternContext(run_id="r", task=TaskInfo(id="t", title="T",
-                             roles=("coder", "reviewer")), roles=roles, llm=LLM(cfg))
+        ctx = pattern_context(TaskInfo(id="t", title="T", roles=("coder", "reviewer")),
+                              roles, LLM(cfg), run_id="r")
         res = asyncio.run(ReviewLoop().run(ctx))
         print(res.outcome, "crewai" in sys.modules)
     """)

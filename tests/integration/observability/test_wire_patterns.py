@@ -21,8 +21,9 @@ from crew.observability import LangfuseSettings, Tracer, read_events, use_tracer
 from crew.observability.events import EVENTS_FILE
 from crew.observability.otlp_receiver import OTLPReceiver, SilentPort, closed_port
 from crew.observability.transcript import build_tree
-from crew.patterns.base import PatternContext, PatternResult, TaskInfo
+from crew.patterns.base import PatternResult, TaskInfo
 from crew.patterns.registry import default_registry, merge_params
+from crew.patterns.setup import pattern_context
 from crew.spec.models import ModelsConfig, PatternSpec, RoleSpec
 from crew.workspace.worktrees import Workspace
 
@@ -95,7 +96,7 @@ async def run_debate(tmp_path: Path, tracer: Tracer | None) -> PatternResult:
                     description=f"Today the key {PLANTED} sits in config.py.",
                     roles=("coder", "security_analyst"),
                     params=merge_params(template, {"judge": "reviewer"}))
-    ctx = PatternContext(run_id="wire-1", task=task, roles=ROLES, llm=llm, workspace=ws)
+    ctx = pattern_context(task, ROLES, llm, run_id="wire-1", workspace=ws)
     registry = default_registry()
     if tracer is None:
         result = await registry.run(template, ctx)

@@ -8,6 +8,7 @@ from typing import Any
 
 from crew.llm import LLM
 from crew.patterns.base import PatternContext, TaskInfo
+from crew.patterns.setup import pattern_context
 from crew.spec.models import RoleSpec
 
 ROLE_NAMES = ("coder", "reviewer", "tester", "supervisor", "doc_writer", "security_analyst")
@@ -22,7 +23,7 @@ def ctx_for(llm: LLM, roles: list[str], params: dict[str, Any] | None = None,
             **kw: Any) -> PatternContext:
     task = TaskInfo(id="t1", title="Do it", description="Details.", roles=tuple(roles),
                     params=params or {})
-    return PatternContext(run_id="r1", task=task, roles=ROLES, llm=llm, **kw)
+    return pattern_context(task, ROLES, llm, run_id="r1", **kw)
 
 
 def write(role: str, path: str, content: str, **keys: Any) -> dict[str, Any]:

@@ -18,8 +18,9 @@ from crew.cli.show_cmd import find_run_dir, show, show_command
 from crew.errors import UserError
 from crew.observability import LangfuseSettings, Tracer, use_tracer
 from crew.observability.otlp_receiver import closed_port
-from crew.patterns.base import PatternContext, TaskInfo
+from crew.patterns.base import TaskInfo
 from crew.patterns.debate import Debate
+from crew.patterns.setup import pattern_context
 from crew.spec.models import RoleSpec
 from crew.testing import ScriptedLLM
 
@@ -90,8 +91,7 @@ async def test_show_a_debate_run_recorded_through_the_pattern(
                        {"role": "analyst", "content": "JSON.\nPOSITION: json", "repeat": True}])
     task = TaskInfo(id="fmt", title="Format", roles=("coder", "analyst"),
                     params={"rounds": 2, "judge": "coder"})
-    ctx = PatternContext(run_id="run-d1", task=task, roles={"coder": CODER, "analyst": ANALYST},
-                         llm=llm)
+    ctx = pattern_context(task, {"coder": CODER, "analyst": ANALYST}, llm, run_id="run-d1")
     with use_tracer(tracer), tracer.run(), tracer.task("fmt", "debate", task.roles):
         result = await Debate().run(ctx)
     tracer.close()

@@ -16,8 +16,9 @@ from crew.llm import Budget, Limits
 from crew.llm.types import CallContext, Completion
 from crew.observability import Tracer, current_tracer, use_tracer
 from crew.observability.transcript import Node, build_tree
-from crew.patterns.base import PatternContext, TaskInfo
+from crew.patterns.base import TaskInfo
 from crew.patterns.committee import Committee
+from crew.patterns.setup import pattern_context
 from crew.spec.models import RoleSpec
 from crew.testing import ScriptedLLM
 
@@ -136,7 +137,7 @@ async def test_committee_members_nest_under_their_rounds() -> None:
     llm = ScriptedLLM(answers)
     task = TaskInfo(id="pick", title="Pick", roles=("a", "b", "c"),
                     params={"aggregation": "ranking"})
-    ctx = PatternContext(run_id="run-w", task=task, roles=roles, llm=llm)
+    ctx = pattern_context(task, roles, llm, run_id="run-w")
     tracer, sink = traced()
     with use_tracer(tracer), tracer.task("pick", "committee", task.roles):
         result = await Committee().run(ctx)

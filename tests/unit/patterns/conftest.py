@@ -9,6 +9,7 @@ import pytest
 from pattern_helpers import ROLES, MakeCtx, git_repo
 
 from crew.patterns.base import PatternContext, TaskInfo
+from crew.patterns.setup import pattern_context
 from crew.workspace.worktrees import Workspace
 
 
@@ -25,6 +26,6 @@ def make_ctx() -> MakeCtx:
              **kw: Any) -> PatternContext:
         task = TaskInfo(id=task_id, title=title, description=description, roles=tuple(roles),
                         params=params or {})
-        return PatternContext(run_id="r1", task=task, roles=ROLES, llm=llm, **kw)
+        return pattern_context(task, ROLES, llm, run_id="r1", **kw)
 
     return make
