@@ -5,15 +5,37 @@ refs, hooks and config that crew did not make is found. Real repositories, real 
 from __future__ import annotations
 
 import stat
+import subprocess
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from conftest import Git, make_repo
 from crew.observability.redact import REDACTED
 from crew.workspace import hostcheck
 from crew.workspace.secrets import SecretInDiff
 from crew.workspace.worktrees import Workspace
+
+Git = Callable[..., str]
+
+
+def make_repo(path: Path) -> Git:
+    """A repository with one commit (the workspace conftest isolates the user's git config)."""
+    path.mkdir(parents=True)
+
+    def git(*args: str) -> str:
+        return subprocess.run(["git", *args], cwd=path, capture_output=True, text=True,
+                              check=True).stdout
+
+    git("init", "-q", "-b", "main")
+    git("config", "user.name", "Ursula User")
+    git("config", "user.email", "ursula@example.com")
+    (path / "app.py").write_text("x = 1\ny = 2\nz = 3\n")
+    (path / "util.py").write_text("def f():\n    return 1\n")
+    git("add", "-A")
+    git("commit", "-q", "-m", "init")
+    return git
+
 
 HOOKS = ("pre-commit", "commit-msg", "post-commit", "post-checkout", "post-merge",
          "pre-merge-commit", "reference-transaction", "prepare-commit-msg")
