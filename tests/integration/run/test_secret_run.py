@@ -78,6 +78,8 @@ def test_a_repeated_secret_is_redacted_everywhere(tmp_path: Path,
     _assert_nowhere(tmp_path, out.run_dir)
     assert out.state.host_changes == []
     assert "nothing changed but the run's own branches" in out.report
+    assert "ran in the `local` sandbox — no filesystem isolation: memory 2048 MiB, 2 CPUs, " \
+        "256 processes, timeout 600s, network off" in out.report
 
 
 def test_a_secret_written_by_a_command_blocks_the_commit(
