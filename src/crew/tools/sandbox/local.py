@@ -66,8 +66,9 @@ def unshare_status() -> tuple[bool, str]:
     if not exe:
         return False, "unshare (util-linux) is not installed"
     try:
-        proc = subprocess.run([exe, *UNSHARE, "--", "/bin/sh", "-c", _MOUNTS, "sh", "--", "true"],
-                              capture_output=True, timeout=20, check=False)
+        # the probe binds /tmp read-only inside (harmless there): mounts must work too
+        proc = subprocess.run([exe, *UNSHARE, "--", "/bin/sh", "-c", _MOUNTS, "sh", "ro", "/tmp",
+                               "--", "true"], capture_output=True, timeout=20, check=False)
     except (OSError, subprocess.TimeoutExpired) as e:
         return False, f"unshare failed: {e}"
     if proc.returncode != 0:
