@@ -21,6 +21,8 @@ _crew_sandbox_main() {
     local image="${CREW_SANDBOX_IMAGE:-crew-sandbox:test}"
     local env_file="${CREW_SANDBOX_ENV_FILE:-$cache/sandbox.env}"
     local sock="unix://$d/docker.sock"
+    # What the image holds; a cached rootfs or image made with another list is rebuilt.
+    local packages="python3,python3-pytest,git"
 
     if [[ "${1:-}" == "stop" ]]; then
         if [[ -f "$d/dockerd.pid" ]]; then
@@ -74,24 +76,29 @@ _crew_sandbox_main() {
         fi
     fi
 
-    # 3. the image (debootstrap rootfs cached; import only when the image is missing)
-    if ! "${docker[@]}" image inspect "$image" >/dev/null 2>&1; then
+    # 3. the image (debootstrap rootfs cached; import when the image is missing or was made
+    #    with another package list, e.g. before git joined it)
+    local have
+    have="$("${docker[@]}" image inspect -f '{{index .Config.Labels "crew.packages"}}' "$image" \
+        2>/dev/null || true)"
+    if [[ "$have" != "$packages" ]]; then
         local rootfs="$cache/rootfs"
-        if [[ ! -f "$rootfs/.crew-complete" ]]; then
-            _crew_sandbox_log "debootstrap bookworm into $rootfs (about a minute)"
+        if [[ "$(cat "$rootfs/.crew-complete" 2>/dev/null)" != "$packages" ]]; then
+            _crew_sandbox_log "debootstrap bookworm ($packages) into $rootfs (about a minute)"
             rm -rf "$rootfs"
-            if ! debootstrap --variant=minbase --include=python3,python3-pytest bookworm \
+            if ! debootstrap --variant=minbase --include="$packages" bookworm \
                 "$rootfs" http://deb.debian.org/debian >"$cache/debootstrap.log" 2>&1; then
                 _crew_sandbox_log "debootstrap failed; its log:"; tail -20 "$cache/debootstrap.log" >&2
                 [[ -n "$started" ]] && kill "$started"
                 return 1
             fi
             rm -rf "$rootfs"/var/cache/apt/archives/*.deb "$rootfs"/var/lib/apt/lists/*
-            touch "$rootfs/.crew-complete"
+            echo "$packages" >"$rootfs/.crew-complete"
         fi
         _crew_sandbox_log "importing $image"
         tar -C "$rootfs" --exclude=./.crew-complete -c . \
-            | "${docker[@]}" import -c 'CMD ["/bin/bash"]' - "$image" >/dev/null
+            | "${docker[@]}" import -c 'CMD ["/bin/bash"]' -c "LABEL crew.packages=$packages" \
+                - "$image" >/dev/null
     fi
 
     cat >"$env_file" <<EOF

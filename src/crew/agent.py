@@ -146,7 +146,7 @@ class Agent:
         max_turns: int | None = None,
         guards: Guards | None = None,
         limits: ContextLimits | None = None,
-        protected: Sequence[str] = DEFAULT_PROTECTED,
+        protected: Sequence[str] | None = None,
         on_turn: OnTurn | None = None,
         params: dict[str, Any] | None = None,
         count_tokens: Callable[[str], int] = estimate_tokens,
@@ -162,6 +162,8 @@ class Agent:
         self.max_turns = max_turns or role.max_turns
         self.guards = guards or Guards()
         self.limits = limits or ContextLimits()
+        if protected is None:  # the sandbox's list (the crew's `sandbox: protected`)
+            protected = getattr(sandbox, "protected", DEFAULT_PROTECTED)
         self.paths = PathPolicy(self.workspace, tuple(protected))
         self.on_turn = on_turn
         self.params: dict[str, Any] = {"temperature": role.temperature}

@@ -24,11 +24,18 @@ MODELS_OPT = typer.Option("--models", help="A LiteLLM router config overriding t
 BUDGET_OPT = typer.Option("--budget-usd", help="Spending limit in USD for the run.")
 SANDBOX_OPT = typer.Option("--sandbox", help="auto, docker, bwrap or local.")
 JSON_OPT = typer.Option("--json", help="Print machine-readable events (JSON lines) instead.")
+MEMORY_OPT = typer.Option("--memory-mb", help="Sandbox memory limit per command (MiB).")
+CPUS_OPT = typer.Option("--cpus", help="Sandbox CPU limit per command.")
+PIDS_OPT = typer.Option("--pids", help="Sandbox process/thread limit per command.")
+TIMEOUT_OPT = typer.Option("--timeout-s", help="Longest a sandboxed command may run (s).")
+NETWORK_OPT = typer.Option("--network/--no-network",
+                           help="Let sandboxed commands reach the network (default: off).")
 
 
 def _options(*, repo: Path | None, models: Path | None, budget_usd: float | None,
              sandbox: str | None, max_parallel: int | None, no_trace: bool, json_mode: bool,
-             plan_only: bool = False, approve: bool = False) -> tuple[RunOptions, Any]:
+             plan_only: bool = False, approve: bool = False,
+             limits: dict[str, Any] | None = None) -> tuple[RunOptions, Any]:
     from rich.console import Console
 
     from crew.cli.live import make_view
@@ -42,6 +49,7 @@ def _options(*, repo: Path | None, models: Path | None, budget_usd: float | None
     view = make_view(console, json_mode)
     opts = RunOptions(repo=repo, models=models, plan_only=plan_only, max_parallel=max_parallel,
                       budget_usd=budget_usd, sandbox=sandbox, trace=not no_trace, view=view,
+                      sandbox_flags={k: v for k, v in (limits or {}).items() if v is not None},
                       say=view.message, approve=_approver(console) if approve else None)
     return opts, view
 
@@ -76,6 +84,11 @@ def run(
     max_parallel: Annotated[int | None, typer.Option("--max-parallel")] = None,
     budget_usd: Annotated[float | None, BUDGET_OPT] = None,
     sandbox: Annotated[str | None, SANDBOX_OPT] = None,
+    memory_mb: Annotated[int | None, MEMORY_OPT] = None,
+    cpus: Annotated[float | None, CPUS_OPT] = None,
+    pids: Annotated[int | None, PIDS_OPT] = None,
+    timeout_s: Annotated[int | None, TIMEOUT_OPT] = None,
+    network: Annotated[bool | None, NETWORK_OPT] = None,
     no_trace: Annotated[bool, typer.Option("--no-trace", help="Do not send to Langfuse.")]
     = False,
     json_mode: Annotated[bool, JSON_OPT] = False,
@@ -85,7 +98,9 @@ def run(
 
     opts, view = _options(repo=repo, models=models, budget_usd=budget_usd, sandbox=sandbox,
                           max_parallel=max_parallel, no_trace=no_trace, json_mode=json_mode,
-                          plan_only=plan_only, approve=approve_plan)
+                          plan_only=plan_only, approve=approve_plan,
+                          limits={"memory_mb": memory_mb, "cpus": cpus, "pids": pids,
+                                  "timeout_s": timeout_s, "network": network})
     with _view(view):
         outcome = start_run(feature, opts)
     if plan_only:
@@ -111,6 +126,11 @@ def resume(
         "--budget-usd", help="Raise the run's USD limit.")] = None,
     max_parallel: Annotated[int | None, typer.Option("--max-parallel")] = None,
     sandbox: Annotated[str | None, SANDBOX_OPT] = None,
+    memory_mb: Annotated[int | None, MEMORY_OPT] = None,
+    cpus: Annotated[float | None, CPUS_OPT] = None,
+    pids: Annotated[int | None, PIDS_OPT] = None,
+    timeout_s: Annotated[int | None, TIMEOUT_OPT] = None,
+    network: Annotated[bool | None, NETWORK_OPT] = None,
     no_trace: Annotated[bool, typer.Option("--no-trace")] = False,
     json_mode: Annotated[bool, JSON_OPT] = False,
 ) -> None:
@@ -118,7 +138,9 @@ def resume(
     from crew.run.launch import resume_run
 
     opts, view = _options(repo=repo, models=None, budget_usd=budget_usd, sandbox=sandbox,
-                          max_parallel=max_parallel, no_trace=no_trace, json_mode=json_mode)
+                          max_parallel=max_parallel, no_trace=no_trace, json_mode=json_mode,
+                          limits={"memory_mb": memory_mb, "cpus": cpus, "pids": pids,
+                                  "timeout_s": timeout_s, "network": network})
     with _view(view):
         outcome = resume_run(run_id, opts)
     _finish(outcome, view, json_mode)

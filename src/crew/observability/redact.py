@@ -1,16 +1,21 @@
-"""Secret redaction applied to every event before it reaches any sink (the local log included).
+"""Secret redaction applied to everything crew writes: every event before any sink sees it,
+state.json, plan.json, report.md and commit messages (`scrub`); and the scan that keeps
+secrets out of files and commits (`find_secrets`).
 
-Two sources of secrets: the values of environment variables whose names look secret
-(``*_KEY``, ``*_TOKEN``, ``*_SECRET``, ``*PASSWORD*``) plus any values the caller adds, and
-common key shapes (OpenAI/Anthropic ``sk-…``, Langfuse ``pk-lf-…``/``sk-lf-…``, ``Bearer``
-tokens, AWS ``AKIA…``, GitHub tokens). One compiled regex does a single pass per string.
+Sources of secrets: the values of environment variables whose names look secret (``*_KEY``,
+``*_TOKEN``, ``*_SECRET``, ``*PASSWORD*``), values registered with `register_secrets` (a run
+registers its models.yaml keys), any values a caller adds, and common key shapes
+(OpenAI/Anthropic ``sk-…``, Langfuse ``pk-lf-…``/``sk-lf-…``, ``Bearer`` tokens, AWS
+``AKIA…``, GitHub tokens). One compiled regex does a single pass per string.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 import re
+import threading
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -35,12 +40,66 @@ _SHAPES = (
     r"\bgh[pousr]_[A-Za-z0-9]{20,}\b",
     r"\bgithub_pat_[A-Za-z0-9_]{20,}\b",
 )
+_SHAPE_RES = tuple(re.compile(p) for p in _SHAPES)
 # Cheap substring checks: a string containing none of these cannot match any shape above.
 _SHAPE_TRIGGERS = ("sk-", "k-lf-", "earer ", "Basic ", "AKIA", "ASIA", "ghp_", "gho_", "ghu_",
                    "ghs_", "ghr_", "github_pat_")
 # Values too short or too common to be worth redacting (they would shred ordinary text).
 _MIN_SECRET_LEN = 8
 _HARMLESS = frozenset({"true", "false", "none", "null", "localhost"})
+
+
+_registered: set[str] = set()
+_lock = threading.Lock()
+_default: tuple[frozenset[str], Redactor] | None = None
+
+
+def register_secrets(values: Iterable[str]) -> None:
+    """Values every redactor made from now on treats as secret (e.g. models.yaml keys)."""
+    with _lock:
+        _registered.update(v.strip() for v in values if v and _worth_redacting(v))
+
+
+def registered_secrets() -> list[str]:
+    with _lock:
+        return sorted(_registered)
+
+
+def default_redactor() -> Redactor:
+    """A redactor for the current environment and registered secrets (rebuilt when they
+    change)."""
+    global _default
+    key = frozenset([*secret_env_values(), *registered_secrets()])
+    cached = _default
+    if cached is not None and cached[0] == key:
+        return cached[1]
+    redactor = Redactor()
+    _default = (key, redactor)
+    return redactor
+
+
+def scrub(text: str) -> str:
+    """`text` with every known secret and key shape replaced by ``[REDACTED]``."""
+    return default_redactor().text(text)
+
+
+def find_secrets(text: str) -> list[str]:
+    """What secrets `text` holds, described without their values: 'the value of
+    OPENAI_API_KEY', 'a registered secret', 'a key shape (sk-…)'. Empty when clean."""
+    found: list[str] = []
+    env = {v.strip(): k for k, v in os.environ.items()
+           if _SECRET_NAME.search(k) and _worth_redacting(v)}
+    for value, name in env.items():
+        if value in text:
+            found.append(f"the value of {name}")
+    for value in registered_secrets():
+        if value in text and value not in env:
+            found.append("a key from the models config")
+    for shape in _SHAPE_RES:
+        m = shape.search(text)
+        if m and not any(m.group(0) in v or v in m.group(0) for v in env):
+            found.append(f"a key shape ({m.group(0)[:6]}…)")
+    return list(dict.fromkeys(found))
 
 
 def secret_env_values(env: Mapping[str, str] | None = None) -> list[str]:
@@ -65,8 +124,10 @@ class Redactor:
 
     def __init__(self, extra_secrets: Iterable[str] = (), *,
                  env: Mapping[str, str] | None = None) -> None:
-        literals = {s.strip() for s in [*secret_env_values(env), *extra_secrets]
-                    if s and _worth_redacting(s)}
+        literals = {s.strip() for s in [*secret_env_values(env), *registered_secrets(),
+                                        *extra_secrets] if s and _worth_redacting(s)}
+        # a secret with quotes or backslashes appears escaped inside JSON text
+        literals |= {json.dumps(s)[1:-1] for s in literals}
         # Longest first so a secret containing another one is replaced whole.
         parts = [re.escape(s) for s in sorted(literals, key=len, reverse=True)]
         self._pattern = re.compile("|".join([*parts, *_SHAPES]))

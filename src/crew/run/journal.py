@@ -54,7 +54,8 @@ def read_jsonl(path: Path) -> Iterator[dict[str, Any]]:
 
 
 class JsonlLog:
-    """One append-only JSON-lines file: each record written and flushed at once."""
+    """One append-only JSON-lines file: each record written and flushed at once, with known
+    secrets and key shapes redacted first (like every file crew writes)."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
@@ -62,7 +63,10 @@ class JsonlLog:
         self._lock = threading.Lock()
 
     def append(self, record: dict[str, Any]) -> None:
-        line = json.dumps(record, ensure_ascii=False, separators=(",", ":"), default=str) + "\n"
+        from crew.observability.redact import scrub
+
+        line = scrub(json.dumps(record, ensure_ascii=False, separators=(",", ":"),
+                                default=str)) + "\n"
         with self._lock:
             if self._f is None:
                 self._f = _open_append(self.path)

@@ -18,6 +18,11 @@ from typing import TYPE_CHECKING, Any
 
 from crew.errors import Problem, UserError
 from crew.run.journal import RunFiles, load_ledger, migrate_legacy
+from crew.run.sandboxing import (
+    describe_limits,
+    register_model_secrets,
+    sandbox_settings,
+)
 from crew.run.state import (
     RunState,
     find_run_dir,
@@ -27,10 +32,12 @@ from crew.run.state import (
     run_lock,
     save_state,
 )
+from crew.workspace import hostcheck
 
 if TYPE_CHECKING:
     from crew.observability.sinks import TraceSink
     from crew.run.runner import RunSession, RunView
+    from crew.spec.models import SandboxSpec
     from crew.spec.pattern_check import PatternKinds
     from crew.spec.resolve import ResolvedFeature
 
@@ -48,6 +55,8 @@ class RunOptions:
     max_parallel: int | None = None
     budget_usd: float | None = None
     sandbox: str | None = None
+    # --memory-mb, --cpus, --pids, --timeout-s, --network: over the feature's and crew's
+    sandbox_flags: dict[str, Any] = field(default_factory=dict)
     trace: bool = True
     view: RunView | None = None
     sinks: Sequence[TraceSink] = field(default_factory=tuple)
@@ -85,18 +94,23 @@ def start_run(feature: Path, opts: RunOptions, run_id: str | None = None) -> Run
     run_id = run_id or new_run_id()
     d = run_dir(root, run_id)
     crew = resolved.crew.spec
+    # everything the user can get wrong is checked before the run dir, branch or worktree exist
+    settings = sandbox_settings(resolved, opts, None)
+    sandbox = _sandbox(settings, opts)
+    register_model_secrets(resolved.models)
+    before = hostcheck.snapshot(root)
     state = RunState(
         run_id=run_id, feature_path=str(feature.resolve()),
         feature_title=resolved.feature.spec.title, repo=str(root),
         models_path=str(opts.models.resolve()) if opts.models else None,
-        sandbox=opts.sandbox or crew.defaults.sandbox,
+        sandbox=settings.backend, sandbox_settings=settings.model_dump(),
         max_parallel=opts.max_parallel or crew.defaults.max_parallel, trace=opts.trace,
         budget_usd=opts.budget_usd)
     d.mkdir(parents=True, exist_ok=True)
     with run_lock(d):
         shutil.copyfile(feature, d / FEATURE_COPY)
         save_state(d, state)
-        return _drive(resolved, state, d, opts, fresh=True)
+        return _drive(resolved, state, d, opts, sandbox, before, fresh=True)
 
 
 def resume_run(run_id: str, opts: RunOptions) -> RunOutcome:
@@ -119,10 +133,14 @@ def resume_run(run_id: str, opts: RunOptions) -> RunOutcome:
             state.budget_usd = opts.budget_usd
         if opts.max_parallel:
             state.max_parallel = opts.max_parallel
-        if opts.sandbox:
-            state.sandbox = opts.sandbox
+        settings = sandbox_settings(resolved, opts, state.sandbox_settings or
+                                    {"backend": state.sandbox})
+        sandbox = _sandbox(settings, opts)
+        register_model_secrets(resolved.models)
+        state.sandbox, state.sandbox_settings = settings.backend, settings.model_dump()
         state.trace = state.trace and opts.trace
-        return _drive(resolved, state, d, opts, fresh=False)
+        before = hostcheck.snapshot(Path(state.repo))
+        return _drive(resolved, state, d, opts, sandbox, before, fresh=False)
 
 
 def _check_saved_plan(resolved: ResolvedFeature, d: Path) -> None:
@@ -137,8 +155,8 @@ def _check_saved_plan(resolved: ResolvedFeature, d: Path) -> None:
             Problem(p, file=str(d / PLAN_FILE), field="tasks") for p in problems])
 
 
-def _drive(resolved: ResolvedFeature, state: RunState, d: Path, opts: RunOptions, *,
-           fresh: bool) -> RunOutcome:
+def _drive(resolved: ResolvedFeature, state: RunState, d: Path, opts: RunOptions,
+           sandbox: Any, before: hostcheck.Snapshot, *, fresh: bool) -> RunOutcome:
     from crew.workspace.worktrees import Workspace
 
     spec = resolved.feature.spec
@@ -151,7 +169,8 @@ def _drive(resolved: ResolvedFeature, state: RunState, d: Path, opts: RunOptions
         _recover_integration(ws.path)
         opts.say(f"resuming run {state.run_id} on {ws.branch}")
     state.branch, state.base = ws.branch, ws.base
-    sandbox = _sandbox(state, opts)
+    state.sandbox_used = sandbox.name
+    state.sandbox_limits = describe_limits(sandbox)
     llm = _llm(resolved, state, d)
     files = RunFiles(d)
     try:
@@ -169,12 +188,30 @@ def _drive(resolved: ResolvedFeature, state: RunState, d: Path, opts: RunOptions
             llm.ledger.listeners.append(lambda e: files.on_call(e, session.checkpoint))
             with use_tracer(tracer):
                 code = _run_async(session)
+            _check_host(session, before, ws, opts)
     finally:
         files.close()  # whatever was asked for is on disk, also after an error
     report = ""
     with contextlib.suppress(OSError):
         report = (d / "report.md").read_text(encoding="utf-8")
     return RunOutcome(state.run_id, code, state, d, report)
+
+
+def _check_host(session: RunSession, before: hostcheck.Snapshot, ws: Any,
+                opts: RunOptions) -> None:
+    """Compare the user's refs, hooks and config with the snapshot from before the run;
+    every change crew did not make goes to the state, the report and the terminal."""
+    try:
+        after = hostcheck.snapshot(ws.root)
+    except Exception as e:  # a broken repository is reported, never a crash at the end
+        found = [f"the repository could not be checked after the run: {e}"]
+    else:
+        found = hostcheck.changes(before, after, ws.branch, ws.run_dir)
+    session.state.host_changes = found
+    for line in found:
+        opts.say(f"WARNING: changed in your repository, not by crew: {line}")
+    session.checkpoint()
+    session.write_report()
 
 
 def _recover_integration(path: Path) -> None:
@@ -188,16 +225,22 @@ def _recover_integration(path: Path) -> None:
         run_git(path, "reset", "--hard", "--quiet")
 
 
-def _sandbox(state: RunState, opts: RunOptions) -> Any:
-    from crew.tools.sandbox import select_sandbox
+def _sandbox(settings: SandboxSpec, opts: RunOptions) -> Any:
+    """The backend with its limits (UserError when unavailable; `auto` never means local)."""
+    from crew.tools.sandbox import SandboxLimits, select_sandbox
+    from crew.tools.sandbox.masks import protected_patterns
 
-    sandbox = select_sandbox(state.sandbox)
-    state.sandbox_used = sandbox.name
+    limits = SandboxLimits(memory_mb=settings.memory_mb, cpus=settings.cpus,
+                           pids=settings.pids, timeout_s=float(settings.timeout_s),
+                           network=settings.network)
+    sandbox = select_sandbox(settings.backend, limits=limits,
+                             protected=protected_patterns(settings.protected))
     if not sandbox.isolated:
-        opts.say("sandbox: local — NO isolation (neither Docker nor bubblewrap is available, "
-                 "or --sandbox local was asked for): commands run directly on this machine")
+        opts.say("sandbox: local (asked for) — the filesystem is NOT isolated: commands run "
+                 "directly on this machine" + ("" if getattr(sandbox, "namespaces", False)
+                                               else ", with network"))
     else:
-        opts.say(f"sandbox: {sandbox.name}")
+        opts.say(f"sandbox: {sandbox.name} ({describe_limits(sandbox)})")
     return sandbox
 
 

@@ -175,8 +175,6 @@ def _gates_section(state: RunState) -> list[str]:
     out.append("")
     if state.fix_rounds:
         out += [f"Fix rounds after failed gates: {state.fix_rounds}.", ""]
-    if state.sandbox_used:
-        out += [f"Gates ran in the `{state.sandbox_used}` sandbox.", ""]
     for g in state.gates:
         if g.passed:
             continue
@@ -186,6 +184,26 @@ def _gates_section(state: RunState) -> list[str]:
         out += _fence(_tail(g.output) or "(no output)")
         out += ["", "</details>", ""]
     return out
+
+
+def _safety_section(state: RunState) -> list[str]:
+    """Where commands ran, under which limits, and what changed in the user's repository."""
+    out = ["## Sandbox and your repository", ""]
+    if state.sandbox_used:
+        limits = f": {state.sandbox_limits}" if state.sandbox_limits else ""
+        note = " — no filesystem isolation" if state.sandbox_used == "local" else ""
+        out += [f"- Commands and gates ran in the `{state.sandbox_used}` sandbox{note}{limits}."]
+    if state.host_changes is None:
+        out += ["- Your repository's refs, hooks and config were not checked after this run."]
+    elif not state.host_changes:
+        out += ["- After the run, crew checked your repository's refs, hooks and config: "
+                "nothing changed but the run's own branches."]
+    else:
+        out += [f"- ⚠ **{len(state.host_changes)} change(s) in your repository that crew did "
+                "not make** (refs, hooks or config; values are not shown). Check them before "
+                "you commit or fetch:", ""]
+        out += [f"  - {_cell(c)}" for c in state.host_changes]
+    return [*out, ""]
 
 
 def _totals_section(state: RunState, ledger: Ledger) -> list[str]:
@@ -201,8 +219,9 @@ def _next_section(state: RunState, ledger: Ledger, limit_usd: float | None) -> l
     out = ["## Next steps", ""]
     if state.branch:
         since = f"{short_sha(state.base)}.." if state.base else ""
-        out += [f"The result is on branch `{state.branch}`; your own branch is untouched. "
-                "From your branch:", ""]
+        untouched = ("" if state.host_changes != [] else
+                     "; your own branch is untouched")
+        out += [f"The result is on branch `{state.branch}`{untouched}. From your branch:", ""]
         cmds = [(f"git log --oneline {since}{state.branch}", "# what the crew committed"),
                 (f"git diff HEAD...{state.branch}", "# the whole change"),
                 (f"git merge --no-ff {state.branch}", "# take it")]
@@ -235,6 +254,7 @@ def render_report(state: RunState, plan: list[PlannedTask], ledger: Ledger, *,
     lines.append("")
     lines += _tasks_section(state, plan, ledger)
     lines += _gates_section(state)
+    lines += _safety_section(state)
     lines += _totals_section(state, ledger)
     lines += _next_section(state, ledger, limit_usd)
     return "\n".join(lines).rstrip() + "\n"
@@ -264,6 +284,9 @@ def render_summary(state: RunState, ledger: Ledger, *,
              f"{format_duration(state.wall_s)}"]
     if state.branch:
         lines.append(f"branch {state.branch}: merge with `git merge --no-ff {state.branch}`")
+    if state.host_changes:
+        lines.append(f"⚠ {len(state.host_changes)} change(s) in your repository crew did not "
+                     "make (refs, hooks or config): see the report")
     if state.status in RESUMABLE:
         lines.append(f"resume with `{resume_command(state, ledger, limit_usd)}`")
     return lines

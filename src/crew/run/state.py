@@ -120,6 +120,9 @@ class RunState(BaseModel):
     wall_s: float = 0.0  # wall time over every session of the run
     sessions: int = 0
     trace_url: str | None = None
+    sandbox_settings: dict[str, Any] = Field(default_factory=dict)  # merged `sandbox:`
+    sandbox_limits: str = ""  # the limits commands ran under, as the report shows them
+    host_changes: list[str] | None = None  # after the run: changes crew did not make
 
     def task(self, task_id: str) -> TaskState:
         return self.tasks.setdefault(task_id, TaskState())
@@ -164,7 +167,11 @@ def find_run_dir(run_id: str, repo: Path | None = None, *, marker: str = STATE_F
 
 
 def write_atomic(path: Path, text: str) -> None:
-    """Replace `path` with `text` so a crash leaves either the old or the new content."""
+    """Replace `path` with `text` so a crash leaves either the old or the new content.
+    Known secrets and key shapes are redacted first: no file crew writes holds one."""
+    from crew.observability.redact import scrub
+
+    text = scrub(text)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     with open(tmp, "w", encoding="utf-8") as f:
         f.write(text)

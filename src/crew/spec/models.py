@@ -199,6 +199,44 @@ class TaskTemplateSpec(Strict):
 # ---------------------------------------------------------------- crews/<name>.yaml
 
 
+class SandboxSpec(Strict):
+    """A crew's or a feature's `sandbox:` section: where commands run and their limits.
+    The feature's keys win over the crew's, flags over both (`merge_sandbox`)."""
+
+    backend: SandboxName = "auto"
+    memory_mb: int = Field(default=2048, ge=128, le=1_048_576, description="MiB, all processes.")
+    cpus: float = Field(default=2.0, gt=0, le=1024)
+    pids: int = Field(default=256, ge=16, le=1_000_000, description="Processes and threads.")
+    timeout_s: int = Field(default=600, ge=1, le=86_400, description="Seconds per command.")
+    network: bool = False
+    protected: list[str] | None = Field(
+        default=None,
+        description="Secret files masked in the sandbox and refused by the file tools, at any "
+        "depth (default: .env, .env.*, .envrc, .netrc, ...); .git and .crew always are.",
+    )
+
+    @field_validator("protected")
+    @classmethod
+    def _patterns(cls, v: list[str] | None) -> list[str] | None:
+        for pat in v or []:
+            if not pat.strip() or pat.startswith(("/", "~")) or ".." in pat.split("/"):
+                raise ValueError(f"{pat!r} is not a workspace-relative pattern such as '.env' "
+                                 "or 'config/secrets.yaml'")
+        return v
+
+
+def merge_sandbox(base: str, *sections: SandboxSpec | dict[str, Any] | None) -> SandboxSpec:
+    """`base` (the crew's defaults.sandbox backend) overlaid by each section's explicitly set
+    keys in order (crew, feature, flags): later wins."""
+    data: dict[str, Any] = {"backend": base}
+    for sec in sections:
+        if isinstance(sec, SandboxSpec):
+            data.update({k: getattr(sec, k) for k in sec.model_fields_set})
+        elif sec:
+            data.update({k: v for k, v in sec.items() if v is not None})
+    return SandboxSpec.model_validate(data)
+
+
 class CrewDefaults(Strict):
     pattern: str = "single"
     max_parallel: int = Field(default=3, ge=1, le=64)
@@ -218,6 +256,7 @@ class CrewSpec(Strict):
     patterns: list[str] = Field(min_length=1, description="Pattern templates tasks may use.")
     templates: list[str] = Field(default_factory=list, description="Task templates on offer.")
     defaults: CrewDefaults = Field(default_factory=CrewDefaults)
+    sandbox: SandboxSpec | None = Field(default=None, description="Sandbox backend and limits.")
 
     _n = field_validator("name")(lambda v: v and _check_name(v))
 
@@ -279,6 +318,7 @@ class FeatureSpec(Strict):
     acceptance: list[AcceptanceCommand] = Field(default_factory=list)
     budget: BudgetSpec = Field(default_factory=BudgetSpec)
     tasks: list[PinnedTask] = Field(default_factory=list)
+    sandbox: SandboxSpec | None = Field(default=None, description="Overrides the crew's.")
 
     @field_validator("acceptance", mode="before")
     @classmethod

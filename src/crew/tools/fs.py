@@ -34,6 +34,19 @@ def _read_text(path: Path, shown: str) -> str:
     return data.decode("utf-8", "replace")
 
 
+def _refuse_secrets(text: str, shown: str) -> None:
+    """ToolError when `text` holds a known secret value or a key shape."""
+    from crew.observability.redact import find_secrets
+
+    found = find_secrets(text)
+    if found:
+        raise ToolError(
+            f"refused to write {shown}: the content holds a secret ({', '.join(found)}). "
+            "Never put keys in files: read them from the environment at run time "
+            "(e.g. os.environ['OPENAI_API_KEY'])"
+        )
+
+
 class ReadFileArgs(_Args):
     path: str = Field(description="File path relative to the workspace root.")
     start_line: int = Field(1, ge=1, description="First line to show (1-based).")
@@ -76,6 +89,7 @@ async def write_file(ctx: ToolContext, args: WriteFileArgs) -> str:
     path = ctx.policy.resolve(args.path)
     if path.is_dir():
         raise ToolError(f"{args.path} is a directory")
+    _refuse_secrets(args.content, args.path)
     existed = path.exists()
     path.parent.mkdir(parents=True, exist_ok=True)
     # resolve again: a directory created above cannot be a symlink, but re-check anyway
@@ -97,6 +111,7 @@ async def edit_file(ctx: ToolContext, args: EditFileArgs) -> str:
     """Replace an exact piece of text in a file. old_text must match exactly once unless
     replace_all is true."""
     path = ctx.policy.resolve(args.path)
+    _refuse_secrets(args.new_text, args.path)
     text = _read_text(path, args.path)
     count = text.count(args.old_text)
     if count == 0:

@@ -9,11 +9,11 @@ import shutil
 from pydantic import BaseModel, ConfigDict, Field
 
 from crew.tools.base import ToolContext, ToolError, tool
+from crew.workspace.git import GIT_OPTIONS, driver_options
 
-# No pager, no colour, no external diff or textconv drivers, no fsmonitor hook: nothing from a
-# repository's config gets to run a program.
-_SAFE = ["-c", "core.pager=cat", "-c", "color.ui=false", "-c", "core.fsmonitor=false",
-         "-c", "diff.external=", "--no-pager"]
+# No pager, no colour, no hooks, fsmonitor, editors, filter/textconv/merge drivers or external
+# diff programs: nothing from a repository's config gets to run a program on the host.
+_SAFE = ["-c", "color.ui=false", *GIT_OPTIONS, "--no-pager"]
 
 
 async def git(ctx: ToolContext, *args: str, timeout: float = 60) -> str:
@@ -22,8 +22,11 @@ async def git(ctx: ToolContext, *args: str, timeout: float = 60) -> str:
         raise ToolError("git is not installed")
     env = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG", "LC_ALL", "TZ")}
     env.update(GIT_TERMINAL_PROMPT="0", GIT_OPTIONAL_LOCKS="0")
+    drivers = await asyncio.to_thread(driver_options, ctx.policy.root, exe)
+    if args and args[0] in ("diff", "show", "log"):
+        args = (args[0], "--no-ext-diff", *args[1:])
     proc = await asyncio.create_subprocess_exec(
-        exe, *_SAFE, *args, cwd=ctx.policy.root, env=env, stdin=asyncio.subprocess.DEVNULL,
+        exe, *_SAFE, *drivers, *args, cwd=ctx.policy.root, env=env, stdin=asyncio.subprocess.DEVNULL,
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
     )
     try:

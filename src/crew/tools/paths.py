@@ -1,15 +1,16 @@
 """Workspace confinement: every path a tool touches resolves inside the workspace and outside
-the protected paths (.git, .crew and .env by default), or the tool refuses it."""
+the protected paths (.git, .crew and secret files such as .env at any depth), or the tool
+refuses it."""
 
 from __future__ import annotations
 
-import fnmatch
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from crew.tools.base import ToolError
+from crew.tools.sandbox.masks import DEFAULT_PROTECTED, protected_match, sandbox_masks
 
-DEFAULT_PROTECTED: tuple[str, ...] = (".git", ".crew", ".env")
+__all__ = ["DEFAULT_PROTECTED", "PathPolicy"]
 
 
 @dataclass(frozen=True)
@@ -28,18 +29,7 @@ class PathPolicy:
 
     def protected_match(self, rel: str) -> str | None:
         """The pattern protecting workspace-relative `rel`, or None."""
-        parts = PurePosixPath(rel).parts
-        for pat in self.protected:
-            if "/" in pat.strip("/"):
-                pat_parts = PurePosixPath(pat.strip("/")).parts
-                n = len(pat_parts)
-                if len(parts) >= n and all(
-                    fnmatch.fnmatchcase(a, b) for a, b in zip(parts[:n], pat_parts, strict=True)
-                ):
-                    return pat
-            elif any(fnmatch.fnmatchcase(p, pat.strip("/")) for p in parts):
-                return pat
-        return None
+        return protected_match(rel, self.protected)
 
     def resolve(self, path: str, *, what: str = "path") -> Path:
         """The real path of workspace-relative `path`; ToolError when it escapes or is protected."""
@@ -89,17 +79,6 @@ class PathPolicy:
         return False
 
     def sandbox_masks(self) -> tuple[list[str], list[str]]:
-        """(read_only, hidden) top-level entries for a sandbox: protected directories (and .git)
-        stay read-only inside, other protected files (.env) cannot be read."""
-        read_only: list[str] = []
-        hidden: list[str] = []
-        try:
-            entries = list(self.root.iterdir())
-        except OSError:
-            return [], []
-        for entry in entries:
-            if entry.is_symlink() or not self.protected_match(entry.name):
-                continue
-            keep = entry.is_dir() or entry.name == ".git"  # a worktree's .git is a file
-            (read_only if keep else hidden).append(entry.name)
-        return sorted(read_only), sorted(hidden)
+        """(read_only, hidden) paths for a sandbox, at any depth: .git and .crew stay
+        read-only inside, other protected files (.env, app/.env.local, ...) cannot be read."""
+        return sandbox_masks(self.root, self.protected)

@@ -54,7 +54,9 @@ async def _run(ctx: ToolContext, command: str, cwd: str, timeout: float | None) 
     policy = ctx.policy
     rel_cwd = policy.relative(policy.resolve(cwd, what="cwd")) if cwd not in ("", ".") else "."
     limit = min(timeout or ctx.command_timeout, ctx.command_timeout)
-    read_only, hidden = policy.sandbox_masks()
+    # the backend masks its own protected paths; the tool adds its policy's when they differ
+    same = tuple(getattr(sandbox, "protected", ())) == policy.protected
+    read_only, hidden = ([], []) if same else policy.sandbox_masks()
     res = await sandbox.run(
         command, workspace=policy.root, cwd=rel_cwd, timeout=limit, env=ctx.env,
         read_only=read_only, hidden=hidden,

@@ -3,7 +3,10 @@ that decide whether crew may work on a repository. GitPython is imported lazily.
 
 from __future__ import annotations
 
+import contextlib
+import os
 import re
+import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,14 +15,31 @@ from typing import Any
 from crew.errors import CrewRuntimeError, UserError
 
 # Options on every git call crew makes: crew's own commits are never signed, never run the
-# user's hooks (crew's gates are its acceptance commands), never replay recorded resolutions.
+# user's (or an agent's) hooks — crew's gates are its acceptance commands —, never replay
+# recorded resolutions, and no program named in a config runs: fsmonitor, editors, pagers,
+# ssh, credential helpers. Filter, textconv and merge drivers are blanked per repository
+# (`driver_options`), external diff programs by `--no-ext-diff`.
 GIT_OPTIONS: tuple[str, ...] = (
     "-c", "commit.gpgsign=false",
+    "-c", "tag.gpgsign=false",
     "-c", "core.hooksPath=/dev/null",
+    "-c", "core.fsmonitor=false",
+    "-c", "core.untrackedCache=false",
+    "-c", "core.sshCommand=false",
+    "-c", "core.editor=true",
+    "-c", "sequence.editor=true",
+    "-c", "core.pager=cat",
+    "-c", "credential.helper=",
+    "-c", "protocol.allow=never",
     "-c", "rerere.enabled=false",
     "-c", "core.quotePath=false",
     "-c", "advice.detachedHead=false",
 )  # fmt: skip
+# Config keys that name a program git would run on add, checkout, diff or merge.
+_DRIVER_KEYS = r"^(filter\..+\.(clean|smudge|process)|diff\..+\.textconv|merge\..+\.driver)$"
+_PATCH_COMMANDS = frozenset({"diff", "show", "log"})
+_driver_cache: dict[tuple[str, tuple[tuple[str, int, int], ...]], tuple[str, ...]] = {}
+_driver_lock = threading.Lock()
 
 # Caches that running tools leaves in a worktree: never committed by crew, never "changes".
 NOISE_PATHSPECS: tuple[str, ...] = (
@@ -70,7 +90,10 @@ def run_git(
     from git import Git
 
     runner = Git(str(cwd))
-    command: list[str] = [str(Git.GIT_PYTHON_GIT_EXECUTABLE or "git"), *GIT_OPTIONS, *args]
+    exe = str(Git.GIT_PYTHON_GIT_EXECUTABLE or "git")
+    if args and args[0] in _PATCH_COMMANDS:
+        args = (args[0], "--no-ext-diff", *args[1:])
+    command: list[str] = [exe, *GIT_OPTIONS, *driver_options(cwd, exe), *args]
     kwargs: dict[str, Any] = {
         "with_extended_output": True,
         "with_exceptions": False,
@@ -84,6 +107,52 @@ def run_git(
         raise WorkspaceError(
             f"git {' '.join(args)} failed in {cwd} (exit {result.status}): {result.err.strip()}"
         )
+    return result
+
+
+def _config_files(cwd: Path) -> tuple[tuple[str, int, int], ...]:
+    """(path, mtime, size) of the config files git reads for `cwd` (the cache key)."""
+    found: list[tuple[str, int, int]] = []
+    dot = cwd / ".git"
+    dirs = [dot] if dot.is_dir() else []
+    if dot.is_file():
+        with contextlib.suppress(OSError, UnicodeDecodeError):
+            gitdir = (cwd / dot.read_text(encoding="utf-8").split(":", 1)[1].strip()).resolve()
+            dirs.append(gitdir)
+            with contextlib.suppress(OSError):
+                dirs.append((gitdir / (gitdir / "commondir").read_text().strip()).resolve())
+    for d in dirs:
+        for name in ("config", "config.worktree"):
+            with contextlib.suppress(OSError):
+                st = os.stat(d / name)
+                found.append((str(d / name), st.st_mtime_ns, st.st_size))
+    return tuple(found)
+
+
+def driver_options(cwd: Path, exe: str = "git") -> tuple[str, ...]:
+    """`-c key=` for every filter, textconv and merge driver the repository's config names,
+    so crew's git runs none of them. Cached until a config file changes."""
+    import subprocess
+
+    key = (str(cwd), _config_files(cwd))
+    with _driver_lock:
+        if key in _driver_cache:
+            return _driver_cache[key]
+    proc = subprocess.run(
+        [exe, "-c", "core.fsmonitor=false", "config", "--name-only", "--get-regexp",
+         _DRIVER_KEYS], cwd=cwd, capture_output=True, text=True, check=False,
+        stdin=subprocess.DEVNULL,
+    )
+    opts: list[str] = []
+    for name in sorted(set(proc.stdout.split())):
+        opts += ["-c", f"{name}="]
+        if name.startswith("filter."):
+            opts += ["-c", f"{name.rsplit('.', 1)[0]}.required=false"]
+    result = tuple(opts)
+    with _driver_lock:
+        if len(_driver_cache) > 256:
+            _driver_cache.clear()
+        _driver_cache[key] = result
     return result
 
 

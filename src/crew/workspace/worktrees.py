@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from crew.errors import UserError
+from crew.observability.redact import scrub
 from crew.workspace.git import (
     NOISE_PATHSPECS,
     WorkspaceError,
@@ -45,9 +46,11 @@ from crew.workspace.git import (
     unmerged_paths,
     worktrees,
 )
+from crew.workspace.secrets import SecretInDiff, refuse_secrets
 
 __all__ = [
     "MergeConflict",
+    "SecretInDiff",
     "TaskWorktree",
     "Workspace",
     "WorkspaceError",
@@ -248,10 +251,12 @@ class Workspace:
             if body.strip()
             else (f"{subject}\n\n{trailers}\n")
         )
+        message = scrub(message)
         with self._task_lock(wt):
             run_git(wt, "add", "-A", "--", *NOISE_PATHSPECS)
             if run_git(wt, "diff", "--cached", "--quiet", check=False).ok:
                 return None
+            refuse_secrets(wt, task_id)
             run_git(
                 wt, "commit", "--no-verify", "--quiet", "-m", message,
                 env=identity_env(*role_identity(role)),
@@ -407,7 +412,7 @@ class Workspace:
         self._meta_file.write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
 
     def _merge_message(self, task_id: str, resolved_by: str | None = None) -> str:
-        note = f" (conflicts resolved by {resolved_by})" if resolved_by else ""
+        note = f" (conflicts resolved by {scrub(resolved_by)})" if resolved_by else ""
         return (
             f"crew: merge {task_id}{note}\n\n"
             f"{RUN_TRAILER}: {self.run_id}\n{MERGE_TRAILER}: {task_id}\n"

@@ -11,7 +11,7 @@ from crew.tools.sandbox import SandboxBackend, SandboxLimits, backend_status, se
 LIMITS = SandboxLimits(memory_mb=256, cpus=1.0, pids=64, tmp_mb=64, output_chars=20_000)
 
 
-def require_backend(name: str) -> SandboxBackend:
+def require_backend(name: str, limits: SandboxLimits = LIMITS) -> SandboxBackend:
     ok, reason = backend_status(name)
     if not ok:
         msg = f"the {name} sandbox is unavailable: {reason}"
@@ -21,8 +21,8 @@ def require_backend(name: str) -> SandboxBackend:
     if name == "local":
         from crew.tools.sandbox.local import LocalSandbox
 
-        return LocalSandbox(LIMITS, warn=False)
-    return select_sandbox(name, limits=LIMITS)
+        return LocalSandbox(limits, warn=False)
+    return select_sandbox(name, limits=limits)
 
 
 ISOLATED = [

@@ -21,6 +21,7 @@ from sandbox_support import ALL, ISOLATED, LIMITS, require_backend
 
 from crew.llm.types import ToolCall
 from crew.tools import OutcomeStatus, ToolContext, ToolOutcome, ToolRegistry
+from crew.tools.sandbox.limits import hierarchy
 
 
 def _digest(paths: list[Path]) -> dict[str, str]:
@@ -44,6 +45,9 @@ def setup(tmp_path: Path, workspace: Path) -> Iterator[dict[str, Any]]:
     (workspace / ".git").mkdir()
     (workspace / ".git" / "config").write_text("[core]\n\tbare = false\n")
     (workspace / ".env").write_text("OPENAI_API_KEY=sk-planted-env-bait\n")
+    (workspace / "app" / "deploy").mkdir(parents=True)
+    (workspace / "app" / ".env").write_text("DB_PASSWORD=nested-env-bait\n")
+    (workspace / "app" / "deploy" / ".env.production").write_text("TOKEN=deep-env-bait\n")
     (workspace / "etc").symlink_to("/etc")
     (workspace / "src").mkdir()
     (workspace / "src" / "app.py").write_text("print('ok')\n")
@@ -78,6 +82,8 @@ async def sh(ctx: ToolContext, command: str) -> ToolOutcome:
         ("write_file", {"path": ".git/config", "content": "[core]\n"}, "protected (.git)"),
         ("edit_file", {"path": ".git/config", "old_text": "bare", "new_text": "x"}, "protected"),
         ("read_file", {"path": ".env"}, "protected (.env)"),
+        ("read_file", {"path": "app/.env"}, "protected (.env)"),
+        ("read_file", {"path": "app/deploy/.env.production"}, "protected (.env.*)"),
         ("read_file", {"path": "~/.ssh/id_rsa"}, "'~' is not expanded"),
         ("list_files", {"path": "etc"}, "through a symlink"),
         ("search_code", {"pattern": "root", "path": "etc"}, "through a symlink"),
@@ -173,7 +179,7 @@ async def test_fork_bomb_is_bounded_and_cleaned_up(name: str, setup: dict[str, A
     out = await sh(ctx, "python3 bomb.py")
     assert out.output.startswith("timed out after 8s"), out.output
     spawned = int(out.output.split("SPAWNED ")[1].split()[0])
-    if name == "docker" or (name == "bwrap" and os.getuid() != 0):
+    if name != "local" or hierarchy() is not None:  # bwrap as root too: a cgroup's pids.max
         assert spawned < LIMITS.pids, out.output  # the pids limit stopped it
     # whatever was spawned died with the timeout: nothing survives on the host
     assert _survivors(mark) == []
@@ -227,3 +233,50 @@ async def test_no_capabilities_no_privileges_only_loopback(name: str, setup: dic
     assert interfaces == ["lo"]
     assert "MKNOD-OK" not in out.output and "MOUNT-OK" not in out.output
     assert not (setup["ws"] / "disk").exists()
+
+
+@pytest.mark.parametrize("name", ALL)
+async def test_nested_secret_files_read_empty_inside(name: str, setup: dict[str, Any]) -> None:
+    """A tracked app/.env printed through run_command under bwrap and docker (issue 15)."""
+    ctx = ctx_for(name, setup["ws"])
+    if name == "local" and not getattr(ctx.sandbox, "namespaces", False):
+        pytest.skip("local without user namespaces cannot mask files")
+    out = await sh(ctx, "cat .env app/.env app/deploy/.env.production; "
+                        "find . -name '.env*' -exec cat {} +; echo done")
+    assert "done" in out.output
+    for bait in ("sk-planted-env-bait", "nested-env-bait", "deep-env-bait"):
+        assert bait not in out.output
+
+
+PARENT = """
+import asyncio, sys
+from pathlib import Path
+from crew.tools.sandbox.local import LocalSandbox
+
+async def main() -> None:
+    sb = LocalSandbox(warn=False)
+    probe = ("cat /proc/$PPID/environ; for f in /proc/[0-9]*/environ; do cat $f; done; "
+             "echo; echo ppid=$PPID")
+    res = await sb.run(probe, workspace=Path(sys.argv[1]), timeout=30)
+    print(res.stdout.replace("\\0", " "))
+    print("namespaces", sb.namespaces)
+
+asyncio.run(main())
+"""
+
+
+async def test_local_cannot_read_crews_environment(setup: dict[str, Any]) -> None:
+    """/proc/<parent>/environ under local: crew's own environment (API keys) stays closed."""
+    import subprocess
+    import sys
+
+    secret = "sk-crew-parent-environ-0123456789"
+    env = {**os.environ, "OPENAI_API_KEY": secret}
+    proc = subprocess.run([sys.executable, "-c", PARENT, str(setup["ws"])], env=env,
+                          capture_output=True, text=True, timeout=120, check=True)
+    assert "ppid=" in proc.stdout, proc.stderr
+    if "namespaces False" in proc.stdout and os.getuid() == 0:
+        pytest.skip("no user namespaces, and root reads any process's environ")
+    assert secret not in proc.stdout
+    if "namespaces True" in proc.stdout:
+        assert "ppid=0" in proc.stdout  # own pid namespace: crew is not even visible

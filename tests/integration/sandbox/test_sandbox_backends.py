@@ -94,10 +94,30 @@ def test_select_sandbox_names(caplog: pytest.LogCaptureFixture) -> None:
     with caplog.at_level(logging.WARNING):
         local = select_sandbox("local")
     assert local.name == "local" and not local.isolated
-    assert "isolates NOTHING" in caplog.text
-    auto = select_sandbox("auto")
-    expected = next(n for n in ("docker", "bwrap", "local") if backend_status(n)[0])
-    assert auto.name == expected
+    assert "does not isolate the filesystem" in caplog.text
+    expected = next((n for n in ("docker", "bwrap") if backend_status(n)[0]), None)
+    if expected is None:
+        with pytest.raises(UserError, match="--sandbox local"):
+            select_sandbox("auto")
+    else:
+        assert select_sandbox("auto").name == expected
+
+
+def test_auto_never_falls_back_to_local(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Neither Docker nor bubblewrap: a UserError saying how to get one, before any run."""
+    from crew.tools.sandbox import bwrap
+
+    monkeypatch.setenv("DOCKER_HOST", "unix:///nonexistent/docker.sock")
+    monkeypatch.setenv("PATH", "/nonexistent")
+    bwrap.bwrap_status.cache_clear()
+    try:
+        with pytest.raises(UserError) as err:
+            select_sandbox("auto")
+    finally:
+        bwrap.bwrap_status.cache_clear()
+    text = str(err.value)
+    assert "no isolating sandbox" in text and "apt-get install bubblewrap" in text
+    assert "--sandbox local" in text
 
 
 def test_named_backend_that_is_missing_is_a_user_error(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -57,10 +57,13 @@ def select_sandbox(
     limits: SandboxLimits | None = None,
     image: str | None = None,
     extra_ro_binds: Sequence[Path] = (),
+    protected: Sequence[str] | None = None,
 ) -> SandboxBackend:
-    """The named backend, or for `auto` the first available of docker, bwrap, local.
+    """The named backend, or for `auto` the first available of docker and bwrap.
 
-    A named backend that is unavailable is the user's problem: UserError with the reason.
+    `auto` never falls back to `local` (no isolation by surprise): with neither Docker nor
+    bubblewrap it is a UserError saying how to install one, or to pass `--sandbox local`.
+    A named backend that is unavailable is a UserError with the reason.
     """
     if name not in BACKENDS:
         from crew.spec.suggest import did_you_mean
@@ -69,29 +72,41 @@ def select_sandbox(
             f"unknown sandbox {name!r}{did_you_mean(name, BACKENDS)}",
             field="sandbox", hint=f"use one of {', '.join(BACKENDS)}",
         )
-    order = ("docker", "bwrap", "local") if name == "auto" else (name,)
+    order = ("docker", "bwrap") if name == "auto" else (name,)
     reasons: list[str] = []
     for candidate in order:
         ok, reason = backend_status(candidate, image=image)
         if ok:
             if name == "auto" and reasons:
                 log.info("sandbox auto: using %s (%s)", candidate, "; ".join(reasons))
-            return _make(candidate, limits, image, extra_ro_binds)
+            return _make(candidate, limits, image, extra_ro_binds, protected)
         reasons.append(f"{candidate}: {reason}")
+    if name == "auto":
+        raise UserError(
+            "no isolating sandbox is available (" + "; ".join(reasons) + ")",
+            field="sandbox",
+            hint="install bubblewrap (`apt-get install bubblewrap`, `dnf install bubblewrap`) "
+            "or Docker with the image (`docker build -t crew-sandbox:latest .`); or pass "
+            "`--sandbox local` to run commands on this machine without isolation, knowingly",
+        )
     raise UserError(f"sandbox {name!r} is not available: {reason}", field="sandbox")
 
 
 def _make(
-    name: str, limits: SandboxLimits | None, image: str | None, extra: Sequence[Path]
+    name: str, limits: SandboxLimits | None, image: str | None, extra: Sequence[Path],
+    protected: Sequence[str] | None,
 ) -> SandboxBackend:
+    from crew.tools.sandbox.masks import DEFAULT_PROTECTED
+
+    prot = tuple(protected) if protected is not None else DEFAULT_PROTECTED
     if name == "docker":
         from crew.tools.sandbox.docker import DockerSandbox
 
-        return DockerSandbox(limits, image=image)
+        return DockerSandbox(limits, image=image, protected=prot)
     if name == "bwrap":
         from crew.tools.sandbox.bwrap import BwrapSandbox
 
-        return BwrapSandbox(limits, extra_ro_binds=extra)
+        return BwrapSandbox(limits, extra_ro_binds=extra, protected=prot)
     from crew.tools.sandbox.local import LocalSandbox
 
-    return LocalSandbox(limits)
+    return LocalSandbox(limits, protected=prot)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -25,14 +26,26 @@ class SandboxError(CrewRuntimeError):
 
 @dataclass(frozen=True)
 class SandboxLimits:
-    """Resource limits; each backend enforces what it can (the local backend: rlimits only)."""
+    """Resource limits of every command (DESIGN.md's `sandbox:` section). Docker enforces them
+    itself; bwrap and local through `limits.py` (a cgroup per command, else rlimits)."""
 
-    memory_mb: int = 1024
-    cpus: float = 1.0
+    memory_mb: int = 2048
+    cpus: float = 2.0
     pids: int = 256
-    tmp_mb: int = 256
+    timeout_s: float = 600.0  # no command runs longer, whatever timeout its caller asks for
     network: bool = False
+    tmp_mb: int = 256
     output_chars: int = 30_000  # per stream, kept as head + tail
+
+    def cap(self, timeout: float) -> float:
+        """`timeout` bounded by `timeout_s`."""
+        return min(timeout, self.timeout_s)
+
+    def describe(self) -> str:
+        """One line for logs and the report."""
+        net = "on" if self.network else "off"
+        return (f"memory {self.memory_mb} MiB, {self.cpus:g} CPUs, {self.pids} processes, "
+                f"timeout {self.timeout_s:g}s, network {net}")
 
 
 @dataclass(frozen=True)
@@ -90,6 +103,38 @@ def sandbox_env(extra: Mapping[str, str] | None = None, *, path: str | None = No
     if extra:
         env.update(extra)
     return env
+
+
+def git_dirs(workspace: Path) -> list[Path]:
+    """The host directories a worktree's git needs outside it (bound read-only inside).
+
+    A worktree's `.git` is a file `gitdir: <repo>/.git/worktrees/<name>`; that directory names
+    the shared `<repo>/.git` in its `commondir`. A plain repository (a `.git` directory inside
+    the workspace) needs nothing more.
+    """
+    dot = workspace / ".git"
+    if not dot.is_file() or dot.is_symlink():
+        return []
+    try:
+        text = dot.read_text(encoding="utf-8").strip()
+    except (OSError, UnicodeDecodeError):
+        return []
+    if not text.startswith("gitdir:"):
+        return []
+    gitdir = (workspace / text[len("gitdir:"):].strip()).resolve()
+    if not gitdir.is_dir():
+        return []
+    common = gitdir
+    with contextlib.suppress(OSError, UnicodeDecodeError):
+        common = (gitdir / (gitdir / "commondir").read_text(encoding="utf-8").strip()).resolve()
+    root = workspace.resolve()
+    found: list[Path] = []
+    for d in (common, gitdir):
+        if not d.is_dir() or d == Path("/") or d == root or d in root.parents:
+            continue  # never a directory holding the workspace itself
+        if not any(d == f or f in d.parents for f in found):
+            found.append(d)
+    return found
 
 
 def argv(cmd: Command) -> list[str]:

@@ -16,10 +16,12 @@ from crew.tools.sandbox.base import (
     SandboxLimits,
     SandboxResult,
     argv,
+    git_dirs,
     inside,
     sandbox_env,
 )
-from crew.tools.sandbox.local import _rlimits, run_process, user_process_count
+from crew.tools.sandbox.local import run_process, user_process_count
+from crew.tools.sandbox.masks import DEFAULT_PROTECTED, merged_masks
 
 # Bound read-only when present. Everything else of the host (/home, /root, /var, /opt, /srv,
 # /mnt, /run, ...) is simply absent inside.
@@ -59,9 +61,12 @@ class BwrapSandbox:
         limits: SandboxLimits | None = None,
         *,
         extra_ro_binds: Sequence[Path] = (),
+        protected: Sequence[str] = DEFAULT_PROTECTED,
     ) -> None:
-        """`extra_ro_binds`: host paths to make visible read-only (e.g. a virtualenv)."""
+        """`extra_ro_binds`: host paths to make visible read-only (e.g. a virtualenv);
+        `protected`: patterns of paths kept read-only (.git, .crew) or masked (secrets)."""
         self.limits = limits or SandboxLimits()
+        self.protected = tuple(protected)
         self.extra_ro_binds = tuple(Path(p) for p in extra_ro_binds)
 
     def command(
@@ -96,6 +101,8 @@ class BwrapSandbox:
         args += ["--size", str(self.limits.tmp_mb * 1024 * 1024), "--tmpfs", "/tmp"]
         for extra in self.extra_ro_binds:
             args += ["--ro-bind", str(extra), str(extra)]
+        for gd in git_dirs(root):  # a worktree's git, read-only: status works, commit does not
+            args += ["--ro-bind", str(gd), str(gd)]
         args += ["--bind", str(root), str(root)]
         for rel in read_only:
             p = root / rel
@@ -119,12 +126,13 @@ class BwrapSandbox:
         read_only: Sequence[str] = (),
         hidden: Sequence[str] = (),
     ) -> SandboxResult:
+        read_only, hidden = merged_masks(workspace, self.protected, read_only, hidden)
         args = self.command(
             cmd, workspace=workspace, cwd=inside(workspace, cwd),
             read_only=read_only, hidden=hidden,
         )
-        # bwrap has no pids limit of its own: for an ordinary user RLIMIT_NPROC bounds a fork
-        # bomb; for root (never limited by NPROC) the timeout tears the pid namespace down.
+        # bwrap has no limits of its own: run_process puts it in a transient cgroup (pids.max
+        # bounds a fork bomb, root included); without one, RLIMIT_NPROC bounds an ordinary user.
         nproc = None if os.getuid() == 0 else user_process_count() + self.limits.pids
         return await run_process(
             args,
@@ -133,5 +141,5 @@ class BwrapSandbox:
             timeout=timeout,
             limits=self.limits,
             backend=self.name,
-            preexec=_rlimits(self.limits, timeout, nproc=nproc),
+            nproc=nproc,
         )

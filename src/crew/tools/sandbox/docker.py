@@ -22,9 +22,11 @@ from crew.tools.sandbox.base import (
     SandboxResult,
     argv,
     cap_text,
+    git_dirs,
     inside,
     sandbox_env,
 )
+from crew.tools.sandbox.masks import DEFAULT_PROTECTED, merged_masks
 
 DEFAULT_IMAGE = "crew-sandbox:latest"
 MOUNT = "/workspace"
@@ -76,9 +78,12 @@ class DockerSandbox:
         *,
         image: str | None = None,
         user: str | None = None,
+        protected: Sequence[str] = DEFAULT_PROTECTED,
     ) -> None:
-        """`user` defaults to the host uid:gid, so files written in the workspace stay yours."""
+        """`user` defaults to the host uid:gid, so files written in the workspace stay yours;
+        `protected`: patterns of paths kept read-only (.git, .crew) or masked (secrets)."""
         self.limits = limits or SandboxLimits()
+        self.protected = tuple(protected)
         self.image = image or default_image()
         self.user = user or f"{os.getuid()}:{os.getgid()}"
 
@@ -91,6 +96,8 @@ class DockerSandbox:
         root = workspace.resolve()
         rel = cwd.relative_to(root).as_posix()
         volumes: dict[str, dict[str, str]] = {str(root): {"bind": MOUNT, "mode": "rw"}}
+        for d in git_dirs(root):  # a worktree's git at its host path (its .git file names it)
+            volumes[str(d)] = {"bind": str(d), "mode": "ro"}
         for r in read_only:
             p = root / r
             if p.exists() and not p.is_symlink():
@@ -156,7 +163,7 @@ class DockerSandbox:
             stderr = container.logs(stdout=False, stderr=True).decode("utf-8", "replace")
             container.reload()
             if container.attrs.get("State", {}).get("OOMKilled"):
-                stderr += "\n[killed: out of memory]"
+                stderr += f"\n[killed: out of memory (limit {self.limits.memory_mb} MiB)]"
         finally:
             if container is not None:
                 with contextlib.suppress(docker.errors.APIError):
@@ -180,8 +187,9 @@ class DockerSandbox:
         read_only: Sequence[str] = (),
         hidden: Sequence[str] = (),
     ) -> SandboxResult:
+        read_only, hidden = merged_masks(workspace, self.protected, read_only, hidden)
         config = self._container_config(
             cmd, workspace=workspace, cwd=inside(workspace, cwd), env=env,
             read_only=read_only, hidden=hidden,
         )
-        return await asyncio.to_thread(self._run_blocking, config, timeout)
+        return await asyncio.to_thread(self._run_blocking, config, self.limits.cap(timeout))

@@ -1,19 +1,24 @@
-"""The local backend: a plain subprocess with a timeout, rlimits and a scrubbed environment.
+"""The local backend: a plain subprocess with a timeout, limits and a scrubbed environment.
 
-It isolates nothing (no filesystem, network or pid isolation) and says so loudly. The process
-runner here is shared with the bubblewrap backend.
+It does not isolate the filesystem and says so loudly. Where user namespaces are allowed
+(`unshare -rn` works) each command also runs without network, in its own pid namespace with
+its own /proc (so no /proc/<crew>/environ), with the repository's git directories read-only and
+secret files masked. The process runner here is shared with the bubblewrap backend.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import ctypes
+import functools
 import logging
 import os
-import resource
+import shutil
 import signal
+import subprocess
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from crew.tools.sandbox.base import (
@@ -23,17 +28,58 @@ from crew.tools.sandbox.base import (
     SandboxLimits,
     SandboxResult,
     argv,
+    git_dirs,
     inside,
     sandbox_env,
 )
+from crew.tools.sandbox.limits import make_cgroup, preexec, systemd_prefix, systemd_run
+from crew.tools.sandbox.masks import DEFAULT_PROTECTED, merged_masks
 
 log = logging.getLogger(__name__)
 
 WARNING = (
-    "crew: the 'local' sandbox isolates NOTHING: commands the agents run can read and change "
-    "any file your user can, and reach the network. Install Docker or bubblewrap "
+    "crew: the 'local' sandbox does not isolate the filesystem: commands the agents run can "
+    "read and change any file your user can{net}. Install Docker or bubblewrap "
     "(apt-get install bubblewrap) for isolation."
 )
+UNSHARE = ("--user", "--map-root-user", "--net", "--pid", "--fork", "--mount", "--mount-proc",
+           "--kill-child")
+# Runs inside the new namespaces: bind the given paths read-only (`ro P`) or mask them
+# (`hide P`), then exec the command. Fails closed: a mount that fails stops the command.
+_MOUNTS = """set -e
+while [ "$1" != "--" ]; do
+  case "$1" in
+    ro) mount --bind "$2" "$2"; mount -o remount,bind,ro "$2";;
+    hide) mount --bind /dev/null "$2";;
+  esac
+  shift 2
+done
+shift
+exec "$@"
+"""
+
+
+@functools.cache
+def unshare_status() -> tuple[bool, str]:
+    """(usable, reason): `unshare` can make user, network, pid and mount namespaces here."""
+    exe = shutil.which("unshare")
+    if not exe:
+        return False, "unshare (util-linux) is not installed"
+    try:
+        # the probe binds /tmp read-only inside (harmless there): mounts must work too
+        proc = subprocess.run([exe, *UNSHARE, "--", "/bin/sh", "-c", _MOUNTS, "sh", "ro", "/tmp",
+                               "--", "true"], capture_output=True, timeout=20, check=False)
+    except (OSError, subprocess.TimeoutExpired) as e:
+        return False, f"unshare failed: {e}"
+    if proc.returncode != 0:
+        return False, f"user namespaces are not available: {proc.stderr.decode().strip()}"
+    return True, exe
+
+
+def _not_dumpable() -> None:
+    """Make this process's /proc files (environ, mem) unreadable to its children."""
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(4, 0, 0, 0, 0)  # PR_SET_DUMPABLE, 0
 
 
 async def _pump(stream: asyncio.StreamReader | None, cap: Capture) -> None:
@@ -58,9 +104,14 @@ async def run_process(
     timeout: float,
     limits: SandboxLimits,
     backend: str,
-    preexec: Callable[[], None] | None = None,
+    nproc: int | None = None,
 ) -> SandboxResult:
-    """Run `args` in its own process group; on timeout kill the whole group."""
+    """Run `args` in its own process group under `limits` (a transient cgroup, else rlimits);
+    on timeout kill the whole group and everything left in the cgroup."""
+    timeout = limits.cap(timeout)
+    cgroup = make_cgroup(limits)
+    if cgroup is None and await asyncio.to_thread(lambda: systemd_run() is not None):
+        args = [*systemd_prefix(limits), *args]
     out, err = Capture(limits.output_chars), Capture(limits.output_chars)
     start = time.monotonic()
     try:
@@ -72,12 +123,14 @@ async def run_process(
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE,
             start_new_session=True,
-            preexec_fn=preexec,
+            preexec_fn=preexec(limits, timeout, cgroup=cgroup, nproc=nproc),
         )
-    except OSError as e:
+    except (OSError, subprocess.SubprocessError) as e:
+        if cgroup is not None:
+            cgroup.close()
         raise SandboxError(f"{backend} sandbox could not start {args[0]!r}: {e}") from e
     pumps = asyncio.gather(_pump(proc.stdout, out), _pump(proc.stderr, err))
-    timed_out = False
+    timed_out = oom = False
     try:
         await asyncio.wait_for(proc.wait(), timeout)
     except TimeoutError:
@@ -91,10 +144,15 @@ async def run_process(
         # A background child may still hold the pipes open: kill the group, then drain.
         if proc.returncode is not None:
             _kill_group(proc)
+        if cgroup is not None:
+            oom = cgroup.oom_killed()
+            await asyncio.shield(asyncio.to_thread(cgroup.close))
         try:
             await asyncio.wait_for(pumps, 5)
         except TimeoutError:
             pumps.cancel()
+    if oom:
+        err.feed(f"\n[killed: out of memory (limit {limits.memory_mb} MiB)]\n".encode())
     code = proc.returncode if proc.returncode is not None else -signal.SIGKILL
     return SandboxResult(
         exit_code=code,
@@ -117,35 +175,52 @@ def user_process_count() -> int:
     return n
 
 
-def _rlimits(
-    limits: SandboxLimits, timeout: float, *, nproc: int | None = None
-) -> Callable[[], None]:
-    """Limits applied in the child. `nproc` caps the user's processes (never enforced on root)."""
-
-    def apply() -> None:  # runs in the child between fork and exec
-        if nproc is not None:
-            resource.setrlimit(resource.RLIMIT_NPROC, (nproc, nproc))
-        mem = limits.memory_mb * 1024 * 1024
-        resource.setrlimit(resource.RLIMIT_AS, (mem, mem))
-        cpu = int(timeout) + 5
-        resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu))
-        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-        fsize = 1 << 30
-        resource.setrlimit(resource.RLIMIT_FSIZE, (fsize, fsize))
-
-    return apply
-
-
 class LocalSandbox:
-    """No isolation: a subprocess with rlimits (memory, cpu time, file size) and a clean env."""
+    """No filesystem isolation: a subprocess with limits and a clean env; without network,
+    pid namespace, read-only git dirs and masked secrets where user namespaces allow."""
 
     name = "local"
     isolated = False
 
-    def __init__(self, limits: SandboxLimits | None = None, *, warn: bool = True) -> None:
+    def __init__(self, limits: SandboxLimits | None = None, *, warn: bool = True,
+                 namespaces: bool | None = None,
+                 protected: Sequence[str] = DEFAULT_PROTECTED) -> None:
+        """`namespaces`: None uses them when available; False never (plain subprocesses).
+        `protected`: patterns of paths kept read-only (.git, .crew) or masked (secrets)."""
         self.limits = limits or SandboxLimits()
+        self.protected = tuple(protected)
+        ok, reason = unshare_status()
+        self.namespaces = ok if namespaces is None else namespaces and ok
+        if not self.namespaces:
+            _not_dumpable()  # at least /proc/<crew>/environ stays closed
+            if not self.limits.network:
+                log.warning("crew: local sandbox without namespaces (%s): commands can reach "
+                            "the network", reason)
         if warn:
-            log.warning(WARNING)
+            net = "" if self.namespaces and not self.limits.network else ", and reach the network"
+            log.warning(WARNING.format(net=net))
+
+    def wrap(self, args: list[str], workspace: Path, read_only: Sequence[str],
+             hidden: Sequence[str]) -> list[str]:
+        """`args` run inside the namespaces, with git dirs and `read_only` bound read-only
+        and `hidden` masked (public for tests)."""
+        if not self.namespaces:
+            return args
+        root = workspace.resolve()
+        opts = [o for o in UNSHARE if not (self.limits.network and o == "--net")]
+        mounts: list[str] = []
+        for d in git_dirs(root):
+            mounts += ["ro", str(d)]
+        for rel in read_only:
+            p = root / rel
+            if p.exists() and not p.is_symlink():
+                mounts += ["ro", str(p)]
+        for rel in hidden:
+            p = root / rel
+            if p.is_file() and not p.is_symlink():
+                mounts += ["hide", str(p)]
+        exe = unshare_status()[1]
+        return [exe, *opts, "--", "/bin/sh", "-c", _MOUNTS, "sh", *mounts, "--", *args]
 
     async def run(
         self,
@@ -158,14 +233,14 @@ class LocalSandbox:
         read_only: Sequence[str] = (),
         hidden: Sequence[str] = (),
     ) -> SandboxResult:
-        # read_only / hidden cannot be enforced without isolation; the tools still refuse them.
         path = os.environ.get("PATH")
+        if self.namespaces:
+            read_only, hidden = merged_masks(workspace, self.protected, read_only, hidden)
         return await run_process(
-            argv(cmd),
+            self.wrap(argv(cmd), workspace, read_only, hidden),
             cwd=inside(workspace, cwd),
             env=sandbox_env(env, path=path),
             timeout=timeout,
             limits=self.limits,
             backend=self.name,
-            preexec=_rlimits(self.limits, timeout),
         )
