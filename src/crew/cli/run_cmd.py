@@ -24,11 +24,16 @@ MODELS_OPT = typer.Option("--models", help="A LiteLLM router config overriding t
 BUDGET_OPT = typer.Option("--budget-usd", help="Spending limit in USD for the run.")
 SANDBOX_OPT = typer.Option("--sandbox", help="auto, docker, bwrap or local.")
 JSON_OPT = typer.Option("--json", help="Print machine-readable events (JSON lines) instead.")
+YES_OPT = typer.Option("--yes", help="Approve every tool call whose approval is 'ask'.")
+APPROVE_TOOLS_OPT = typer.Option(
+    "--approve-tools", metavar="PATTERN",
+    help="Approve 'ask' calls of tools matching this name or glob (repeatable).")
 
 
 def _options(*, repo: Path | None, models: Path | None, budget_usd: float | None,
              sandbox: str | None, max_parallel: int | None, no_trace: bool, json_mode: bool,
-             plan_only: bool = False, approve: bool = False) -> tuple[RunOptions, Any]:
+             plan_only: bool = False, approve: bool = False, yes: bool = False,
+             approve_tools: list[str] | None = None) -> tuple[RunOptions, Any]:
     from rich.console import Console
 
     from crew.cli.live import make_view
@@ -43,7 +48,15 @@ def _options(*, repo: Path | None, models: Path | None, budget_usd: float | None
     opts = RunOptions(repo=repo, models=models, plan_only=plan_only, max_parallel=max_parallel,
                       budget_usd=budget_usd, sandbox=sandbox, trace=not no_trace, view=view,
                       say=view.message, approve=_approver(console) if approve else None)
+    opts.tool_approver = _tool_approver(view, yes, approve_tools or [])
     return opts, view
+
+
+def _tool_approver(view: Any, yes: bool, patterns: list[str]) -> Any:
+    """Answers `approvals: ask`: the flags first, then a prompt (the live view paused)."""
+    from crew.tools.approvals import FlagApprover
+
+    return FlagApprover(yes=yes, patterns=patterns, pause=view.stop, resume=view.start)
 
 
 def _finish(outcome: RunOutcome, view: Any, json_mode: bool) -> None:
@@ -79,13 +92,16 @@ def run(
     no_trace: Annotated[bool, typer.Option("--no-trace", help="Do not send to Langfuse.")]
     = False,
     json_mode: Annotated[bool, JSON_OPT] = False,
+    yes: Annotated[bool, YES_OPT] = False,
+    approve_tools: Annotated[list[str] | None, APPROVE_TOOLS_OPT] = None,
 ) -> None:
     """Build a feature: plan, run the tasks, run the gates, leave a branch and a report."""
     from crew.run.launch import start_run
 
     opts, view = _options(repo=repo, models=models, budget_usd=budget_usd, sandbox=sandbox,
                           max_parallel=max_parallel, no_trace=no_trace, json_mode=json_mode,
-                          plan_only=plan_only, approve=approve_plan)
+                          plan_only=plan_only, approve=approve_plan, yes=yes,
+                          approve_tools=approve_tools)
     with _view(view):
         outcome = start_run(feature, opts)
     if plan_only:
@@ -113,12 +129,15 @@ def resume(
     sandbox: Annotated[str | None, SANDBOX_OPT] = None,
     no_trace: Annotated[bool, typer.Option("--no-trace")] = False,
     json_mode: Annotated[bool, JSON_OPT] = False,
+    yes: Annotated[bool, YES_OPT] = False,
+    approve_tools: Annotated[list[str] | None, APPROVE_TOOLS_OPT] = None,
 ) -> None:
     """Continue a run after a crash, Ctrl-C or an exhausted budget."""
     from crew.run.launch import resume_run
 
     opts, view = _options(repo=repo, models=None, budget_usd=budget_usd, sandbox=sandbox,
-                          max_parallel=max_parallel, no_trace=no_trace, json_mode=json_mode)
+                          max_parallel=max_parallel, no_trace=no_trace, json_mode=json_mode,
+                          yes=yes, approve_tools=approve_tools)
     with _view(view):
         outcome = resume_run(run_id, opts)
     _finish(outcome, view, json_mode)

@@ -35,7 +35,7 @@ from crew.patterns.committee import BALLOT_NOTE, Committee, CommitteeParams, bal
 from crew.patterns.debate import POSITION_NOTE, Debate, DebateParams, agreed, position
 from crew.patterns.termination import Condition
 from crew.spec.models import PatternSpec
-from crew.tools.registry import ToolRegistry
+from crew.tools.registry import run_registry
 
 DEBATER_NOTE = "You are {name} in a debate; the others' answers follow yours: revise or defend."
 ENGINE = "autogen"
@@ -65,7 +65,7 @@ def make_agent(ctx: PatternContext, role: str, name: str, errors: ErrorBox, *, p
     workdir = ctx.workdir
     bench = None
     if workdir is not None and schema is None and spec.tools:
-        bench = CrewWorkbench(ToolRegistry().select(spec.tools), workdir, call,
+        bench = CrewWorkbench(run_registry().select(spec.tools), workdir, call,
                               sandbox=ctx.sandbox)
         system += f"\n\n{FRAMEWORK_NOTE}"
     if note:

@@ -8,6 +8,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from crew.spec.tooling import ToolSection
+
 NAME_RE = r"^[A-Za-z][A-Za-z0-9_-]{0,63}$"
 Name = str  # validated with NAME_RE where it names a library entry
 Engine = Literal["native", "autogen", "crewai"]
@@ -198,7 +200,7 @@ class CrewDefaults(Strict):
     sandbox: SandboxName = "auto"
 
 
-class CrewSpec(Strict):
+class CrewSpec(Strict, ToolSection):
     """A team: a supervisor, members, router config, allowed patterns, defaults."""
 
     name: str = Field(default="", description="Defaults to the file name.")
@@ -260,7 +262,7 @@ class PinnedTask(Strict):
     _i = field_validator("id")(_check_name)
 
 
-class FeatureSpec(Strict):
+class FeatureSpec(Strict, ToolSection):
     """One feature: what to build, where, with which crew, under which gates and budget."""
 
     title: str = Field(min_length=1)
