@@ -63,7 +63,7 @@ class FlagApprover:
         self.yes = yes
         self.patterns = tuple(patterns)
         self.pause, self.resume = pause, resume
-        self.interactive = interactive or (lambda: sys.stdin.isatty() and sys.stdout.isatty())
+        self.interactive = interactive or _terminal
         self.basis = ""  # how the last call was decided: flag, human, no-terminal
 
     async def __call__(self, t: Tool, args: dict[str, Any]) -> str | None:
@@ -91,8 +91,15 @@ class FlagApprover:
         return f"a human refused the call to {t.name!r}"
 
 
+def _terminal() -> bool:
+    """The process's own stdin and stdout are a terminal (a live display may wrap sys.stdout)."""
+    stdin, stdout = sys.__stdin__, sys.__stdout__
+    return bool(stdin and stdout and stdin.isatty() and stdout.isatty())
+
+
 def _ask(prompt: str) -> str:
-    sys.stdout.write(prompt)
-    sys.stdout.flush()
-    line = sys.stdin.readline()
-    return line if line else ""
+    out, inp = sys.__stdout__, sys.__stdin__
+    assert out is not None and inp is not None
+    out.write(prompt)
+    out.flush()
+    return inp.readline()
