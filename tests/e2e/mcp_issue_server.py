@@ -1,6 +1,6 @@
 """A stdio MCP server written with the mcp package (FastMCP, now `MCPServer`), used by the
 e2e tests as a real child process. It writes its pid to `server.pid` in its working directory,
-so a test can check that the run stopped it."""
+so a test can check that the run stopped it. `--http PORT` serves streamable HTTP instead."""
 
 from __future__ import annotations
 
@@ -28,5 +28,10 @@ def close_issue(number: int, reason: str = "done") -> str:
 
 
 if __name__ == "__main__":
+    import sys
+
     Path("server.pid").write_text(str(os.getpid()))
-    app.run()
+    if sys.argv[1:2] == ["--http"]:  # streamable HTTP on 127.0.0.1:PORT/mcp
+        app.run("streamable-http", host="127.0.0.1", port=int(sys.argv[2]))
+    else:
+        app.run()
