@@ -12,14 +12,12 @@ import os
 from pathlib import Path
 
 import pytest
-from e2e_helpers import crew_env
-from tool_project import events, make_project, run_crew, tool_messages
+from tool_project import events, make_project, run_crew, tool_messages, traced_env
 
 from crew.observability.otlp_receiver import OTLPReceiver
 from crew.testing import StubReply, StubServer
 
 OBS_TYPE = "langfuse.observation.type"
-PK, SK = "pk-lf-mcp-0123456789abcdef", "sk-lf-mcp-secret-0123456789abcdef"
 
 
 def _alive(pid: int) -> bool:
@@ -37,11 +35,7 @@ def test_a_role_calls_a_stdio_mcp_server_tool(tmp_path: Path) -> None:
                                extra={"mcp_servers": servers})
         stub.enqueue(StubReply.tool_call(("issues__get_issue", {"number": 7})),
                      StubReply.text("Issue 7 is about commas in titles."), model="worker")
-        env = crew_env()
-        env.update(GITHUB_TOKEN="ghp-test-token-value", NOT_LISTED="leaky",
-                   LANGFUSE_PUBLIC_KEY=PK, LANGFUSE_SECRET_KEY=SK,
-                   LANGFUSE_BASE_URL=rx.base_url, LANGFUSE_TRACING_ENABLED="true")
-        env.pop("LANGFUSE_HOST", None)
+        env = traced_env(rx.base_url, GITHUB_TOKEN="ghp-test-token-value", NOT_LISTED="leaky")
         res = run_crew("run", str(feature), env=env)
         assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
 

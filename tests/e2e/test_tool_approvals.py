@@ -14,8 +14,9 @@ from pathlib import Path
 from typing import Any
 
 from e2e_helpers import crew_env
-from tool_project import events, make_project, run_crew, tool_messages
+from tool_project import events, make_project, run_crew, tool_messages, traced_env
 
+from crew.observability.otlp_receiver import OTLPReceiver
 from crew.testing import StubReply, StubServer
 
 ASK = {"approvals": {"run_command": "ask"}}
@@ -32,12 +33,17 @@ def _approvals(tmp_path: Path) -> list[dict[str, Any]]:
 
 
 def test_ask_without_a_terminal_is_refused_and_the_run_goes_on(tmp_path: Path) -> None:
-    with StubServer() as stub:
+    with StubServer() as stub, OTLPReceiver() as rx:
         feature = make_project(tmp_path, stub, tools=["run_command"], extra=ASK)
         _script(stub)
-        res = run_crew("run", str(feature), "--no-trace", "--sandbox", "local")
+        res = run_crew("run", str(feature), "--sandbox", "local", env=traced_env(rx.base_url))
         assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
         (result,) = tool_messages(stub, "worker")
+        # the decision is in the trace too: an event under the tool's observation
+        spans = {s["span_id"]: s for s in rx.spans}
+        (decision_span,) = [s for s in spans.values() if s["name"] == "approval"]
+        assert spans[decision_span["parent_span_id"]]["name"] == "run_command"
+        assert decision_span["attributes"]["langfuse.observation.level"] == "WARNING"
     assert result.startswith("Refused:") and "--approve-tools run_command" in result
     assert "approved-42" not in result
     (decision,) = _approvals(tmp_path)

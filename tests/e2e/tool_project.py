@@ -71,6 +71,16 @@ def run_crew(*args: str, env: dict[str, str] | None = None,
                           stdin=subprocess.DEVNULL)
 
 
+def traced_env(base_url: str, **extra: str) -> dict[str, str]:
+    """crew_env() exporting to a local OTLP receiver through the Langfuse SDK."""
+    env = crew_env()
+    env.pop("LANGFUSE_HOST", None)
+    env.update(LANGFUSE_PUBLIC_KEY="pk-lf-tools-0123456789abcdef",
+               LANGFUSE_SECRET_KEY="sk-lf-tools-secret-0123456789abcdef",
+               LANGFUSE_BASE_URL=base_url, LANGFUSE_TRACING_ENABLED="true", **extra)
+    return env
+
+
 def with_plugins(env: dict[str, str], site: Path) -> dict[str, str]:
     env = dict(env)
     env["PYTHONPATH"] = os.pathsep.join(
