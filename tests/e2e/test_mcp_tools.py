@@ -98,3 +98,20 @@ def test_unknown_mcp_names_are_exit_2(tmp_path: Path, ref: str, message: str) ->
         assert stub.requests == []
     out = res.stdout + res.stderr
     assert message in out and "worker.yaml" in out and "tools[0]" in out
+
+
+def test_validate_mcp_checks_tool_names_against_the_servers(tmp_path: Path) -> None:
+    servers = {"issues": {"command": ["python", "issue_server.py"]}}
+    with StubServer() as stub:
+        feature = make_project(tmp_path, stub, tools=["mcp:issues/get_isue"],
+                               extra={"mcp_servers": servers})
+        assert run_crew("validate", str(feature)).returncode == 0  # static: the server exists
+        res = run_crew("validate", "--mcp", str(feature))
+        assert res.returncode == 2, res.stdout[-3000:] + res.stderr[-3000:]
+        assert "did you mean 'mcp:issues/get_issue'" in res.stdout + res.stderr
+        worker = feature.parent / "roles" / "worker.yaml"
+        worker.write_text(worker.read_text().replace("get_isue", "get_issue"))
+        res = run_crew("validate", "--mcp", str(feature))
+        assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
+        assert "mcp:issues/get_issue, mcp:issues/close_issue" in res.stdout
+        assert stub.requests == []
