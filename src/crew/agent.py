@@ -32,7 +32,7 @@ from crew.observability.tracer import current_tracer
 from crew.spec.models import RoleSpec
 from crew.tools.base import Tool, ToolContext
 from crew.tools.paths import DEFAULT_PROTECTED, PathPolicy
-from crew.tools.registry import OutcomeStatus, ToolOutcome, ToolRegistry
+from crew.tools.registry import OutcomeStatus, ToolOutcome, ToolRegistry, run_registry
 from crew.tools.sandbox.base import SandboxBackend
 
 # The only text the framework adds to a role's prompt. Kept short: it is paid on every call.
@@ -201,8 +201,8 @@ class Agent:
 
 
 def _registry(role: RoleSpec, tools: ToolRegistry | Sequence[Tool | str] | None) -> ToolRegistry:
-    if tools is None:
-        return ToolRegistry().select(role.tools)
+    if tools is None:  # the run's registry: its MCP tools, approvals and hooks
+        return run_registry().select(role.tools)
     if isinstance(tools, ToolRegistry):
         return tools
     reg = ToolRegistry()

@@ -41,6 +41,9 @@ def validate(
                                                      "pattern, task, crew, models).")],
     kind: Annotated[str | None, typer.Option(help="Force the kind instead of detecting it.")]
     = None,
+    mcp: Annotated[bool, typer.Option(
+        "--mcp", help="Also start a feature's MCP servers and load its hooks: check the roles' "
+        "mcp: tools against the servers' listings and the hooks' settings.")] = False,
 ) -> None:
     """Validate spec files; a feature is checked with everything it references, pattern
     params and engines included."""
@@ -53,6 +56,8 @@ def validate(
     for p in paths:
         try:
             done = validate_path(p, kind, kinds=kinds)
+            if mcp and done.kind == "feature":
+                _check_live_tools(p)
         except UserError as e:
             problems.extend(e.problems)
             continue
@@ -61,6 +66,15 @@ def validate(
         typer.echo(f"ok  {p} ({done.kind})")
     if problems:
         raise UserError("invalid", problems=problems)
+
+
+def _check_live_tools(feature: Path) -> None:
+    from crew.run.tooling import run_tools
+    from crew.spec.resolve import resolve_feature
+
+    with run_tools(resolve_feature(feature)) as tools:
+        if tools.hub is not None:
+            typer.echo(f"    MCP tools: {', '.join(t.ref for t in tools.hub.tools) or 'none'}")
 
 
 def _list_or_show(kind: str, name: str | None, directory: Path) -> None:

@@ -30,12 +30,17 @@ PIDS_OPT = typer.Option("--pids", help="Sandbox process/thread limit per command
 TIMEOUT_OPT = typer.Option("--timeout-s", help="Longest a sandboxed command may run (s).")
 NETWORK_OPT = typer.Option("--network/--no-network",
                            help="Let sandboxed commands reach the network (default: off).")
+YES_OPT = typer.Option("--yes", help="Approve every tool call whose approval is 'ask'.")
+APPROVE_TOOLS_OPT = typer.Option(
+    "--approve-tools", metavar="PATTERN",
+    help="Approve 'ask' calls of tools matching this name or glob (repeatable).")
 
 
 def _options(*, repo: Path | None, models: Path | None, budget_usd: float | None,
              sandbox: str | None, max_parallel: int | None, no_trace: bool, json_mode: bool,
              plan_only: bool = False, approve: bool = False,
-             limits: dict[str, Any] | None = None) -> tuple[RunOptions, Any]:
+             limits: dict[str, Any] | None = None, yes: bool = False,
+             approve_tools: list[str] | None = None) -> tuple[RunOptions, Any]:
     from rich.console import Console
 
     from crew.cli.live import make_view
@@ -51,7 +56,15 @@ def _options(*, repo: Path | None, models: Path | None, budget_usd: float | None
                       budget_usd=budget_usd, sandbox=sandbox, trace=not no_trace, view=view,
                       sandbox_flags={k: v for k, v in (limits or {}).items() if v is not None},
                       say=view.message, approve=_approver(console) if approve else None)
+    opts.tool_approver = _tool_approver(view, yes, approve_tools or [])
     return opts, view
+
+
+def _tool_approver(view: Any, yes: bool, patterns: list[str]) -> Any:
+    """Answers `approvals: ask`: the flags first, then a prompt (the live view paused)."""
+    from crew.tools.approvals import FlagApprover
+
+    return FlagApprover(yes=yes, patterns=patterns, pause=view.stop, resume=view.start)
 
 
 def _finish(outcome: RunOutcome, view: Any, json_mode: bool) -> None:
@@ -92,6 +105,8 @@ def run(
     no_trace: Annotated[bool, typer.Option("--no-trace", help="Do not send to Langfuse.")]
     = False,
     json_mode: Annotated[bool, JSON_OPT] = False,
+    yes: Annotated[bool, YES_OPT] = False,
+    approve_tools: Annotated[list[str] | None, APPROVE_TOOLS_OPT] = None,
 ) -> None:
     """Build a feature: plan, run the tasks, run the gates, leave a branch and a report."""
     from crew.run.launch import start_run
@@ -100,7 +115,8 @@ def run(
                           max_parallel=max_parallel, no_trace=no_trace, json_mode=json_mode,
                           plan_only=plan_only, approve=approve_plan,
                           limits={"memory_mb": memory_mb, "cpus": cpus, "pids": pids,
-                                  "timeout_s": timeout_s, "network": network})
+                                  "timeout_s": timeout_s, "network": network},
+                          yes=yes, approve_tools=approve_tools)
     with _view(view):
         outcome = start_run(feature, opts)
     if plan_only:
@@ -133,6 +149,8 @@ def resume(
     network: Annotated[bool | None, NETWORK_OPT] = None,
     no_trace: Annotated[bool, typer.Option("--no-trace")] = False,
     json_mode: Annotated[bool, JSON_OPT] = False,
+    yes: Annotated[bool, YES_OPT] = False,
+    approve_tools: Annotated[list[str] | None, APPROVE_TOOLS_OPT] = None,
 ) -> None:
     """Continue a run after a crash, Ctrl-C or an exhausted budget."""
     from crew.run.launch import resume_run
@@ -140,7 +158,8 @@ def resume(
     opts, view = _options(repo=repo, models=None, budget_usd=budget_usd, sandbox=sandbox,
                           max_parallel=max_parallel, no_trace=no_trace, json_mode=json_mode,
                           limits={"memory_mb": memory_mb, "cpus": cpus, "pids": pids,
-                                  "timeout_s": timeout_s, "network": network})
+                                  "timeout_s": timeout_s, "network": network},
+                          yes=yes, approve_tools=approve_tools)
     with _view(view):
         outcome = resume_run(run_id, opts)
     _finish(outcome, view, json_mode)

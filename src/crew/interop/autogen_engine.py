@@ -33,7 +33,7 @@ from crew.interop.autogen_client import (
 from crew.llm.types import Message, estimate_tokens
 from crew.patterns.base import PatternContext, start_messages
 from crew.patterns.turns import EngineTurn, M, OnTurn, call_params
-from crew.tools.registry import ToolRegistry
+from crew.tools.registry import ToolRegistry, run_registry
 
 ENGINE = "autogen"
 
@@ -56,7 +56,7 @@ class AutogenTurns:
         msgs = messages if messages is not None else start_messages(ctx, role, workdir,
                                                                     task or "")
         spec = ctx.role(role)
-        tools = ToolRegistry().select(spec.tools) if workdir is not None and spec.tools else None
+        tools = run_registry().select(spec.tools) if workdir is not None and spec.tools else None
         client, text, history = await self._run(
             ctx, role, msgs, purpose=purpose, task_id=task_id, alias=alias,
             temperature=temperature, workdir=workdir, tools=tools)

@@ -316,9 +316,9 @@ def crewai_tools(crewai: ModuleType, role_tools: list[str], workdir: Path, call:
     """crew's tools for a role, confined to `workdir` (and the sandbox), as CrewAI tools."""
     from crew.tools.base import ToolContext
     from crew.tools.paths import DEFAULT_PROTECTED, PathPolicy
-    from crew.tools.registry import ToolRegistry
+    from crew.tools.registry import run_registry
 
-    registry = ToolRegistry().select(role_tools)
+    registry = run_registry().select(role_tools)
     if not len(registry):
         return []
     tool_ctx = ToolContext(workspace=workdir, sandbox=sandbox,

@@ -12,7 +12,7 @@ import shutil
 import signal
 import time
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -61,6 +61,7 @@ class RunOptions:
     view: RunView | None = None
     sinks: Sequence[TraceSink] = field(default_factory=tuple)
     say: Callable[[str], None] = lambda _text: None  # one-line notices for the user
+    tool_approver: Any = None  # answers `approvals: ask` (default: crew.tools.approvals)
 
 
 @dataclass
@@ -87,9 +88,16 @@ def new_run_id() -> str:
 def start_run(feature: Path, opts: RunOptions, run_id: str | None = None) -> RunOutcome:
     """`crew run FEATURE`: a new run id, its checkpoint, then the run."""
     from crew.spec.resolve import resolve_feature
-    from crew.workspace.git import repo_root
 
     resolved = resolve_feature(feature, models_override=opts.models, kinds=_kinds())
+    with _tools(resolved, opts) as opts:  # MCP servers up (or exit 2) before anything exists
+        return _new_run(resolved, feature, opts, run_id)
+
+
+def _new_run(resolved: ResolvedFeature, feature: Path, opts: RunOptions,
+             run_id: str | None) -> RunOutcome:
+    from crew.workspace.git import repo_root
+
     root = repo_root(opts.repo or resolved.repo)
     run_id = run_id or new_run_id()
     d = run_dir(root, run_id)
@@ -140,7 +148,20 @@ def resume_run(run_id: str, opts: RunOptions) -> RunOutcome:
         state.sandbox, state.sandbox_settings = settings.backend, settings.model_dump()
         state.trace = state.trace and opts.trace
         before = hostcheck.snapshot(Path(state.repo))
-        return _drive(resolved, state, d, opts, sandbox, before, fresh=False)
+        with _tools(resolved, opts) as opts:
+            return _drive(resolved, state, d, opts, sandbox, before, fresh=False)
+
+
+@contextlib.contextmanager
+def _tools(resolved: ResolvedFeature, opts: RunOptions) -> Iterator[RunOptions]:
+    """The run's tool registry (MCP servers, approvals, hooks) for the block: installed as
+    the run's registry, its hook notifications added to the trace sinks."""
+    from crew.run.tooling import run_tools
+    from crew.tools.registry import use_registry
+
+    with run_tools(resolved, opts.tool_approver, opts.say) as tools, \
+            use_registry(tools.registry):
+        yield replace(opts, sinks=[*opts.sinks, *tools.sinks])
 
 
 def _check_saved_plan(resolved: ResolvedFeature, d: Path) -> None:

@@ -8,6 +8,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from crew.spec.tooling import ToolSection
+
 NAME_RE = r"^[A-Za-z][A-Za-z0-9_-]{0,63}$"
 Name = str  # validated with NAME_RE where it names a library entry
 # An engine's name: native, or one registered under the `crew.engines` entry points (autogen
@@ -243,7 +245,7 @@ class CrewDefaults(Strict):
     sandbox: SandboxName = "auto"
 
 
-class CrewSpec(Strict):
+class CrewSpec(Strict, ToolSection):
     """A team: a supervisor, members, router config, allowed patterns, defaults."""
 
     name: str = Field(default="", description="Defaults to the file name.")
@@ -306,7 +308,7 @@ class PinnedTask(Strict):
     _i = field_validator("id")(_check_name)
 
 
-class FeatureSpec(Strict):
+class FeatureSpec(Strict, ToolSection):
     """One feature: what to build, where, with which crew, under which gates and budget."""
 
     title: str = Field(min_length=1)

@@ -24,6 +24,7 @@ from crew.spec.models import (
 )
 from crew.spec.pattern_check import BuiltinKinds, PatternKinds, check_task, check_template
 from crew.spec.suggest import did_you_mean
+from crew.spec.tooling import ToolSettings, check_tool_sections, mcp_ref_problem
 
 ROLE_PARAMS = ("judge", "chair", "lead")  # pattern params that name a role
 
@@ -40,6 +41,7 @@ class ResolvedFeature:
     patterns: dict[str, Loaded[PatternSpec]] = field(default_factory=dict)
     templates: dict[str, Loaded[TaskTemplateSpec]] = field(default_factory=dict)
     warnings: list[Problem] = field(default_factory=list)  # reported, not refused
+    tools: ToolSettings = field(default_factory=ToolSettings)  # mcp_servers, approvals, hooks
 
     @property
     def repo(self) -> Path:
@@ -120,10 +122,15 @@ def check_models(models: ModelsConfig, owner: Loaded[Any], prefix: tuple[str, ..
                             (*loc, i), hint=did_you_mean(name, aliases).strip(" ()") or None))
 
 
-def check_role(role: Loaded[RoleSpec], aliases: set[str] | None, c: Collector) -> None:
+def check_role(role: Loaded[RoleSpec], aliases: set[str] | None, c: Collector,
+               servers: set[str] | None = None) -> None:
     tools = known_tool_names()
     for i, t in enumerate(role.spec.tools):
-        if t not in tools:
+        if t.startswith("mcp:"):
+            bad = mcp_ref_problem(t, servers)
+            if bad:
+                c.add(role.problem(bad[0], ("tools", i), hint=bad[1]))
+        elif t not in tools:
             c.add(role.problem(f"unknown tool {t!r}", ("tools", i),
                                hint=did_you_mean(t, tools).strip(" ()") or
                                f"built-in tools: {', '.join(sorted(tools))}"))
@@ -152,14 +159,16 @@ def check_pattern(p: Loaded[PatternSpec], crew_roles: set[str] | None, c: Collec
 
 def check_crew(crew: Loaded[CrewSpec], lib: Library, aliases: set[str] | None,
                c: Collector, out: ResolvedFeature | None = None,
-               kinds: PatternKinds | None = None) -> None:
+               kinds: PatternKinds | None = None, servers: set[str] | None = None) -> None:
     spec = crew.spec
     role_names = set(spec.all_roles())
+    if servers is None:
+        servers = set(spec.mcp_servers)
     for loc, name in [(("supervisor",), spec.supervisor),
                       *((("members", i), m) for i, m in enumerate(spec.members))]:
         role = _ref(c, lib, "role", name, crew, loc)
         if role is not None:
-            check_role(role, aliases, c)
+            check_role(role, aliases, c, servers)
             if out is not None:
                 out.roles[name] = role
     for i, name in enumerate(spec.patterns):
@@ -240,7 +249,10 @@ def resolve_feature(path: Path, *, models_override: Path | None = None,
     aliases = models[0].aliases() if models else None
     resolved = ResolvedFeature(feature, crew, models[0] if models else ModelsConfig.model_construct(),
                                models[1] if models else path.parent)
-    check_crew(crew, lib, aliases, c, resolved, kinds)
+    resolved.tools.add(crew.spec, str(crew.path.parent))
+    resolved.tools.add(spec, str(path.parent.resolve()))
+    check_crew(crew, lib, aliases, c, resolved, kinds, set(resolved.tools.servers))
+    check_tool_sections([crew, feature], c.add)
     _check_pinned_tasks(feature, crew.spec, lib, c)
     _check_task_patterns(resolved, kinds or BuiltinKinds(), c)
     c.raise_if_any()

@@ -20,6 +20,7 @@ from crew.spec.resolve import (
     crew_models,
     resolve_feature,
 )
+from crew.spec.tooling import check_tool_sections
 from crew.spec.yamlio import load_yaml
 
 _DIR_KINDS = {d: k for k, d in KIND_DIRS.items()}
@@ -81,5 +82,6 @@ def validate_path(path: Path, kind: str | None = None, *,
         models = crew_models(loaded, c)
         check_crew(loaded, Library.beside(path), models[0].aliases() if models else None, c,
                    kinds=kinds)
+        check_tool_sections([loaded], c.add)
     c.raise_if_any()
     return Validated(kind, c.warnings)

@@ -97,6 +97,11 @@ class Tool:
     pass_model: bool = False
     wants_context: bool = True
 
+    @property
+    def ref(self) -> str:
+        """The name roles and approval rules use (an MCP tool: `mcp:<server>/<tool>`)."""
+        return self.name
+
     def spec(self) -> ToolSpec:
         """OpenAI function-calling format."""
         schema = _compact(self.args_model.model_json_schema())

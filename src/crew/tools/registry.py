@@ -5,6 +5,7 @@ tool's failure: bad arguments, vetoes, refusals and errors all come back as text
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import importlib
 import inspect
 import json
@@ -12,8 +13,10 @@ import logging
 import sys
 import time
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
+from contextvars import ContextVar
 from dataclasses import dataclass, replace
 from enum import StrEnum
+from fnmatch import fnmatchcase
 from typing import Any, cast
 
 from pydantic import ValidationError
@@ -191,13 +194,29 @@ class ToolRegistry:
         )
 
     def select(self, names: Iterable[str]) -> ToolRegistry:
-        """A registry with just `names` (in that order), sharing hooks and approval policy."""
+        """A registry with just `names` (in that order), sharing hooks and approval policy.
+        `mcp:<server>/<tool or glob>` picks the registered MCP tools it matches."""
         sub = ToolRegistry(approver=self.approver)
         sub.approvals = self.approvals
         sub._before, sub._after = self._before, self._after
         for n in names:
-            sub.register(self.get(n))
+            if n.startswith("mcp:"):
+                for t in self._mcp_tools(n):
+                    sub.register(t)
+            else:
+                sub.register(self.get(n))
         return sub
+
+    def _mcp_tools(self, ref: str) -> list[Tool]:
+        found = [t for t in self._tools.values() if t.ref != t.name and fnmatchcase(t.ref, ref)]
+        if not found:
+            from crew.spec.suggest import did_you_mean
+
+            refs = [t.ref for t in self._tools.values() if t.ref != t.name]
+            raise UserError(f"no MCP tool matches {ref!r}{did_you_mean(ref, refs)}",
+                            field="tools", hint=f"MCP tools of this run: {', '.join(refs)}"
+                            if refs else "declare the server under `mcp_servers:`")
+        return found
 
     def names(self) -> list[str]:
         return list(self._tools)
@@ -231,7 +250,10 @@ class ToolRegistry:
         self.approvals[name] = Approval(policy)
 
     def approval_of(self, t: Tool) -> Approval:
-        return self.approvals.get(t.name, t.approval)
+        """The most specific rule for `t` (exact name, then the longest glob), else its own."""
+        from crew.tools.approvals import rule_for, tool_names
+
+        return rule_for(self.approvals, tool_names(t)) or t.approval
 
     # ------------------------------------------------------------------ calling
 
@@ -293,11 +315,14 @@ class ToolRegistry:
             )
         policy = self.approval_of(t)
         if policy is Approval.DENY:
+            _decided(t, policy, "refused", "the approval policy denies it", "policy")
             return out(
                 f"Refused: the approval policy denies the tool {t.name!r}.", OutcomeStatus.REFUSED
             )
         if policy is Approval.ASK:
             reason = await _maybe_await(self.approver(t, raw))
+            by = str(getattr(self.approver, "basis", "") or "approver")
+            _decided(t, policy, "refused" if reason else "approved", reason, by)
             if reason is not None:
                 return out(f"Refused: {reason}.", OutcomeStatus.REFUSED)
         for hook in self._before:
@@ -313,3 +338,35 @@ class ToolRegistry:
             return out(f"Error: {t.name} failed: {type(e).__name__}: {e}", OutcomeStatus.ERROR)
         status = OutcomeStatus.ERROR if result.is_error else OutcomeStatus.OK
         return out(result.text, status, result.data)
+
+
+def _decided(t: Tool, policy: Approval, decision: str, reason: str | None, by: str) -> None:
+    """An `approval` event (under the tool's observation): events.jsonl and the trace."""
+    current_tracer().event("approval", "WARNING" if decision == "refused" else "DEFAULT", {
+        "tool": t.name, "policy": str(policy), "decision": decision, "by": by,
+        **({"reason": reason} if reason else {})})
+
+
+# -- the run's registry ----------------------------------------------------------------------
+_RUN_REGISTRY: ContextVar[ToolRegistry | None] = ContextVar("crew_run_registry", default=None)
+
+
+def run_registry() -> ToolRegistry:
+    """The registry of the run in progress (MCP tools, approvals, hooks); a fresh one outside."""
+    reg = _RUN_REGISTRY.get()
+    return reg if reg is not None else ToolRegistry()
+
+
+class use_registry:
+    """Make `registry` the run's for this block (and the asyncio tasks started in it)."""
+
+    def __init__(self, registry: ToolRegistry) -> None:
+        self.registry = registry
+
+    def __enter__(self) -> ToolRegistry:
+        self._token = _RUN_REGISTRY.set(self.registry)
+        return self.registry
+
+    def __exit__(self, *exc: object) -> None:
+        with contextlib.suppress(ValueError):  # exited in another context than entered
+            _RUN_REGISTRY.reset(self._token)
