@@ -49,8 +49,11 @@ def validate(
     problems: list[Problem] = []
     for p in paths:
         try:
-            k = validate_path(p, kind)
+            notes: list[str] = []
+            k = validate_path(p, kind, notes)
             typer.echo(f"ok  {p} ({k})")
+            for note in notes:
+                typer.echo(f"    {note}")
         except UserError as e:
             problems.extend(e.problems)
     if problems:

@@ -7,6 +7,7 @@ from typing import Any
 
 from crew.errors import UserError
 from crew.spec.library import Library
+from crew.spec.litellm_config import load_models
 from crew.spec.loader import Loaded, load_spec
 from crew.spec.models import KIND_DIRS, KINDS, CrewSpec, ModelsConfig, PatternSpec, RoleSpec
 from crew.spec.resolve import (
@@ -51,16 +52,19 @@ def detect_kind(path: Path) -> str:
                     hint=f"pass --kind ({', '.join(KINDS)})")
 
 
-def validate_path(path: Path, kind: str | None = None) -> str:
-    """Validate one file (a feature with everything it references). Returns the kind."""
+def validate_path(path: Path, kind: str | None = None, notes: list[str] | None = None) -> str:
+    """Validate one file (a feature with everything it references). Returns the kind; what a
+    router config holds that crew keeps but does not use is appended to `notes`."""
     kind = kind or detect_kind(path)
     if kind not in KINDS:
         raise UserError(f"unknown kind {kind!r}", hint=f"kinds: {', '.join(KINDS)}")
     if kind == "feature":
-        resolve_feature(path)
+        resolved = resolve_feature(path)
+        _note_ignored(resolved.models, notes)
         return kind
     c = Collector()
-    loaded: Loaded[Any] = load_spec(path, KINDS[kind])
+    loaded: Loaded[Any] = (load_models(path) if kind == "models" else
+                           load_spec(path, KINDS[kind]))
     spec = loaded.spec
     if isinstance(spec, RoleSpec):
         check_role(loaded, None, c)
@@ -68,8 +72,15 @@ def validate_path(path: Path, kind: str | None = None) -> str:
         check_pattern(loaded, None, c)
     elif isinstance(spec, ModelsConfig):
         check_models(spec, loaded, (), c)
+        _note_ignored(spec, notes)
     elif isinstance(spec, CrewSpec):
         models = crew_models(loaded, c)
         check_crew(loaded, Library.beside(path), models[0].aliases() if models else None, c)
     c.raise_if_any()
     return kind
+
+
+def _note_ignored(models: ModelsConfig, notes: list[str] | None) -> None:
+    ignored = models.ignored() if models.model_fields_set or models.model_list else []
+    if notes is not None and ignored:
+        notes.append("ignored by crew: " + ", ".join(ignored))
