@@ -13,6 +13,18 @@ _litellm: Any = None
 LITELLM_LOGGERS = ("LiteLLM", "LiteLLM Router", "LiteLLM Proxy")
 
 
+class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to whatever sys.stderr is when a record is emitted (never stdout)."""
+
+    @property
+    def stream(self) -> Any:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _value: Any) -> None:
+        pass
+
+
 def _logs_to_stderr() -> None:
     """litellm's log handler writes records below WARNING to stdout (which carries `--json`):
     give its loggers one plain stderr handler with the same filters and format instead."""
@@ -20,8 +32,9 @@ def _logs_to_stderr() -> None:
         if not isinstance(logger, logging.Logger) or not logger.name.startswith("LiteLLM"):
             continue
         for h in list(logger.handlers):
-            if type(h) is not logging.StreamHandler and isinstance(h, logging.StreamHandler):
-                plain = logging.StreamHandler(sys.stderr)
+            if isinstance(h, logging.StreamHandler) and type(h) not in (
+                    logging.StreamHandler, _StderrHandler):
+                plain = _StderrHandler()
                 plain.setLevel(h.level)
                 plain.setFormatter(h.formatter)
                 for f in h.filters:

@@ -95,6 +95,20 @@ def start_generation(alias: str, messages: list[Message], tools: list[ToolSpec] 
                                                if k not in ("metadata", "tools")}, **extra)
 
 
+# Providers whose model-info lookups query a hub over the network (huggingface: the provider
+# mapping and tokenizer config on huggingface.co), synchronously: building an LLM must not.
+_HUB_PROVIDERS = frozenset({"huggingface"})
+
+
+def _probes_network(lt: Any, model: str, params: Mapping[str, Any]) -> bool:
+    try:
+        provider = lt.get_llm_provider(model=model,
+                                       custom_llm_provider=params.get("custom_llm_provider"))[1]
+    except Exception:
+        return False
+    return provider in _HUB_PROVIDERS
+
+
 @dataclass
 class _Deployment:
     alias: str
@@ -219,6 +233,8 @@ class LLM:
             if any(src.get(k) is not None for k in _PRICE_KEYS):
                 return (float(src.get(_PRICE_KEYS[0]) or 0.0),
                         float(src.get(_PRICE_KEYS[1]) or 0.0))
+        if _probes_network(lt, model, params):
+            return None
         try:
             mi = lt.get_model_info(model=model)
         except Exception:
@@ -245,7 +261,7 @@ class LLM:
     def _supports_schema(lt: Any, model: str, info: Mapping[str, Any]) -> bool:
         if "supports_response_schema" in info:
             return bool(info["supports_response_schema"])
-        if model.startswith("replay/"):
+        if model.startswith("replay/") or _probes_network(lt, model, {}):
             return False
         return bool(lt.supports_response_schema(model=model))
 

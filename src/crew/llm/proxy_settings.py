@@ -129,8 +129,14 @@ def apply_proxy_settings(lt: Any, config: ModelsConfig, source: str | None) -> P
 def _build_cache(settings: Mapping[str, Any], source: str | None) -> Any:
     """`Cache(**cache_params)` as the proxy builds it: redis by default, and with no
     cache_params at all, REDIS_HOST / REDIS_PORT / REDIS_PASSWORD from the environment."""
+    import importlib.util
+
     from litellm.caching.caching import Cache
 
+    if any(importlib.util.find_spec(m) is None for m in ("fastapi", "soundfile")):
+        raise UserError("LiteLLM's cache needs its proxy extra (a cache hit imports proxy code)",
+                        file=source, field="litellm_settings.cache",
+                        hint="pip install 'crew[cache]'")
     params = dict(settings.get("cache_params") or {})
     if not params:
         params = {k: v for k, v in (("host", os.environ.get("REDIS_HOST")),
@@ -142,7 +148,7 @@ def _build_cache(settings: Mapping[str, Any], source: str | None) -> Any:
     except ImportError as e:
         raise UserError(f"the {params['type']} cache needs {e.name or 'a package'}",
                         file=source, field="litellm_settings.cache_params",
-                        hint="pip install 'crew[redis]', or cache_params: {type: local}") from None
+                        hint="pip install 'crew[cache]', or cache_params: {type: local}") from None
     except (TypeError, ValueError) as e:
         raise UserError(f"LiteLLM rejected cache_params: {e}", file=source,
                         field="litellm_settings.cache_params",
