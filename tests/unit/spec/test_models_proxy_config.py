@@ -105,3 +105,15 @@ def test_fallbacks_may_name_aliases_from_an_included_file(tmp_path: Path) -> Non
     write(tmp_path / "fast.yaml", "model_list:\n  - model_name: fast\n"
                                   "    litellm_params: {model: openai/gpt-4o-mini}\n")
     assert validate_path(main) == "models"
+
+
+def test_crew_validate_names_the_ignored_sections_once(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    f = write(tmp_path / "models.yaml", BASE + "guardrails: []\nmcp_servers: {x: {url: u}}\n"
+                                               "general_settings: {master_key: sk-1}\n")
+    proc = subprocess.run([sys.executable, "-m", "crew", "validate", str(f)],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.count("ignored by crew: mcp_servers, general_settings") == 1, proc.stdout
