@@ -58,16 +58,38 @@ def test_the_corpus_is_large_enough() -> None:
 
 
 # LiteLLM itself (not crew) reaches out for these configs even on a mock call, as the proxy
-# would: its Router connects to the redis_host the load-balancing config names literally
-# ("<your redis host>", which resolves nowhere), and for huggingface/* models the Router and
-# completion() fetch the model's config.json from huggingface.co (answering without it).
-# crew's own model-info lookups skip hub providers (crew.llm.client._HUB_PROVIDERS).
+# would, partly from its background logging worker: its Router connects to the redis_host the
+# load-balancing config names literally ("<your redis host>", which resolves nowhere), and for
+# huggingface/* models the Router and its cost logging fetch the model's config.json from
+# huggingface.co (answering without it). They run in a child process, so nothing of theirs
+# outlives the test; crew's own model-info lookups skip hub providers (_HUB_PROVIDERS).
 _LITELLM_PROBES = {"docs/configs_load_balancing.yaml", "docs/configs_hf_embeddings.yaml",
                    "docs/configs_prompt_template.yaml"}
+_CHILD = """
+import asyncio, sys
+from crew.llm import LLM
+from crew.spec.validate import validate_path
+assert validate_path(__import__("pathlib").Path(sys.argv[1]), "models") == "models"
+llm = LLM.from_file(sys.argv[1])
+alias = sorted(llm.aliases)[0]
+c = asyncio.run(llm.complete(alias, [{"role": "user", "content": "hi"}], mock_response="pong"))
+sys.exit(0 if c.content == "pong" else 3)
+"""
 
 
-@pytest.mark.parametrize("name", [pytest.param(n, marks=pytest.mark.allow_network)
-                                  if n in _LITELLM_PROBES else n for n in CONFIGS])
+@pytest.mark.parametrize("name", sorted(_LITELLM_PROBES))
+def test_real_config_that_litellm_probes_from(name: str) -> None:
+    import os
+    import subprocess
+    import sys
+
+    proc = subprocess.run([sys.executable, "-c", _CHILD, str(CORPUS / name)],
+                          capture_output=True, text=True, timeout=300, env=dict(os.environ))
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout == ""
+
+
+@pytest.mark.parametrize("name", [n for n in CONFIGS if n not in _LITELLM_PROBES])
 def test_real_config(name: str, capfd: pytest.CaptureFixture[str]) -> None:
     path = CORPUS / name
     if name in REFUSED:
