@@ -81,6 +81,6 @@ def validate_path(path: Path, kind: str | None = None, notes: list[str] | None =
 
 
 def _note_ignored(models: ModelsConfig, notes: list[str] | None) -> None:
-    ignored = models.ignored() if models.model_fields_set or models.model_list else []
+    ignored = models.ignored()
     if notes is not None and ignored:
         notes.append("ignored by crew: " + ", ".join(ignored))

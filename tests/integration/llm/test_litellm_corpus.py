@@ -44,10 +44,14 @@ def _env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.setenv("LITELLM_ENVIRONMENT", "production")  # step 1 of configs_environments
     monkeypatch.setenv("REDIS_HOST", "127.0.0.1")
     monkeypatch.setenv("REDIS_PORT", str(_closed_port()))
-    yield
     from crew.llm._litellm import LITELLM_LOGGERS, load_litellm
 
-    load_litellm().cache = None
+    lt = load_litellm()
+    before = dict(vars(lt))  # a config's litellm_settings are process-wide, as in the proxy
+    yield
+    for key, value in before.items():
+        if vars(lt).get(key) is not value:
+            setattr(lt, key, value)
     for name in LITELLM_LOGGERS:  # a config's set_verbose must not slow the next tests
         logging.getLogger(name).setLevel(logging.CRITICAL)
 

@@ -22,8 +22,12 @@ HI = [{"role": "user", "content": "hi"}]
 
 @pytest.fixture(autouse=True)
 def _reset() -> Iterator[None]:
+    lt = load_litellm()
+    before = dict(vars(lt))  # a config's litellm_settings are process-wide, as in the proxy
     yield
-    load_litellm().cache = None
+    for key, value in before.items():
+        if vars(lt).get(key) is not value:
+            setattr(lt, key, value)
     for name in LITELLM_LOGGERS:
         logging.getLogger(name).setLevel(logging.CRITICAL)
 
