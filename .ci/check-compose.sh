@@ -4,7 +4,9 @@
 #    validates syntax and interpolation. The Compose v2 plugin is not in Debian bookworm's
 #    apt here, so this step is skipped (with a note) where no tool exists.
 # 2. Always: the structural checks in tests/unit/observability/test_obs_compose.py (services,
-#    images, required env, healthchecks, port bindings, INIT keys == observability/.env.example).
+#    images, required env, healthchecks, port bindings, INIT keys == observability/.env.example,
+#    HOSTNAME 0.0.0.0 on web and worker, the worker reaching MinIO at http://minio:9000,
+#    volumes for redis/postgres/clickhouse/minio, ${VAR:-default} for every Langfuse setting).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY="${PYTHON:-.venv/bin/python}"

@@ -64,6 +64,8 @@ def validate(
         for w in done.warnings:
             sys.stderr.write(f"warning: {w.render()}\n")
         typer.echo(f"ok  {p} ({done.kind})")
+        for note in done.notes:
+            typer.echo(f"    {note}")
     if problems:
         raise UserError("invalid", problems=problems)
 

@@ -90,6 +90,9 @@ class _Converter:
         self.p = project
         self.out = out_dir
         self.report = Report(str(project.root), project.layout, notes=list(project.notes))
+        self.report.mapped += project.py_mapped
+        for skip in project.py_skips:
+            self.report.skip(*skip)
         self.models: dict[str, dict[str, Any]] = {}  # alias -> litellm_params
         self.llm_uses: Counter[str] = Counter()
         self.roles: dict[str, str] = {}  # CrewAI agent name -> crew role name
@@ -275,7 +278,11 @@ class _Converter:
             tpl["pattern"] = "supervisor_worker"
         else:
             tpl["roles"], tpl["pattern"] = [role], "single"
-        outputs = [self._text(t, "expected_output", "task")]
+        outputs = [self._text(t, "expected_output", "task")] if str(
+            t.data.get("expected_output") or "").strip() else []
+        if not outputs:
+            self.report.notes.append(f"{self.where(t)}: task {t.name!r} has no expected_output; "
+                                     f"tasks/{name}.yaml lists no outputs (add one)")
         out_file = t.data.get("output_file")
         if isinstance(out_file, str) and out_file.strip():
             outputs.append(f"the result written to {out_file.strip()}")

@@ -7,6 +7,7 @@ report can point at each field it could not map.
 
 from __future__ import annotations
 
+import ast
 import bisect
 import json
 import re
@@ -16,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from crew.errors import UserError
+from crew.interop.crewai_import_py import Merger, find_crew_py, read_crew_py
 from crew.spec.suggest import did_you_mean
 from crew.spec.yamlio import Loc, YamlDoc, load_yaml, read_text
 
@@ -54,6 +56,8 @@ class CrewAIProject:
     manager: Entry | None = None  # a manager agent (hierarchical)
     inputs: dict[str, Any] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    py_mapped: list[str] = field(default_factory=list)  # report lines from crew.py
+    py_skips: list[tuple[str, str, Any, str]] = field(default_factory=list)
 
     def rel(self, doc: YamlDoc) -> str:
         try:
@@ -72,26 +76,60 @@ def read_project(path: Path) -> CrewAIProject:
     for ext in JSON_EXTS:
         if (path / f"crew{ext}").is_file():
             return _read_jsonc(path, path / f"crew{ext}")
-    config = _find_config_dir(path)
-    return _read_classic(path, config)
+    configs = _find_config_dirs(path)
+    project = _read_classic(path, configs[0])
+    for config in configs[1:]:
+        _add_crew(project, _read_classic(path, config), config.parent.name)
+    if len(configs) > 1:
+        project.notes.append(f"a Flow with {len(configs)} crews ("
+                             + ", ".join(c.parent.name for c in configs) + "): their tasks run "
+                             "one crew after the other in folder order; the Flow's own Python "
+                             "(state, routing, @listen order) was not read")
+    return project
 
 
 # ---------------------------------------------------------------- classic layout
 
 
-def _find_config_dir(root: Path) -> Path:
-    candidates = [root / "config", root, *sorted(root.glob("src/*/config"))]
+def _find_config_dirs(root: Path) -> list[Path]:
+    """The config folder of the crew at root, or of every crew of a Flow (crews/<name>/)."""
+    for c in (root / "config", root):
+        if (c / "agents.yaml").is_file() or (c / "tasks.yaml").is_file():
+            return [c]
+    candidates = [*sorted(root.glob("src/*/config")), *sorted(root.glob("crews/*/config")),
+                  *sorted(root.glob("src/*/crews/*/config"))]
     found = [c for c in candidates if (c / "agents.yaml").is_file() or (c / "tasks.yaml").is_file()]
     if not found:
         raise UserError("no CrewAI project found here", file=str(root),
-                        hint="expected crew.jsonc, config/agents.yaml or "
-                             "src/<package>/config/agents.yaml; for a Flow, pass one crew's "
-                             "folder (src/<package>/crews/<crew>)")
-    if len(found) > 1 and found[0] not in (root / "config", root):
-        names = ", ".join(str(f.relative_to(root)) for f in found)
-        raise UserError(f"several CrewAI crews here: {names}", file=str(root),
-                        hint="pass the folder of one of them")
-    return found[0]
+                        hint="expected crew.jsonc, config/agents.yaml, "
+                             "src/<package>/config/agents.yaml or a Flow's "
+                             "src/<package>/crews/<crew>/config/")
+    return found
+
+
+def _add_crew(project: CrewAIProject, other: CrewAIProject, prefix: str) -> None:
+    """Append a Flow's next crew; names another crew already uses get the crew's name first."""
+    renames: dict[str, dict[str, str]] = {"agent": {}, "task": {}}
+    for kind, mine, theirs in (("agent", project.agents, other.agents),
+                               ("task", project.tasks, other.tasks)):
+        taken = {e.name for e in mine}
+        for e in theirs:
+            if e.name in taken:
+                renames[kind][e.name] = e.name = f"{prefix}_{e.name}"
+            mine.append(e)
+    for t in other.tasks:
+        agent = t.data.get("agent")
+        if isinstance(agent, str) and agent in renames["agent"]:
+            t.data["agent"] = renames["agent"][agent]
+        ctx = t.data.get("context")
+        if isinstance(ctx, list):
+            t.data["context"] = [renames["task"].get(c, c) if isinstance(c, str) else c
+                                 for c in ctx]
+    if other.process == "hierarchical":
+        project.process = "hierarchical"
+    project.notes += other.notes
+    project.py_mapped += other.py_mapped
+    project.py_skips += other.py_skips
 
 
 def _read_classic(root: Path, config: Path) -> CrewAIProject:
@@ -104,16 +142,52 @@ def _read_classic(root: Path, config: Path) -> CrewAIProject:
     agents = [_entry(agents_doc, k, "agent") for k in agents_doc.data]
     tasks = [_entry(tasks_doc, k, "task") for k in tasks_doc.data]
     project = CrewAIProject("classic", root, name, description, agents, tasks)
-    crew_py = pkg_dir / "crew.py"
-    if crew_py.is_file():
-        text = crew_py.read_text(encoding="utf-8", errors="replace")
+    crew_py = find_crew_py(pkg_dir)
+    if crew_py is not None:
+        _merge_python(project, crew_py)
+    return project
+
+
+def _merge_python(project: CrewAIProject, path: Path) -> None:
+    """Fold what crew.py sets (read with ast, never run) into the YAML entries."""
+    rel = project.rel(YamlDoc(path, {}))
+    py = read_crew_py(path)
+    if py is None:
+        text = path.read_text(encoding="utf-8", errors="replace")
         if _HIERARCHICAL.search(text):
             project.process = "hierarchical"
-        project.notes.append(
-            f"{project.rel(YamlDoc(crew_py, {}))} is Python and was not run: tools, "
-            "output_file, callbacks, manager_llm and other settings made there must be moved "
-            f"by hand (process read as {project.process!r})")
-    return project
+        project.notes.append(f"{rel} is not valid Python and was not read: agents, tools and "
+                             "llms set there must be moved by hand")
+        return
+    m = Merger(py, rel)
+    for table, entries, required in ((py.agents, project.agents, "role"),
+                                     (py.tasks, project.tasks, "description")):
+        by_name = {e.name: e for e in entries}
+        for d in table.values():
+            entry = by_name.get(d.key)
+            if entry is None:
+                if required not in d.kwargs:
+                    m.skip(d, f"{d.key} (Python)", ast.Name(d.method), "its config key is in "
+                           "no YAML file and Python does not set it either")
+                    continue
+                entry = by_name[d.key] = Entry(d.key, {}, py.doc, (d.method,))
+                entries.append(entry)
+                project.py_mapped.append(f"{m.where(d)}: {d.key} defined in Python")
+            (m.agent if table is py.agents else m.task)(d, entry.data)
+    order = {d.key: i for i, d in enumerate(py.tasks.values())}
+    project.tasks.sort(key=lambda e: order.get(e.name, len(order)))
+    m.crew()
+    if m.out.process:
+        project.process = m.out.process
+    if m.out.manager_method:
+        key = py.agents[m.out.manager_method].key
+        project.manager = next((a for a in project.agents if a.name == key), None)
+    if m.out.crew_data:
+        project.crew = Entry("crew", m.out.crew_data, py.doc, (py.crew_method,))
+    project.py_mapped += m.out.mapped
+    project.py_skips += m.out.skips
+    project.notes.append(f"{rel} was read with ast, never run: agents, tasks, tools and llms "
+                         f"set there are merged (process {project.process!r})")
 
 
 def _yaml_mapping(path: Path) -> YamlDoc:

@@ -11,21 +11,24 @@ models file.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import json
 import logging
 import os
+import sys
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 
 from crew.errors import BudgetExceeded, Problem, UserError
 from crew.llm.budget import Budget, BudgetWarning, Reservation
 from crew.llm.ledger import Ledger, LedgerEntry
+from crew.llm.proxy_settings import apply_proxy_settings
 from crew.llm.structured import ask_structured
 from crew.llm.types import CallContext, Completion, Message, ToolCall, ToolSpec, Usage
 from crew.observability.tracer import GenerationObservation, current_tracer
@@ -92,6 +95,20 @@ def start_generation(alias: str, messages: list[Message], tools: list[ToolSpec] 
                                                if k not in ("metadata", "tools")}, **extra)
 
 
+# Providers whose model-info lookups query a hub over the network (huggingface: the provider
+# mapping and tokenizer config on huggingface.co), synchronously: building an LLM must not.
+_HUB_PROVIDERS = frozenset({"huggingface"})
+
+
+def _probes_network(lt: Any, model: str, params: Mapping[str, Any]) -> bool:
+    try:
+        provider = lt.get_llm_provider(model=model,
+                                       custom_llm_provider=params.get("custom_llm_provider"))[1]
+    except Exception:
+        return False
+    return provider in _HUB_PROVIDERS
+
+
 @dataclass
 class _Deployment:
     alias: str
@@ -125,18 +142,15 @@ class LLM:
         base = Path(base_dir) if base_dir is not None else Path.cwd()
         self._session_id, self._replay = new_session(self)
         self._call_ids = itertools.count(1)
-        for k, v in config.environment_variables.items():
-            os.environ.setdefault(k, v)
-        for k, v in config.litellm_settings.items():
-            if hasattr(lt, k):
-                setattr(lt, k, v)
-            else:
-                log.warning("models config: ignoring unknown litellm_settings key %r", k)
+        with contextlib.redirect_stdout(sys.stderr):  # litellm's debug tables print to stdout
+            settings = apply_proxy_settings(lt, config, source)
+        self._router_settings = settings.router_settings
 
         model_list: list[dict[str, Any]] = []
         self._deployments: dict[str, _Deployment] = {}
         self._alias_deps: dict[str, list[_Deployment]] = {}
         self._secrets: set[str] = set()
+        self._skipped: dict[str, Problem] = {}  # alias -> why a deployment was left out
         problems: list[Problem] = []
         for i, d in enumerate(config.model_list):
             params = d.litellm_params.model_dump()
@@ -157,8 +171,10 @@ class LLM:
                 self._secrets.add(params["api_key"])
             model = str(params["model"])
             bad_model = self._provider_problem(lt, model, params, f"{where}.model", source)
-            if bad_model is not None:
-                problems.append(bad_model)
+            if bad_model is not None:  # the proxy skips such a deployment too
+                log.warning("%s: skipping model_list[%d] (%s)", source or "models config", i,
+                            bad_model.message)
+                self._skipped.setdefault(d.model_name, bad_model)
                 continue
             if model.startswith("replay/"):
                 script = params.get("replay_script")
@@ -179,10 +195,13 @@ class LLM:
                               offline=is_offline_deployment(model, params))
             self._deployments[model_id] = dep
             self._alias_deps.setdefault(d.model_name, []).append(dep)
+        if not model_list and self._skipped:
+            problems += self._skipped.values()
         if problems:
             raise UserError("", problems=problems)
         try:
-            self.router: Any = lt.Router(model_list=model_list, **config.router_settings)
+            with contextlib.redirect_stdout(sys.stderr):
+                self.router: Any = lt.Router(model_list=model_list, **self._router_settings)
         except (TypeError, ValueError) as e:
             raise UserError(f"LiteLLM rejected the router config: {e}", file=source,
                             field="router_settings") from None
@@ -199,25 +218,11 @@ class LLM:
     @classmethod
     def from_file(cls, path: str | Path, *, ledger: Ledger | None = None,
                   budget: Budget | None = None) -> LLM:
-        """Load a models.yaml (LiteLLM proxy config format)."""
-        import yaml
+        """Load a models.yaml (LiteLLM proxy config format, `include:` files merged in)."""
+        from crew.spec.litellm_config import load_models
 
         p = Path(path)
-        try:
-            raw = yaml.safe_load(p.read_text(encoding="utf-8"))
-        except OSError as e:
-            raise UserError(f"cannot read the models file: {e.strerror}", file=str(p)) from None
-        except yaml.YAMLError as e:
-            mark = getattr(e, "problem_mark", None)
-            raise UserError(f"invalid YAML: {getattr(e, 'problem', e)}", file=str(p),
-                            line=mark.line + 1 if mark else None) from None
-        try:
-            config = ModelsConfig.model_validate(raw)
-        except ValidationError as e:
-            raise UserError("", problems=[
-                Problem(err["msg"], file=str(p),
-                        field=".".join(str(x) for x in err["loc"]) or None)
-                for err in e.errors()]) from None
+        config = load_models(p).spec
         return cls(config, base_dir=p.parent, ledger=ledger, budget=budget, source=str(p))
 
     # ------------------------------------------------------------------ config facts
@@ -228,6 +233,8 @@ class LLM:
             if any(src.get(k) is not None for k in _PRICE_KEYS):
                 return (float(src.get(_PRICE_KEYS[0]) or 0.0),
                         float(src.get(_PRICE_KEYS[1]) or 0.0))
+        if _probes_network(lt, model, params):
+            return None
         try:
             mi = lt.get_model_info(model=model)
         except Exception:
@@ -254,7 +261,7 @@ class LLM:
     def _supports_schema(lt: Any, model: str, info: Mapping[str, Any]) -> bool:
         if "supports_response_schema" in info:
             return bool(info["supports_response_schema"])
-        if model.startswith("replay/"):
+        if model.startswith("replay/") or _probes_network(lt, model, {}):
             return False
         return bool(lt.supports_response_schema(model=model))
 
@@ -272,6 +279,8 @@ class LLM:
 
     # ------------------------------------------------------------------ calls
     def _check_alias(self, alias: str) -> None:
+        if alias not in self._alias_deps and alias in self._skipped:
+            raise UserError("", problems=[self._skipped[alias]])
         if alias not in self._alias_deps:
             from crew.spec.suggest import did_you_mean
 
@@ -281,7 +290,7 @@ class LLM:
 
     def _fallback_aliases(self, alias: str) -> list[str]:
         out: list[str] = []
-        settings = self.config.router_settings
+        settings = self._router_settings
         for key in _FALLBACK_KEYS:
             for rule in settings.get(key) or []:
                 if isinstance(rule, Mapping) and alias in rule:
@@ -289,9 +298,10 @@ class LLM:
         out += [str(a) for a in settings.get("default_fallbacks") or []]
         return out
 
-    def _check_requests_allowed(self, alias: str) -> None:
-        """Refuse a call that could reach a real provider while CREW_ALLOW_MODEL_REQUESTS=0."""
-        if model_requests_allowed():
+    def _check_requests_allowed(self, alias: str, params: Mapping[str, Any]) -> None:
+        """Refuse a call that could reach a real provider while CREW_ALLOW_MODEL_REQUESTS=0
+        (a call carrying LiteLLM's `mock_response` never reaches one)."""
+        if model_requests_allowed() or params.get("mock_response") is not None:
             return
         online = sorted({d.model for a in (alias, *self._fallback_aliases(alias))
                          for d in self._alias_deps.get(a, []) if not d.offline})
@@ -333,7 +343,7 @@ class LLM:
         """One chat completion by alias; records it in the ledger and enforces the budget."""
         if alias not in self._alias_deps:
             self._check_alias(alias)
-        self._check_requests_allowed(alias)
+        self._check_requests_allowed(alias, params)
         ctx = context or _NO_CONTEXT
         budget = self.budget
         held = None

@@ -9,9 +9,11 @@ blocks a run; `close_within` bounds the final flush; export errors are logged on
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import threading
+import time
 import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -108,6 +110,38 @@ class _OnceFilter(logging.Filter):
         return True
 
 
+def root_span_id_for(run_id: str) -> str:
+    """The run's root observation id: derived from the run id, so `crew resume` re-creates
+    the same root and the observations of every session hang under one parentless root."""
+    digest = hashlib.sha256(f"crew-root:{run_id}".encode()).hexdigest()
+    return digest[:16] if int(digest[:16], 16) else "0000000000000001"
+
+
+def _seeded_ids() -> Any:
+    """An OTel IdGenerator that hands out a chosen (trace id, span id) once, for the run's
+    root span, and random ids otherwise; `seed(trace_id, span_id)` arms it for this thread."""
+    from opentelemetry.sdk.trace.id_generator import RandomIdGenerator
+
+    class SeededIds(RandomIdGenerator):
+        def __init__(self) -> None:
+            self._pending = threading.local()
+
+        def seed(self, trace_id: int, span_id: int) -> None:
+            self._pending.trace_id, self._pending.span_id = trace_id, span_id
+
+        def generate_trace_id(self) -> int:
+            value = getattr(self._pending, "trace_id", None)
+            self._pending.trace_id = None
+            return value if value is not None else super().generate_trace_id()
+
+        def generate_span_id(self) -> int:
+            value = getattr(self._pending, "span_id", None)
+            self._pending.span_id = None
+            return value if value is not None else super().generate_span_id()
+
+    return SeededIds()
+
+
 @dataclass
 class _Shared:
     """One Langfuse client (and our TracerProvider) per public key, shared by live sinks."""
@@ -115,6 +149,7 @@ class _Shared:
     client: Langfuse
     provider: TracerProvider | None  # None when a host application owns the client
     base_url: str
+    ids: Any = None  # our provider's id generator (_seeded_ids), None when host-owned
     refs: int = 0
 
 
@@ -134,12 +169,14 @@ def _acquire(settings: LangfuseSettings) -> _Shared:
         shared = _POOL.get(settings.public_key)
         if shared is None:
             host_owned = settings.public_key in getattr(LangfuseResourceManager, "_instances", {})
-            provider = None
+            provider, ids = None, None
             if not host_owned:
                 sampler = (TraceIdRatioBased(settings.sample_rate)
                            if settings.sample_rate < 1.0 else None)
+                ids = _seeded_ids()
                 provider = TracerProvider(resource=Resource.create({"service.name": "crew"}),
-                                          sampler=sampler, shutdown_on_exit=False)
+                                          sampler=sampler, shutdown_on_exit=False,
+                                          id_generator=ids)
             # crew sends no images/audio: skip the SDK's per-observation media scan and its
             # upload thread (documented switch, read once at construction; a user's own
             # setting wins).
@@ -154,7 +191,7 @@ def _acquire(settings: LangfuseSettings) -> _Shared:
             finally:
                 if media_default:
                     os.environ.pop("LANGFUSE_MEDIA_UPLOAD_ENABLED", None)
-            shared = _Shared(client, provider, settings.base_url)
+            shared = _Shared(client, provider, settings.base_url, ids)
             _POOL[settings.public_key] = shared
             _FILTER.seen = False
         elif shared.base_url != settings.base_url:
@@ -212,34 +249,67 @@ class LangfuseSink:
     """A TraceSink exporting one run to Langfuse as one trace (session id = run id)."""
 
     def __init__(self, settings: LangfuseSettings, info: RunInfo, *, trace_id: str) -> None:
-        from langfuse import propagate_attributes
-        from opentelemetry import context as otel_context
-        from opentelemetry.sdk.trace.sampling import TraceIdRatioBased
-
         self.settings = settings
+        self.setup_s = 0.0  # time the run waited for this sink to be built (set by the tracer)
         self.trace_id = trace_id
+        self.root_span_id = root_span_id_for(info.run_id)
         self.host = settings.base_url
-        self._shared = _acquire(settings)
-        self._client = self._shared.client
-        self._ctx_mod = otel_context
+        self._info = info
         self._obs: dict[str, Any] = {}
         self._root: Any = None
         self._lock = threading.Lock()
         self._closed = False
+        # OTel's TraceIdRatioBased decision, computed without importing OpenTelemetry
         rate = settings.sample_rate
-        self.sampled: bool = rate >= 1.0 or TraceIdRatioBased(rate).should_sample(
-            None, int(trace_id, 16), "run").decision.is_sampled()  # type: ignore[no-untyped-call]
-        # A clean context (no host span, no host baggage) carrying the trace-level
-        # attributes; every observation is started inside it, whatever thread or task emits.
-        token = otel_context.attach(otel_context.Context())
+        self.sampled: bool = rate >= 1.0 or (
+            int(trace_id, 16) & ((1 << 64) - 1)) < round(rate * (1 << 64))
+        # Importing the SDK and building its client take seconds on a busy machine: done in
+        # the background; events wait in a queue (with their times) and are replayed.
+        self._pending: list[tuple[dict[str, Any], int]] | None = []
+        self._shared: _Shared | None = None
+        self._init_error: BaseException | None = None
+        self._ready = threading.Event()
+        self._init_thread = threading.Thread(target=self._init, name="crew-langfuse-init",
+                                             daemon=True)
+        self._init_thread.start()
+
+    def _init(self) -> None:
         try:
-            with propagate_attributes(session_id=_ascii(info.run_id),
-                                      trace_name=_ascii(info.feature) or "crew run",
-                                      tags=[_ascii(t) for t in info.tags],
-                                      metadata={"run_id": _ascii(info.run_id)}):
-                self._base: Context = otel_context.get_current()
-        finally:
-            otel_context.detach(token)
+            from langfuse import propagate_attributes
+            from opentelemetry import context as otel_context
+
+            shared = _acquire(self.settings)
+            info = self._info
+            # A clean context (no host span, no host baggage) carrying the trace-level
+            # attributes; every observation is started inside it, whatever thread emits.
+            token = otel_context.attach(otel_context.Context())
+            try:
+                with propagate_attributes(session_id=_ascii(info.run_id),
+                                          trace_name=_ascii(info.feature) or "crew run",
+                                          tags=[_ascii(t) for t in info.tags],
+                                          metadata={"run_id": _ascii(info.run_id)}):
+                    base: Context = otel_context.get_current()
+            finally:
+                otel_context.detach(token)
+        except Exception as exc:
+            self._init_error = exc
+            log.warning("Langfuse tracing is off for this run: %s", exc)
+            with self._lock:
+                self._pending = None
+                self._closed = True
+            self._ready.set()
+            return
+        with self._lock:
+            self._ctx_mod, self._base, self._shared = otel_context, base, shared
+            self._client = shared.client
+            pending, self._pending = self._pending or [], None
+            for event, at in pending:
+                self._dispatch(event, at)
+        self._ready.set()
+
+    def wait_ready(self, timeout: float | None = None) -> bool:
+        """Block until the SDK client is built (tests; close waits within its deadline)."""
+        return self._ready.wait(timeout)
 
     @property
     def trace_url(self) -> str:
@@ -252,16 +322,29 @@ class LangfuseSink:
     def on_event(self, event: dict[str, Any]) -> None:
         if self._closed:
             return
+        with self._lock:
+            if self._pending is not None:
+                self._pending.append((event, time.time_ns()))
+                return
+            self._dispatch(event, None)
+
+    def _dispatch(self, event: dict[str, Any], at: int | None) -> None:
+        """Map one event (under the lock); `at` is its time when replayed from the queue."""
+        if self._closed and at is None:
+            return
         type_ = event["type"]
         token = self._ctx_mod.attach(self._base)
         try:
-            with self._lock:
-                if type_.endswith(".start"):
-                    self._start(type_[:-6], event)
-                elif type_.endswith(".end"):
-                    self._end(type_[:-4], event)
-                elif type_ == "event":
-                    self._point(event)
+            if type_.endswith(".start"):
+                self._start(type_[:-6], event)
+                if at is not None:  # the SDK has no start time parameter: set the span's
+                    span = getattr(self._obs.get(event["id"]), "_otel_span", None)
+                    if span is not None and hasattr(span, "_start_time"):
+                        span._start_time = at
+            elif type_.endswith(".end"):
+                self._end(type_[:-4], event, at)
+            elif type_ == "event":
+                self._point(event)
         finally:
             self._ctx_mod.detach(token)
 
@@ -273,8 +356,16 @@ class LangfuseSink:
 
     def close_within(self, deadline_s: float) -> None:
         """End what is still open, flush, release the client; returns within the deadline."""
+        start = time.monotonic()
+        if not self._ready.wait(deadline_s):
+            with self._lock:
+                self._closed = True  # the client, once built, is released in the background
+            threading.Thread(target=self._release_late, daemon=True).start()
+            log.warning("Langfuse's SDK was not ready within %.1f s; this run's trace is not "
+                        "sent", deadline_s)
+            return
         with self._lock:
-            if self._closed:
+            if self._closed:  # closed already, or the SDK failed to start
                 return
             self._closed = True
             leftovers = list(self._obs.values())
@@ -285,9 +376,16 @@ class LangfuseSink:
                 obs.end()
             except Exception:
                 pass
-        if not _release(self.settings, self._shared, deadline_s):
+        assert self._shared is not None
+        remaining = max(0.1, deadline_s - (time.monotonic() - start))
+        if not _release(self.settings, self._shared, remaining):
             log.warning("Langfuse did not accept the trace within %.1f s (%s); unsent "
                         "observations are dropped", deadline_s, self.host)
+
+    def _release_late(self) -> None:
+        self._ready.wait()
+        if self._shared is not None:
+            _release(self.settings, self._shared, 0.1)
 
     # -- mapping --------------------------------------------------------------------------
     def _parent(self, event: dict[str, Any]) -> Any:
@@ -313,16 +411,21 @@ class LangfuseSink:
             p.pop({"tool": "tool", "agent": "role"}.get(kind, ""), None)
         kwargs["metadata"] = p or None
         parent = self._parent(event)
-        if parent is None:
-            obs = self._client.start_observation(trace_context={"trace_id": self.trace_id},
-                                                 **kwargs)
-        else:
+        ids = self._shared.ids if self._shared is not None else None
+        if parent is not None:
             obs = parent.start_observation(**kwargs)
+        elif kind == "run" and ids is not None:
+            # A true root: no parent at all, with the trace id and span id of this run (the
+            # SDK's trace_context would invent a parent id that no span carries).
+            ids.seed(int(self.trace_id, 16), int(self.root_span_id, 16))
+            obs = self._client.start_observation(**kwargs)
+        else:
+            obs = self._client.start_observation(trace_context=self._under_root(), **kwargs)
         if kind == "run" and self._root is None:
             self._root = obs
         self._obs[event["id"]] = obs
 
-    def _end(self, kind: str, event: dict[str, Any]) -> None:
+    def _end(self, kind: str, event: dict[str, Any], at: int | None = None) -> None:
         obs = self._obs.pop(event["id"], None)
         if obs is None:
             return
@@ -351,17 +454,24 @@ class LangfuseSink:
             kwargs["metadata"] = p
         if kwargs:
             obs.update(**kwargs)
-        obs.end()
+        obs.end(end_time=at)
         if obs is self._root:
             self._root = None
+
+    def _under_root(self) -> Any:
+        """A trace context whose parent is the run's root observation (exported by this
+        session or an earlier one of the same run)."""
+        if self._shared is None or self._shared.ids is None:  # a host-owned client: its ids are not ours to choose
+            return {"trace_id": self.trace_id}
+        return {"trace_id": self.trace_id, "parent_span_id": self.root_span_id}
 
     def _point(self, event: dict[str, Any]) -> None:
         p = dict(event["payload"])
         raw = p.pop("level", None)
         level: Level = raw if raw in ("DEBUG", "WARNING", "ERROR") else "DEFAULT"
         parent = self._parent(event)
-        if parent is None:
-            self._client.create_event(trace_context={"trace_id": self.trace_id},
+        if parent is None:  # e.g. run_error, after the root ended: still under the root
+            self._client.create_event(trace_context=self._under_root(),
                                       name=event["name"], input=p or None, level=level)
         else:
             parent.create_event(name=event["name"], input=p or None, level=level)
@@ -377,3 +487,20 @@ def _map_values(params: Mapping[str, Any]) -> dict[str, Any]:
         else:
             out[k] = str(v)
     return out
+
+
+def prewarm() -> threading.Thread:
+    """Import the Langfuse SDK and OpenTelemetry in a daemon thread, so a run that traces
+    overlaps that cost with its own start (git, sandbox, litellm)."""
+
+    def work() -> None:
+        try:
+            import langfuse  # noqa: F401
+            from opentelemetry.exporter.otlp.proto.http import trace_exporter  # noqa: F401
+            from opentelemetry.sdk import trace  # noqa: F401
+        except Exception as exc:  # the sink reports a real problem when it is built
+            log.debug("Langfuse prewarm failed: %s", exc)
+
+    thread = threading.Thread(target=work, name="crew-langfuse-import", daemon=True)
+    thread.start()
+    return thread

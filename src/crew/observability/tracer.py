@@ -292,7 +292,9 @@ class Tracer:
 
             settings = langfuse if langfuse is not None else LangfuseSettings.from_env(source)
             if settings is not None:
+                t0 = time.monotonic()
                 lf = LangfuseSink(settings, info, trace_id=trace_id_for(run_id))
+                lf.setup_s = time.monotonic() - t0  # taken out of the final flush's deadline
                 all_sinks.append(lf)
                 secrets = [*secrets, settings.secret_key]
         all_sinks.extend(plugins)
@@ -426,7 +428,7 @@ class Tracer:
 
     def close(self, deadline_s: float = 2.0) -> None:
         """Flush and close every sink. Returns within ~``deadline_s`` even when Langfuse is
-        unreachable; never raises. Idempotent."""
+        unreachable, the Langfuse sink's setup time included; never raises. Idempotent."""
         if self._closed:
             return
         self._closed = True
@@ -440,11 +442,24 @@ class Tracer:
             except Exception as exc:
                 self._sink_failed(sink, "close", exc)
         if self._langfuse is not None:
-            remaining = max(0.1, deadline_s - (time.monotonic() - start))
+            # Langfuse costs the run at most deadline_s in all: importing the SDK and building
+            # its client (slow on a busy machine) count against the final flush.
+            spent = time.monotonic() - start + self._langfuse.setup_s
+            remaining = max(0.1, deadline_s - spent)
             try:
                 self._langfuse.close_within(remaining)
             except Exception as exc:
                 self._sink_failed(self._langfuse, "close", exc)
+
+
+def prewarm_langfuse(env: Mapping[str, str] | None = None) -> None:
+    """Start importing the Langfuse SDK in the background when Langfuse is configured."""
+    source = os.environ if env is None else env
+    if (source.get("LANGFUSE_PUBLIC_KEY") and source.get("LANGFUSE_SECRET_KEY")
+            and source.get("LANGFUSE_TRACING_ENABLED", "true").strip().lower() != "false"):
+        from crew.observability.langfuse_sink import prewarm
+
+        prewarm()
 
 
 # -- the current tracer ----------------------------------------------------------------------

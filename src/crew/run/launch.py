@@ -181,6 +181,10 @@ def _drive(resolved: ResolvedFeature, state: RunState, d: Path, opts: RunOptions
     from crew.workspace.worktrees import Workspace
 
     spec = resolved.feature.spec
+    if state.trace:
+        from crew.observability.tracer import prewarm_langfuse
+
+        prewarm_langfuse()  # overlaps the SDK's import with the workspace and LLM setup
     if fresh:
         ws = Workspace.create(state.repo, state.run_id, spec.title, spec.base)
         opts.say(f"run {state.run_id}: branch {ws.branch} from {(ws.base or '')[:10]} "

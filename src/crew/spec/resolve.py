@@ -12,6 +12,7 @@ from typing import Any
 from crew.errors import Problem, UserError
 from crew.spec.catalog import known_pattern_kinds, known_tool_names
 from crew.spec.library import Library
+from crew.spec.litellm_config import load_models
 from crew.spec.loader import Loaded, load_spec
 from crew.spec.models import (
     KIND_DIRS,
@@ -95,6 +96,12 @@ def _ref(c: Collector, lib: Library, kind: str, name: str, owner: Loaded[Any],
 def check_models(models: ModelsConfig, owner: Loaded[Any], prefix: tuple[str, ...],
                  c: Collector) -> None:
     """Aliases named in fallbacks and group aliases must exist in model_list."""
+    if prefix and models.include:
+        c.add(owner.problem("`include:` works in a models file, not in an inline config",
+                            (*prefix, "include"), hint="move the config to models.yaml"))
+    if not models.model_list:
+        c.add(owner.problem("model_list needs at least 1 deployment (roles call models by "
+                            "alias); included files count", (*prefix, "model_list")))
     aliases = models.aliases()
     rs = models.router_settings
     for key in ("fallbacks", "context_window_fallbacks", "content_policy_fallbacks"):
@@ -211,7 +218,7 @@ def _models_file(owner: Loaded[Any], loc: tuple[str, ...], rel: str,
         c.add(owner.problem(f"router config {rel!r} not found", loc,
                             hint=f"looked for {path}"))
         return None
-    loaded: Loaded[ModelsConfig] | None = c.load(load_spec, path, ModelsConfig)
+    loaded: Loaded[ModelsConfig] | None = c.load(load_models, path)
     if loaded is None:
         return None
     check_models(loaded.spec, loaded, (), c)
@@ -263,7 +270,7 @@ def resolve_feature(path: Path, *, models_override: Path | None = None,
 def _load_models_path(path: Path, c: Collector) -> tuple[ModelsConfig, Path] | None:
     if not path.is_file():
         raise UserError("router config not found", file=str(path), hint="check --models")
-    loaded = load_spec(path, ModelsConfig)
+    loaded = load_models(path)
     check_models(loaded.spec, loaded, (), c)
     return loaded.spec, path.parent
 

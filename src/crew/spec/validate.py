@@ -8,6 +8,7 @@ from typing import Any
 
 from crew.errors import Problem, UserError
 from crew.spec.library import Library
+from crew.spec.litellm_config import load_models
 from crew.spec.loader import Loaded, load_spec
 from crew.spec.models import KIND_DIRS, KINDS, CrewSpec, ModelsConfig, PatternSpec, RoleSpec
 from crew.spec.pattern_check import PatternKinds
@@ -58,19 +59,25 @@ def detect_kind(path: Path) -> str:
 class Validated:
     kind: str
     warnings: list[Problem] = field(default_factory=list)  # reported, not refused
+    notes: list[str] = field(default_factory=list)  # e.g. "ignored by crew: guardrails"
 
 
 def validate_path(path: Path, kind: str | None = None, *,
                   kinds: PatternKinds | None = None) -> Validated:
     """Validate one file (a feature with everything it references). `kinds` also checks
-    plugin kinds' params and engines (crew.patterns.checks); raises one UserError."""
+    plugin kinds' params and engines (crew.patterns.checks); raises one UserError. What a
+    router config holds that crew keeps but does not use is listed in `notes`."""
+    notes: list[str] = []
     kind = kind or detect_kind(path)
     if kind not in KINDS:
         raise UserError(f"unknown kind {kind!r}", hint=f"kinds: {', '.join(KINDS)}")
     if kind == "feature":
-        return Validated(kind, resolve_feature(path, kinds=kinds).warnings)
+        resolved = resolve_feature(path, kinds=kinds)
+        _note_ignored(resolved.models, notes)
+        return Validated(kind, resolved.warnings, notes)
     c = Collector()
-    loaded: Loaded[Any] = load_spec(path, KINDS[kind])
+    loaded: Loaded[Any] = (load_models(path) if kind == "models" else
+                           load_spec(path, KINDS[kind]))
     spec = loaded.spec
     if isinstance(spec, RoleSpec):
         check_role(loaded, None, c)
@@ -78,10 +85,17 @@ def validate_path(path: Path, kind: str | None = None, *,
         check_pattern(loaded, None, c, kinds)
     elif isinstance(spec, ModelsConfig):
         check_models(spec, loaded, (), c)
+        _note_ignored(spec, notes)
     elif isinstance(spec, CrewSpec):
         models = crew_models(loaded, c)
         check_crew(loaded, Library.beside(path), models[0].aliases() if models else None, c,
                    kinds=kinds)
         check_tool_sections([loaded], c.add)
     c.raise_if_any()
-    return Validated(kind, c.warnings)
+    return Validated(kind, c.warnings, notes)
+
+
+def _note_ignored(models: ModelsConfig, notes: list[str]) -> None:
+    ignored = models.ignored()
+    if ignored:
+        notes.append("ignored by crew: " + ", ".join(ignored))

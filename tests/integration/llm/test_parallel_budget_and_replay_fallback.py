@@ -86,8 +86,10 @@ def test_a_model_without_a_provider_is_a_user_error_naming_the_entry(
       - model_name: smart
         litellm_params: {{model: {model}, api_key: sk-stub-not-a-key}}
     """, ANSWERS)
-    with pytest.raises(UserError) as info:
-        LLM.from_file(models)
+    llm = LLM.from_file(models)  # the proxy skips such a deployment too (with a warning)
+    assert llm.aliases == {"fast"}
+    with pytest.raises(UserError) as info:  # calling its alias names the entry
+        asyncio.run(llm.complete("smart", [{"role": "user", "content": "hi"}]))
     text = str(info.value)
     assert "models.yaml" in text and "model_list[1].litellm_params.model" in text
     assert f"openai/{model}" in text  # the fix: prefix the provider

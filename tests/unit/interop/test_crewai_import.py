@@ -104,7 +104,7 @@ def test_classic_project(tmp_path: Path) -> None:
         assert line.startswith("- src/release_notes/config/")
     assert "agents.yaml:15: `historian.allow_delegation`" in report
     assert "`{product}`" in report and "`{since}`" in report
-    assert "crew.py is Python and was not run" in report
+    assert "crew.py was read with ast, never run" in report
 
 
 def test_jsonc_project(tmp_path: Path) -> None:

@@ -127,3 +127,43 @@ def test_env_example_configures_the_tracer() -> None:
     settings = LangfuseSettings.from_env(env_example())
     assert settings is not None
     assert settings.base_url == "http://localhost:3000" and settings.project_id == "crew-local"
+
+
+def test_web_and_worker_listen_on_all_interfaces(services: dict[str, Any]) -> None:
+    """Langfuse binds to $HOSTNAME (the container id under Docker) unless told otherwise; the
+    healthchecks the README waits for reach it on 127.0.0.1 only with HOSTNAME 0.0.0.0."""
+    for app in ("langfuse-web", "langfuse-worker"):
+        assert env_of(services[app]).get("HOSTNAME") == "0.0.0.0", app
+        assert "127.0.0.1" in str(services[app]["healthcheck"]["test"])
+
+
+def test_the_worker_reaches_minio_inside_the_network(services: dict[str, Any]) -> None:
+    worker = env_of(services["langfuse-worker"])
+    for key in ("LANGFUSE_S3_EVENT_UPLOAD_ENDPOINT", "LANGFUSE_S3_MEDIA_UPLOAD_ENDPOINT"):
+        assert worker[key] == "http://minio:9000", key
+    web = env_of(services["langfuse-web"])
+    assert web["LANGFUSE_S3_EVENT_UPLOAD_ENDPOINT"] == "http://minio:9000"
+    published = services["minio"]["ports"][0].split(":")  # 127.0.0.1:9090:9000
+    assert web["LANGFUSE_S3_MEDIA_UPLOAD_ENDPOINT"] == f"http://localhost:{published[1]}"
+
+
+def test_stateful_services_keep_their_data(services: dict[str, Any]) -> None:
+    mounts = {name: [str(v).split(":")[1] for v in s.get("volumes", [])]
+              for name, s in services.items()}
+    assert "/data" in mounts["redis"]  # queued ingestion events survive a recreate
+    assert "--appendonly yes" in services["redis"]["command"]
+    assert "/var/lib/postgresql/data" in mounts["postgres"]
+    assert "/var/lib/clickhouse" in mounts["clickhouse"]
+    assert "/data" in mounts["minio"]
+    doc = yaml.safe_load(COMPOSE.read_text())
+    used = {str(v).split(":")[0] for s in services.values() for v in s.get("volumes", [])}
+    assert used == set(doc["volumes"])
+
+
+def test_settings_are_overridable_like_upstream(services: dict[str, Any]) -> None:
+    """Every Langfuse setting reads ${VAR:-default} as upstream's compose does (HOSTNAME is
+    the one literal: interpolating it would pick up the host's own HOSTNAME)."""
+    for app in ("langfuse-web", "langfuse-worker"):
+        for key, value in services[app]["environment"].items():
+            if key != "HOSTNAME":
+                assert re.fullmatch(r"\$\{[A-Z0-9_]+:-[^}]*\}", str(value)), (app, key, value)

@@ -186,7 +186,7 @@ def test_union_field_reports_the_mapping_branch_only(tmp_path: Path) -> None:
 
     f = write(tmp_path / "crews" / "team.yaml",
               "supervisor: s\nmembers: [a]\npatterns: [single]\n"
-              "models:\n  model_list: []\n  router: 1\n")
+              "models:\n  model_list: 3\n  router: 1\n")
     with pytest.raises(UserError) as e:
         load_spec(f, CrewSpec)
     fields = sorted(p.field or "" for p in e.value.problems)
