@@ -6,6 +6,7 @@ dispatch (missing package, a kind an engine does not run)."""
 
 from __future__ import annotations
 
+import importlib.util
 import textwrap
 from pathlib import Path
 from typing import Any
@@ -19,7 +20,11 @@ from crew.patterns import context_for_task, default_registry, engines
 from crew.patterns.base import Outcome, PatternResult
 from crew.workspace.worktrees import Workspace
 
-pytestmark = pytest.mark.slow  # AutoGen agent runs take seconds
+pytestmark = [
+    pytest.mark.slow,  # AutoGen agent runs take seconds
+    pytest.mark.skipif(importlib.util.find_spec("autogen_agentchat") is None,
+                       reason="the autogen extra is not installed (pip install -e '.[autogen]')"),
+]
 
 JUDGE = {"decision": "use a file lock", "rationale": "simplest that is safe"}
 
