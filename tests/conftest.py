@@ -11,12 +11,17 @@ pytest_plugins = ["pytester"]
 
 # The slow lane: whole-process runs (e2e) and the optional engines (AutoGen, CrewAI). The fast
 # lane, `pytest -m "not slow"`, is what a developer runs between edits.
-_SLOW_DIRS = (Path(__file__).parent / "e2e", Path(__file__).parent / "integration" / "engines")
+_HERE = Path(__file__).parent
+_SLOW_DIRS = (_HERE / "e2e", _HERE / "integration" / "engines",
+              # 41 real LiteLLM configs, each building a Router (some in a child process)
+              _HERE / "integration" / "llm" / "test_litellm_corpus.py",
+              # whole traced runs against a silent or killed Langfuse
+              _HERE / "integration" / "observability" / "test_trace_tree.py")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
-        if any(item.path.is_relative_to(d) for d in _SLOW_DIRS):
+        if any(item.path == d or item.path.is_relative_to(d) for d in _SLOW_DIRS):
             item.add_marker(pytest.mark.slow)
 
 

@@ -60,6 +60,7 @@ async def test_parallel_calls_stop_at_the_usd_limit(tmp_path: Path) -> None:
         llm.budget.check_before(llm.ledger, CallContext(), est_usd=0.06)
 
 
+@pytest.mark.slow
 async def test_a_failed_call_releases_its_reservation(tmp_path: Path) -> None:
     script = """\
     answers:

@@ -203,6 +203,7 @@ def test_consecutive_runs_in_one_process_each_reach_their_host(tmp_path: Path) -
             assert [s["name"] for s in rx.spans] == ["F"]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("kind", ["refused", "silent"])
 def test_unreachable_langfuse_costs_at_most_the_deadline(
         kind: str, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:

@@ -196,6 +196,7 @@ async def test_memory_hog_hits_the_limit(name: str, setup: dict[str, Any]) -> No
     assert "MemoryError" in out.output or "out of memory" in out.output or "137" in out.output
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", ALL)
 async def test_endless_loop_times_out(name: str, setup: dict[str, Any]) -> None:
     out = await sh(ctx_for(name, setup["ws"], timeout=2), "while :; do :; done")

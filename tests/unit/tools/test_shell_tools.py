@@ -91,6 +91,7 @@ async def test_run_tests_counts_pass_and_fail(ctx: ToolContext) -> None:
     assert only.data is not None and only.data["tests_pass"] is True
 
 
+@pytest.mark.slow
 async def test_run_tests_with_no_tests(ctx: ToolContext) -> None:
     out = await run(ctx, "run_tests")
     assert out.output.startswith("tests FAILED: no tests ran (no tests collected)")
