@@ -3,7 +3,7 @@ installs): they must say exactly what the lock says. Regenerate after `uv lock` 
 
     uv export --locked --no-emit-project -o requirements/base.txt
     uv export --locked --no-emit-project --extra dev --extra autogen --extra crewai \\
-        --extra cache -o requirements/dev.txt
+        --extra cache --extra ray -o requirements/dev.txt
 """
 
 from __future__ import annotations
@@ -65,12 +65,12 @@ def test_dev_holds_the_whole_lock_and_base_the_core() -> None:
     assert set(base) < set(dev)
     core = {_norm(str(d["name"])) for d in lock["crew"]["dependencies"]}  # type: ignore[union-attr]
     assert core <= set(base)
-    assert not {"crewai", "autogen-agentchat", "pytest", "redis", "fastapi"} & set(base)  # extras stay optional
+    assert not {"crewai", "autogen-agentchat", "pytest", "redis", "fastapi", "ray"} & set(base)  # extras stay optional
 
 
 @pytest.mark.skipif(shutil.which("uv") is None, reason="uv is not installed")
 def test_the_files_are_exactly_what_uv_exports() -> None:
-    for name, extras in (("base.txt", []), ("dev.txt", ["dev", "autogen", "crewai", "cache"])):
+    for name, extras in (("base.txt", []), ("dev.txt", ["dev", "autogen", "crewai", "cache", "ray"])):
         args = ["uv", "export", "--locked", "--no-emit-project", "--no-header", "-q"]
         for e in extras:
             args += ["--extra", e]
