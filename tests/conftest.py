@@ -10,7 +10,7 @@ import pytest
 pytest_plugins = ["pytester"]
 
 # The slow lane: whole-process runs (e2e) and the optional engines (AutoGen, CrewAI). The fast
-# lane, `pytest -m "not slow"`, is what a developer runs between edits.
+# lane, `pytest -n auto -m "not slow"`, is what a developer runs between edits.
 _HERE = Path(__file__).parent
 _SLOW_DIRS = (_HERE / "e2e", _HERE / "integration" / "engines",
               # 41 real LiteLLM configs, each building a Router (some in a child process)
