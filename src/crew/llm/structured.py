@@ -129,7 +129,7 @@ def repair_json(text: str) -> Any:
         return json.loads(candidate)
     except ValueError:
         pass
-    from json_repair import repair_json as _library_repair
+    from json_repair import repair_json as _library_repair  # type: ignore[import-untyped]
 
     try:
         data = _library_repair(candidate, return_objects=True)

@@ -28,7 +28,6 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from pydantic import BaseModel, ConfigDict
 
 from crew.errors import ModelBehaviorError
-from crew.observability.tracer import current_tracer
 
 if TYPE_CHECKING:
     from crew.patterns.base import PatternContext, Record
@@ -79,6 +78,8 @@ class Degraded(BaseModel):
 
 def trace_degraded(d: Degraded) -> None:
     """A `decision_degraded` WARNING event under the current observation."""
+    from crew.observability.tracer import current_tracer
+
     current_tracer().event("decision_degraded", "WARNING", d.model_dump(mode="json"))
 
 
@@ -112,7 +113,7 @@ _MARKER = re.compile(r"^[\s>*_#`\-]*(?:verdict\s*[:\-]?\s*)?[*_`]*"
                      r"(APPROVED|CHANGES[ _]REQUESTED)\b", re.M | re.I)
 _PROPOSAL = re.compile(r"\b(?:proposal|option|answer|choice)\s*(?:no\.?|number|#)?\s*(\d+)\b"
                        r"|#(\d+)\b", re.I)
-_SEQUENCE = re.compile(r"^\W*(\d+)((?:\s*(?:,|>|->)\s*\d+)+)\W*$", re.M)
+_SEQUENCE = re.compile(r"^[^\d\n]*?(\d+)((?:\s*(?:,|>|->)\s*\d+)+)\W*$", re.M)
 
 
 def read_approval(text: str | None) -> bool | None:
@@ -145,7 +146,7 @@ def read_number(text: str | None, n: int) -> int | None:
 def read_ranking(text: str | None, n: int) -> list[int] | None:
     """An explicit ranking line ("2, 1, 3" or "2 > 1 > 3") of proposal numbers, else None."""
     for m in _SEQUENCE.finditer(text or ""):
-        order = [int(x) for x in re.findall(r"\d+", m.group(0))]
+        order = [int(m.group(1)), *map(int, re.findall(r"\d+", m.group(2)))]
         if all(1 <= k <= n for k in order) and len(set(order)) == len(order):
             return order
     return None

@@ -163,6 +163,7 @@ class SupervisorWorker(BasePattern):
         msgs = [system_message(ctx, lead), {"role": "user", "content": user}]
         plan, raw, error = await try_ask(ctx, lead, 1, msgs, schema, purpose="plan")
         rec.call(lead, 1, "plan", note)  # before round 1
+        proposed: list[dict[str, Any]]
         if plan is None:  # the whole task, one subtask, for the first worker
             degrade(rec, DecisionKind.LEAD_PLAN, DegradedReason.SINGLE_SUBTASK, role=lead,
                     rnd=1, task=ctx.task.id, error=error, text=raw)
