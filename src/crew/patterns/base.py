@@ -188,9 +188,10 @@ class Record:
         """The degraded decisions of the rounds a resumed pattern does not redo."""
         self.degraded = [Degraded.model_validate(d) for d in state.get("degraded") or []]
 
-    def saved_degraded(self) -> list[dict[str, Any]]:
-        """The degraded decisions so far, for the pattern's checkpoint state."""
-        return [d.model_dump(mode="json") for d in self.degraded]
+    def saved_degraded(self) -> dict[str, Any]:
+        """The degraded decisions so far, for the pattern's checkpoint state (none: {})."""
+        return {"degraded": [d.model_dump(mode="json") for d in self.degraded]} \
+            if self.degraded else {}
 
     def agent(self, role: str, rnd: int, res: TurnResult, purpose: str = "",
               task_id: str = "") -> None:

@@ -138,7 +138,7 @@ class Committee(BasePattern):
                 else:
                     props = await gather_all(*(self._ballot(ctx, rec, p, i, r)
                                                for i, r in enumerate(members)))
-            await ctx.save({"round": 1, "proposals": props, "degraded": rec.saved_degraded()})
+            await ctx.save({"round": 1, "proposals": props, **rec.saved_degraded()})
         valid = [x for x in props if x is not None]
         rec.votes.extend({k: v for k, v in x.items() if k != "diff"} for x in valid)
         if len(valid) < p.quorum:

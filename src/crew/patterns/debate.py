@@ -97,7 +97,7 @@ class Debate(BasePattern):
             fired = fired_after(stop, state, p.rounds)
             await ctx.save({"round": rnd, "answers": answers,
                             "fired": fired.to_state() if fired else None,
-                            "degraded": rec.saved_degraded()})
+                            **rec.saved_degraded()})
         outcome = stop_outcome(fired)
         if outcome is Outcome.GUARD:
             return self.result(rec, outcome, f"stopped by a guard: {rec.guard or 'a debater'}",
@@ -113,7 +113,7 @@ class Debate(BasePattern):
             verdict = await self._judge(ctx, rec, rnd, p.judge, names, question, answers)
             await ctx.save({"round": rnd, "answers": answers, "fired": fired.to_state(),
                             "verdict": verdict.model_dump() if verdict else None,
-                            "no_decision": verdict is None, "degraded": rec.saved_degraded()})
+                            "no_decision": verdict is None, **rec.saved_degraded()})
         if verdict is None:  # no decision: the proposals are kept
             kept = "; ".join(f"[{n}] {position(a) or ' '.join(a.split())[:PROPOSAL_CHARS]}"
                              for n, a in zip(names, answers, strict=True))

@@ -154,7 +154,7 @@ class ReviewLoop(BasePattern):
                                 "fired": fired.to_state() if fired else None,
                                 "approved": state.approved, "passed": passed,
                                 "author_text": author_text,
-                                "degraded": rec.saved_degraded(),
+                                **rec.saved_degraded(),
                                 "verdict": verdict.model_dump() if verdict else None})
             if fired is None:
                 continue

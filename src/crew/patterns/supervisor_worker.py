@@ -141,7 +141,7 @@ class SupervisorWorker(BasePattern):
                                 "results": results, "redo": redo, "reviews": rec.votes,
                                 "fired": fired.to_state() if fired else None,
                                 "review": review.model_dump(),
-                                "degraded": rec.saved_degraded()})
+                                **rec.saved_degraded()})
         assert review is not None
         outcome = stop_outcome(fired) or (Outcome.DONE if review.approved else Outcome.FAILED)
         if outcome is Outcome.DONE and not review.approved:
