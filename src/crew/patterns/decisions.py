@@ -8,7 +8,7 @@ REQUESTED, a chosen option or proposal number), else a documented fallback appli
 
 | decision | unreadable → |
 |---|---|
-| reviewer's verdict, lead's review | changes requested, the raw text as the feedback (bounded by max rounds) |
+| reviewer's verdict, lead's review | changes requested, the text as the feedback (max rounds bound it) |
 | committee ballot or vote | the member abstains (unless the text names one option / proposal) |
 | committee chair | text committee: the chair's text is the decision; code: no decision |
 | debate judge | no decision (`no_consensus`); the debaters' final answers are kept |

@@ -5,7 +5,8 @@ The reviewer is an agent (it reads the diff with its tools) whose final answer i
 `Verdict`; when that answer does not parse, its APPROVED / CHANGES REQUESTED marker decides,
 else one structured `ask` on the same conversation repairs it; a verdict that still cannot be
 read counts as changes requested with the review's text as the feedback (a degraded decision,
-crew.patterns.decisions). The author keeps one append-only conversation across rounds (prompt caching).
+crew.patterns.decisions). The author keeps one append-only conversation across rounds (prompt
+caching).
 """
 
 from __future__ import annotations
