@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import pytest
 from pattern_helpers import MakeCtx
 
 from crew.observability import Tracer, use_tracer
@@ -222,3 +223,23 @@ async def test_lead_review_marker_approves(make_ctx: MakeCtx) -> None:
     res = await SupervisorWorker().run(make_ctx(llm, ["supervisor", "doc_writer"]))
     assert res.outcome is Outcome.DONE
     assert kinds(res) == [(DecisionKind.LEAD_REVIEW, DegradedReason.READ_FROM_TEXT)]
+
+
+async def test_degraded_decisions_survive_a_resume(make_ctx: MakeCtx) -> None:
+    from crew.errors import ProviderError
+
+    states: list[dict[str, Any]] = []
+    first = ScriptedLLM([{"role": "coder", "content": "Draft.", "repeat": True},
+                         {"role": "reviewer", "turn": 1, "content": "CHANGES REQUESTED: fix x"},
+                         {"role": "reviewer", "turn": 2, "error": "server"}])
+    with pytest.raises(ProviderError):  # the provider dies in round 2
+        await ReviewLoop().run(make_ctx(first, ["coder", "reviewer"],
+                                        checkpoint=states.append))
+    assert [d["reason"] for d in states[-1]["degraded"]] == ["read_from_text"]
+    second = ScriptedLLM([{"role": "coder", "content": "Fixed."},
+                          {"role": "reviewer", "turn": 2, "content": json.dumps(
+                              {"approved": True, "summary": "ok", "changes": []})}])
+    res = await ReviewLoop().run(make_ctx(second, ["coder", "reviewer"], state=states[-1]))
+    assert res.outcome is Outcome.DONE and res.rounds == 2
+    assert kinds(res) == [(DecisionKind.VERDICT, DegradedReason.READ_FROM_TEXT)]
+    assert res.degraded[0].round == 1
