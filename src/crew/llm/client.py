@@ -399,11 +399,25 @@ class LLM:
     async def ask(self, alias: str, messages: list[Message], schema: type[T], *,
                   context: CallContext | None = None, max_reasks: int = 2, **params: Any) -> T:
         """A validated `schema` instance: json_schema where supported, else instructions;
-        repaired, then re-asked up to `max_reasks` times; else StructuredOutputError."""
+        repaired, then re-asked up to `max_reasks` times (the last re-asks go to the alias's
+        router fallback when it keeps failing); else StructuredOutputError."""
         self._check_alias(alias)
+        fallbacks = [(a, self.supports_native_schema(a)) for a in self.json_fallbacks(alias)]
         return await ask_structured(self, alias, messages, schema, context=context,
                                     max_reasks=max_reasks,
-                                    native_schema=self.supports_native_schema(alias), **params)
+                                    native_schema=self.supports_native_schema(alias),
+                                    fallbacks=fallbacks, **params)
+
+    def json_fallbacks(self, alias: str) -> list[str]:
+        """The aliases a structured re-ask may move to: router_settings `fallbacks` for
+        `alias`, then `default_fallbacks` (known aliases only, never `alias` itself)."""
+        settings = self._router_settings
+        out: list[str] = []
+        for rule in settings.get("fallbacks") or []:
+            if isinstance(rule, Mapping) and alias in rule:
+                out += [str(a) for a in rule[alias] or []]
+        out += [str(a) for a in settings.get("default_fallbacks") or []]
+        return [a for a in dict.fromkeys(out) if a != alias and a in self._alias_deps]
 
     def _to_completion(self, resp: Any, alias: str, latency: float) -> Completion:
         choice = resp.choices[0]

@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from crew.errors import BudgetExceeded, UserError
 from crew.llm.types import CallContext, Message, StructuredChatModel, estimate_tokens
 from crew.observability.tracer import Observation, current_tracer
+from crew.patterns.decisions import Degraded
 from crew.patterns.termination import Condition, Fired, RoundState, Stop, build_termination
 from crew.patterns.turns import NATIVE_TURNS, MemberTurns, TurnResult
 from crew.patterns.turns import traced_call as traced_call
@@ -165,6 +166,7 @@ class PatternResult(BaseModel):
     transcripts: list[TranscriptRef] = Field(default_factory=list)
     votes: list[dict[str, Any]] = Field(default_factory=list)  # votes, ballots or verdicts
     framework_tokens: int = 0  # prompt text added by the framework and the pattern
+    degraded: list[Degraded] = Field(default_factory=list)  # decisions taken by a fallback
 
     @property
     def ok(self) -> bool:
@@ -180,6 +182,16 @@ class Record:
         self.votes: list[dict[str, Any]] = []
         self.framework_tokens = 0
         self.guard: str | None = None
+        self.degraded: list[Degraded] = []
+
+    def restore(self, state: Mapping[str, Any]) -> None:
+        """The degraded decisions of the rounds a resumed pattern does not redo."""
+        self.degraded = [Degraded.model_validate(d) for d in state.get("degraded") or []]
+
+    def saved_degraded(self) -> dict[str, Any]:
+        """The degraded decisions so far, for the pattern's checkpoint state (none: {})."""
+        return {"degraded": [d.model_dump(mode="json") for d in self.degraded]} \
+            if self.degraded else {}
 
     def agent(self, role: str, rnd: int, res: TurnResult, purpose: str = "",
               task_id: str = "") -> None:
@@ -250,7 +262,8 @@ class BasePattern:
         return PatternResult(
             kind=self.kind, outcome=outcome, summary=summary, decision=decision,
             rounds=rec.rounds, stopped_by=label, artifacts=artifacts or Artifacts(),
-            transcripts=rec.transcripts, votes=rec.votes, framework_tokens=rec.framework_tokens)
+            transcripts=rec.transcripts, votes=rec.votes, framework_tokens=rec.framework_tokens,
+            degraded=rec.degraded)
 
 
 def stop_outcome(fired: Fired) -> Outcome | None:

@@ -5,6 +5,10 @@ answers than `quorum`, or a tie, is `no_consensus` — never a silent pick.
 
 For code (`apply` with a workspace) members propose in their own worktrees, then vote on the
 proposals, and the chosen one is merged. A text majority costs one concurrent round of calls.
+A ballot or vote that cannot be read abstains unless its text names one of the options or one
+proposal (a free-form ballot's prose abstains: it cannot be compared with the others); a
+chair that cannot be read decides with its text (code: the one proposal it names), else no
+decision (degraded decisions, crew.patterns.decisions).
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field, create_model
 
-from crew.errors import ModelBehaviorError, ProviderError, UserError
+from crew.errors import ProviderError, UserError
 from crew.patterns.base import (
     Artifacts,
     BasePattern,
@@ -27,6 +31,16 @@ from crew.patterns.base import (
     run_agent,
     system_message,
     traced_round,
+)
+from crew.patterns.decisions import (
+    TEXT_CHARS,
+    DecisionKind,
+    DegradedReason,
+    degrade,
+    read_number,
+    read_option,
+    read_ranking,
+    try_ask,
 )
 from crew.patterns.termination import Condition
 from crew.spec.params import CommitteeParams as CommitteeParams
@@ -114,6 +128,7 @@ class Committee(BasePattern):
             ctx.role(p.chair)
         code = p.apply and ctx.workspace is not None
         rec.rounds = 1
+        rec.restore(ctx.state)
         props = ctx.state.get("proposals")  # resumed after the answers: not asked again
         if not isinstance(props, list):
             with traced_round(1):  # the members answer concurrently under it
@@ -123,7 +138,7 @@ class Committee(BasePattern):
                 else:
                     props = await gather_all(*(self._ballot(ctx, rec, p, i, r)
                                                for i, r in enumerate(members)))
-            await ctx.save({"round": 1, "proposals": props})
+            await ctx.save({"round": 1, "proposals": props, **rec.saved_degraded()})
         valid = [x for x in props if x is not None]
         rec.votes.extend({k: v for k, v in x.items() if k != "diff"} for x in valid)
         if len(valid) < p.quorum:
@@ -155,14 +170,25 @@ class Committee(BasePattern):
         alias, temp = self._variant(ctx, p, i, role)
         user = "\n\n".join(x for x in (ctx.context_text(), ctx.task.prompt(), BALLOT_NOTE) if x)
         msgs = [system_message(ctx, role), {"role": "user", "content": user}]
+        dead = False  # the provider failed even after retries: an abstention, not degraded
         try:
-            b = await ctx.turns.ask(ctx, role, i + 1, msgs, ballot_schema(p.options),
-                                    purpose="ballot", alias=alias, temperature=temp)
-        except (ModelBehaviorError, ProviderError) as e:  # an abstention, recorded
-            rec.call(role, 1, "ballot", BALLOT_NOTE)
-            rec.votes.append({"member": i + 1, "role": role, "error": str(e)[:300]})
-            return None
+            b, raw, error = await try_ask(ctx, role, i + 1, msgs, ballot_schema(p.options),
+                                          purpose="ballot", alias=alias, temperature=temp)
+        except ProviderError as e:
+            b, raw, error, dead = None, None, str(e), True
         rec.call(role, 1, "ballot", BALLOT_NOTE)
+        if b is None:
+            text = (raw or "").strip()
+            answer = read_option(text, p.options) if p.options else None
+            if not dead:
+                degrade(rec, DecisionKind.BALLOT, DegradedReason.ABSTAINED if answer is None
+                        else DegradedReason.READ_FROM_TEXT, role=role, rnd=i + 1,
+                        task=ctx.task.id, error=error, text=raw)
+            if answer is None:
+                rec.votes.append({"member": i + 1, "role": role, "error": error[:300]})
+                return None
+            return {"member": i + 1, "role": role, "model": alias, "answer": answer,
+                    "rationale": text[:TEXT_CHARS]}
         data = b.model_dump()
         return {"member": i + 1, "role": role, "model": alias, "answer": str(data["answer"]),
                 "rationale": data.get("rationale", "")}
@@ -207,8 +233,17 @@ class Committee(BasePattern):
         if p.aggregation == "chair":
             msgs = [system_message(ctx, p.chair),
                     {"role": "user", "content": f"{question}\n\n{CHAIR_NOTE}"}]
-            d = await ctx.turns.ask(ctx, p.chair, 1, msgs, ChairDecision, purpose="chair")
+            d, raw, error = await try_ask(ctx, p.chair, 1, msgs, ChairDecision, purpose="chair")
             rec.call(p.chair, 1, "chair", CHAIR_NOTE)
+            if d is None:
+                text, chosen = (raw or "").strip(), read_number(raw, len(valid))
+                readable = bool(text) and (chosen is not None or not code)
+                degrade(rec, DecisionKind.CHAIR, DegradedReason.READ_FROM_TEXT if readable
+                        else DegradedReason.NO_DECISION, role=p.chair, rnd=1,
+                        task=ctx.task.id, error=error, text=raw)
+                if not readable:
+                    return None, "no decision: the chair's answer could not be read"
+                d = ChairDecision(decision=text[:TEXT_CHARS], chosen=chosen)
             rec.votes.append({"role": p.chair, "chair": True, **d.model_dump()})
             if d.chosen is not None and 1 <= d.chosen <= len(valid):
                 return {**valid[d.chosen - 1], "answer": d.decision}, d.rationale or d.decision
@@ -219,7 +254,8 @@ class Committee(BasePattern):
         note = RANK_NOTE if schema is Ranking else VOTE_NOTE
         voters = [v["role"] for v in valid]
         with traced_round(2, phase="vote"):  # the members vote concurrently under it
-            ballots = await gather_all(*(self._vote(ctx, rec, r, k, question, schema, note)
+            ballots = await gather_all(*(self._vote(ctx, rec, r, k, question, schema, note,
+                                                    len(valid))
                                          for k, r in enumerate(voters, 1)))
         cast = [b for b in ballots if b is not None]
         if len(cast) < p.quorum:
@@ -237,13 +273,26 @@ class Committee(BasePattern):
                                  f"{valid[win_i - 1]['answer'][:300]}"
 
     async def _vote(self, ctx: PatternContext, rec: Record, role: str, k: int, question: str,
-                    schema: type[BaseModel], note: str) -> Any:
+                    schema: type[BaseModel], note: str, n: int) -> Any:
         msgs = [system_message(ctx, role), {"role": "user", "content": f"{question}\n\n{note}"}]
         try:
-            b = await ctx.turns.ask(ctx, role, k, msgs, schema, purpose="vote")
-        except (ModelBehaviorError, ProviderError) as e:
+            b, raw, error = await try_ask(ctx, role, k, msgs, schema, purpose="vote")
+        except ProviderError as e:  # the provider failed even after retries: an abstention
             rec.votes.append({"voter": k, "role": role, "error": str(e)[:300]})
             return None
         rec.call(role, 1, "vote", note)
+        if b is None:
+            if schema is Ranking:
+                order = read_ranking(raw, n)
+                b = Ranking(order=order) if order else None
+            else:
+                choice = read_number(raw, n)
+                b = Vote(choice=choice) if choice is not None else None
+            degrade(rec, DecisionKind.VOTE, DegradedReason.ABSTAINED if b is None
+                    else DegradedReason.READ_FROM_TEXT, role=role, rnd=k, task=ctx.task.id,
+                    error=error, text=raw)
+            if b is None:
+                rec.votes.append({"voter": k, "role": role, "error": error[:300]})
+                return None
         rec.votes.append({"voter": k, "role": role, **b.model_dump()})
         return b

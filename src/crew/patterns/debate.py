@@ -1,7 +1,9 @@
 """`debate` (Du et al. 2023): every debater answers; each later round every debater sees the
 others' latest answers (only those, never whole transcripts) and revises; the debaters of a round
 run concurrently. Agreement on the stated positions stops early; otherwise a judge gives a
-structured verdict. Critical path: `rounds` debater calls plus the judge.
+structured verdict. Critical path: `rounds` debater calls plus the judge. A judge whose verdict
+cannot be read (no JSON, no `DECISION:` line) yields no decision (`no_consensus`), keeping the
+debaters' final answers (a degraded decision, crew.patterns.decisions).
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from crew.patterns.base import (
     text_turn,
     traced_round,
 )
+from crew.patterns.decisions import DecisionKind, DegradedReason, degrade, try_ask
 from crew.patterns.termination import Condition, Fired, RoundState
 from crew.spec.params import DebateParams as DebateParams
 
@@ -34,6 +37,8 @@ POSITION_NOTE = "End with one line: POSITION: <your position in a few words>."
 REVISE_NOTE = "Other debaters' latest answers:\n\n{others}\n\nRevise or defend your answer. "
 JUDGE_NOTE = "Judge the debate: give the decision and its rationale; name the winner if one."
 _POSITION = re.compile(r"^\W*POSITION\W*:\s*(.+?)\s*$", re.I | re.M)
+_DECISION = re.compile(r"^\W*DECISION\W*:\s*(.+?)\s*$", re.I | re.M)
+PROPOSAL_CHARS = 300
 
 
 class JudgeVerdict(BaseModel):
@@ -75,6 +80,7 @@ class Debate(BasePattern):
         rnd = int(st.get("round", 0))
         answers: list[str] = list(st.get("answers", []))
         rec.rounds = rnd
+        rec.restore(st)
         question = "\n\n".join(x for x in (ctx.context_text(), ctx.task.prompt()) if x)
         fired = Fired.from_state(st.get("fired"))
         while fired is None:  # a resume after the deciding round goes straight to the decision
@@ -90,7 +96,8 @@ class Debate(BasePattern):
                                guard_stopped=rec.guard is not None)
             fired = fired_after(stop, state, p.rounds)
             await ctx.save({"round": rnd, "answers": answers,
-                            "fired": fired.to_state() if fired else None})
+                            "fired": fired.to_state() if fired else None,
+                            **rec.saved_degraded()})
         outcome = stop_outcome(fired)
         if outcome is Outcome.GUARD:
             return self.result(rec, outcome, f"stopped by a guard: {rec.guard or 'a debater'}",
@@ -99,12 +106,19 @@ class Debate(BasePattern):
         if common and p.early_stop:
             return self.result(rec, Outcome.DONE, f"the debaters agreed in round {rnd}: "
                                f"{common}", decision=common, stopped_by=fired)
-        if st.get("verdict"):  # resumed after the judge spoke
-            verdict = JudgeVerdict.model_validate(st["verdict"])
+        verdict: JudgeVerdict | None
+        if st.get("verdict") or st.get("no_decision"):  # resumed after the judge spoke
+            verdict = JudgeVerdict.model_validate(st["verdict"]) if st.get("verdict") else None
         else:
             verdict = await self._judge(ctx, rec, rnd, p.judge, names, question, answers)
             await ctx.save({"round": rnd, "answers": answers, "fired": fired.to_state(),
-                            "verdict": verdict.model_dump()})
+                            "verdict": verdict.model_dump() if verdict else None,
+                            "no_decision": verdict is None, **rec.saved_degraded()})
+        if verdict is None:  # no decision: the proposals are kept
+            kept = "; ".join(f"[{n}] {position(a) or ' '.join(a.split())[:PROPOSAL_CHARS]}"
+                             for n, a in zip(names, answers, strict=True))
+            return self.result(rec, Outcome.NO_CONSENSUS, "no decision (the judge's verdict "
+                               f"could not be read); the proposals: {kept}", stopped_by=fired)
         return self.result(rec, Outcome.DONE, verdict.rationale, decision=verdict.decision,
                            stopped_by=fired)
 
@@ -126,12 +140,22 @@ class Debate(BasePattern):
         return (res.text or "").strip()
 
     async def _judge(self, ctx: PatternContext, rec: Record, rnd: int, judge: str,
-                     names: list[str], question: str, answers: list[str]) -> JudgeVerdict:
+                     names: list[str], question: str, answers: list[str]
+                     ) -> JudgeVerdict | None:
         final = "\n\n".join(f"[{n}]\n{a}" for n, a in zip(names, answers, strict=True))
         msgs = [system_message(ctx, judge),
                 {"role": "user", "content": f"{question}\n\n## Final answers\n{final}\n\n"
                                             f"{JUDGE_NOTE}"}]
-        verdict = await ctx.turns.ask(ctx, judge, rnd, msgs, JudgeVerdict, purpose="judge")
+        verdict, raw, error = await try_ask(ctx, judge, rnd, msgs, JudgeVerdict, purpose="judge")
         rec.call(judge, rnd, "judge", JUDGE_NOTE)
+        if verdict is None:
+            line = _DECISION.findall(raw or "")
+            reason = DegradedReason.READ_FROM_TEXT if line else DegradedReason.NO_DECISION
+            degrade(rec, DecisionKind.JUDGE, reason, role=judge, rnd=rnd, task=ctx.task.id,
+                    error=error, text=raw)
+            if not line:
+                rec.votes.append({"round": rnd, "role": judge, "decision": None})
+                return None
+            verdict = JudgeVerdict(decision=line[-1], rationale=(raw or "").strip())
         rec.votes.append({"round": rnd, "role": judge, **verdict.model_dump()})
         return verdict

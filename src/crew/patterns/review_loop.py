@@ -2,8 +2,11 @@
 concrete changes; repeated until approved or max_rounds.
 
 The reviewer is an agent (it reads the diff with its tools) whose final answer is a structured
-`Verdict`; when that answer does not parse, one structured `ask` on the same conversation
-repairs it. The author keeps one append-only conversation across rounds (prompt caching).
+`Verdict`; when that answer does not parse, its APPROVED / CHANGES REQUESTED marker decides,
+else one structured `ask` on the same conversation repairs it; a verdict that still cannot be
+read counts as changes requested with the review's text as the feedback (a degraded decision,
+crew.patterns.decisions). The author keeps one append-only conversation across rounds (prompt
+caching).
 """
 
 from __future__ import annotations
@@ -25,6 +28,14 @@ from crew.patterns.base import (
     run_agent,
     stop_outcome,
     traced_round,
+)
+from crew.patterns.decisions import (
+    TEXT_CHARS,
+    DecisionKind,
+    DegradedReason,
+    degrade,
+    read_approval,
+    try_ask,
 )
 from crew.patterns.termination import Condition, Fired, RoundState, Stop
 from crew.spec.params import ReviewLoopParams as ReviewLoopParams
@@ -93,6 +104,7 @@ class ReviewLoop(BasePattern):
         feedback: str | None = st.get("feedback")
         rec.votes = list(st.get("verdicts", []))
         rec.rounds = rnd
+        rec.restore(st)
         resumed = Fired.from_state(st.get("fired"))
         if resumed is not None:  # resumed after the deciding round: only the finish was left
             last = Verdict.model_validate(st["verdict"]) if st.get("verdict") else None
@@ -143,6 +155,7 @@ class ReviewLoop(BasePattern):
                                 "fired": fired.to_state() if fired else None,
                                 "approved": state.approved, "passed": passed,
                                 "author_text": author_text,
+                                **rec.saved_degraded(),
                                 "verdict": verdict.model_dump() if verdict else None})
             if fired is None:
                 continue
@@ -175,12 +188,34 @@ class ReviewLoop(BasePattern):
                                   messages=[*msgs, {"role": "user", "content": note}])
         try:
             verdict = parse_as(Verdict, res.text)
-        except ValueError:
-            verdict = await ctx.turns.ask(ctx, reviewer, rnd, res.messages, Verdict,
-                                          purpose="verdict")
-            rec.call(reviewer, rnd, "verdict")
+        except ValueError as e:
+            verdict = await self._unparsed(ctx, rec, rnd, reviewer, res.text, res.messages,
+                                           str(e))
         rec.votes.append({"round": rnd, "role": reviewer, **verdict.model_dump()})
         return verdict, res.messages
+
+    async def _unparsed(self, ctx: PatternContext, rec: Record, rnd: int, reviewer: str,
+                        review: str | None, msgs: list[dict[str, Any]], error: str) -> Verdict:
+        """The verdict of a review without a valid JSON verdict: its marker, else a structured
+        ask, else the ask's marker, else changes requested with the review as feedback."""
+        approved, raw = read_approval(review), review
+        if approved is None:
+            answer, raw, error = await try_ask(ctx, reviewer, rnd, msgs, Verdict,
+                                               purpose="verdict")
+            rec.call(reviewer, rnd, "verdict")
+            if answer is not None:
+                return answer
+            approved = read_approval(raw)
+        text = ((review or "").strip() or (raw or "").strip())[:TEXT_CHARS]
+        reason = (DegradedReason.CHANGES_REQUESTED if approved is None
+                  else DegradedReason.READ_FROM_TEXT)
+        degrade(rec, DecisionKind.VERDICT, reason, role=reviewer, rnd=rnd, task=ctx.task.id,
+                error=error, text=text)
+        if approved:
+            return Verdict(approved=True, summary=text.splitlines()[0] if text else "")
+        problem = text or "the reviewer gave no readable verdict: review the change again"
+        return Verdict(approved=False, summary=problem.splitlines()[0][:200],
+                       changes=[ChangeRequest(problem=problem)])
 
     async def _finish(self, ctx: PatternContext, rec: Record, outcome: Outcome, fired: Fired,
                       author: str, author_text: str, verdict: Verdict | None,

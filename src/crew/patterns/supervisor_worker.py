@@ -2,6 +2,9 @@
 them — independent ones concurrently, each in its own git worktree, merged back so concurrent
 writers never lose each other's writes — and the lead reviews: approve, or send subtasks back
 with feedback, until approved or max_rounds. Critical path: plan, workers, review (3 calls).
+A plan that cannot be read becomes one subtask (the whole task) for the first worker; a review
+that cannot be read is its APPROVED / CHANGES REQUESTED marker, else changes requested on every
+subtask with the lead's text as the feedback (degraded decisions, crew.patterns.decisions).
 """
 
 from __future__ import annotations
@@ -25,6 +28,14 @@ from crew.patterns.base import (
     stop_outcome,
     system_message,
     traced_round,
+)
+from crew.patterns.decisions import (
+    TEXT_CHARS,
+    DecisionKind,
+    DegradedReason,
+    degrade,
+    read_approval,
+    try_ask,
 )
 from crew.patterns.termination import Condition, Fired, RoundState, Stop
 from crew.spec.params import SupervisorWorkerParams as SupervisorWorkerParams
@@ -95,6 +106,7 @@ class SupervisorWorker(BasePattern):
         results: dict[str, dict[str, Any]] = st.get("results", {})
         redo: list[dict[str, str]] = st.get("redo", [])
         rec.votes, rec.rounds = list(st.get("reviews", [])), rnd
+        rec.restore(st)
         if not subtasks:
             subtasks = await self._plan(ctx, rec, lead, workers, p.max_subtasks)
         fired = Fired.from_state(st.get("fired"))
@@ -128,7 +140,8 @@ class SupervisorWorker(BasePattern):
                 await ctx.save({"round": rnd, "base": base, "plan": subtasks,
                                 "results": results, "redo": redo, "reviews": rec.votes,
                                 "fired": fired.to_state() if fired else None,
-                                "review": review.model_dump()})
+                                "review": review.model_dump(),
+                                **rec.saved_degraded()})
         assert review is not None
         outcome = stop_outcome(fired) or (Outcome.DONE if review.approved else Outcome.FAILED)
         if outcome is Outcome.DONE and not review.approved:
@@ -148,10 +161,21 @@ class SupervisorWorker(BasePattern):
         user = "\n\n".join(x for x in (ctx.context_text(), ctx.task.prompt(), note) if x)
         schema = plan_schema(workers)
         msgs = [system_message(ctx, lead), {"role": "user", "content": user}]
-        plan = await ctx.turns.ask(ctx, lead, 1, msgs, schema, purpose="plan")  # before round 1
-        rec.call(lead, 1, "plan", note)
+        plan, raw, error = await try_ask(ctx, lead, 1, msgs, schema, purpose="plan")
+        rec.call(lead, 1, "plan", note)  # before round 1
+        proposed: list[dict[str, Any]]
+        if plan is None:  # the whole task, one subtask, for the first worker
+            degrade(rec, DecisionKind.LEAD_PLAN, DegradedReason.SINGLE_SUBTASK, role=lead,
+                    rnd=1, task=ctx.task.id, error=error, text=raw)
+            notes = (raw or "").strip()[:TEXT_CHARS]
+            proposed = [{"id": "all", "title": ctx.task.title, "role": workers[0],
+                         "description": ctx.task.description.strip() + (
+                             f"\n\nThe lead's notes:\n{notes}" if notes else ""),
+                         "depends_on": []}]
+        else:
+            proposed = plan.model_dump()["subtasks"]
         subs: list[dict[str, Any]] = []
-        for i, s in enumerate(plan.model_dump()["subtasks"][:n], 1):
+        for i, s in enumerate(proposed[:n], 1):
             s["id"] = str(s["id"]) if s["id"] not in {x["id"] for x in subs} else f"{s['id']}-{i}"
             s["n"] = i
             subs.append(s)
@@ -201,7 +225,15 @@ class SupervisorWorker(BasePattern):
             lines.append(f"- {s['id']} ({s['role']}): {r.get('summary', '(not run)')}{extra}")
         user = (f"{ctx.task.prompt()}\n\n## Results\n" + "\n".join(lines) + f"\n\n{REVIEW_NOTE}")
         msgs = [system_message(ctx, lead), {"role": "user", "content": user}]
-        review = await ctx.turns.ask(ctx, lead, rnd, msgs, LeadReview, purpose="review")
+        review, raw, error = await try_ask(ctx, lead, rnd, msgs, LeadReview, purpose="review")
         rec.call(lead, rnd, "review", REVIEW_NOTE)
+        if review is None:  # a marker, else changes requested with the text as feedback
+            approved = read_approval(raw)
+            text = (raw or "").strip()[:TEXT_CHARS]
+            degrade(rec, DecisionKind.LEAD_REVIEW, DegradedReason.CHANGES_REQUESTED
+                    if approved is None else DegradedReason.READ_FROM_TEXT, role=lead,
+                    rnd=rnd, task=ctx.task.id, error=error, text=raw)
+            review = LeadReview(approved=bool(approved), summary=text or (
+                "the lead's review could not be read: check the work again"))
         rec.votes.append({"round": rnd, "role": lead, **review.model_dump()})
         return review

@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from crew.errors import ModelBehaviorError
 from crew.llm.types import CallContext
 from crew.patterns.checks import pattern_kinds, task_problems
+from crew.patterns.decisions import DecisionKind, Degraded, DegradedReason
 from crew.run.state import PlannedTask
 from crew.spec.resolve import find_cycle
 from crew.spec.suggest import nearest
@@ -142,6 +143,8 @@ def check_plan(resolved: ResolvedFeature, pinned: list[PlannedTask],
             if r not in crew.all_roles():
                 problems.append(f"task {t.id!r}: unknown role {r!r} (use one of "
                                 f"{', '.join(crew.all_roles())})")
+    if not tasks and not pinned:
+        problems.append("the plan has no tasks")
     known = set(ids)
     graph: dict[str, list[str]] = {t.id: list(t.depends_on) for t in pinned}
     for t in tasks:
@@ -240,36 +243,68 @@ def repair_plan(resolved: ResolvedFeature, pinned: list[PlannedTask],
     return [*pinned, *out]
 
 
+def fallback_plan(resolved: ResolvedFeature, pinned: list[PlannedTask]) -> PlanOut:
+    """The plan when the supervisor's cannot be read: the goal as one task after the pinned
+    ones (the `implement` template when the crew has it, else the default pattern with a
+    coder first: repair_plan fills the roles)."""
+    feature = resolved.feature.spec
+    crew = resolved.crew.spec
+    implement = "implement" in crew.templates
+    roles = [] if implement else [r for r in ("coder", *crew.all_roles())
+                                  if r in crew.all_roles()][:1]
+    return PlanOut(tasks=[PlanTaskOut(
+        id="implement", title=feature.title, description=feature.goal,
+        template="implement" if implement else None, roles=roles,
+        depends_on=[t.id for t in pinned])])
+
+
 async def make_plan(resolved: ResolvedFeature, llm: StructuredChatModel, *, run_id: str,
-                    repo_text: str) -> tuple[list[PlannedTask], list[str]]:
-    """The plan (pinned tasks first) and the notes about what was re-asked or repaired."""
+                    repo_text: str, degraded: list[Degraded] | None = None
+                    ) -> tuple[list[PlannedTask], list[str]]:
+    """The plan (pinned tasks first) and the notes about what was re-asked or repaired. A plan
+    that cannot be read is never an error: `fallback_plan`, recorded in `degraded`."""
     pinned = pinned_tasks(resolved)
     sup = resolved.roles[resolved.crew.spec.supervisor].spec
     messages = plan_messages(resolved, repo_text, pinned)
     ctx = CallContext(run_id=run_id, task_id=PLAN_TASK_ID, role=resolved.crew.spec.supervisor,
                       purpose="plan")
     notes: list[str] = []
+    fell_back = False
+
+    def fall_back(why: str, error: str, raw: object) -> PlanOut:
+        nonlocal fell_back
+        fell_back = True
+        notes.append(f"{why}; planned the goal as one task")
+        if degraded is not None:
+            degraded.append(Degraded(
+                decision=DecisionKind.RUN_PLAN, reason=DegradedReason.SINGLE_TASK,
+                role=ctx.role, task=PLAN_TASK_ID, error=error[:300],
+                excerpt=" ".join(str(raw or "").split())[:300]))
+        return fallback_plan(resolved, pinned)
+
     try:
         answer = await llm.ask(sup.model, messages, PlanOut, context=ctx)
+    except ModelBehaviorError as e:  # no usable JSON even after re-asks: one task for the goal
+        answer = fall_back(f"no usable plan from the supervisor ({e})", str(e),
+                           getattr(e, "last_output", None))
+    problems = check_plan(resolved, pinned, answer.tasks)
+    if problems and not fell_back:
+        notes.append("plan re-asked: " + "; ".join(problems))
+        retry = [*messages, {"role": "assistant", "content": answer.model_dump_json()},
+                 {"role": "user", "content": "Fix these problems and reply with the whole "
+                  "plan again:\n- " + "\n- ".join(problems)}]
+        fix_ctx = CallContext(run_id=run_id, task_id=PLAN_TASK_ID, role=ctx.role,
+                              purpose="plan-fix")
+        try:
+            answer = await llm.ask(sup.model, retry, PlanOut, context=fix_ctx)
+        except ModelBehaviorError as e:  # the first plan, repaired, is still a plan
+            notes.append(f"the re-asked plan could not be read ({e}); repairing the first")
         problems = check_plan(resolved, pinned, answer.tasks)
         if problems:
-            notes.append("plan re-asked: " + "; ".join(problems))
-            retry = [*messages, {"role": "assistant", "content": answer.model_dump_json()},
-                     {"role": "user", "content": "Fix these problems and reply with the whole "
-                      "plan again:\n- " + "\n- ".join(problems)}]
-            fix_ctx = CallContext(run_id=run_id, task_id=PLAN_TASK_ID, role=ctx.role,
-                                  purpose="plan-fix")
-            answer = await llm.ask(sup.model, retry, PlanOut, context=fix_ctx)
-            problems = check_plan(resolved, pinned, answer.tasks)
-            if problems:
-                notes.append("plan repaired: " + "; ".join(problems))
-    except ModelBehaviorError as e:  # no usable JSON even after re-asks: one task for the goal
-        notes.append(f"no usable plan from the supervisor ({e}); planned the goal as one task")
-        feature = resolved.feature.spec
-        answer = PlanOut(tasks=[PlanTaskOut(
-            id="implement", title=feature.title, description=feature.goal,
-            template="implement" if "implement" in resolved.crew.spec.templates else None,
-            depends_on=[t.id for t in pinned])])
+            notes.append("plan repaired: " + "; ".join(problems))
+    if not answer.tasks and not pinned:  # nothing to do is no plan: the goal as one task
+        answer = fall_back("the supervisor planned no task", "the plan has no tasks",
+                           answer.model_dump_json())
     return repair_plan(resolved, pinned, answer.tasks), notes
 
 

@@ -14,6 +14,7 @@ from crew.run.state import GateResult, PlannedTask, RunState, TaskState
 
 if TYPE_CHECKING:
     from crew.llm.ledger import Ledger, Totals
+    from crew.patterns.decisions import Degraded
 
 RESUMABLE: frozenset[str] = frozenset({"budget", "interrupted"})
 GATE_TAIL_LINES = 30
@@ -150,6 +151,44 @@ def _tasks_section(state: RunState, plan: list[PlannedTask], ledger: Ledger) -> 
     return out
 
 
+_FALLBACK = {
+    "read_from_text": "read from the plain-text marker",
+    "changes_requested": "counted as changes requested, the text as the feedback",
+    "abstained": "abstained",
+    "no_decision": "no decision (the proposals are kept)",
+    "single_subtask": "the whole task as one subtask for the first worker",
+    "single_task": "the goal as one task",
+}
+
+
+def all_degraded(state: RunState, plan: list[PlannedTask]) -> list[Degraded]:
+    """The run plan's degraded decisions, then each task's in task order."""
+    out = list(state.degraded)
+    for tid in task_order(state, plan):
+        ts = state.tasks.get(tid)
+        if ts is not None:
+            out += ts.degraded
+    return out
+
+
+def _degraded_section(state: RunState, plan: list[PlannedTask]) -> list[str]:
+    """Each decision a fallback took because the model's structured answer was unreadable."""
+    items = all_degraded(state, plan)
+    if not items:
+        return []
+    out = ["## Degraded decisions", "",
+           f"{len(items)} decision(s) could not be read from the model's structured answer and "
+           "were taken by their documented fallback (docs/ARCHITECTURE.md, \"Degraded "
+           "decisions\"):", "",
+           "| Task | Decision | Role | Round | Fallback | Why | The answer began |",
+           "|---|---|---|---:|---|---|---|"]
+    for d in items:
+        out.append(f"| {_code(d.task)} | {d.decision.value} | {_cell(d.role)} "
+                   f"| {d.round or ''} | {_FALLBACK.get(d.reason.value, d.reason.value)} "
+                   f"| {_cell(d.error[:160])} | {_cell(d.excerpt[:120])} |")
+    return [*out, ""]
+
+
 def _unattributed(ledger: Ledger, task_ids: set[str]) -> Totals:
     from crew.llm.ledger import Totals
 
@@ -253,6 +292,7 @@ def render_report(state: RunState, plan: list[PlannedTask], ledger: Ledger, *,
         lines.append(f"- **Trace:** {state.trace_url}")
     lines.append("")
     lines += _tasks_section(state, plan, ledger)
+    lines += _degraded_section(state, plan)
     lines += _gates_section(state)
     lines += _safety_section(state)
     lines += _totals_section(state, ledger)
@@ -284,6 +324,10 @@ def render_summary(state: RunState, ledger: Ledger, *,
              f"{format_duration(state.wall_s)}"]
     if state.branch:
         lines.append(f"branch {state.branch}: merge with `git merge --no-ff {state.branch}`")
+    degraded = all_degraded(state, [])
+    if degraded:
+        lines.append(f"⚠ {len(degraded)} decision(s) degraded (an answer that could not be "
+                     "read): see the report")
     if state.host_changes:
         lines.append(f"⚠ {len(state.host_changes)} change(s) in your repository crew did not "
                      "make (refs, hooks or config): see the report")

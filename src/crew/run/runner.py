@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from crew.errors import BudgetExceeded, CrewRuntimeError, UserError
 from crew.patterns.base import Outcome, TaskInfo
+from crew.patterns.decisions import Degraded, trace_degraded
 from crew.patterns.registry import default_registry
 from crew.patterns.setup import pattern_context
 from crew.run import gates as gates_mod
@@ -219,9 +220,14 @@ class RunSession:
 
     async def _make_plan(self) -> list[PlannedTask]:
         files = await asyncio.to_thread(_tracked_files, self.workspace.path)
+        degraded: list[Degraded] = []
         with self.tracer.task("plan", pattern="plan", roles=[self.resolved.crew.spec.supervisor]):
             plan, notes = await make_plan(self.resolved, self.llm, run_id=self.state.run_id,
-                                          repo_text=repo_context(self.workspace.path, files))
+                                          repo_text=repo_context(self.workspace.path, files),
+                                          degraded=degraded)
+            for d in degraded:
+                trace_degraded(d)
+        self.state.degraded = degraded
         for n in notes:
             self.view.message(n)
             self.tracer.event("plan_repaired", "WARNING", {"detail": n})
@@ -349,7 +355,10 @@ class RunSession:
             # checkpointed before the task's span closes: whoever sees it ended can rely on it
             self._set(t.id, status, outcome=str(result.outcome), summary=result.summary,
                       commit=commit, files_changed=result.artifacts.files_changed,
-                      rounds=result.rounds, finished_at=time.time())
+                      rounds=result.rounds, finished_at=time.time(),
+                      degraded=result.degraded)
+            for d in result.degraded:
+                self.view.message(f"{t.id}: degraded decision: {d.describe()}")
             await self.durable()
             obs.end({"outcome": status, "summary": result.summary[:SUMMARY_CHARS],
                      "commit": commit})

@@ -20,6 +20,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from crew.errors import UserError
+from crew.patterns.decisions import Degraded
 
 STATE_FILE = "state.json"
 PLAN_FILE = "plan.json"
@@ -73,6 +74,7 @@ class TaskState(BaseModel):
     started_at: float | None = None
     finished_at: float | None = None
     error: str | None = None
+    degraded: list[Degraded] = Field(default_factory=list)  # decisions taken by a fallback
 
 
 class GateResult(BaseModel):
@@ -123,6 +125,7 @@ class RunState(BaseModel):
     sandbox_settings: dict[str, Any] = Field(default_factory=dict)  # merged `sandbox:`
     sandbox_limits: str = ""  # the limits commands ran under, as the report shows them
     host_changes: list[str] | None = None  # after the run: changes crew did not make
+    degraded: list[Degraded] = Field(default_factory=list)  # the run plan's, if degraded
 
     def task(self, task_id: str) -> TaskState:
         return self.tasks.setdefault(task_id, TaskState())

@@ -11,6 +11,7 @@ import pytest
 import yaml
 
 from crew.llm import LLM
+from crew.patterns.decisions import DecisionKind, Degraded, DegradedReason
 from crew.run.plan import PlanTaskOut, check_plan, make_plan, repair_plan
 from crew.spec.resolve import resolve_feature
 
@@ -86,9 +87,27 @@ async def test_no_json_at_all_plans_the_goal_as_one_task(feature: Path) -> None:
     junk = {"task": "plan", "role": "supervisor", "content": "I would rather not.",
             "repeat": True}
     resolved, llm = _llm(feature, [junk])
-    plan, notes = await make_plan(resolved, llm, run_id="r1", repo_text="")
+    degraded: list[Degraded] = []
+    plan, notes = await make_plan(resolved, llm, run_id="r1", repo_text="", degraded=degraded)
     assert [t.id for t in plan] == ["threat-model", "implement"]
+    assert plan[1].template == "implement" and plan[1].roles[0] == "coder"
+    assert plan[1].depends_on == ["threat-model"]
     assert "no usable plan" in notes[0]
+    [d] = degraded
+    assert (d.decision, d.reason, d.role) == (DecisionKind.RUN_PLAN, DegradedReason.SINGLE_TASK,
+                                              "supervisor")
+    assert d.excerpt == "I would rather not." and "no valid PlanOut" in d.error
+
+
+async def test_an_unreadable_re_ask_repairs_the_first_plan(feature: Path) -> None:
+    bad = _plan({"id": "a", "title": "A", "pattern": "reviewloop", "roles": ["coder"]})
+    junk = {"task": "plan", "role": "supervisor", "purpose": "plan-fix", "content": "No.",
+            "repeat": True}
+    resolved, llm = _llm(feature, [bad, junk])
+    degraded: list[Degraded] = []
+    plan, notes = await make_plan(resolved, llm, run_id="r1", repo_text="", degraded=degraded)
+    assert [t.id for t in plan] == ["threat-model", "a"] and plan[1].pattern == "review_loop"
+    assert degraded == [] and "could not be read" in notes[1]
 
 
 def test_repair_breaks_every_cycle(feature: Path) -> None:

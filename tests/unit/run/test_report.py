@@ -151,3 +151,26 @@ def test_tasks_added_during_the_run_are_reported_after_the_plan() -> None:
 def test_format_duration() -> None:
     assert [format_duration(x) for x in (0, 9.94, 59.9, 60, 125.4, 3723)] == [
         "0.0s", "9.9s", "59.9s", "1m 00s", "2m 05s", "1h 02m 03s"]
+
+
+def test_degraded_decisions_are_listed_in_the_report_and_the_summary() -> None:
+    from crew.patterns.decisions import DecisionKind, Degraded, DegradedReason
+
+    s = state("failed")
+    s.degraded = [Degraded(decision=DecisionKind.RUN_PLAN, reason=DegradedReason.SINGLE_TASK,
+                           role="supervisor", task="plan", error="no valid PlanOut",
+                           excerpt="I would | rather not")]
+    s.task("tests").status = "no_consensus"
+    s.task("tests").degraded = [Degraded(
+        decision=DecisionKind.BALLOT, reason=DegradedReason.ABSTAINED, role="tester", round=2,
+        task="tests", error="no valid Ballot", excerpt="hmm")]
+    md = render_report(s, PLAN, ledger())
+    assert "## Degraded decisions" in md and "2 decision(s)" in md
+    rows = table_rows(md, "| Task | Decision |")[2:]
+    assert rows == [
+        ["`plan`", "run_plan", "supervisor", "", "the goal as one task", "no valid PlanOut",
+         "I would \\| rather not"],
+        ["`tests`", "ballot", "tester", "2", "abstained", "no valid Ballot", "hmm"]]
+    assert md.index("## Degraded decisions") < md.index("## Gates")
+    assert any("2 decision(s) degraded" in line for line in render_summary(s, ledger()))
+    assert "Degraded decisions" not in render_report(state(), PLAN, ledger())

@@ -1,0 +1,152 @@
+"""Degraded decisions: what a pattern (or the run's planner) does when a structured answer
+cannot be read, so one bad answer never ends a run.
+
+Every structured decision first goes through the model's structured path (native json_schema
+or instructions, repair, re-asks, the alias's fallback). When that still fails, the decision is
+read from the plain text where the role was asked for a plain marker (APPROVED / CHANGES
+REQUESTED, a chosen option or proposal number), else a documented fallback applies:
+
+| decision | unreadable → |
+|---|---|
+| reviewer's verdict, lead's review | changes requested, the text as the feedback (max rounds bound it) |
+| committee ballot or vote | the member abstains (unless the text names one option / proposal) |
+| committee chair | text committee: the chair's text is the decision; code: no decision |
+| debate judge | no decision (`no_consensus`); the debaters' final answers are kept |
+| lead's plan | one subtask, the whole task, for the first worker |
+| the run's plan | the goal as one task (the `implement` template, else a coder) |
+
+Each is recorded as a `Degraded` on the pattern's result (and the run state), shown in the
+report and emitted as a `decision_degraded` trace event.
+"""
+
+from __future__ import annotations
+
+import re
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from pydantic import BaseModel, ConfigDict
+
+from crew.errors import ModelBehaviorError
+
+if TYPE_CHECKING:
+    from crew.patterns.base import PatternContext, Record
+
+M = TypeVar("M", bound=BaseModel)
+TEXT_CHARS = 2000  # raw text kept as feedback / decision
+EXCERPT_CHARS = 300  # raw text kept in the record (report, trace)
+
+
+class DecisionKind(StrEnum):
+    VERDICT = "verdict"  # review_loop: the reviewer's verdict
+    JUDGE = "judge"  # debate: the judge's verdict
+    BALLOT = "ballot"  # committee: a member's answer
+    VOTE = "vote"  # committee: a member's vote or ranking
+    CHAIR = "chair"  # committee: the chair's decision
+    LEAD_PLAN = "lead_plan"  # supervisor_worker: the lead's subtasks
+    LEAD_REVIEW = "lead_review"  # supervisor_worker: the lead's review
+    RUN_PLAN = "run_plan"  # the run's supervisor: the task plan
+
+
+class DegradedReason(StrEnum):
+    READ_FROM_TEXT = "read_from_text"  # decided by a plain marker in the text
+    CHANGES_REQUESTED = "changes_requested"  # counted as changes requested, text as feedback
+    ABSTAINED = "abstained"  # the member abstained
+    NO_DECISION = "no_decision"  # nobody decided; the proposals are kept
+    SINGLE_SUBTASK = "single_subtask"  # the whole task as one subtask for the first worker
+    SINGLE_TASK = "single_task"  # the goal as one task
+
+
+class Degraded(BaseModel):
+    """One decision taken by the fallback instead of a valid structured answer."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    decision: DecisionKind
+    reason: DegradedReason
+    role: str = ""
+    round: int = 0
+    task: str = ""
+    error: str = ""  # why the structured answer failed
+    excerpt: str = ""  # the start of the raw answer
+
+    def describe(self) -> str:
+        who = f" by {self.role}" if self.role else ""
+        rnd = f" (round {self.round})" if self.round else ""
+        return f"{self.decision.value}{who}{rnd}: {self.reason.value}"
+
+
+def trace_degraded(d: Degraded) -> None:
+    """A `decision_degraded` WARNING event under the current observation."""
+    from crew.observability.tracer import current_tracer
+
+    current_tracer().event("decision_degraded", "WARNING", d.model_dump(mode="json"))
+
+
+def degrade(rec: Record, kind: DecisionKind, reason: DegradedReason, *, role: str,
+            rnd: int, task: str, error: str, text: str | None) -> Degraded:
+    """Record (result, trace) that `kind` was decided by the fallback `reason`."""
+    d = Degraded(decision=kind, reason=reason, role=role, round=rnd, task=task,
+                 error=error[:EXCERPT_CHARS], excerpt=" ".join((text or "").split())[
+                     :EXCERPT_CHARS])
+    rec.degraded.append(d)
+    trace_degraded(d)
+    return d
+
+
+async def try_ask(ctx: PatternContext, role: str, rnd: int, messages: list[dict[str, Any]],
+                  schema: type[M], *, purpose: str, alias: str | None = None,
+                  temperature: float | None = None) -> tuple[M | None, str | None, str]:
+    """(answer, None, "") or, when no valid answer came, (None, the raw text of the last
+    attempt when known, why)."""
+    try:
+        answer = await ctx.turns.ask(ctx, role, rnd, messages, schema, purpose=purpose,
+                                     alias=alias, temperature=temperature)
+    except ModelBehaviorError as e:
+        raw = getattr(e, "last_output", None)
+        return None, raw if isinstance(raw, str) else None, str(e)
+    return answer, None, ""
+
+
+# ---------------------------------------------------------------------- plain-text readers
+_MARKER = re.compile(r"^[\s>*_#`\-]*(?:verdict\s*[:\-]?\s*)?[*_`]*"
+                     r"(APPROVED|CHANGES[ _]REQUESTED)\b", re.M | re.I)
+_PROPOSAL = re.compile(r"\b(?:proposal|option|answer|choice)\s*(?:no\.?|number|#)?\s*(\d+)\b"
+                       r"|#(\d+)\b", re.I)
+_SEQUENCE = re.compile(r"^[^\d\n]*?(\d+)((?:\s*(?:,|>|->)\s*\d+)+)\W*$", re.M)
+
+
+def read_approval(text: str | None) -> bool | None:
+    """True for APPROVED, False for CHANGES REQUESTED (at a line start, decoration and a
+    `Verdict:` prefix allowed); None when neither or both appear."""
+    found = {m.group(1).upper().replace("_", " ") for m in _MARKER.finditer(text or "")}
+    if len(found) != 1:
+        return None
+    return found.pop() == "APPROVED"
+
+
+def read_option(text: str | None, options: list[str]) -> str | None:
+    """The one option the text names (whole words, any case), else None."""
+    hits = [o for o in options
+            if re.search(rf"(?<!\w){re.escape(o)}(?!\w)", text or "", re.I)]
+    return hits[0] if len(hits) == 1 else None
+
+
+def read_number(text: str | None, n: int) -> int | None:
+    """The one proposal number (1..n) the text names ("proposal 2", "#2", or only "2")."""
+    stripped = (text or "").strip().rstrip(".")
+    if stripped.isdigit():
+        k = int(stripped)
+        return k if 1 <= k <= n else None
+    nums = {int(a or b) for a, b in _PROPOSAL.findall(text or "")}
+    nums = {k for k in nums if 1 <= k <= n}
+    return nums.pop() if len(nums) == 1 else None
+
+
+def read_ranking(text: str | None, n: int) -> list[int] | None:
+    """An explicit ranking line ("2, 1, 3" or "2 > 1 > 3") of proposal numbers, else None."""
+    for m in _SEQUENCE.finditer(text or ""):
+        order = [int(m.group(1)), *map(int, re.findall(r"\d+", m.group(2)))]
+        if all(1 <= k <= n for k in order) and len(set(order)) == len(order):
+            return order
+    return None
