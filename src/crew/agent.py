@@ -299,10 +299,11 @@ class _Loop:
         self.cost += completion.cost_usd
         content, raw_calls, problem = self._read_calls(completion, turn)
         calls = _unique_ids(raw_calls, turn)
-        self.last_text = content or self.last_text
+        said = bool(content and content.strip())
+        self.last_text = content if said else self.last_text
         self.turn_output = _assistant(content, calls)
         if not calls:
-            note = (EMPTY_NUDGE if not (content or "").strip() else
+            note = (EMPTY_NUDGE if not said else
                     UNREADABLE_CALL.format(problem=problem) if problem else None)
             if note is not None and not self.nudged:
                 await self._nudge(turn, completion, note)
@@ -311,7 +312,7 @@ class _Loop:
             self.shown = len(self.messages)
             detail = "final answer" if note is None else "final answer (after a nudge)"
             return await self._finish(turn, completion, [], StopReason.FINAL, detail,
-                                      content or self.last_text)
+                                      content if said else self.last_text)
         self.messages.append(self.turn_output)
         self.shown = len(self.messages)
         tripped = self._check_repeats(content, calls)

@@ -252,8 +252,9 @@ def _repair(text: str) -> Any:
     """json-repair's best reading of a broken object or list (None when it finds none)."""
     if not text.lstrip().startswith(("{", "[")):
         return None
-    import json_repair
+    import importlib
 
+    json_repair = importlib.import_module("json_repair")  # untyped; loaded only when needed
     try:
         value = json_repair.loads(text)
     except Exception:  # json-repair is best effort; anything it cannot read is no call

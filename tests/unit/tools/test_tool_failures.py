@@ -73,8 +73,8 @@ async def test_a_crashing_hook_stops_the_task(ctx: ToolContext) -> None:
         raise ValueError("hook bug")
 
     reg.before_call(broken)
-    with pytest.raises(ToolBug, match="before-call hook .*broken.* failed on flaky: "
-                                      "ValueError: hook bug"):
+    with pytest.raises(ToolBug, match=r"before-call hook .*broken.* failed on flaky: "
+                                      r"ValueError: hook bug"):
         await reg.invoke(call("flaky", {"why": "tool"}), ctx)
 
 
