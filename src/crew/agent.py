@@ -5,6 +5,11 @@ results back. The loop stops at a final answer (a reply without tool calls), at 
 at a guard: the same tool call repeated, the same assistant message repeated, or no new tool
 result for a number of turns. The conversation is laid out stable-first (role, then context,
 then the task) and grows append-only, so provider prompt caches keep hitting.
+
+Tool calls a model wrote as text (crew.llm.text_tools) are read when a reply has no native
+ones and become ordinary calls; an empty reply, or a call in a tag that cannot be read, is
+answered once with a short note. A tool's infrastructure failure (crew.errors.
+InfrastructureError, a plugin's UserError) is not fed back: it ends the loop by raising.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
+from crew.llm.text_tools import parse_text_tool_calls
 from crew.llm.types import (
     CallContext,
     ChatModel,
@@ -43,6 +49,11 @@ FRAMEWORK_NOTE = (
 NOT_RUN = "Not run: the agent was stopped ({reason})."
 ELIDED = "[old output elided ({chars} chars) to keep the context short; call the tool again if needed]"
 TRUNCATION_NOTE_CHARS = 40  # "[... N characters omitted ...]" added by the registry
+EMPTY_NUDGE = ("Your reply was empty. Continue the task: call a tool, or reply with your final "
+               "answer.")
+UNREADABLE_CALL = ("Your tool call could not be read ({problem}). Call tools natively, or write "
+                   'each call as <tool_call>{{"name": "...", "arguments": {{...}}}}</tool_call> '
+                   "with valid JSON.")
 
 
 class StopReason(StrEnum):
@@ -235,6 +246,7 @@ class _Loop:
                          default=0)
         self.turn_output: Message | None = None
         self.last_text: str | None = None  # the last assistant text seen
+        self.nudged = False  # an empty or unreadable reply was answered once already
         self.specs = agent.tools.specs()
         self.schema_tokens = agent.count_tokens(json.dumps(self.specs)) if self.specs else 0
         _, glue = system_prompt(agent.role, with_tools=len(agent.tools) > 0)
@@ -285,22 +297,30 @@ class _Loop:
         self.prompt_tokens += completion.usage.prompt_tokens
         self.completion_tokens += completion.usage.completion_tokens
         self.cost += completion.cost_usd
-        calls = _unique_ids(completion.tool_calls, turn)
-        self.last_text = completion.content or self.last_text
-        self.turn_output = _assistant(completion.content, calls)
+        content, raw_calls, problem = self._read_calls(completion, turn)
+        calls = _unique_ids(raw_calls, turn)
+        said = bool(content and content.strip())
+        self.last_text = content if said else self.last_text
+        self.turn_output = _assistant(content, calls)
+        if not calls:
+            note = (EMPTY_NUDGE if not said else
+                    UNREADABLE_CALL.format(problem=problem) if problem else None)
+            if note is not None and not self.nudged:
+                await self._nudge(turn, completion, note)
+                return None
+            self.messages.append(self.turn_output)
+            self.shown = len(self.messages)
+            detail = "final answer" if note is None else "final answer (after a nudge)"
+            return await self._finish(turn, completion, [], StopReason.FINAL, detail,
+                                      content if said else self.last_text)
         self.messages.append(self.turn_output)
         self.shown = len(self.messages)
-        if not calls:
-            return await self._finish(turn, completion, [], StopReason.FINAL, "final answer",
-                                      completion.content)
-        tripped = self._check_repeats(completion.content, calls)
+        tripped = self._check_repeats(content, calls)
         if tripped:
             reason, detail = tripped
             skipped = self._not_run(calls, detail)
             return await self._finish(turn, completion, skipped, reason, detail, self.last_text)
-        outcomes = list(await asyncio.gather(
-            *(self.a.tools.invoke(c, self.tool_ctx) for c in calls)
-        ))
+        outcomes = await self._invoke(calls)
         self.outcomes.extend(outcomes)
         for o in outcomes:
             self.messages.append(o.as_message())
@@ -317,6 +337,46 @@ class _Loop:
             return await self._finish(turn, completion, outcomes, stop, detail, self.last_text)
         await self._notify(TurnRecord(turn, completion, outcomes, list(self.messages), None))
         return None
+
+    def _read_calls(self, completion: Completion, turn: int
+                    ) -> tuple[str | None, Sequence[ToolCall], str | None]:
+        """(content, calls, problem): native calls as they are; else, for an agent with tools,
+        the calls written in the text (content is then the text around them)."""
+        content = completion.content
+        if completion.tool_calls or not self.specs:
+            return content, completion.tool_calls, None
+        parsed = parse_text_tool_calls(content)
+        if parsed is None:
+            return content, (), None
+        if parsed.calls:
+            current_tracer().event("text_tool_calls", "WARNING" if parsed.problem else "DEFAULT", {
+                "role": self.context.role, "turn": turn, "format": parsed.format,
+                "calls": [c.name for c in parsed.calls],
+                **({"problem": parsed.problem} if parsed.problem else {})})
+        return parsed.text if parsed.calls else content, parsed.calls, parsed.problem
+
+    async def _nudge(self, turn: int, completion: Completion, note: str) -> None:
+        """Answer an empty reply, or a call that could not be read, once with `note`. An empty
+        reply is not kept (some providers refuse empty assistant messages)."""
+        self.nudged = True
+        if (completion.content or "").strip():
+            self.messages.append(self.turn_output or {})
+        self.shown = len(self.messages)
+        self.messages.append({"role": "user", "content": note})
+        self.fw_dynamic += self.a.count_tokens(note)
+        current_tracer().event("agent_nudged", "WARNING", {
+            "role": self.context.role, "turn": turn, "note": note[:300]})
+        await self._notify(TurnRecord(turn, completion, [], list(self.messages), None))
+
+    async def _invoke(self, calls: Sequence[ToolCall]) -> list[ToolOutcome]:
+        """Run the calls concurrently; when one raises (an infrastructure failure), the others
+        still finish before the first error is raised, so nothing is left running."""
+        results = await asyncio.gather(
+            *(self.a.tools.invoke(c, self.tool_ctx) for c in calls), return_exceptions=True)
+        for r in results:
+            if isinstance(r, BaseException):
+                raise r
+        return [r for r in results if isinstance(r, ToolOutcome)]
 
     # ---------------------------------------------------------------- guards
 

@@ -4,7 +4,10 @@
 column, field) and a fix, and the CLI turns it into a short message and exit code 2.
 
 Everything else derives from `CrewRuntimeError`: model and runtime failures that are retried,
-repaired or fed back to the model, or that stop a run cleanly so it can be resumed.
+repaired or fed back to the model, or that stop a run cleanly so it can be resumed. Of those,
+only a tool's own `ToolError` (crew.tools.base) is shown to the model; an `InfrastructureError`
+(the machinery failed: a sandbox that cannot start, a tool or plugin that crashed) stops the
+task with its message instead, and `crew resume` retries the task once the cause is fixed.
 """
 
 from __future__ import annotations
@@ -68,6 +71,12 @@ class UserError(CrewError):
 
 class CrewRuntimeError(CrewError):
     """A model or runtime failure: retried, repaired, fed back, or a clean resumable stop."""
+
+
+class InfrastructureError(CrewRuntimeError):
+    """crew's machinery failed, not the model: a sandbox that cannot start, a tool, hook or
+    plugin that raised unexpectedly. Never fed to the model: the task stops with this message
+    (task and run status `error`, exit 1) and `crew resume` retries it."""
 
 
 class ModelBehaviorError(CrewRuntimeError):

@@ -29,10 +29,11 @@ if TYPE_CHECKING:
     from rich.text import Text
 
 ICONS = {"pending": "○", "running": "▶", "done": "✔", "failed": "✘", "budget": "$",
-         "guard": "⛔", "no_consensus": "≠", "interrupted": "⏸", "skipped": "–"}
+         "guard": "⛔", "no_consensus": "≠", "interrupted": "⏸", "skipped": "–",
+         "error": "✘"}
 STYLES = {"pending": "dim", "running": "cyan", "done": "green", "failed": "red",
           "budget": "yellow", "guard": "red", "no_consensus": "yellow",
-          "interrupted": "yellow", "skipped": "dim"}
+          "interrupted": "yellow", "skipped": "dim", "error": "red"}
 _SCALARS = (str, int, float, bool)
 
 

@@ -172,7 +172,7 @@ def runs(
 ) -> None:
     """List the runs of a repository: id, feature, status, cost, duration."""
     from crew.llm.ledger import Ledger
-    from crew.run.report import format_duration
+    from crew.run.report import RESUMABLE, format_duration
     from crew.run.state import list_runs
     from crew.workspace.git import repo_root
 
@@ -182,7 +182,7 @@ def runs(
         cost = (Ledger.from_dict(s.ledger).total.cost_usd if s.ledger  # a version-1 run
                 else float(s.spent.get("cost_usd", 0.0)))
         rows.append({"run_id": s.run_id, "feature": s.feature_title, "status": s.status,
-                     "cost_usd": round(cost, 6), "duration_s": round(s.wall_s, 1),
+                     "resumable": s.status in RESUMABLE, "cost_usd": round(cost, 6), "duration_s": round(s.wall_s, 1),
                      "started": time.strftime("%Y-%m-%d %H:%M", time.localtime(s.created_at))})
     if json_mode:
         for r in rows:

@@ -180,6 +180,8 @@ class CrewChatCompletionClient(ChatCompletionClient):
         extra_create_args: Mapping[str, Any] = {},
         cancellation_token: CancellationToken | None = None,
     ) -> CreateResult:
+        if self.errors.error is not None:  # a tool's infrastructure failure: never asked about
+            raise self.errors.error
         if not messages or not isinstance(messages[-1], FunctionExecutionResultMessage):
             self.turn += 1  # a new reply; a call after tool results continues the same one
         self.calls += 1
@@ -268,11 +270,13 @@ class CrewChatCompletionClient(ChatCompletionClient):
 
 class CrewWorkbench(Workbench):
     """AutoGen Workbench over crew's ToolRegistry: the role's tools, run in `workdir` with
-    crew's path policy, hooks, approvals and sandbox; a tool's failure comes back as text."""
+    crew's path policy, hooks, approvals and sandbox; a tool's failure comes back as text, an
+    infrastructure failure is kept in `errors` (the client refuses to call the model again)."""
 
     def __init__(self, registry: ToolRegistry, workdir: Path, context: CallContext, *,
-                 sandbox: SandboxBackend | None = None) -> None:
+                 sandbox: SandboxBackend | None = None, errors: ErrorBox | None = None) -> None:
         self.registry = registry
+        self.errors = errors or ErrorBox()
         self.tool_ctx = ToolContext(workspace=workdir, sandbox=sandbox,
                                     paths=PathPolicy(Path(workdir).resolve(), DEFAULT_PROTECTED),
                                     call=context)
@@ -292,7 +296,11 @@ class CrewWorkbench(Workbench):
         self.calls += 1
         call = ToolCall(id=call_id or f"call_{self.calls}", name=name,
                         arguments=json.dumps(dict(arguments or {})))
-        outcome = await self.registry.invoke(call, self.tool_ctx)
+        try:
+            outcome = await self.registry.invoke(call, self.tool_ctx)
+        except CrewError as e:  # infrastructure, not the model's: the turn stops with it
+            self.errors.keep(e)
+            raise
         return ToolResult(name=name, result=[TextResultContent(content=outcome.output)],
                           is_error=outcome.is_error)
 

@@ -102,7 +102,7 @@ class AutogenTurns:
         client = CrewChatCompletionClient(
             ctx.llm, alias or spec.model, call, params=call_params(ctx, role, temperature),
             schema=schema, errors=errors, turn_offset=done if turn is None else turn - 1)
-        bench = (CrewWorkbench(tools, workdir, call, sandbox=ctx.sandbox)
+        bench = (CrewWorkbench(tools, workdir, call, sandbox=ctx.sandbox, errors=errors)
                  if tools is not None and workdir is not None else None)
         system = [m for m in msgs[:1] if m.get("role") == "system"]
         rest = msgs[len(system):]

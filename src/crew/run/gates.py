@@ -7,6 +7,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from crew.errors import InfrastructureError
 from crew.run.state import GateResult, PlannedTask
 
 if TYPE_CHECKING:
@@ -25,12 +26,16 @@ def _tail(text: str, limit: int = OUTPUT_TAIL) -> str:
 
 async def run_gate(sandbox: SandboxBackend, workdir: Path, cmd: AcceptanceCommand,
                    attempt: int) -> GateResult:
-    """One acceptance command; a sandbox failure is a failed gate, never a crash."""
+    """One acceptance command. A sandbox that cannot start (InfrastructureError) is raised: the
+    run stops, resumable, rather than a fix task asking a model about the machine; any other
+    exception from the backend is a failed gate."""
     started = time.monotonic()
     name = cmd.name or cmd.run
     try:
         res = await sandbox.run(cmd.run, workspace=workdir, timeout=float(cmd.timeout))
-    except Exception as e:  # the sandbox failing is a failed gate
+    except InfrastructureError:
+        raise
+    except Exception as e:
         return GateResult(name=name, command=cmd.run, exit_code=-1, passed=False,
                           output=f"{type(e).__name__}: {e}",
                           duration_s=time.monotonic() - started, attempt=attempt)

@@ -16,7 +16,8 @@ if TYPE_CHECKING:
     from crew.llm.ledger import Ledger, Totals
     from crew.patterns.decisions import Degraded
 
-RESUMABLE: frozenset[str] = frozenset({"budget", "interrupted"})
+# error: the checkpoint is intact; `crew resume` retries once the cause is fixed
+RESUMABLE: frozenset[str] = frozenset({"budget", "interrupted", "error"})
 GATE_TAIL_LINES = 30
 GATE_TAIL_CHARS = 3000
 
@@ -25,7 +26,7 @@ _STATUS_LINE = {
     "failed": "❌ failed",
     "budget": "⏸ stopped: budget exhausted (resumable)",
     "interrupted": "⏸ interrupted (resumable)",
-    "error": "❌ stopped by an error",
+    "error": "❌ stopped by an error (resumable once it is fixed)",
 }
 _SUMMARY_HEAD = {"passed": "✔ passed", "failed": "✘ failed", "budget": "⏸ budget exhausted",
                  "interrupted": "⏸ interrupted", "error": "✘ error"}
@@ -202,7 +203,7 @@ def _unattributed(ledger: Ledger, task_ids: set[str]) -> Totals:
 def _gates_section(state: RunState) -> list[str]:
     out = ["## Gates", ""]
     if not state.gates:
-        why = "the run stopped before them" if state.status in RESUMABLE | {"error"} \
+        why = "the run stopped before them" if state.status in RESUMABLE \
             else "the feature has no acceptance commands"
         return [*out, f"No gate ran ({why}).", ""]
     out += ["| Gate | Command | Attempt | Result | Exit code | Time |",

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from crew.errors import BudgetExceeded, CrewRuntimeError, UserError
+from crew.errors import BudgetExceeded, CrewRuntimeError, InfrastructureError, UserError
 from crew.patterns.base import Outcome, TaskInfo
 from crew.patterns.decisions import Degraded, trace_degraded
 from crew.patterns.registry import default_registry
@@ -174,7 +174,7 @@ class RunSession:
             self.state.status, self.state.stop_reason = "budget", str(e)
         except (UserError, CrewRuntimeError, OSError) as e:
             # the checkpoint is intact: say what broke; `crew resume` continues after a fix
-            self._interrupted(f"{type(e).__name__}: {e}")
+            self._interrupted(str(e) if isinstance(e, TaskStopped) else f"{type(e).__name__}: {e}")
             self.state.status = "error"
             self.view.message(f"run stopped: {self.state.stop_reason}")
             self.tracer.event("run_error", "ERROR", {"error": self.state.stop_reason})
@@ -343,7 +343,14 @@ class RunSession:
             dependencies=self._dep_summaries(t), state=self._pattern_state(t.id),
             checkpoint=self._pattern_checkpoint(t.id), turn_store=self.turns)
         with self.tracer.task(t.id, pattern=t.pattern, roles=t.roles) as obs:
-            result = await default_registry().run(template, ctx)
+            try:
+                result = await default_registry().run(template, ctx)
+            except (InfrastructureError, UserError) as e:
+                # not the model's problem: the task stops after this one attempt, resumable
+                stopped = TaskStopped(t.id, e)
+                self._set(t.id, "error", error=stopped.reason, finished_at=time.time())
+                await self.durable()
+                raise stopped from e
             status = OUTCOME_STATUS.get(result.outcome, "failed")
             commit = result.artifacts.commit
             if commit is None and status == "done":
@@ -448,6 +455,16 @@ class RunSession:
         text = render_report(self.state, self.plan or [], self.llm.ledger, limit_usd=limit)
         write_atomic(self.run_dir / REPORT_FILE, text)
         return text
+
+
+class TaskStopped(CrewRuntimeError):
+    """A task stopped by an infrastructure failure or a UserError raised while it ran; the run
+    stops with it (status `error`, exit 1) and `crew resume` runs the task again."""
+
+    def __init__(self, task_id: str, cause: Exception) -> None:
+        self.task_id, self.cause = task_id, cause
+        self.reason = f"{type(cause).__name__}: {cause}"
+        super().__init__(f"task {task_id} stopped: {self.reason}")
 
 
 def _tracked_files(path: Path) -> list[str]:

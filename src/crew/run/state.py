@@ -29,8 +29,10 @@ LOCK_FILE = "lock"
 STATE_VERSION = 2
 READABLE_VERSIONS = (1, 2)
 
+# "error": stopped by an infrastructure failure (a sandbox that cannot start, a crashed tool, a
+# plugin's UserError); not finished, so `crew resume` runs it again.
 TaskStatus = Literal["pending", "running", "done", "failed", "budget", "guard", "no_consensus",
-                     "interrupted", "skipped"]
+                     "interrupted", "skipped", "error"]
 RunStatus = Literal["planning", "running", "gates", "passed", "failed", "budget", "interrupted",
                     "error"]
 FINISHED_TASK: frozenset[str] = frozenset({"done", "failed", "guard", "no_consensus", "skipped"})

@@ -1,8 +1,14 @@
-"""The Tool type, the @tool decorator and what a tool receives (ToolContext) and returns."""
+"""The Tool type, the @tool decorator and what a tool receives (ToolContext) and returns.
+
+Two kinds of failure: a `ToolError` (a refused path, a failing command, bad input for the
+tool) goes back to the model as the call's result; anything else a tool raises is the
+machinery's problem (`ToolBug`, `SandboxError`, a plugin's `UserError`): the task stops with it
+(see `model_facing`)."""
 
 from __future__ import annotations
 
 import asyncio
+import errno
 import inspect
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -12,18 +18,44 @@ from typing import TYPE_CHECKING, Any, get_type_hints, overload
 
 from pydantic import BaseModel, ConfigDict, create_model
 
-from crew.errors import CrewRuntimeError
+from crew.errors import CrewError, CrewRuntimeError, InfrastructureError
 from crew.llm.types import CallContext, ToolSpec
 from crew.tools.sandbox.base import SandboxBackend
 
 if TYPE_CHECKING:
     from crew.tools.paths import PathPolicy
 
-__all__ = ["Approval", "Tool", "ToolContext", "ToolError", "ToolOutput", "tool"]
+__all__ = ["Approval", "Tool", "ToolBug", "ToolContext", "ToolError", "ToolOutput",
+           "model_facing", "tool"]
 
 
 class ToolError(CrewRuntimeError):
-    """A tool could not do what was asked. The message goes back to the model as the result."""
+    """A tool could not do what was asked (a refused path, a failing command, a missing file).
+    The message goes back to the model as the result; the model can act on it."""
+
+
+class ToolBug(InfrastructureError):
+    """A tool (or a hook around it) raised something other than ToolError: a bug or a broken
+    environment, not the model's doing. The task stops with it; the model never sees it."""
+
+
+# OSErrors that say the machine is in trouble (not the path the model named): they stop the
+# task. Any other OSError from a tool (permission denied, no such file, is a directory, ...)
+# is about the path the model asked for and goes back to it.
+MACHINE_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EIO, errno.ENOMEM,
+                            errno.EMFILE, errno.ENFILE})
+
+
+def model_facing(exc: BaseException) -> bool:
+    """Whether an exception raised by a tool goes back to the model as its result (True) or
+    stops the task (False): ToolError and path-level OSErrors are the model's to handle;
+    crew's own errors (UserError, InfrastructureError, BudgetExceeded, ...), machine-level
+    OSErrors and every other exception (a bug) are not."""
+    if isinstance(exc, ToolError):
+        return True
+    if isinstance(exc, CrewError):
+        return False
+    return isinstance(exc, OSError) and exc.errno not in MACHINE_ERRNOS and exc.errno is not None
 
 
 class Approval(StrEnum):

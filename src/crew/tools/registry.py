@@ -1,6 +1,9 @@
 """The tool registry: tools by name (built-ins, `crew.tools` entry points, your own), hooks
 before and after each call, the approval policy, and `invoke`, which never raises for a
-tool's failure: bad arguments, vetoes, refusals and errors all come back as text for the model."""
+tool's failure: unknown names, bad arguments (with the tool's parameters), vetoes, refusals and
+ToolErrors all come back as text for the model. What is not the model's problem — a sandbox
+that cannot start, a plugin's UserError, a tool or hook that crashed — raises instead, so the
+task stops with it (crew.tools.base.model_facing draws the line)."""
 
 from __future__ import annotations
 
@@ -21,11 +24,19 @@ from typing import Any, cast
 
 from pydantic import ValidationError
 
-from crew.errors import UserError
+from crew.errors import CrewError, UserError
 from crew.llm.types import ToolCall, ToolSpec
 from crew.observability.tracer import current_tracer
 from crew.spec.catalog import BUILTIN_TOOLS
-from crew.tools.base import Approval, Tool, ToolContext, ToolError, ToolOutput
+from crew.tools.base import (
+    Approval,
+    Tool,
+    ToolBug,
+    ToolContext,
+    ToolError,
+    ToolOutput,
+    model_facing,
+)
 from crew.tools.sandbox.base import cap_text
 
 log = logging.getLogger(__name__)
@@ -52,7 +63,7 @@ Approver = Callable[[Tool, dict[str, Any]], "Awaitable[str | None] | str | None"
 
 class OutcomeStatus(StrEnum):
     OK = "ok"
-    ERROR = "error"  # the tool ran and failed (ToolError or an exception)
+    ERROR = "error"  # the tool ran and failed (ToolError, a path-level OSError)
     INVALID_ARGS = "invalid_args"
     UNKNOWN_TOOL = "unknown_tool"
     VETOED = "vetoed"  # a before-hook said no
@@ -310,7 +321,8 @@ class ToolRegistry:
                 for err in e.errors()
             )
             return out(
-                f"Error: invalid arguments for {t.name}: {problems}. Fix them and call again.",
+                f"Error: invalid arguments for {t.name}: {problems}. Fix them and call again. "
+                f"Parameters (JSON Schema): {_parameters(t)}",
                 OutcomeStatus.INVALID_ARGS,
             )
         policy = self.approval_of(t)
@@ -326,18 +338,46 @@ class ToolRegistry:
             if reason is not None:
                 return out(f"Refused: {reason}.", OutcomeStatus.REFUSED)
         for hook in self._before:
-            veto = await _maybe_await(hook(call, ctx))
+            try:
+                veto = await _maybe_await(hook(call, ctx))
+            except Exception as e:
+                stop = _stop(e, f"the before-call hook {_hook_name(hook)} failed on {t.name}")
+                if stop is e:
+                    raise
+                raise stop from e
             if veto is not None:
                 return out(f"Vetoed: {veto}", OutcomeStatus.VETOED)
         try:
             result: ToolOutput = await t.invoke(ctx, args)
-        except ToolError as e:
-            return out(f"Error: {e}", OutcomeStatus.ERROR)
-        except Exception as e:  # a tool bug must not crash the agent
-            log.debug("tool %s raised", t.name, exc_info=True)
-            return out(f"Error: {t.name} failed: {type(e).__name__}: {e}", OutcomeStatus.ERROR)
+        except Exception as e:
+            if not model_facing(e):  # the machinery failed, not the model: stop the task
+                log.debug("tool %s raised", t.name, exc_info=True)
+                stop = _stop(e, f"tool {t.name} failed")
+                if stop is e:
+                    raise
+                raise stop from e
+            detail = str(e) if isinstance(e, ToolError) else f"{t.name} failed: {e}"
+            return out(f"Error: {detail}", OutcomeStatus.ERROR)
         status = OutcomeStatus.ERROR if result.is_error else OutcomeStatus.OK
         return out(result.text, status, result.data)
+
+
+def _parameters(t: Tool) -> str:
+    """The tool's parameter schema as sent to the model (compact JSON)."""
+    params = t.spec()["function"].get("parameters", {})
+    return json.dumps(params, separators=(",", ":"), ensure_ascii=False)[:2000]
+
+
+def _hook_name(hook: Any) -> str:
+    return repr(getattr(hook, "__qualname__", None) or type(hook).__name__)
+
+
+def _stop(e: Exception, what: str) -> Exception:
+    """The exception that stops the task: crew's own errors as they are (a plugin's
+    UserError, a SandboxError, a budget stop), anything else as a ToolBug naming `what`."""
+    if isinstance(e, CrewError):
+        return e
+    return ToolBug(f"{what}: {type(e).__name__}: {e}")
 
 
 def _decided(t: Tool, policy: Approval, decision: str, reason: str | None, by: str) -> None:

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
-from crew.errors import CrewRuntimeError
+from crew.errors import InfrastructureError
 
 Command = str | Sequence[str]
 
@@ -20,8 +20,9 @@ DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 SANDBOX_HOME = "/tmp"
 
 
-class SandboxError(CrewRuntimeError):
-    """A sandbox backend could not run a command at all (not: the command failed)."""
+class SandboxError(InfrastructureError):
+    """A sandbox backend could not run a command at all (not: the command failed). An
+    infrastructure failure: it stops the task, it is never shown to the model."""
 
 
 @dataclass(frozen=True)

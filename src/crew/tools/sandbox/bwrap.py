@@ -134,7 +134,7 @@ class BwrapSandbox:
         # bwrap has no limits of its own: run_process puts it in a transient cgroup (pids.max
         # bounds a fork bomb, root included); without one, RLIMIT_NPROC bounds an ordinary user.
         nproc = None if os.getuid() == 0 else user_process_count() + self.limits.pids
-        return await run_process(
+        res = await run_process(
             args,
             cwd=workspace.resolve(),
             env=sandbox_env(env, path=os.environ.get("PATH")),
@@ -143,3 +143,19 @@ class BwrapSandbox:
             backend=self.name,
             nproc=nproc,
         )
+        failed = setup_failure(res)
+        if failed:
+            raise SandboxError(f"bwrap could not start the sandbox: {failed}")
+        return res
+
+
+def setup_failure(res: SandboxResult) -> str | None:
+    """bubblewrap's own error when it failed before running the command, else None. bwrap
+    reports setup failures (a mount refused, namespaces denied, the command not executable)
+    as `bwrap: <reason>` on stderr with exit code 1, before the command could print anything;
+    the probe at startup (`bwrap_status`) does not mount /proc or tmpfs, so these can still
+    happen on every command, e.g. in an unprivileged container."""
+    if res.exit_code != 1 or res.timed_out or res.stdout:
+        return None
+    first = res.stderr.lstrip().split("\n", 1)[0]
+    return first[len("bwrap: "):].strip() or first if first.startswith("bwrap: ") else None

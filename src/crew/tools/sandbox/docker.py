@@ -129,7 +129,6 @@ class DockerSandbox:
             log_config=docker.types.LogConfig(
                 type="json-file", config={"max-size": "8m", "max-file": "1"}
             ),
-            detach=True,
         )
 
     def _run_blocking(self, config: dict[str, Any], timeout: float) -> SandboxResult:
@@ -141,7 +140,9 @@ class DockerSandbox:
         container = None
         try:
             try:
-                container = client.containers.run(**config)
+                # create, then start: a container that fails to start is still removed below
+                container = client.containers.create(**config)
+                container.start()
             except docker.errors.ImageNotFound as e:
                 raise SandboxError(
                     f"sandbox image {self.image!r} is missing: build it with "
@@ -149,6 +150,10 @@ class DockerSandbox:
                 ) from e
             except docker.errors.APIError as e:
                 raise SandboxError(f"docker could not start the sandbox: {e}") from e
+            except (docker.errors.DockerException, requests.exceptions.RequestException) as e:
+                host = os.environ.get("DOCKER_HOST", "the default socket")
+                raise SandboxError(f"docker could not start the sandbox: no Docker daemon "
+                                   f"answers at {host}: {e}") from e
             timed_out = False
             try:
                 status = container.wait(timeout=timeout)
