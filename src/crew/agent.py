@@ -37,6 +37,7 @@ from crew.llm.types import (
 from crew.observability.tracer import current_tracer
 from crew.spec.models import RoleSpec
 from crew.tools.base import Tool, ToolContext
+from crew.tools.conventions import with_conventions
 from crew.tools.paths import DEFAULT_PROTECTED, PathPolicy
 from crew.tools.registry import OutcomeStatus, ToolOutcome, ToolRegistry, run_registry
 from crew.tools.sandbox.base import SandboxBackend
@@ -163,8 +164,10 @@ class Agent:
         count_tokens: Callable[[str], int] = estimate_tokens,
         command_timeout: float = 300.0,
         test_command: str = "python3 -m pytest -q",
+        conventions: str | None = None,
     ) -> None:
         self.role = role
+        self.conventions = conventions  # the repo's AGENTS.md section, first in the system
         self.model = model
         self.tools = _registry(role, tools)
         self.workspace = Path(workspace).resolve()
@@ -186,8 +189,9 @@ class Agent:
         self.test_command = test_command
 
     def initial_messages(self, task: str, repo_context: str | None = None) -> list[Message]:
-        """[system: role], [user: context then task]: stable first, volatile last."""
+        """[system: conventions, role], [user: context then task]: stable first, volatile last."""
         prompt, _ = system_prompt(self.role, with_tools=len(self.tools) > 0)
+        prompt = with_conventions(prompt, self.conventions)
         user = f"{repo_context.strip()}\n\n## Task\n{task.strip()}" if repo_context else task.strip()
         return [{"role": "system", "content": prompt}, {"role": "user", "content": user}]
 

@@ -4,6 +4,16 @@ tools as CrewAI tools, and the bridge from CrewAI's synchronous calls to crew's 
 CrewAI (1.6) drives agents with a ReAct text loop and calls `LLM.call` synchronously from the
 thread running `Crew.kickoff`. `Bridge.run` schedules crew's coroutine on the run's loop and
 waits for it there, so every model call goes through crew's Router, ledger, budgets and tracer.
+
+Tool calls are native on the wire although CrewAI 1.6.1's executor is text-only (it never
+passes tools to `LLM.call`: crew_agent_executor.py `_invoke_loop` → agent_utils.py
+`get_llm_response`; its only function-calling path, llm.py `_handle_tool_call`, runs the
+function inside `LLM.call` and returns the result as the answer, never as a tool message).
+`CrewLLM` sends the tools as function specs, hands CrewAI the model's first tool call as the
+ReAct step its parser expects, and on the next call rewrites CrewAI's "<step>\nObservation:
+<result>" message into the assistant message with that tool call and a `role: tool` result —
+so the model never sees ReAct text. CrewAI's ReAct instructions are dropped from its prompt
+(`slim_i18n`) and its console output (colour codes) is silenced (`quiet_crewai`).
 The first crew error (a budget stop, a provider failure) is kept: CrewAI catches and retries,
 so later calls re-raise it without reaching the model, and the engine re-raises it after the
 kickoff, whatever CrewAI made of it.
@@ -12,16 +22,19 @@ kickoff, whatever CrewAI made of it.
 from __future__ import annotations
 
 import asyncio
+import atexit
 import concurrent.futures
+import contextlib
 import functools
 import importlib
 import itertools
 import json
+import logging
 import os
 import re
 import tempfile
 from collections.abc import Coroutine
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -52,6 +65,12 @@ DEFAULT_ENV = {"CREWAI_TRACING_ENABLED": "false", "CREWAI_TESTING": "true",
                "LITELLM_LOCAL_MODEL_COST_MAP": "True"}
 CREWAI_INJECTED = frozenset({"security_context"})  # arguments CrewAI adds to every tool call
 _TOOL_NAME = re.compile(r"[^A-Za-z0-9_-]")
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+OBSERVATION = "\nObservation:"
+# CrewAI prompt slices replaced (crewai/translations/en.json): the ReAct format and the tool
+# list in text (tools go as function specs), the "Begin! ... your job depends on it" coda.
+SLIM_SLICES = {"tools": "", "no_tools": "", "task": "\n\n{input}", "expected_output": ""}
+log = logging.getLogger("crew.interop.crewai")
 
 
 def _writable_ancestor(path: Path) -> Path | None:
@@ -101,7 +120,45 @@ def load_crewai() -> ModuleType:
         raise UserError(f"the crewai engine cannot start: importing crewai failed: {e}",
                         field="engine", hint="point HOME at a writable directory") from None
     _no_first_run_prompt()
+    quiet_crewai()
     return crewai
+
+
+def quiet_crewai() -> None:
+    """CrewAI's console output off: its Printer writes raw ANSI colour codes to stdout (which
+    carries crew's --json), its event listener and agent utils print rich panels. Printer text
+    goes to the `crew.interop.crewai` logger at DEBUG, colour codes removed."""
+    from crewai.events.event_listener import event_listener
+    from crewai.utilities import agent_utils
+    from crewai.utilities.printer import Printer
+
+    def to_log(content: Any, color: Any = None, *args: Any, **kwargs: Any) -> None:
+        text = content if isinstance(content, str) else "".join(c.text for c in content)
+        log.debug("crewai: %s", _ANSI.sub("", text).strip())
+
+    Printer.print = staticmethod(to_log)  # type: ignore[method-assign]
+    event_listener.formatter.console.quiet = True
+    agent_utils.console.quiet = True
+
+
+@functools.cache
+def slim_i18n() -> Any:
+    """CrewAI's I18N with SLIM_SLICES: the agent's prompt keeps its role, backstory, goal and
+    task, without instructions for a text tool format the model never uses here."""
+    from crewai.utilities.i18n import I18N, get_i18n
+
+    prompts = json.loads(json.dumps(get_i18n()._prompts))
+    prompts["slices"].update(SLIM_SLICES)
+    fd, path = tempfile.mkstemp(prefix="crew-crewai-prompts-", suffix=".json")
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        json.dump(prompts, f)
+    atexit.register(_unlink, path)  # CrewAI re-reads it whenever it validates an agent
+    return I18N(prompt_file=path)
+
+
+def _unlink(path: str) -> None:
+    with contextlib.suppress(OSError):
+        os.unlink(path)
 
 
 def _no_first_run_prompt() -> None:
@@ -128,6 +185,7 @@ class Bridge:
         self.closed = False
         self._turn: Observation | None = None
         self.turn_output: str | None = None
+        self.tool_output: str | None = None  # what crew's tool last returned (CrewTool)
 
     def open_turn(self, role: str, turn: int, messages: list[Message], **meta: Any) -> None:
         """The `agent` observation of one CrewAI agent step, as native agents trace a turn:
@@ -201,18 +259,64 @@ def _native_specs(agent: Any) -> tuple[list[ToolSpec], dict[str, str]]:
     executor = getattr(agent, "agent_executor", None)
     specs: list[ToolSpec] = []
     names: dict[str, str] = {}
+    # the executor holds CrewAI's conversions (CrewStructuredTool, description rewritten);
+    # crew's own tools carry their compact spec, found by name on the agent
+    own = {str(t.name): t.crew_spec for t in getattr(agent, "tools", None) or []
+           if getattr(t, "crew_spec", None)}
     for t in getattr(executor, "tools", None) or []:
         name = tool_name(str(t.name))
         schema = getattr(t, "args_schema", None)
         params: dict[str, Any] = (schema.model_json_schema() if schema is not None
                                   else {"type": "object", "properties": {}})
         params.pop("title", None)
-        crew_spec = getattr(t, "crew_spec", None)
+        crew_spec = getattr(t, "crew_spec", None) or own.get(str(t.name))
         spec = crew_spec or {"type": "function", "function": {
             "name": name, "description": str(t.description)[:1024], "parameters": params}}
         specs.append(spec)
         names[name] = str(t.name)
     return specs, names
+
+
+@dataclass
+class _Step:
+    """One tool step: the ReAct text CrewAI got, and what the model really sent."""
+
+    react: str
+    assistant: Message  # the assistant message with the (one) tool call CrewAI runs
+    call_id: str
+    result: str | None = None  # the tool message's content
+    seen: str = ""  # CrewAI's observation text for it
+
+
+def native_messages(msgs: list[Message], steps: list[_Step]) -> list[Message]:
+    """CrewAI's conversation with each of its "<step>\nObservation: <result>" messages as the
+    model's assistant message with the tool call and a `role: tool` result (crew's tool output
+    when crew's tool ran, else CrewAI's observation, e.g. its refusal of a repeated call).
+    CrewAI repeats a step when it forces a final answer: only its added note is kept."""
+    out: list[Message] = []
+    nxt = 0
+    for m in msgs:
+        content = str(m.get("content") or "")
+        if m.get("role") != "assistant" or not steps:
+            out.append(m)
+            continue
+        if nxt < len(steps) and content.startswith(steps[nxt].react):
+            step, nxt = steps[nxt], nxt + 1
+            step.seen = content[len(step.react):].removeprefix(OBSERVATION).strip()
+            if step.result is None:
+                step.result = step.seen
+            out += [step.assistant,
+                    {"role": "tool", "tool_call_id": step.call_id, "content": step.result}]
+            continue
+        done = next((s for s in reversed(steps[:nxt]) if content.startswith(s.react)), None)
+        if done is None:
+            out.append(m)
+            continue
+        note = content[len(done.react):].removeprefix(OBSERVATION).strip()
+        note = note.removeprefix(done.seen).strip()
+        if note:
+            out.append({"role": "user", "content": note})
+    return out
 
 
 class CallStats:
@@ -245,6 +349,7 @@ def llm_class(crewai: ModuleType) -> type[Any]:
             self.stats = CallStats()
             self._turns = itertools.count(first_turn)
             self._first = first_turn
+            self._steps: list[_Step] = []
 
         def call(self, messages: str | list[Message], tools: Any = None,
                  callbacks: Any = None, available_functions: Any = None,
@@ -254,7 +359,11 @@ def llm_class(crewai: ModuleType) -> type[Any]:
                     else [dict(m) for m in messages])
             specs, names = _native_specs(from_agent) if self.native_tools else ([], {})
             params = dict(self.params)
-            if self.stop:
+            if self.native_tools:
+                if self._steps and self._steps[-1].result is None:
+                    self._steps[-1].result, self.bridge.tool_output = self.bridge.tool_output, None
+                msgs = native_messages(msgs, self._steps)
+            elif self.stop:
                 params["stop"] = list(self.stop)[:4]
             turn = next(self._turns)
             ctx = replace(self.context, turn=turn)
@@ -277,11 +386,22 @@ def llm_class(crewai: ModuleType) -> type[Any]:
                 "completion_tokens": completion.usage.completion_tokens,
                 "total_tokens": completion.usage.total_tokens})
             text = self._apply_stop_words(react_text(completion, names)) or "(empty answer)"
+            if self.native_tools and completion.tool_calls:
+                tc = completion.tool_calls[0]
+                cid = tc.id or f"call_{turn}"
+                self.bridge.tool_output = None
+                self._steps.append(_Step(text, {
+                    "role": "assistant", "content": completion.content,
+                    "tool_calls": [{"id": cid, "type": "function", "function": {
+                        "name": tc.name, "arguments": tc.arguments or "{}"}}]}, cid))
             self.bridge.turn_output = text  # the turn ends at the next step, after its tool call
             return text
 
         def supports_function_calling(self) -> bool:
-            return False  # CrewAI's structured-output helpers then stay on plain text
+            # True would not reach the agent loop (CrewAI 1.6.1's executor never passes tools
+            # to `call`); it would only route CrewAI's converters through `available_functions`,
+            # which this LLM does not execute. Tool calls are native here all the same.
+            return False
 
         def get_context_window_size(self) -> int:
             return 100_000
@@ -306,6 +426,7 @@ def tool_classes(crewai_tools: ModuleType) -> type[Any]:
             call = ToolCall(id=f"crewai_{next(ids)}", name=self.name,
                             arguments=json.dumps(args, default=str))
             outcome = bridge.run(registry.invoke(call, tool_ctx))
+            bridge.tool_output = str(outcome.output)  # the tool message's content (CrewLLM)
             return str(outcome.output)
 
     return CrewTool
@@ -322,7 +443,8 @@ def crewai_tools(crewai: ModuleType, role_tools: list[str], workdir: Path, call:
     if not len(registry):
         return []
     tool_ctx = ToolContext(workspace=workdir, sandbox=sandbox,
-                           paths=PathPolicy(workdir.resolve(), tuple(DEFAULT_PROTECTED)),
+                           paths=PathPolicy(workdir.resolve(), tuple(
+                               getattr(sandbox, "protected", DEFAULT_PROTECTED))),
                            call=call)
     cls = tool_classes(importlib.import_module("crewai.tools"))
     ids = itertools.count(1)

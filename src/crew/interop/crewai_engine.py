@@ -7,7 +7,8 @@ loop built, rendered (earlier messages, then the last instruction); the role's t
 instructions are the agent's role, goal and backstory. A structured turn asks for JSON and
 parses it (one structured `ask` through crew's LLM repairs an answer that does not parse).
 Every model call goes through crew's LLM layer (crewai_adapters.CrewLLM, bridged from CrewAI's
-worker thread) with the native pattern's CallContext (role, purpose); a turn that hit
+worker thread) with the native pattern's CallContext (role, purpose), tools as function specs
+and tool results as `role: tool` messages (see crewai_adapters); a turn that hit
 `max_iter` (CrewAI then forces an answer) is reported as not final, so crew's guard applies.
 """
 
@@ -21,11 +22,19 @@ from types import ModuleType
 from typing import Any
 
 from crew.errors import CrewError, CrewRuntimeError
-from crew.interop.crewai_adapters import Bridge, CallStats, crewai_tools, llm_class, load_crewai
+from crew.interop.crewai_adapters import (
+    Bridge,
+    CallStats,
+    crewai_tools,
+    llm_class,
+    load_crewai,
+    slim_i18n,
+)
 from crew.llm.structured import parse_as
 from crew.llm.types import Message
 from crew.patterns.base import PatternContext, start_messages
 from crew.patterns.turns import EngineTurn, M, OnTurn, call_params, traced_call
+from crew.tools.conventions import with_conventions
 
 ENGINE = "crewai"
 ANSWER = "Your answer, as the task asks."
@@ -58,7 +67,7 @@ class _Kickoff:
         return self.crewai.Agent(
             role=spec.title, goal=spec.goal.strip(), backstory=spec.instructions.strip(),
             llm=llm, tools=kit, allow_delegation=False, max_iter=spec.max_turns,
-            max_retry_limit=0, cache=False, verbose=False)
+            max_retry_limit=0, cache=False, verbose=False, i18n=slim_i18n())
 
     async def run(self, crew: Any) -> Any:
         """`crew.kickoff()` in a worker thread; crew's own error first, whatever CrewAI did
@@ -118,10 +127,12 @@ class CrewAITurns:
         if self._crewai is None:
             self._crewai = await asyncio.to_thread(load_crewai)
         crewai = self._crewai
+        desc = with_conventions(desc, ctx.conventions)  # the system message is not carried
         k = _Kickoff(crewai, ctx, Bridge(asyncio.get_running_loop()))
         agent = k.agent(role, purpose=purpose, task_text=desc, workdir=workdir, task_id=task_id,
                         alias=alias, temperature=temperature, first_turn=first_turn)
-        task = crewai.Task(description=desc, expected_output=ANSWER, agent=agent)
+        task = crewai.Task(description=desc, expected_output=ANSWER, agent=agent,
+                           i18n=slim_i18n())
         out = await k.run(_crew(crewai, [agent], [task]))
         return str(out.raw).strip(), k.stats[role]
 

@@ -25,6 +25,7 @@ from crew.patterns.turns import NATIVE_TURNS, MemberTurns, TurnResult
 from crew.patterns.turns import traced_call as traced_call
 from crew.spec.models import RoleSpec
 from crew.spec.params import NoParams as NoParams
+from crew.tools.conventions import with_conventions
 from crew.workspace.ops import Artifacts as Artifacts
 
 if TYPE_CHECKING:
@@ -86,6 +87,7 @@ class PatternContext:
     pattern: str = ""  # the kind, set by the pattern
     turns: MemberTurns = field(default=NATIVE_TURNS)  # how members take turns (the engine)
     turn_store: TurnStore | None = None  # turn-level resume: completed turns are never redone
+    conventions: str | None = None  # the repo's AGENTS.md/CONTRIBUTING.md section (every role)
     _seen: dict[str, int] = field(default_factory=dict, repr=False)
 
     def role(self, name: str) -> RoleSpec:
@@ -118,6 +120,7 @@ class PatternContext:
         from crew.agent import Agent
 
         spec = self.role(role)
+        kw.setdefault("conventions", self.conventions)
         if workdir is None:
             return Agent(spec, self.llm, tools=[], **kw)
         return Agent(spec, self.llm, workspace=workdir, sandbox=self.sandbox, **kw)
@@ -323,7 +326,7 @@ def agent_system(ctx: PatternContext, role: str, workdir: Path | None) -> Messag
 
     spec = ctx.role(role)
     prompt, _ = system_prompt(spec, with_tools=workdir is not None and bool(spec.tools))
-    return {"role": "system", "content": prompt}
+    return {"role": "system", "content": with_conventions(prompt, ctx.conventions)}
 
 
 def start_messages(ctx: PatternContext, role: str, workdir: Path | None, task: str
@@ -387,8 +390,8 @@ def round_state(rnd: int, **kw: Any) -> RoundState:
 def system_message(ctx: PatternContext, role: str) -> dict[str, Any]:
     """The role's own prompt, without the agent's tool note (for tool-less calls)."""
     r = ctx.role(role)
-    return {"role": "system",
-            "content": f"You are the {r.title}. Goal: {r.goal.strip()}\n\n{r.instructions.strip()}"}
+    own = f"You are the {r.title}. Goal: {r.goal.strip()}\n\n{r.instructions.strip()}"
+    return {"role": "system", "content": with_conventions(own, ctx.conventions)}
 
 
 async def text_turn(ctx: PatternContext, rec: Record, role: str, rnd: int,

@@ -15,9 +15,11 @@ from crew.errors import ModelBehaviorError
 from crew.llm.types import CallContext
 from crew.patterns.checks import pattern_kinds, task_problems
 from crew.patterns.decisions import DecisionKind, Degraded, DegradedReason
+from crew.run.plan_tools import PlanRepo, explore, plan_turns, tools_note
 from crew.run.state import PlannedTask
 from crew.spec.resolve import find_cycle
 from crew.spec.suggest import nearest
+from crew.tools.conventions import with_conventions
 
 if TYPE_CHECKING:
     from crew.llm.types import StructuredChatModel
@@ -104,12 +106,14 @@ def pinned_tasks(resolved: ResolvedFeature) -> list[PlannedTask]:
     return out
 
 
-def plan_messages(resolved: ResolvedFeature, repo_text: str,
-                  pinned: list[PlannedTask]) -> list[dict[str, Any]]:
-    """Stable first (role, catalog, repo), volatile last (the goal and pinned tasks)."""
+def plan_messages(resolved: ResolvedFeature, repo_text: str, pinned: list[PlannedTask], *,
+                  conventions: str | None = None, tool_turns: int = 0) -> list[dict[str, Any]]:
+    """Stable first (conventions, role, catalog, repo), volatile last (the goal and pinned
+    tasks); with `tool_turns`, the planner is told to read first (crew.run.plan_tools)."""
     sup = resolved.roles[resolved.crew.spec.supervisor].spec
-    system = (f"You are the {sup.title}. Goal: {sup.goal.strip()}\n\n{sup.instructions.strip()}"
-              f"\n\n{catalog(resolved)}")
+    system = with_conventions(
+        f"You are the {sup.title}. Goal: {sup.goal.strip()}\n\n{sup.instructions.strip()}"
+        f"\n\n{catalog(resolved)}", conventions)
     feature = resolved.feature.spec
     user = [repo_text, f"# Feature: {feature.title}\n{feature.goal.strip()}"]
     if feature.acceptance:
@@ -117,7 +121,8 @@ def plan_messages(resolved: ResolvedFeature, repo_text: str,
     if pinned:
         user.append("Pinned tasks (already planned; you may depend on their ids):\n" + "\n".join(
             f"- {t.id}: {t.title} ({t.pattern})" for t in pinned))
-    user.append('Reply with JSON {"tasks": [{id, title, description, template, pattern, roles, '
+    user.append((tools_note(tool_turns) if tool_turns else "")
+                + 'Reply with JSON {"tasks": [{id, title, description, template, pattern, roles, '
                 "depends_on, acceptance}]} for the remaining work.")
     return [{"role": "system", "content": system},
             {"role": "user", "content": "\n\n".join(user)}]
@@ -259,13 +264,16 @@ def fallback_plan(resolved: ResolvedFeature, pinned: list[PlannedTask]) -> PlanO
 
 
 async def make_plan(resolved: ResolvedFeature, llm: StructuredChatModel, *, run_id: str,
-                    repo_text: str, degraded: list[Degraded] | None = None
+                    repo_text: str, repo: PlanRepo | None = None,
+                    conventions: str | None = None, degraded: list[Degraded] | None = None
                     ) -> tuple[list[PlannedTask], list[str]]:
-    """The plan (pinned tasks first) and the notes about what was re-asked or repaired. A plan
+    """The plan (pinned tasks first) and the notes about what was re-asked or repaired. With
+    `repo`, the supervisor first reads it with read-only tools (crew.run.plan_tools). A plan
     that cannot be read is never an error: `fallback_plan`, recorded in `degraded`."""
     pinned = pinned_tasks(resolved)
     sup = resolved.roles[resolved.crew.spec.supervisor].spec
-    messages = plan_messages(resolved, repo_text, pinned)
+    messages = plan_messages(resolved, repo_text, pinned, conventions=conventions,
+                             tool_turns=plan_turns(sup) if repo else 0)
     ctx = CallContext(run_id=run_id, task_id=PLAN_TASK_ID, role=resolved.crew.spec.supervisor,
                       purpose="plan")
     notes: list[str] = []
@@ -283,7 +291,10 @@ async def make_plan(resolved: ResolvedFeature, llm: StructuredChatModel, *, run_
         return fallback_plan(resolved, pinned)
 
     try:
-        answer = await llm.ask(sup.model, messages, PlanOut, context=ctx)
+        read: PlanOut | None = None
+        if repo is not None:  # the conversation now holds what it read
+            messages, read = await explore(llm, sup, messages, ctx, repo, PlanOut)
+        answer = read or await llm.ask(sup.model, messages, PlanOut, context=ctx)
     except ModelBehaviorError as e:  # no usable JSON even after re-asks: one task for the goal
         answer = fall_back(f"no usable plan from the supervisor ({e})", str(e),
                            getattr(e, "last_output", None))

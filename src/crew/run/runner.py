@@ -25,6 +25,7 @@ from crew.run import gates as gates_mod
 from crew.run.journal import TURNS_FILE, StateWriter, TurnJournal
 from crew.run.merge_fix import conflict_task, start_conflict_merge
 from crew.run.plan import make_plan, planned_problems, repo_context
+from crew.run.plan_tools import PlanRepo
 from crew.run.state import (
     FINISHED_TASK,
     REPORT_FILE,
@@ -36,6 +37,8 @@ from crew.run.state import (
     state_text,
     write_atomic,
 )
+from crew.tools.conventions import read_conventions
+from crew.tools.paths import DEFAULT_PROTECTED
 
 if TYPE_CHECKING:
     from crew.llm import LLM
@@ -89,6 +92,7 @@ class RunSession:
     approve: Any = None  # Callable[[list[PlannedTask]], list[PlannedTask] | None]
     turns: TurnJournal | None = None  # turns.jsonl (opened from run_dir when not given)
     writer: StateWriter | None = None  # None: state.json is written synchronously
+    conventions: str | None = None  # the repo's AGENTS.md section, read when the session runs
     _budget_out: bool = False  # a task ended on the budget: start nothing new
     _session_start: float = field(default_factory=time.monotonic)
     _wall_base: float = 0.0
@@ -190,7 +194,13 @@ class RunSession:
                 ts.status = "interrupted"
         self.state.status, self.state.stop_reason = "interrupted", reason
 
+    def _protected(self) -> tuple[str, ...]:
+        return tuple(getattr(self.sandbox, "protected", DEFAULT_PROTECTED))
+
     async def _execute(self) -> None:
+        # read once per session: every role's prompt starts with the same text (prompt caches)
+        self.conventions = await asyncio.to_thread(read_conventions, self.workspace.path,
+                                                   self._protected())
         if self.plan is None:
             self.state.status = "planning"
             self.checkpoint()
@@ -221,9 +231,11 @@ class RunSession:
     async def _make_plan(self) -> list[PlannedTask]:
         files = await asyncio.to_thread(_tracked_files, self.workspace.path)
         degraded: list[Degraded] = []
+        repo = PlanRepo(self.workspace.path, self._protected())
         with self.tracer.task("plan", pattern="plan", roles=[self.resolved.crew.spec.supervisor]):
             plan, notes = await make_plan(self.resolved, self.llm, run_id=self.state.run_id,
                                           repo_text=repo_context(self.workspace.path, files),
+                                          repo=repo, conventions=self.conventions,
                                           degraded=degraded)
             for d in degraded:
                 trace_degraded(d)
@@ -341,7 +353,8 @@ class RunSession:
             self._info(t), self._role_specs(), self.llm, run_id=self.state.run_id,
             template=template, workspace=self.workspace, sandbox=self.sandbox,
             dependencies=self._dep_summaries(t), state=self._pattern_state(t.id),
-            checkpoint=self._pattern_checkpoint(t.id), turn_store=self.turns)
+            checkpoint=self._pattern_checkpoint(t.id), turn_store=self.turns,
+            conventions=self.conventions)
         with self.tracer.task(t.id, pattern=t.pattern, roles=t.roles) as obs:
             try:
                 result = await default_registry().run(template, ctx)
