@@ -8,6 +8,7 @@ resumes runs that stopped (suite budget, Ctrl-C, a killed process) and starts th
 from __future__ import annotations
 
 import json
+import logging
 import os
 import threading
 import time
@@ -179,6 +180,7 @@ def _run_local(jobs: list[Job], usd: float | None, tokens: int | None,
     Ctrl-C stops the runs at their next model call (resumable)."""
     from crew.llm.budget import SharedBudget
 
+    _quiet_litellm_worker()
     pool = SharedBudget(usd, tokens, spent_usd=spent[0], spent_tokens=spent[1])
 
     def stopped() -> bool:
@@ -203,3 +205,18 @@ def _run_local(jobs: list[Job], usd: float | None, tokens: int | None,
                 if not f.cancelled() and (res := f.result()) is not None:
                     record(res, job.key)
     return pool.stopped
+
+
+class _LitellmWorkerNoise(logging.Filter):
+    """litellm keeps one process-wide logging worker bound to one event loop; runs in threads
+    (one loop each) make asyncio report its queue moving between loops. crew uses no litellm
+    callbacks, so those reports are noise."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "LoggingWorker" not in record.getMessage()
+
+
+def _quiet_litellm_worker() -> None:
+    log = logging.getLogger("asyncio")
+    if not any(isinstance(f, _LitellmWorkerNoise) for f in log.filters):
+        log.addFilter(_LitellmWorkerNoise())
