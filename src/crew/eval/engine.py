@@ -85,6 +85,11 @@ def run_eval(suite_path: Path, opts: EvalOptions) -> EvalOutcome:
         from crew.tools.sandbox import select_sandbox
 
         select_sandbox(opts.sandbox)  # unavailable: exit 2 before anything exists
+    parallel = opts.max_parallel or suite.max_parallel
+    if opts.ray:
+        from crew.eval.ray_exec import connect
+
+        connect(opts.ray_address, None if opts.ray_address else parallel)
     eval_id = opts.resume or new_eval_id()
     d = suite.dir / EVAL_DIR / eval_id
     d.mkdir(parents=True, exist_ok=True)
@@ -105,7 +110,6 @@ def run_eval(suite_path: Path, opts: EvalOptions) -> EvalOutcome:
         opts.say(f"{res.case} / {res.variant} #{res.repeat}: {res.status}"
                  f"{' (checks pass)' if res.passed else ''}  ${res.usd:.4f}  {res.tokens} tok")
 
-    parallel = opts.max_parallel or suite.max_parallel
     opts.say(f"eval {eval_id}: {len(jobs)} run(s) to go, up to {parallel} at once"
              f"{' on Ray' if opts.ray else ''}; results in {d}")
     if opts.ray:

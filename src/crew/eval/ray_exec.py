@@ -90,20 +90,31 @@ def _case_task(job: Job, actor: Any) -> dict[str, Any] | None:
     return res.to_dict() if res is not None else None
 
 
+def connect(address: str | None, num_cpus: int | None = None) -> None:
+    """Join the cluster at `address` ("auto": the one `ray start --head` made on this machine;
+    ray://HOST:PORT a remote one) or start a local one (None); UserError when it fails, before
+    the eval directory exists. A driver already connected (ray.init in the caller) is used."""
+    ray = _ray()
+    if ray.is_initialized():
+        return
+    env = {k: os.environ[k] for k in FORWARD_ENV if k in os.environ}
+    if address is None:  # a busy machine starts a raylet slowly (Ray's default wait: 10 s)
+        os.environ.setdefault("RAY_raylet_start_wait_time_s", "60")
+    try:
+        ray.init(address=address, runtime_env={"env_vars": env}, num_cpus=num_cpus,
+                 include_dashboard=False, log_to_driver=False)
+    except Exception as e:  # Ray raises ConnectionError, RuntimeError or a bare Exception
+        what = f"reach the Ray cluster at {address}" if address else "start a local Ray cluster"
+        raise UserError(f"cannot {what}: {str(e).splitlines()[0][:300]}", field="--ray",
+                        hint="start one with `ray start --head` and pass --ray, or pass "
+                             "`--ray local` to start one in this process") from None
+
+
 def run_on_ray(jobs: list[Job], usd: float | None, tokens: int | None,
                spent: tuple[float, int], parallel: int, address: str | None,
                record: Callable[[CaseResult, str], None]) -> str | None:
     """Run the jobs as Ray tasks (at most `parallel` at once); returns why the suite stopped."""
     ray = _ray()
-    if not ray.is_initialized():
-        env = {k: os.environ[k] for k in FORWARD_ENV if k in os.environ}
-        try:
-            ray.init(address=address, runtime_env={"env_vars": env},
-                     include_dashboard=False, log_to_driver=False)
-        except (ConnectionError, RuntimeError, ValueError) as e:
-            raise UserError(f"cannot reach a Ray cluster at {address or 'a new local one'}: "
-                            f"{e}", field="--ray", hint="start one with `ray start --head`, "
-                            "or pass `--ray local` to start one in this process") from None
     actor = ray.remote(num_cpus=0)(_BudgetActor).remote(usd, tokens, *spent)
     task = ray.remote(num_cpus=1, max_retries=0)(_case_task)
     waiting = list(jobs)
