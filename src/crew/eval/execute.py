@@ -133,8 +133,9 @@ def run_job(job: Job, pool: Any, stop_requested: Any = None) -> CaseResult | Non
                      state.branch or None, error=error or state.stop_reason)
     reason = state.stop_reason or ""
     if state.status == "budget":
-        res.status = (CaseStatus.STOPPED if reason.startswith("suite budget") else
-                      CaseStatus.INTERRUPTED if reason.startswith("suite stopped") else
+        # the SharedBudget's refusals read "suite budget ..." / "suite stopped: ..."
+        res.status = (CaseStatus.STOPPED if "suite budget" in reason else
+                      CaseStatus.INTERRUPTED if "suite stopped" in reason else
                       CaseStatus.BUDGET).value
     elif state.status == "interrupted":
         res.status = CaseStatus.INTERRUPTED.value
