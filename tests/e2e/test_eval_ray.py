@@ -22,10 +22,14 @@ SANDBOX = "bwrap" if shutil.which("bwrap") else "local"
 def cluster() -> Iterator[None]:
     os.environ.setdefault("RAY_raylet_start_wait_time_s", "90")
     os.environ["RAY_USAGE_STATS_ENABLED"] = "0"
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False,
-             _node_ip_address="127.0.0.1",
-             runtime_env={"env_vars": {"LITELLM_LOCAL_MODEL_COST_MAP": "True",
-                                       "LANGFUSE_TRACING_ENABLED": "false"}})
+    try:
+        ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False,
+                 _node_ip_address="127.0.0.1",
+                 runtime_env={"env_vars": {"LITELLM_LOCAL_MODEL_COST_MAP": "True",
+                                           "LANGFUSE_TRACING_ENABLED": "false"}})
+    except Exception:
+        ray.shutdown()  # a failed start leaves Ray's helper processes behind otherwise
+        raise
     try:
         yield
     finally:

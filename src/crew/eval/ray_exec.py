@@ -104,6 +104,7 @@ def connect(address: str | None, num_cpus: int | None = None) -> None:
         ray.init(address=address, runtime_env={"env_vars": env}, num_cpus=num_cpus,
                  include_dashboard=False, log_to_driver=False)
     except Exception as e:  # Ray raises ConnectionError, RuntimeError or a bare Exception
+        ray.shutdown()  # a failed start leaves Ray's helper processes behind otherwise
         what = f"reach the Ray cluster at {address}" if address else "start a local Ray cluster"
         raise UserError(f"cannot {what}: {str(e).splitlines()[0][:300]}", field="--ray",
                         hint="start one with `ray start --head` and pass --ray, or pass "
