@@ -107,7 +107,7 @@ for _kind, _what in (("role", "roles"), ("pattern", "pattern templates"),
 
 @app.command()
 def schema(
-    kind: Annotated[str, typer.Argument(help="feature, role, pattern, task, crew or models")],
+    kind: Annotated[str, typer.Argument(help="feature, role, pattern, task, crew, models or suite")],
     output: Annotated[Path | None, typer.Option("-o", "--output", help="Write to a file.")]
     = None,
 ) -> None:
@@ -141,11 +141,13 @@ def init(
 def _register_commands() -> None:
     from crew.cli import run_cmd, show_cmd
     from crew.cli.demo import demo_command
+    from crew.cli.eval_cmd import eval_command
     from crew.cli.import_cmd import import_app
 
     run_cmd.register(app)
     app.command("demo")(demo_command)
     app.command("show")(show_cmd.show_command)
+    app.command("eval")(eval_command)
     app.add_typer(import_app, name="import")
 
 

@@ -16,7 +16,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from crew.errors import BudgetExceeded, UserError
 from crew.llm.ledger import Ledger, Totals
@@ -51,6 +51,73 @@ class Reservation:
     scopes: tuple[str, ...]
     tokens: int
     usd: float
+    shared: int | None = None  # the ticket of a SharedBudget reservation
+
+
+class BudgetPool(Protocol):
+    """Limits shared by several runs (`crew eval`'s suite budget): a `SharedBudget` in one
+    process, a proxy to a Ray actor across a cluster."""
+
+    def reserve(self, tokens: int, usd: float) -> int: ...
+    def spend(self, tokens: int, usd: float) -> None: ...
+    def release(self, ticket: int) -> None: ...
+
+
+class SharedBudget:
+    """usd/tokens limits across runs: each call reserves its estimate before it starts
+    (raising BudgetExceeded with scope "suite"), reports its actual spending after, and
+    releases the estimate. Once a reservation is refused (or `stop` is called) every later
+    one is refused too, so the runs sharing it stop at their next call."""
+
+    def __init__(self, usd: float | None = None, tokens: int | None = None, *,
+                 spent_usd: float = 0.0, spent_tokens: int = 0) -> None:
+        self.usd, self.tokens = usd, tokens
+        self.spent_usd, self.spent_tokens = spent_usd, spent_tokens
+        self.stopped: str | None = None  # "suite budget ..." or "suite stopped: <reason>"
+        self._kind = "usd"
+        self._held: dict[int, tuple[int, float]] = {}
+        self._next = 0
+        self._lock = threading.Lock()
+
+    def reserve(self, tokens: int, usd: float) -> int:
+        with self._lock:
+            if self.stopped is None:
+                held_t = sum(t for t, _ in self._held.values())
+                held_u = sum(u for _, u in self._held.values())
+                for kind, limit, spent, held, est in (
+                        ("usd", self.usd, self.spent_usd, held_u, usd),
+                        ("tokens", self.tokens, self.spent_tokens, held_t, tokens)):
+                    if limit is not None and spent + held + est > limit:
+                        self._kind = kind
+                        self.stopped = (f"suite budget would cross its {kind} limit: {spent:g}"
+                                        f" spent + {held:g} held + {est:g} estimated > "
+                                        f"{limit:g} {kind}")
+                        break
+            if self.stopped is not None:
+                raise BudgetExceeded(self.stopped, scope="suite", kind=self._kind,
+                                     limit=float(self.usd or 0), spent=self.spent_usd)
+            self._next += 1
+            self._held[self._next] = (tokens, usd)
+            return self._next
+
+    def spend(self, tokens: int, usd: float) -> None:
+        with self._lock:
+            self.spent_tokens += tokens
+            self.spent_usd += usd
+
+    def release(self, ticket: int) -> None:
+        with self._lock:
+            self._held.pop(ticket, None)
+
+    def stop(self, reason: str) -> None:
+        """Refuse every later reservation (e.g. on Ctrl-C: the runs stop at their next call)."""
+        with self._lock:
+            self.stopped = self.stopped or f"suite stopped: {reason}"
+
+    def snapshot(self) -> dict[str, Any]:
+        with self._lock:
+            return {"usd": self.usd, "tokens": self.tokens, "spent_usd": self.spent_usd,
+                    "spent_tokens": self.spent_tokens, "stopped": self.stopped}
 
 
 @dataclass(frozen=True)
@@ -69,7 +136,8 @@ class Budget:
                  per_task: Mapping[str, Limits | Mapping[str, Any]] | None = None,
                  per_role: Mapping[str, Limits | Mapping[str, Any]] | None = None,
                  warn_at: float = 0.8, elapsed_s: float = 0.0,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 clock: Callable[[], float] = time.monotonic,
+                 shared: BudgetPool | None = None) -> None:
         self.run = Limits.of(run) if run is not None else Limits()
         self.per_task = {k: Limits.of(v) for k, v in (per_task or {}).items()}
         self.per_role = {k: Limits.of(v) for k, v in (per_role or {}).items()}
@@ -85,6 +153,8 @@ class Budget:
         self._warned: set[tuple[str, str]] = set()
         self._held: dict[str, list[float]] = {}  # scope → [tokens, usd] reserved in flight
         self._lock = threading.Lock()
+        self.shared = shared  # limits shared with other runs (crew eval's suite budget)
+        self._shared_seen: tuple[int, float] | None = None  # ledger totals already reported
 
     @classmethod
     def from_spec(cls, spec: Any, **kw: Any) -> Budget:
@@ -109,7 +179,7 @@ class Budget:
 
     def needs_estimate(self, ctx: CallContext) -> bool:
         """Whether any usd/tokens limit applies to this caller (else skip token counting)."""
-        if self.run.usd is not None or self.run.tokens is not None:
+        if self.run.usd is not None or self.run.tokens is not None or self.shared is not None:
             return True
         return any(lim.usd is not None or lim.tokens is not None
                    for _, lim, _ in self._scopes(Ledger(), ctx))
@@ -128,6 +198,9 @@ class Budget:
         estimates of calls in flight."""
         with self._lock:
             self._check_before(ledger, ctx, est_tokens, est_usd)
+            self._sync_shared(ledger)
+        if self.shared is not None:
+            self.shared.release(self.shared.reserve(est_tokens, est_usd))
 
     def reserve(self, ledger: Ledger, ctx: CallContext, *, est_tokens: int = 0,
                 est_usd: float = 0.0) -> Reservation:
@@ -135,14 +208,20 @@ class Budget:
         cannot all pass on the same spending)."""
         with self._lock:
             scopes = self._check_before(ledger, ctx, est_tokens, est_usd)
+            self._sync_shared(ledger)
+            ticket = None
+            if self.shared is not None:  # raises before anything of ours is held
+                ticket = self.shared.reserve(est_tokens, est_usd)
             for scope in scopes:
                 held = self._held.setdefault(scope, [0.0, 0.0])
                 held[0] += est_tokens
                 held[1] += est_usd
-        return Reservation(tuple(scopes), est_tokens, est_usd)
+        return Reservation(tuple(scopes), est_tokens, est_usd, ticket)
 
     def release(self, reservation: Reservation) -> None:
         """Give back a reservation once its call is recorded in the ledger or has failed."""
+        if reservation.shared is not None and self.shared is not None:
+            self.shared.release(reservation.shared)
         with self._lock:
             for scope in reservation.scopes:
                 held = self._held.get(scope)
@@ -173,6 +252,8 @@ class Budget:
 
     def check_after(self, ledger: Ledger, ctx: CallContext) -> None:
         """Warn at warn_at; raise BudgetExceeded if the actual spending crossed a limit."""
+        with self._lock:
+            self._sync_shared(ledger)
         for scope, lim, spent in self._scopes(ledger, ctx):
             for kind, limit, value in (("tokens", lim.tokens, spent.tokens),
                                        ("usd", lim.usd, spent.cost_usd)):
@@ -186,6 +267,17 @@ class Budget:
                                 100 * value / limit, value, limit)
                     for listener in self.listeners:
                         listener(w)
+
+    def _sync_shared(self, ledger: Ledger) -> None:
+        """Report to the shared budget what the ledger recorded since the last report (the
+        first look only takes the baseline: a resumed run's earlier spending is counted by
+        whoever built the shared budget)."""
+        if self.shared is None:
+            return
+        now = (ledger.total.tokens, ledger.total.cost_usd)
+        seen, self._shared_seen = self._shared_seen, now
+        if seen is not None and now != seen:
+            self.shared.spend(now[0] - seen[0], now[1] - seen[1])
 
     @staticmethod
     def _check(scope: str, kind: str, limit: float | None, spent: float, est: float,

@@ -284,10 +284,12 @@ class LangfuseSink:
             # attributes; every observation is started inside it, whatever thread emits.
             token = otel_context.attach(otel_context.Context())
             try:
-                with propagate_attributes(session_id=_ascii(info.run_id),
+                meta = {k: _ascii(str(v)) for k, v in info.metadata.items()
+                        if isinstance(v, str | int | float) and k.isidentifier()}
+                with propagate_attributes(session_id=_ascii(info.session_id or info.run_id),
                                           trace_name=_ascii(info.feature) or "crew run",
                                           tags=[_ascii(t) for t in info.tags],
-                                          metadata={"run_id": _ascii(info.run_id)}):
+                                          metadata={**meta, "run_id": _ascii(info.run_id)}):
                     base: Context = otel_context.get_current()
             finally:
                 otel_context.detach(token)

@@ -44,6 +44,7 @@ class RunInfo:
     run_dir: Path | None = None
     tags: tuple[str, ...] = ()
     metadata: dict[str, Any] = field(default_factory=dict)
+    session_id: str | None = None  # Langfuse session (default: the run id; crew eval: its id)
 
 
 SinkFactory = Callable[[RunInfo], TraceSink]

@@ -265,6 +265,7 @@ class Tracer:
         secrets: Iterable[str] = (),
         max_output_chars: int = DEFAULT_MAX_OUTPUT_CHARS,
         env: Mapping[str, str] | None = None,
+        session_id: str | None = None,
     ) -> Tracer:
         """The tracer of one run.
 
@@ -279,7 +280,7 @@ class Tracer:
         info = RunInfo(run_id=run_id, feature=feature_title,
                        run_dir=Path(run_dir) if run_dir is not None else None,
                        tags=tuple(dict.fromkeys(("crew", slug(feature_title), *tags))),
-                       metadata=dict(metadata or {}))
+                       metadata=dict(metadata or {}), session_id=session_id)
         if info.run_dir is not None:
             info.run_dir.mkdir(parents=True, exist_ok=True)
         plugins = load_sinks(sinks, info)  # first: a bad plugin name leaves nothing open

@@ -35,6 +35,7 @@ from crew.run.state import (
 from crew.workspace import hostcheck
 
 if TYPE_CHECKING:
+    from crew.llm.budget import BudgetPool
     from crew.observability.sinks import TraceSink
     from crew.run.runner import RunSession, RunView
     from crew.spec.models import SandboxSpec
@@ -62,6 +63,12 @@ class RunOptions:
     sinks: Sequence[TraceSink] = field(default_factory=tuple)
     say: Callable[[str], None] = lambda _text: None  # one-line notices for the user
     tool_approver: Any = None  # answers `approvals: ask` (default: crew.tools.approvals)
+    # `crew eval`: a budget shared with the suite's other runs, and the trace's session id,
+    # extra tags and metadata (not kept in state.json: the eval passes them again on resume)
+    shared_budget: BudgetPool | None = None
+    trace_session: str | None = None
+    trace_tags: Sequence[str] = ()
+    trace_metadata: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -196,7 +203,7 @@ def _drive(resolved: ResolvedFeature, state: RunState, d: Path, opts: RunOptions
     state.branch, state.base = ws.branch, ws.base
     state.sandbox_used = sandbox.name
     state.sandbox_limits = describe_limits(sandbox)
-    llm = _llm(resolved, state, d)
+    llm = _llm(resolved, state, d, opts.shared_budget)
     files = RunFiles(d)
     try:
         with _tracer(resolved, state, d, opts) as tracer:
@@ -269,13 +276,14 @@ def _sandbox(settings: SandboxSpec, opts: RunOptions) -> Any:
     return sandbox
 
 
-def _llm(resolved: ResolvedFeature, state: RunState, d: Path) -> Any:
+def _llm(resolved: ResolvedFeature, state: RunState, d: Path,
+         shared: BudgetPool | None = None) -> Any:
     from crew.llm import LLM, Budget, Limits
 
     limits = Limits.of(resolved.feature.spec.budget)
     if state.budget_usd is not None:
         limits = Limits(state.budget_usd, limits.tokens, limits.minutes)
-    budget = Budget(limits)
+    budget = Budget(limits, shared=shared)
     if state.budget:
         budget.restore(state.budget)
     ledger = load_ledger(d, state)
@@ -292,8 +300,9 @@ def _tracer(resolved: ResolvedFeature, state: RunState, d: Path,
     if opts.view is not None and hasattr(opts.view, "on_event"):
         sinks.append(opts.view)  # type: ignore[arg-type]
     tracer = Tracer.create(state.run_id, state.feature_title, d, enabled=state.trace,
-                           tags=[resolved.crew.spec.name or "crew"],
-                           metadata={"branch": state.branch}, extra_sinks=sinks)
+                           tags=[resolved.crew.spec.name or "crew", *opts.trace_tags],
+                           metadata={"branch": state.branch, **opts.trace_metadata},
+                           session_id=opts.trace_session, extra_sinks=sinks)
     state.trace_url = tracer.trace_url or state.trace_url  # fixed at creation: in the report
     try:
         yield tracer

@@ -404,6 +404,56 @@ class FeatureSpec(Strict, ToolSection):
         return v
 
 
+# ---------------------------------------------------------------- suite.yaml (crew eval)
+
+
+class SuiteCase(Strict):
+    """One feature to build on one repo, judged by checks the crew never sees."""
+
+    id: str = Field(pattern=NAME_RE)
+    repo: str = Field(min_length=1, description="A directory (copied into a fresh git repo) or "
+                      "a git bundle, relative to the suite file.")
+    feature: str = Field(min_length=1, description="The feature.yaml, relative to the suite.")
+    hidden: str | None = Field(default=None, description="A directory copied into the result "
+                               "as hidden/ only for the checks (never seen by the crew).")
+    checks: list[AcceptanceCommand] = Field(min_length=1, description="Commands run in the "
+                                            "sandbox on the resulting branch; all must pass.")
+
+    @field_validator("checks", mode="before")
+    @classmethod
+    def _str_checks(cls, v: Any) -> Any:
+        if isinstance(v, list):
+            return [{"run": x} if isinstance(x, str) else x for x in v]
+        return v
+
+
+class SuiteVariant(Strict):
+    """What to compare: each may set the crew, the default pattern and the models file."""
+
+    id: str = Field(pattern=NAME_RE)
+    crew: str | None = Field(default=None, description="A crew name or a crew file (relative "
+                             "to the suite) instead of each feature's.")
+    pattern: str | None = Field(default=None, description="The crew's default pattern.")
+    models: str | None = Field(default=None, description="A LiteLLM router config, relative "
+                               "to the suite, instead of each feature's.")
+
+
+class SuiteBudget(Strict):
+    usd: float | None = Field(default=None, gt=0)
+    tokens: int | None = Field(default=None, gt=0)
+
+
+class SuiteSpec(Strict):
+    """suite.yaml for `crew eval`: cases x variants x repeat, under one budget."""
+
+    name: str = Field(default="", description="Defaults to the file name.")
+    cases: list[SuiteCase] = Field(min_length=1)
+    variants: list[SuiteVariant] = Field(min_length=1)
+    repeat: int = Field(default=1, ge=1, le=100)
+    budget: SuiteBudget = Field(default_factory=SuiteBudget)
+    max_parallel: int = Field(default=2, ge=1, le=64, description="Runs at once (local).")
+
+
 KINDS: dict[str, type[BaseModel]] = {
     "feature": FeatureSpec,
     "role": RoleSpec,
@@ -411,6 +461,7 @@ KINDS: dict[str, type[BaseModel]] = {
     "task": TaskTemplateSpec,
     "crew": CrewSpec,
     "models": ModelsConfig,
+    "suite": SuiteSpec,
 }
 # Library folder of each kind (the feature and models kinds are not library entries).
 KIND_DIRS = {"role": "roles", "pattern": "patterns", "task": "tasks", "crew": "crews"}

@@ -28,6 +28,7 @@ _DIR_KINDS = {d: k for k, d in KIND_DIRS.items()}
 # Distinctive keys, most specific first.
 _KEY_HINTS: list[tuple[str, str]] = [
     ("model_list", "models"),
+    ("variants", "suite"),
     ("instructions", "role"),
     ("supervisor", "crew"),
     ("kind", "pattern"),
@@ -45,6 +46,8 @@ def detect_kind(path: Path) -> str:
     stem = path.stem.lower()
     if "feature" in stem:
         return "feature"
+    if "suite" in stem:
+        return "suite"
     if stem in ("litellm", "config", "router") or "models" in stem or "litellm" in stem:
         return "models"
     doc = load_yaml(path)
