@@ -39,14 +39,19 @@ def _remove_worktree(root: Path, path: Path) -> None:
 def finish_run(root: Path, run_id: str, branch: str) -> list[str]:
     """Tidy up after a finished run: lines saying what was removed and what was kept."""
     removed_wt, kept, deleted = 0, [], []
+    checked_out = worktrees(root)
+    in_use: set[str | None] = set()
     for path in _run_worktrees(root, run_id):
         if dirty(path).strip():
             kept.append(f"kept worktree {path} (uncommitted changes)")
+            in_use.add(checked_out.get(path))
             continue
         _remove_worktree(root, path)
         removed_wt += 1
     run_git(root, "worktree", "prune")
     for tb in _task_branches(root, branch):
+        if tb in in_use:
+            continue  # its worktree is kept, so is the branch
         if branch_exists(root, branch) and is_ancestor(root, f"refs/heads/{tb}",
                                                        f"refs/heads/{branch}"):
             run_git(root, "branch", "-D", tb)
