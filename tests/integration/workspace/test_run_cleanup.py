@@ -11,9 +11,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import Git, make_repo
 from typer.testing import CliRunner
 
+from conftest import Git
 from crew.cli.app import app
 from crew.errors import UserError
 from crew.run.index import index_path, read_index, record_run
@@ -138,7 +138,7 @@ def test_clean_never_touches_a_run_in_progress(
 
 def test_runs_names_plan_only_failed_to_start_and_interrupted(
         clean_repo: tuple[Path, Git]) -> None:
-    repo, git = clean_repo
+    repo, _ = clean_repo
     make = lambda rid, **kw: RunState(run_id=rid, feature_path="f.yaml",  # noqa: E731
                                       feature_title="F", repo=str(repo), **kw)
     for rid, state, plan in (("r-plan", make("r-plan", branch="crew/f-r-plan"), True),
