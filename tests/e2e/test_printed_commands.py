@@ -57,7 +57,8 @@ def test_printed_commands_work_from_where_they_were_printed(demo: Path, tmp_path
     assert shown.returncode == 0, shown.stderr[-3000:]
     assert "export-csv" in shown.stdout
 
-    [clean] = printed((run_dir / "report.md").read_text(), "clean")
+    [clean] = [m.split() for m in re.findall(r"^crew clean \S+$", (run_dir / "report.md")
+                                             .read_text(), re.MULTILINE)]  # a code block
     cleaned = crew(*clean[1:], cwd=cwd)
     assert cleaned.returncode == 0, cleaned.stdout + cleaned.stderr
     assert f"removed run directory {run_dir}" in cleaned.stdout
