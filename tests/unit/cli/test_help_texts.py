@@ -47,3 +47,13 @@ def test_dash_h_works_everywhere(name: str) -> None:
     res = CliRunner().invoke(app, [*name.split(), "-h"])
     assert res.exit_code == 0, res.output
     assert "Usage:" in res.output and "-h, --help" in res.output
+
+
+@pytest.mark.parametrize("flag,value", [("--budget-tokens", "0"), ("--budget-minutes", "nan"),
+                                        ("--budget-usd", "inf"), ("--budget-minutes", "-1")])
+def test_budget_flags_refuse_non_positive_or_non_finite_values(flag: str, value: str) -> None:
+    from crew.errors import UserError
+
+    res = CliRunner().invoke(app, ["resume", "nope", flag, value])
+    assert isinstance(res.exception, UserError), res.output
+    assert res.exception.problems[0].field == flag  # refused before the run is looked up

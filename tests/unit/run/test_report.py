@@ -219,3 +219,17 @@ def test_review_rounds_requested_changes_and_multi_line_commands() -> None:
     gate = table_rows(md, "| Gate |")[2]
     assert gate[1] == "(below)"
     assert "setup and test:\n\n```sh\npip install -e .\npytest -q\n```" in md
+
+
+def test_review_lines_from_verdicts_and_a_leads_redo_list() -> None:
+    from crew.run.runner import review_lines
+
+    votes = [{"round": 1, "role": "reviewer", "approved": False, "summary": "no",
+              "changes": [{"file": "todo.py", "line": 12, "problem": "drops the\nheader",
+                           "fix": "write it"}]},
+             {"round": 1, "role": "supervisor", "approved": False,
+              "redo": [{"id": "s2", "feedback": "tests miss the empty list"}]},
+             {"round": 2, "role": "reviewer", "approved": True, "changes": []},
+             {"round": 1, "gate": "pytest -q", "passed": True}]
+    assert review_lines(votes) == ["round 1, reviewer: todo.py:12: drops the header",
+                                   "round 1, supervisor: s2: tests miss the empty list"]
