@@ -46,6 +46,13 @@ def test_printed_commands_work_from_where_they_were_printed(demo: Path, tmp_path
     assert [g["command"] for g in after["gates"]] == [UNIT_TESTS]  # the frozen feature's
     assert (run_dir / "feature.yaml").read_text() == original
 
+    # the view's last line says what the summary says: counts, cost, tokens, calls, time
+    footer = next(x for x in res.stdout.splitlines() if x.startswith("tasks: ") and " of " in x)
+    summary_tasks = next(x for x in res.stdout.splitlines() if x.startswith("tasks: ")
+                         and " of " not in x)
+    summary_cost = next(x for x in res.stdout.splitlines() if x.startswith("cost $"))
+    assert footer == summary_tasks.split(" · ")[0] + " of 3 · " + summary_cost
+
     # a finished run keeps its branch and nothing else
     branch = after["branch"]
     assert git(repo, "branch", "--list", "crew/*").split() == [branch]

@@ -47,7 +47,8 @@ class RunDisplay(Protocol):
     def stop(self) -> None: ...
     def pause(self) -> None: ...
     def resume(self) -> None: ...
-    def finish(self, wall_s: float, statuses: Mapping[str, str]) -> None: ...
+    def finish(self, wall_s: float, statuses: Mapping[str, str],
+               spent: Mapping[str, float] | None = None) -> None: ...
     def set_plan(self, tasks: list[PlannedTask]) -> None: ...
     def set_task_status(self, task_id: str, status: str) -> None: ...
     def message(self, text: str) -> None: ...
@@ -151,6 +152,17 @@ class Board:
             row.status = status
             if status != "running":
                 row.speakers.clear()
+
+    def settle(self, statuses: Mapping[str, str], spent: Mapping[str, float] | None) -> None:
+        """Take the checkpoint's statuses and the ledger's totals (`RunState.spent`)."""
+        with self.lock:
+            for task_id, status in statuses.items():
+                self.set_status(task_id, status)
+            if spent:
+                self.cost_usd = float(spent.get("cost_usd", self.cost_usd))
+                self.calls = int(spent.get("calls", self.calls))
+                self.tokens = int(spent.get("prompt_tokens", 0)
+                                  + spent.get("completion_tokens", 0)) or self.tokens
 
     def apply(self, event: Mapping[str, Any]) -> None:
         """Fold one tracer event into the board."""
@@ -296,10 +308,11 @@ class LiveView:
     def resume(self) -> None:
         self.start()
 
-    def finish(self, wall_s: float, statuses: Mapping[str, str]) -> None:
-        """The last frame: the run's own statuses and wall time, as its report says them."""
-        for task_id, status in statuses.items():
-            self.board.set_status(task_id, status)
+    def finish(self, wall_s: float, statuses: Mapping[str, str],
+               spent: Mapping[str, float] | None = None) -> None:
+        """The last frame: the run's own statuses, totals (every session's, from the ledger)
+        and wall time, as its report says them."""
+        self.board.settle(statuses, spent)
         self._final = wall_s
         self.refresh()
 
@@ -389,9 +402,9 @@ class PlainView:
     def resume(self) -> None:
         return None
 
-    def finish(self, wall_s: float, statuses: Mapping[str, str]) -> None:
-        for task_id, status in statuses.items():
-            self.board.set_status(task_id, status)
+    def finish(self, wall_s: float, statuses: Mapping[str, str],
+               spent: Mapping[str, float] | None = None) -> None:
+        self.board.settle(statuses, spent)
         self._final = wall_s
 
     def set_plan(self, tasks: list[PlannedTask]) -> None:
@@ -483,7 +496,8 @@ class JsonView:
     def resume(self) -> None:
         return None
 
-    def finish(self, wall_s: float, statuses: Mapping[str, str]) -> None:
+    def finish(self, wall_s: float, statuses: Mapping[str, str],
+               spent: Mapping[str, float] | None = None) -> None:
         return None  # the crew.result line carries the outcome
 
     def set_plan(self, tasks: list[PlannedTask]) -> None:

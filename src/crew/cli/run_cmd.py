@@ -203,7 +203,8 @@ def resume(
 
 def _final_frame(view: Any, outcome: RunOutcome) -> None:
     """The view's last frame shows the run's own counts and wall time (= the summary's)."""
-    view.finish(outcome.state.wall_s, {k: v.status for k, v in outcome.state.tasks.items()})
+    view.finish(outcome.state.wall_s, {k: v.status for k, v in outcome.state.tasks.items()},
+                outcome.state.spent)
 
 
 def runs(

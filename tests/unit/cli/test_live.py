@@ -81,6 +81,10 @@ def test_live_tree_shows_speaking_agent_tool_and_cost_footer() -> None:
     view.finish(7.9, {"impl": "done", "docs": "failed"})  # the run's own numbers, at the end
     assert "tasks: 1 done, 1 failed of 2 · cost $0.0075 · 500 tokens · 2 LLM calls · 7.9s" \
         in text_of(view)
+    # a resumed run: the ledger's totals over every session replace what this one saw
+    view.finish(9.5, {}, {"calls": 5, "prompt_tokens": 900, "completion_tokens": 100,
+                          "cost_usd": 0.02})
+    assert "cost $0.0200 · 1,000 tokens · 5 LLM calls · 9.5s" in text_of(view)
     view.stop()
     tracer.close()
     screen = ANSI.sub("", view.console.file.getvalue())  # type: ignore[attr-defined]
