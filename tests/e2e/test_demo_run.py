@@ -83,9 +83,9 @@ def test_approve_plan_no_stops_and_yes_runs(demo: Path) -> None:
     base = [sys.executable, "-m", "crew", "run", str(demo), "--no-trace", "--approve-plan"]
     no = subprocess.run(base, input="n\n", capture_output=True, text=True, env=crew_env(),
                         timeout=300)
-    assert no.returncode == 1 and "Run this plan?" in no.stdout + no.stderr
+    assert no.returncode == 5 and "Run this plan?" in no.stdout + no.stderr
     run_dir = only_run(repo)
-    assert state_of(run_dir)["stop_reason"] == "plan rejected"
+    assert state_of(run_dir)["status"] == "rejected"
     assert git(repo, "log", "--format=%H", state_of(run_dir)["branch"], "^main") == ""
     yes = subprocess.run(base, input="y\n", capture_output=True, text=True, env=crew_env(),
                          timeout=300)

@@ -18,6 +18,7 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
+    context_settings={"help_option_names": ["-h", "--help"]},
 )
 
 
@@ -92,7 +93,8 @@ _DIR_OPT = typer.Option("--dir", help="Look for local library folders here first
 
 
 def _library_command(kind: str, what: str) -> None:
-    def command(name: Annotated[str | None, typer.Argument()] = None,
+    def command(name: str | None = typer.Argument(
+                    None, help=f"One of the {what} to show as YAML (default: list them all)."),
                 directory: Annotated[Path, _DIR_OPT] = Path(".")) -> None:
         _list_or_show(kind, name, directory)
 
@@ -140,11 +142,13 @@ def init(
 
 def _register_commands() -> None:
     from crew.cli import run_cmd, show_cmd
+    from crew.cli.clean_cmd import clean_command
     from crew.cli.demo import demo_command
     from crew.cli.eval_cmd import eval_command
     from crew.cli.import_cmd import import_app
 
     run_cmd.register(app)
+    app.command("clean")(clean_command)
     app.command("demo")(demo_command)
     app.command("show")(show_cmd.show_command)
     app.command("eval")(eval_command)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 from rich.console import Console
@@ -43,6 +44,10 @@ def list_entries(kind: str, directory: Path) -> None:
 def show_entry(kind: str, name: str, directory: Path) -> None:
     lib = Library([directory])
     loaded = lib.load(kind, name)
+    text = loaded.path.read_text(encoding="utf-8")
     console = Console()
+    if not console.is_terminal:  # `crew patterns debate > x.yaml`: the file as it is
+        sys.stdout.write(f"# {loaded.path}\n{text}" + ("" if text.endswith("\n") else "\n"))
+        return
     console.print(f"# {loaded.path}", style="dim", highlight=False)
-    console.print(Syntax(loaded.path.read_text(encoding="utf-8"), "yaml", word_wrap=True))
+    console.print(Syntax(text, "yaml", word_wrap=True))

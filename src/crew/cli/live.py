@@ -46,6 +46,10 @@ class RunDisplay(Protocol):
     def close(self) -> None: ...
     def start(self) -> None: ...
     def stop(self) -> None: ...
+    def pause(self) -> None: ...
+    def resume(self) -> None: ...
+    def finish(self, wall_s: float, statuses: Mapping[str, str],
+               spent: Mapping[str, float] | None = None) -> None: ...
     def set_plan(self, tasks: list[PlannedTask]) -> None: ...
     def set_task_status(self, task_id: str, status: str) -> None: ...
     def message(self, text: str) -> None: ...
@@ -129,10 +133,12 @@ class Board:
         self.cost_usd = 0.0
         self.tokens = 0
         self.calls = 0
+        self.phase = "loading models…"  # until the run starts; then planning, then ""
         self._obs: dict[str, _Obs] = {}
 
     def set_plan(self, tasks: list[PlannedTask]) -> None:
         with self.lock:
+            self.phase = ""
             rows = {}
             for t in tasks:
                 row = self.tasks.get(t.id) or TaskRow(t.id)
@@ -147,6 +153,17 @@ class Board:
             row.status = status
             if status != "running":
                 row.speakers.clear()
+
+    def settle(self, statuses: Mapping[str, str], spent: Mapping[str, float] | None) -> None:
+        """Take the checkpoint's statuses and the ledger's totals (`RunState.spent`)."""
+        with self.lock:
+            for task_id, status in statuses.items():
+                self.set_status(task_id, status)
+            if spent:
+                self.cost_usd = float(spent.get("cost_usd", self.cost_usd))
+                self.calls = int(spent.get("calls", self.calls))
+                self.tokens = int(spent.get("prompt_tokens", 0)
+                                  + spent.get("completion_tokens", 0)) or self.tokens
 
     def apply(self, event: Mapping[str, Any]) -> None:
         """Fold one tracer event into the board."""
@@ -167,7 +184,13 @@ class Board:
         agent_id = parent.agent_id if parent else None
         if kind == "run":
             self.title = self.title or name
+            if self.phase:  # models are loaded once the run starts
+                self.phase = "starting…"
+        elif kind == "task" and name == "plan" and payload.get("pattern") == "plan":
+            self.phase = "planning…"  # the supervisor's call: not a task of the plan
+            task_id = None
         elif kind == "task":
+            self.phase = ""
             task_id = str(payload.get("task_id") or name)
             row = self.tasks.setdefault(task_id, TaskRow(task_id))
             row.title = row.title or str(payload.get("title") or "")
@@ -218,11 +241,14 @@ class Board:
                 row.status = "interrupted" if payload.get("level") == "WARNING" else "failed"
 
     def footer(self, elapsed_s: float | None) -> str:
-        from crew.run.report import format_duration
+        """`tasks: 3 done, 1 failed of 4 · cost … · 7.9s`: the counts and the time in the
+        words and numbers of the run's summary."""
+        from crew.run.report import format_duration, tasks_text
 
         with self.lock:
-            done = sum(r.status not in ("pending", "running") for r in self.tasks.values())
-            parts = [f"{done}/{len(self.tasks)} tasks", f"cost ${self.cost_usd:.4f}",
+            counts = tasks_text(r.status for r in self.tasks.values())
+            parts = [self.phase] if self.phase else []
+            parts += [f"tasks: {counts} of {len(self.tasks)}", f"cost ${self.cost_usd:.4f}",
                      f"{self.tokens:,} tokens",
                      f"{self.calls:,} LLM call{'' if self.calls == 1 else 's'}"]
         if elapsed_s is not None:
@@ -254,6 +280,7 @@ class LiveView:
         self.refresh_per_second = refresh_per_second
         self._clock = clock
         self._started: float | None = None
+        self._final: float | None = None  # the run's wall time, once it ended
         self._live: Live | None = None
         self._lock = threading.Lock()
 
@@ -263,7 +290,8 @@ class LiveView:
         with self._lock:
             if self._live is not None:
                 return
-            self._started = self._clock()
+            if self._started is None:
+                self._started = self._clock()
             self._live = Live(console=self.console, get_renderable=self.render,
                               refresh_per_second=self.refresh_per_second)
             self._live.start()
@@ -273,6 +301,21 @@ class LiveView:
             live, self._live = self._live, None
         if live is not None:
             live.stop()  # leaves the final tree on screen
+
+    def pause(self) -> None:
+        """Stop drawing (for a question on the terminal); the clock runs on."""
+        self.stop()
+
+    def resume(self) -> None:
+        self.start()
+
+    def finish(self, wall_s: float, statuses: Mapping[str, str],
+               spent: Mapping[str, float] | None = None) -> None:
+        """The last frame: the run's own statuses, totals (every session's, from the ledger)
+        and wall time, as its report says them."""
+        self.board.settle(statuses, spent)
+        self._final = wall_s
+        self.refresh()
 
     def refresh(self) -> None:
         live = self._live
@@ -299,7 +342,8 @@ class LiveView:
                     who = node.add(Text(f"{sp.role} · turn {sp.turn}", style="bold"))
                     if sp.tool:
                         who.add(Text(f"⚙ {sp.tool}", style="dim"))
-        elapsed = self._clock() - self._started if self._started is not None else None
+        elapsed = self._final if self._final is not None else (
+            self._clock() - self._started if self._started is not None else None)
         return Group(tree, Text(self.board.footer(elapsed), style="dim"))
 
     def set_plan(self, tasks: list[PlannedTask]) -> None:
@@ -315,7 +359,9 @@ class LiveView:
 
     def on_event(self, event: dict[str, Any]) -> None:
         self.board.apply(event)
-        if event.get("type") == "event":
+        if event.get("type") == "run.start":
+            self._started = self._clock()  # the run's wall time starts here, as the report's
+        elif event.get("type") == "event":
             self.message(event_line(event))
 
     def flush(self) -> None:
@@ -334,6 +380,7 @@ class PlainView:
         self.board = Board(title)
         self._clock = clock
         self._started: float | None = None
+        self._final: float | None = None
         self._printed: dict[str, str] = {}  # task id → last status printed
         self._lock = threading.Lock()
 
@@ -341,12 +388,25 @@ class PlainView:
         self.console.print(_plain(text), soft_wrap=True)
 
     def start(self) -> None:
-        self._started = self._clock()
+        if self._started is None:
+            self._started = self._clock()
 
     def stop(self) -> None:
         if self._started is not None:
-            self._print(self.board.footer(self._clock() - self._started))
+            elapsed = self._final if self._final is not None else self._clock() - self._started
+            self._print(self.board.footer(elapsed))
             self._started = None
+
+    def pause(self) -> None:
+        self.console.file.flush()
+
+    def resume(self) -> None:
+        return None
+
+    def finish(self, wall_s: float, statuses: Mapping[str, str],
+               spent: Mapping[str, float] | None = None) -> None:
+        self.board.settle(statuses, spent)
+        self._final = wall_s
 
     def set_plan(self, tasks: list[PlannedTask]) -> None:
         self.board.set_plan(tasks)
@@ -380,7 +440,9 @@ class PlainView:
     def on_event(self, event: dict[str, Any]) -> None:
         self.board.apply(event)
         kind = event.get("type")
-        if kind in ("task.start", "task.end"):
+        if kind == "run.start":
+            self._started = self._clock()
+        elif kind in ("task.start", "task.end") and not _is_plan(event):
             payload = event.get("payload") or {}
             task_id = str(payload.get("task_id") or event.get("name", ""))
             if kind == "task.start":
@@ -388,8 +450,8 @@ class PlainView:
             else:
                 with self.board.lock:
                     row = self.board.tasks.get(task_id)
-                    status = row.status if row is not None else "done"
-                self._report(task_id, status)
+                if row is not None:  # the planning call has no row
+                    self._report(task_id, row.status)
         elif kind == "event":
             self._print(event_line(event))
 
@@ -398,6 +460,10 @@ class PlainView:
 
     def close(self) -> None:
         self.flush()
+
+
+def _is_plan(event: Mapping[str, Any]) -> bool:
+    return event.get("name") == "plan" and (event.get("payload") or {}).get("pattern") == "plan"
 
 
 def _plain(text: str) -> Text:
@@ -424,6 +490,16 @@ class JsonView:
 
     def stop(self) -> None:
         self.flush()
+
+    def pause(self) -> None:
+        self.flush()
+
+    def resume(self) -> None:
+        return None
+
+    def finish(self, wall_s: float, statuses: Mapping[str, str],
+               spent: Mapping[str, float] | None = None) -> None:
+        return None  # the crew.result line carries the outcome
 
     def set_plan(self, tasks: list[PlannedTask]) -> None:
         self._write({"type": "crew.plan", "ts": time.time(),

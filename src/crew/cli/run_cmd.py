@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 import subprocess
 import sys
@@ -11,6 +12,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
+import click
 import typer
 
 from crew.errors import UserError
@@ -19,9 +21,20 @@ if TYPE_CHECKING:
     from crew.run.launch import RunOptions, RunOutcome
     from crew.run.state import PlannedTask
 
-REPO_OPT = typer.Option("--repo", help="The git repository (default: the feature's repo).")
+REPO_OPT = typer.Option("--repo", help="The git repository to work on (default: the "
+                                         "feature's `repo:`).")
+# one wording wherever --repo finds an existing run (resume, runs, show, clean)
+RUN_REPO_HELP = ("The repository the run worked on (default: the repository holding the "
+                 "current directory, then crew's index of runs).")
+RUN_REPO_OPT = typer.Option("--repo", help=RUN_REPO_HELP)
 MODELS_OPT = typer.Option("--models", help="A LiteLLM router config overriding the crew's.")
 BUDGET_OPT = typer.Option("--budget-usd", help="Spending limit in USD for the run.")
+TOKENS_OPT = typer.Option("--budget-tokens", help="Token limit (prompt + completion) for the "
+                                                  "run.")
+MINUTES_OPT = typer.Option("--budget-minutes", help="Wall-time limit in minutes for the run.")
+PARALLEL_OPT = typer.Option("--max-parallel", help="Tasks run at once (default: the crew's "
+                                                   "max_parallel).")
+NO_TRACE_OPT = typer.Option("--no-trace", help="Do not send the run to Langfuse.")
 SANDBOX_OPT = typer.Option("--sandbox", help="auto, docker, bwrap or local.")
 JSON_OPT = typer.Option("--json", help="Print machine-readable events (JSON lines) instead.")
 MEMORY_OPT = typer.Option("--memory-mb", help="Sandbox memory limit per command (MiB).")
@@ -36,26 +49,35 @@ APPROVE_TOOLS_OPT = typer.Option(
     help="Approve 'ask' calls of tools matching this name or glob (repeatable).")
 
 
+def _positive(flag: str, value: float | None) -> None:
+    if value is not None and not (math.isfinite(value) and value > 0):
+        raise UserError(f"{flag} must be a number more than 0, not {value}", field=flag)
+
+
 def _options(*, repo: Path | None, models: Path | None, budget_usd: float | None,
              sandbox: str | None, max_parallel: int | None, no_trace: bool, json_mode: bool,
              plan_only: bool = False, approve: bool = False,
              limits: dict[str, Any] | None = None, yes: bool = False,
-             approve_tools: list[str] | None = None) -> tuple[RunOptions, Any]:
+             approve_tools: list[str] | None = None, budget_tokens: int | None = None,
+             budget_minutes: float | None = None) -> tuple[RunOptions, Any]:
     from rich.console import Console
 
     from crew.cli.live import make_view
     from crew.run.launch import RunOptions
 
-    if budget_usd is not None and budget_usd <= 0:
-        raise UserError("--budget-usd must be more than 0", field="--budget-usd")
+    _positive("--budget-usd", budget_usd)
+    _positive("--budget-tokens", budget_tokens)
+    _positive("--budget-minutes", budget_minutes)
     if max_parallel is not None and not 1 <= max_parallel <= 64:
         raise UserError("--max-parallel must be between 1 and 64", field="--max-parallel")
     console = Console(stderr=json_mode)
     view = make_view(console, json_mode)
     opts = RunOptions(repo=repo, models=models, plan_only=plan_only, max_parallel=max_parallel,
-                      budget_usd=budget_usd, sandbox=sandbox, trace=not no_trace, view=view,
+                      budget_usd=budget_usd, budget_tokens=budget_tokens,
+                      budget_minutes=budget_minutes, sandbox=sandbox, trace=not no_trace,
+                      view=view,
                       sandbox_flags={k: v for k, v in (limits or {}).items() if v is not None},
-                      say=view.message, approve=_approver(console) if approve else None)
+                      say=view.message, approve=_approver(view) if approve else None)
     opts.tool_approver = _tool_approver(view, yes, approve_tools or [])
     return opts, view
 
@@ -64,10 +86,12 @@ def _tool_approver(view: Any, yes: bool, patterns: list[str]) -> Any:
     """Answers `approvals: ask`: the flags first, then a prompt (the live view paused)."""
     from crew.tools.approvals import FlagApprover
 
-    return FlagApprover(yes=yes, patterns=patterns, pause=view.stop, resume=view.start)
+    return FlagApprover(yes=yes, patterns=patterns, pause=view.pause, resume=view.resume)
 
 
 def _finish(outcome: RunOutcome, view: Any, json_mode: bool) -> None:
+    """The result (JSON line, or the report and summary) and the exit code of DESIGN §7
+    (5: the plan was rejected)."""
     from crew.run.report import render_summary
 
     if json_mode:
@@ -94,16 +118,17 @@ def run(
     approve_plan: Annotated[bool, typer.Option("--approve-plan",
                                                help="Show the plan and ask before running.")]
     = False,
-    max_parallel: Annotated[int | None, typer.Option("--max-parallel")] = None,
+    max_parallel: Annotated[int | None, PARALLEL_OPT] = None,
     budget_usd: Annotated[float | None, BUDGET_OPT] = None,
+    budget_tokens: Annotated[int | None, TOKENS_OPT] = None,
+    budget_minutes: Annotated[float | None, MINUTES_OPT] = None,
     sandbox: Annotated[str | None, SANDBOX_OPT] = None,
     memory_mb: Annotated[int | None, MEMORY_OPT] = None,
     cpus: Annotated[float | None, CPUS_OPT] = None,
     pids: Annotated[int | None, PIDS_OPT] = None,
     timeout_s: Annotated[int | None, TIMEOUT_OPT] = None,
     network: Annotated[bool | None, NETWORK_OPT] = None,
-    no_trace: Annotated[bool, typer.Option("--no-trace", help="Do not send to Langfuse.")]
-    = False,
+    no_trace: Annotated[bool, NO_TRACE_OPT] = False,
     json_mode: Annotated[bool, JSON_OPT] = False,
     yes: Annotated[bool, YES_OPT] = False,
     approve_tools: Annotated[list[str] | None, APPROVE_TOOLS_OPT] = None,
@@ -116,11 +141,14 @@ def run(
                           plan_only=plan_only, approve=approve_plan,
                           limits={"memory_mb": memory_mb, "cpus": cpus, "pids": pids,
                                   "timeout_s": timeout_s, "network": network},
-                          yes=yes, approve_tools=approve_tools)
+                          yes=yes, approve_tools=approve_tools, budget_tokens=budget_tokens,
+                          budget_minutes=budget_minutes)
     with _view(view):
         outcome = start_run(feature, opts)
+        _final_frame(view, outcome)
     if plan_only:
-        view.message(f"plan saved; run it with `crew resume {outcome.run_id}`")
+        view.message(f"plan saved; run it with `crew resume {outcome.run_id}` (from any "
+                     "directory)")
     _finish(outcome, view, json_mode)
 
 
@@ -135,19 +163,25 @@ def plan(
 
 
 def resume(
-    run_id: Annotated[str, typer.Argument(help="The run to continue.")],
-    repo: Annotated[Path | None, typer.Option("--repo", help="The run's repository "
-                                              "(default: the one around the cwd).")] = None,
+    run_id: Annotated[str, typer.Argument(help="The run to continue (a unique prefix will "
+                                                "do).")],
+    repo: Annotated[Path | None, RUN_REPO_OPT] = None,
     budget_usd: Annotated[float | None, typer.Option(
-        "--budget-usd", help="Raise the run's USD limit.")] = None,
-    max_parallel: Annotated[int | None, typer.Option("--max-parallel")] = None,
+        "--budget-usd", help="A new USD limit for the run (after a USD budget stop).")] = None,
+    budget_tokens: Annotated[int | None, typer.Option(
+        "--budget-tokens", help="A new token limit for the run (after a token budget stop)."
+    )] = None,
+    budget_minutes: Annotated[float | None, typer.Option(
+        "--budget-minutes", help="A new wall-time limit in minutes, counting the time already "
+                                 "used (after a minutes budget stop).")] = None,
+    max_parallel: Annotated[int | None, PARALLEL_OPT] = None,
     sandbox: Annotated[str | None, SANDBOX_OPT] = None,
     memory_mb: Annotated[int | None, MEMORY_OPT] = None,
     cpus: Annotated[float | None, CPUS_OPT] = None,
     pids: Annotated[int | None, PIDS_OPT] = None,
     timeout_s: Annotated[int | None, TIMEOUT_OPT] = None,
     network: Annotated[bool | None, NETWORK_OPT] = None,
-    no_trace: Annotated[bool, typer.Option("--no-trace")] = False,
+    no_trace: Annotated[bool, NO_TRACE_OPT] = False,
     json_mode: Annotated[bool, JSON_OPT] = False,
     yes: Annotated[bool, YES_OPT] = False,
     approve_tools: Annotated[list[str] | None, APPROVE_TOOLS_OPT] = None,
@@ -159,31 +193,45 @@ def resume(
                           max_parallel=max_parallel, no_trace=no_trace, json_mode=json_mode,
                           limits={"memory_mb": memory_mb, "cpus": cpus, "pids": pids,
                                   "timeout_s": timeout_s, "network": network},
-                          yes=yes, approve_tools=approve_tools)
+                          yes=yes, approve_tools=approve_tools, budget_tokens=budget_tokens,
+                          budget_minutes=budget_minutes)
     with _view(view):
         outcome = resume_run(run_id, opts)
+        _final_frame(view, outcome)
     _finish(outcome, view, json_mode)
 
 
+def _final_frame(view: Any, outcome: RunOutcome) -> None:
+    """The view's last frame shows the run's own counts and wall time (= the summary's)."""
+    view.finish(outcome.state.wall_s, {k: v.status for k, v in outcome.state.tasks.items()},
+                outcome.state.spent)
+
+
 def runs(
-    repo: Annotated[Path | None, typer.Option("--repo", help="Default: the cwd's repo.")]
+    repo: Annotated[Path | None, typer.Option(
+        "--repo", help="The repository whose runs to list (default: the repository holding "
+                       "the current directory; outside one, every run in crew's index).")]
     = None,
     json_mode: Annotated[bool, JSON_OPT] = False,
 ) -> None:
-    """List the runs of a repository: id, feature, status, cost, duration."""
+    """List runs: id, status (also plan-only, failed to start, interrupted), cost, time."""
     from crew.llm.ledger import Ledger
     from crew.run.report import RESUMABLE, format_duration
-    from crew.run.state import list_runs
-    from crew.workspace.git import repo_root
+    from crew.run.state import run_label
 
-    states = list_runs(repo_root(repo or Path.cwd()))
     rows: list[dict[str, Any]] = []
-    for s in states:
-        cost = (Ledger.from_dict(s.ledger).total.cost_usd if s.ledger  # a version-1 run
-                else float(s.spent.get("cost_usd", 0.0)))
-        rows.append({"run_id": s.run_id, "feature": s.feature_title, "status": s.status,
-                     "resumable": s.status in RESUMABLE, "cost_usd": round(cost, 6), "duration_s": round(s.wall_s, 1),
-                     "started": time.strftime("%Y-%m-%d %H:%M", time.localtime(s.created_at))})
+    for d, s in _run_dirs(repo):
+        cost = 0.0
+        if s is not None:
+            cost = (Ledger.from_dict(s.ledger).total.cost_usd if s.ledger  # a version-1 run
+                    else float(s.spent.get("cost_usd", 0.0)))
+        when = s.created_at if s is not None else d.stat().st_mtime
+        rows.append({"run_id": d.name, "feature": s.feature_title if s else "",
+                     "status": run_label(d, s), "checkpoint": s.status if s else None,
+                     "resumable": s is not None and s.status in RESUMABLE,
+                     "cost_usd": round(cost, 6), "duration_s": round(s.wall_s if s else 0, 1),
+                     "started": time.strftime("%Y-%m-%d %H:%M", time.localtime(when)),
+                     "repo": s.repo if s else str(d.parents[2])})
     if json_mode:
         for r in rows:
             typer.echo(json.dumps(r))
@@ -191,10 +239,32 @@ def runs(
     if not rows:
         typer.echo("no runs yet (start one with `crew run feature.yaml`)")
         return
-    typer.echo(f"{'RUN':<22} {'STATUS':<12} {'COST':>9} {'TIME':>8}  FEATURE")
+    typer.echo(f"{'RUN':<22} {'STATUS':<16} {'COST':>9} {'TIME':>8}  FEATURE")
     for r in rows:
-        typer.echo(f"{r['run_id']:<22} {r['status']:<12} ${r['cost_usd']:>8.4f} "
+        typer.echo(f"{r['run_id']:<22} {r['status']:<16} ${r['cost_usd']:>8.4f} "
                    f"{format_duration(float(r['duration_s'])):>8}  {r['feature']}")
+
+
+def _run_dirs(repo: Path | None) -> list[tuple[Path, Any]]:
+    """The runs of `repo`, of the repository around the cwd, or (outside one) every run in
+    crew's index, newest first."""
+    from crew.run.index import read_index
+    from crew.run.state import load_state, scan_runs
+    from crew.workspace.git import repo_root
+
+    if repo is not None:
+        return scan_runs(repo_root(repo))
+    try:
+        return scan_runs(repo_root(Path.cwd()))
+    except UserError:
+        pass
+    out: list[tuple[Path, Any]] = []
+    for e in read_index():
+        try:
+            out.append((e.run_dir, load_state(e.run_dir)))
+        except (UserError, ValueError):
+            out.append((e.run_dir, None))
+    return out
 
 
 class _view:
@@ -209,25 +279,47 @@ class _view:
         self.view.stop()
 
 
-def _approver(console: Any) -> Any:
-    """--approve-plan: show the plan, then yes / no / edit in $EDITOR until it is valid."""
+def _approver(view: Any) -> Any:
+    """--approve-plan: show the plan, then yes / no / edit in $EDITOR until it is valid. The
+    live view is paused while the question is on the terminal (a live display would draw
+    over it, and it holds back a line without a newline)."""
+    from rich.console import Console
+
     from crew.run.plan import render_plan
 
+    console = Console(stderr=isinstance(view, _json_view_type()))
+
     def approve(tasks: list[PlannedTask]) -> list[PlannedTask] | None:
-        while True:
-            console.print(render_plan(tasks), markup=False, highlight=False)
-            answer = typer.prompt("Run this plan? [y]es / [n]o / [e]dit", default="y")
-            choice = answer.strip().lower()[:1]
-            if choice == "y":
-                return tasks
-            if choice == "n":
-                return None
-            if choice == "e":
-                edited = _edit(tasks, console)
-                if edited is not None:
-                    tasks = edited
+        view.pause()
+        try:
+            while True:
+                console.print(render_plan(tasks), markup=False, highlight=False)
+                try:
+                    answer = typer.prompt("Run this plan? [y]es / [n]o / [e]dit", default="y",
+                                          err=console.stderr)
+                except (click.exceptions.Abort, EOFError):
+                    console.print("no answer (end of input): the plan is not run",
+                                  markup=False)
+                    return None
+                choice = answer.strip().lower()[:1]
+                if choice == "y":
+                    return tasks
+                if choice == "n":
+                    return None
+                if choice == "e":
+                    edited = _edit(tasks, console)
+                    if edited is not None:
+                        tasks = edited
+        finally:
+            view.resume()
 
     return approve
+
+
+def _json_view_type() -> type:
+    from crew.cli.live import JsonView
+
+    return JsonView
 
 
 def _edit(tasks: list[PlannedTask], console: Any) -> list[PlannedTask] | None:

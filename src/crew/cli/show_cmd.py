@@ -53,8 +53,8 @@ def show(run_id: str, repo: Path | None, html: Path | None) -> None:
 def show_command(
     run_id: Annotated[str, typer.Argument(help="The run's id (a unique prefix will do).")],
     repo: Annotated[Path | None, typer.Option(
-        "--repo", help="The repository the run worked on (default: the one holding the "
-                       "current directory).")] = None,
+        "--repo", help="The repository the run worked on (default: the repository holding the "
+                       "current directory, then crew's index of runs).")] = None,
     html: Annotated[Path | None, typer.Option(
         "--html", help="Write a self-contained HTML transcript to this file instead.")] = None,
 ) -> None:

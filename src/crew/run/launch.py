@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import secrets
-import shutil
 import signal
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -55,6 +54,8 @@ class RunOptions:
     approve: Callable[[Any], Any] | None = None
     max_parallel: int | None = None
     budget_usd: float | None = None
+    budget_tokens: int | None = None
+    budget_minutes: float | None = None
     sandbox: str | None = None
     # --memory-mb, --cpus, --pids, --timeout-s, --network: over the feature's and crew's
     sandbox_flags: dict[str, Any] = field(default_factory=dict)
@@ -95,14 +96,17 @@ def new_run_id() -> str:
 def start_run(feature: Path, opts: RunOptions, run_id: str | None = None) -> RunOutcome:
     """`crew run FEATURE`: a new run id, its checkpoint, then the run."""
     from crew.spec.resolve import resolve_feature
+    from crew.spec.yamlio import read_text
 
-    resolved = resolve_feature(feature, models_override=opts.models, kinds=_kinds())
+    text = read_text(feature)  # read once: the run's frozen copy is exactly what was checked
+    resolved = resolve_feature(feature, models_override=opts.models, kinds=_kinds(), text=text)
     with _tools(resolved, opts) as opts:  # MCP servers up (or exit 2) before anything exists
-        return _new_run(resolved, feature, opts, run_id)
+        return _new_run(resolved, feature, opts, run_id, text)
 
 
 def _new_run(resolved: ResolvedFeature, feature: Path, opts: RunOptions,
-             run_id: str | None) -> RunOutcome:
+             run_id: str | None, text: str) -> RunOutcome:
+    from crew.run.index import record_run
     from crew.workspace.git import repo_root
 
     root = repo_root(opts.repo or resolved.repo)
@@ -120,11 +124,16 @@ def _new_run(resolved: ResolvedFeature, feature: Path, opts: RunOptions,
         models_path=str(opts.models.resolve()) if opts.models else None,
         sandbox=settings.backend, sandbox_settings=settings.model_dump(),
         max_parallel=opts.max_parallel or crew.defaults.max_parallel, trace=opts.trace,
-        budget_usd=opts.budget_usd)
+        budget_usd=opts.budget_usd, budget_tokens=opts.budget_tokens,
+        budget_minutes=opts.budget_minutes)
     d.mkdir(parents=True, exist_ok=True)
     with run_lock(d):
-        shutil.copyfile(feature, d / FEATURE_COPY)
+        (d / FEATURE_COPY).write_text(text, encoding="utf-8")  # `crew resume` runs this copy
         save_state(d, state)
+        unindexed = record_run(run_id, root, d, state.feature_title)
+        if unindexed:
+            opts.say(f"warning: the run could not be added to crew's index of runs "
+                     f"({unindexed}); pass `--repo {root}` to `crew resume` and `crew show`")
         return _drive(resolved, state, d, opts, sandbox, before, fresh=True)
 
 
@@ -137,15 +146,16 @@ def resume_run(run_id: str, opts: RunOptions) -> RunOutcome:
         state = load_state(d)
         if migrate_legacy(d, state):  # a version-1 checkpoint: ledger and pattern states out
             save_state(d, state)
-        feature = Path(state.feature_path)
-        if not feature.exists():
-            raise UserError(f"the feature file of run {run_id!r} is gone", file=str(feature),
-                            hint=f"restore it (a copy is at {d / FEATURE_COPY})")
+        feature, text = _frozen_feature(state, d)
         models = opts.models or (Path(state.models_path) if state.models_path else None)
-        resolved = resolve_feature(feature, models_override=models, kinds=_kinds())
+        resolved = resolve_feature(feature, models_override=models, kinds=_kinds(), text=text)
         _check_saved_plan(resolved, d)
         if opts.budget_usd is not None:
             state.budget_usd = opts.budget_usd
+        if opts.budget_tokens is not None:
+            state.budget_tokens = opts.budget_tokens
+        if opts.budget_minutes is not None:
+            state.budget_minutes = opts.budget_minutes
         if opts.max_parallel:
             state.max_parallel = opts.max_parallel
         settings = sandbox_settings(resolved, opts, state.sandbox_settings or
@@ -157,6 +167,22 @@ def resume_run(run_id: str, opts: RunOptions) -> RunOutcome:
         before = hostcheck.snapshot(Path(state.repo))
         with _tools(resolved, opts) as opts:
             return _drive(resolved, state, d, opts, sandbox, before, fresh=False)
+
+
+def _frozen_feature(state: RunState, d: Path) -> tuple[Path, str | None]:
+    """The feature a resume runs: the copy frozen in the run dir at start (edits to the
+    original since then are ignored), read as if it stood at the original's path so its
+    relative `repo:`, `models:` and library folders mean what they meant. A run from before
+    the copy existed falls back to the original file."""
+    from crew.spec.yamlio import read_text
+
+    feature, copy = Path(state.feature_path), d / FEATURE_COPY
+    if copy.is_file():
+        return feature, read_text(copy)
+    if not feature.exists():
+        raise UserError(f"the feature file of run {state.run_id!r} is gone", file=str(feature),
+                        hint="restore it: the run has no frozen copy to fall back on")
+    return feature, None
 
 
 @contextlib.contextmanager
@@ -220,6 +246,7 @@ def _drive(resolved: ResolvedFeature, state: RunState, d: Path, opts: RunOptions
             llm.ledger.listeners.append(lambda e: files.on_call(e, session.checkpoint))
             with use_tracer(tracer):
                 code = _run_async(session)
+            _tidy(session, ws, opts)
             _check_host(session, before, ws, opts)
     finally:
         files.close()  # whatever was asked for is on disk, also after an error
@@ -227,6 +254,23 @@ def _drive(resolved: ResolvedFeature, state: RunState, d: Path, opts: RunOptions
     with contextlib.suppress(OSError):
         report = (d / "report.md").read_text(encoding="utf-8")
     return RunOutcome(state.run_id, code, state, d, report)
+
+
+def _tidy(session: RunSession, ws: Any, opts: RunOptions) -> None:
+    """A finished run removes its worktrees and merged task branches (the integration branch
+    stays); a resumable one keeps everything `crew resume` needs."""
+    from crew.run.state import FINISHED_RUN
+    from crew.workspace.cleanup import finish_run
+
+    if session.state.status not in FINISHED_RUN:
+        return
+    try:
+        lines = finish_run(ws.root, session.state.run_id, ws.branch)
+    except Exception as e:  # tidying never fails a run; `crew clean` can finish the job
+        lines = [f"cleanup stopped: {e}; `crew clean {session.state.run_id}` finishes it"]
+    session.state.cleanup = lines
+    if lines:
+        opts.say("cleanup: " + "; ".join(lines))
 
 
 def _check_host(session: RunSession, before: hostcheck.Snapshot, ws: Any,
@@ -280,9 +324,11 @@ def _llm(resolved: ResolvedFeature, state: RunState, d: Path,
          shared: BudgetPool | None = None) -> Any:
     from crew.llm import LLM, Budget, Limits
 
-    limits = Limits.of(resolved.feature.spec.budget)
-    if state.budget_usd is not None:
-        limits = Limits(state.budget_usd, limits.tokens, limits.minutes)
+    spec = Limits.of(resolved.feature.spec.budget)
+    limits = Limits(state.budget_usd if state.budget_usd is not None else spec.usd,
+                    state.budget_tokens if state.budget_tokens is not None else spec.tokens,
+                    state.budget_minutes if state.budget_minutes is not None else spec.minutes)
+    state.limits = {"usd": limits.usd, "tokens": limits.tokens, "minutes": limits.minutes}
     budget = Budget(limits, shared=shared)
     if state.budget:
         budget.restore(state.budget)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
+from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from crew.run.state import GateResult, PlannedTask, RunState, TaskState
@@ -27,9 +28,18 @@ _STATUS_LINE = {
     "budget": "⏸ stopped: budget exhausted (resumable)",
     "interrupted": "⏸ interrupted (resumable)",
     "error": "❌ stopped by an error (resumable once it is fixed)",
+    "rejected": "✋ plan rejected",
 }
 _SUMMARY_HEAD = {"passed": "✔ passed", "failed": "✘ failed", "budget": "⏸ budget exhausted",
-                 "interrupted": "⏸ interrupted", "error": "✘ error"}
+                 "interrupted": "⏸ interrupted", "error": "✘ error",
+                 "rejected": "✋ plan rejected"}
+# the `crew resume` flag that raises each budget dimension
+BUDGET_FLAGS = {"usd": "--budget-usd", "tokens": "--budget-tokens",
+                "minutes": "--budget-minutes"}
+_BUDGET_KIND = re.compile(r"cross its (usd|tokens|minutes) limit")
+# task statuses in the order both the live view and the summary count them
+STATUS_ORDER = ("done", "failed", "guard", "no_consensus", "skipped", "budget", "interrupted", "error",
+                "running", "pending")
 
 
 def format_duration(seconds: float) -> str:
@@ -91,13 +101,33 @@ def _status_line(state: RunState) -> str:
     return line
 
 
-def suggested_budget(state: RunState, ledger: Ledger, limit_usd: float | None = None
-                     ) -> str | None:
-    """A `--budget-usd` value for a resume: twice the larger of the USD limit and the spend;
-    None when the limit is unknown (a token or minute limit may have stopped the run)."""
-    limit = limit_usd if limit_usd is not None else state.budget_usd
+def budget_kind(state: RunState) -> str | None:
+    """Which limit stopped the run (usd, tokens or minutes), read from its stop reason."""
+    m = _BUDGET_KIND.search(state.stop_reason or "")
+    return m.group(1) if m else None
+
+
+def _limit(state: RunState, kind: str, override: float | None = None) -> float | None:
+    if override is not None:
+        return override
+    value = state.limits.get(kind)
+    if value is None:
+        value = {"usd": state.budget_usd, "tokens": state.budget_tokens,
+                 "minutes": state.budget_minutes}[kind]
+    return value
+
+
+def suggested_budget(state: RunState, ledger: Ledger, limit_usd: float | None = None,
+                     kind: str = "usd") -> str | None:
+    """A new limit for a resume: twice the larger of the limit that stopped the run and what
+    was spent of it; None when the limit is unknown."""
+    limit = _limit(state, kind, limit_usd if kind == "usd" else None)
     if limit is None:
         return None
+    if kind == "tokens":
+        return str(2 * max(int(limit), ledger.total.tokens))
+    if kind == "minutes":
+        return f"{math.ceil(2 * max(limit, state.wall_s / 60))}"
     basis = max(limit, ledger.total.cost_usd)
     if basis <= 0:
         return None
@@ -105,12 +135,26 @@ def suggested_budget(state: RunState, ledger: Ledger, limit_usd: float | None = 
 
 
 def resume_command(state: RunState, ledger: Ledger, limit_usd: float | None = None) -> str:
-    """`crew resume <id>`, with a raised `--budget-usd` after a budget stop."""
+    """`crew resume <id>`; after a budget stop, with the flag that raises the limit that was
+    hit (`--budget-tokens` after a token stop) set to a higher value."""
     cmd = f"crew resume {state.run_id}"
     if state.status == "budget":
-        usd = suggested_budget(state, ledger, limit_usd)
-        cmd += f" --budget-usd {usd or 'X'}"
+        kind = budget_kind(state) or "usd"
+        value = suggested_budget(state, ledger, limit_usd, kind)
+        cmd += f" {BUDGET_FLAGS[kind]} {value or 'X'}"
     return cmd
+
+
+def committed(state: RunState) -> bool:
+    """Whether any task of the run committed work."""
+    return any(ts.commit for ts in state.tasks.values())
+
+
+def tasks_text(statuses: Iterable[str]) -> str:
+    """`3 done, 1 failed`: the task counts as the live view and the summary both show them."""
+    counts = Counter(statuses)
+    order = [*STATUS_ORDER, *sorted(set(counts) - set(STATUS_ORDER))]
+    return ", ".join(f"{counts[s]} {s}" for s in order if counts[s]) or "none"
 
 
 def latest_gates(gates: list[GateResult]) -> list[GateResult]:
@@ -127,8 +171,8 @@ def _tasks_section(state: RunState, plan: list[PlannedTask], ledger: Ledger) -> 
     ids = task_order(state, plan)
     if not ids:
         return [*out, "No tasks were planned.", ""]
-    out += ["| Task | Title | Pattern | Roles | Outcome | Commit | Cost (USD) | Tokens |",
-            "|---|---|---|---|---|---|---:|---:|"]
+    out += ["| Task | Title | Pattern | Roles | Outcome | Rounds | Commit | Cost (USD) | Tokens |",
+            "|---|---|---|---|---|---:|---|---:|---:|"]
     errors: list[str] = []
     for tid in ids:
         planned = by_id.get(tid)
@@ -138,17 +182,24 @@ def _tasks_section(state: RunState, plan: list[PlannedTask], ledger: Ledger) -> 
         pattern = planned.pattern if planned else ""
         roles = ", ".join(planned.roles) if planned else ""
         out.append(f"| {_code(tid)} | {_cell(title)} | {_cell(pattern)} | {_cell(roles)} "
-                   f"| {_cell(_outcome(ts))} | {_code(short_sha(ts.commit))} "
+                   f"| {_cell(_outcome(ts))} | {ts.rounds or ''} | {_code(short_sha(ts.commit))} "
                    f"| {spent.cost_usd:.4f} | {spent.tokens:,} |")
         if ts.error:
             errors.append(f"- {_code(tid)}: {_cell(ts.error)}")
     other = _unattributed(ledger, set(ids))
     if other.calls:
-        out.append(f"| | Planning and other calls | | | | | {other.cost_usd:.4f} "
+        out.append(f"| | Planning and other calls | | | | | | {other.cost_usd:.4f} "
                    f"| {other.tokens:,} |")
     out.append("")
     if errors:
         out += ["Errors:", "", *errors, ""]
+    reviews = [(tid, state.tasks[tid].reviews) for tid in ids
+               if tid in state.tasks and state.tasks[tid].reviews]
+    if reviews:
+        out += ["Changes reviewers requested:", ""]
+        for tid, lines in reviews:
+            out += [f"- {_code(tid)}: {_cell(line)}" for line in lines]
+        out.append("")
     return out
 
 
@@ -203,16 +254,24 @@ def _unattributed(ledger: Ledger, task_ids: set[str]) -> Totals:
 def _gates_section(state: RunState) -> list[str]:
     out = ["## Gates", ""]
     if not state.gates:
-        why = "the run stopped before them" if state.status in RESUMABLE \
-            else "the feature has no acceptance commands"
+        why = ("the plan was rejected" if state.status == "rejected"
+               else "the feature has no acceptance commands" if state.status == "passed"
+               else "the run stopped before them")
         return [*out, f"No gate ran ({why}).", ""]
     out += ["| Gate | Command | Attempt | Result | Exit code | Time |",
             "|---|---|---:|---|---:|---:|"]
+    multi: dict[str, str] = {}
     for g in state.gates:
         result = "✅ passed" if g.passed else "❌ failed"
-        out.append(f"| {_cell(g.name)} | {_code(_cell(g.command))} | {g.attempt} | {result} "
+        command = _code(_cell(g.command))
+        if "\n" in g.command.strip():
+            multi.setdefault(g.name, g.command.strip())
+            command = "(below)"
+        out.append(f"| {_cell(g.name)} | {command} | {g.attempt} | {result} "
                    f"| {g.exit_code} | {format_duration(g.duration_s)} |")
     out.append("")
+    for name, command in multi.items():
+        out += [f"{_cell(name)}:", "", *_fence(command, "sh"), ""]
     if state.fix_rounds:
         out += [f"Fix rounds after failed gates: {state.fix_rounds}.", ""]
     for g in state.gates:
@@ -255,28 +314,68 @@ def _totals_section(state: RunState, ledger: Ledger) -> list[str]:
             f"{t.completion_tokens:,}) | {t.calls:,} | {format_duration(state.wall_s)} |", ""]
 
 
+def _merge_advice(state: RunState) -> str:
+    """Why the result is (not) offered for merging: '' when it is."""
+    if state.status != "passed":
+        return {"rejected": "the plan was rejected", "failed": "the run failed",
+                "error": "the run stopped on an error"}.get(state.status, "the run is not finished")
+    if not committed(state):
+        return "the run committed nothing"
+    return ""
+
+
 def _next_section(state: RunState, ledger: Ledger, limit_usd: float | None) -> list[str]:
     out = ["## Next steps", ""]
-    if state.branch:
+    why_not = _merge_advice(state)
+    if state.branch and not why_not:
         since = f"{short_sha(state.base)}.." if state.base else ""
         untouched = ("" if state.host_changes != [] else
                      "; your own branch is untouched")
-        out += [f"The result is on branch `{state.branch}`{untouched}. From your branch:", ""]
-        cmds = [(f"git log --oneline {since}{state.branch}", "# what the crew committed"),
+        out += [f"The result is on branch `{state.branch}`{untouched}. In your repository, "
+                "on your branch:", ""]
+        cmds = [(f"cd {_shell_path(state.repo)}", ""),
+                (f"git log --oneline {since}{state.branch}", "# what the crew committed"),
                 (f"git diff HEAD...{state.branch}", "# the whole change"),
-                (f"git merge --no-ff {state.branch}", "# take it")]
+                (f"git merge --no-ff {state.branch}", "# take it"),
+                (f"git branch -d {state.branch}", "# then drop the run's branch")]
         width = max(len(c) for c, _ in cmds)
-        out += _fence("\n".join(f"{c:<{width}}  {note}" for c, note in cmds), "sh")
+        out += _fence("\n".join(f"{c:<{width}}  {note}".rstrip() for c, note in cmds), "sh")
         out.append("")
+    elif state.branch and committed(state):
+        out += [f"Not offered for merging: {why_not}. The partial work is on branch "
+                f"`{state.branch}`:", ""]
+        out += _fence(f"cd {_shell_path(state.repo)}\n"
+                      f"git log --oneline {short_sha(state.base) + '..' if state.base else ''}"
+                      f"{state.branch}", "sh")
+        out.append("")
+    elif state.branch and state.status not in RESUMABLE:
+        out += [f"Nothing to merge: {why_not}.", ""]
     if state.status in RESUMABLE:
         out += ["The run can continue where it stopped:", ""]
         cmd = resume_command(state, ledger, limit_usd)
         out += _fence(cmd, "sh")
         out.append("")
         if cmd.endswith(" X"):
-            out += [f"X: a new USD limit, above the ${ledger.total.cost_usd:.4f} spent so far.",
-                    ""]
+            kind = budget_kind(state) or "usd"
+            spent = {"usd": f"${ledger.total.cost_usd:.4f}", "tokens": f"{ledger.total.tokens:,}",
+                     "minutes": format_duration(state.wall_s)}[kind]
+            name = {"usd": "USD", "tokens": "token", "minutes": "minutes"}[kind]
+            out += [f"X: a new {name} limit, above the {spent} spent so far.", ""]
+    out += ["The conversation, task by task:", "", *_fence(f"crew show {state.run_id}", "sh"),
+            ""]
+    if state.cleanup:
+        out += ["Cleanup at the end of the run: " + "; ".join(state.cleanup) + ".", ""]
+    if state.status not in RESUMABLE:
+        out += ["Remove what is left of the run (worktrees, task branches, this directory; the "
+                "branch only when it is merged or empty):", "",
+                *_fence(f"crew clean {state.run_id}", "sh"), ""]
     return out
+
+
+def _shell_path(path: str) -> str:
+    import shlex
+
+    return shlex.quote(path)
 
 
 def render_report(state: RunState, plan: list[PlannedTask], ledger: Ledger, *,
@@ -308,8 +407,7 @@ def render_summary(state: RunState, ledger: Ledger, *,
     first = f"{head}: {state.feature_title} (run {state.run_id})"
     if state.stop_reason and state.status != "passed":
         first += f": {state.stop_reason}"
-    counts = Counter(ts.status for ts in state.tasks.values())
-    tasks = ", ".join(f"{n} {status}" for status, n in sorted(counts.items())) or "none"
+    tasks = tasks_text(ts.status for ts in state.tasks.values())
     gates = latest_gates(state.gates)
     if not gates:
         gate_text = "no gate ran"
@@ -323,8 +421,12 @@ def render_summary(state: RunState, ledger: Ledger, *,
              f"cost ${t.cost_usd:.4f} · {t.tokens:,} tokens · {t.calls:,} LLM "
              f"call{'' if t.calls == 1 else 's'} · "
              f"{format_duration(state.wall_s)}"]
-    if state.branch:
-        lines.append(f"branch {state.branch}: merge with `git merge --no-ff {state.branch}`")
+    why_not = _merge_advice(state)
+    if state.branch and not why_not:
+        lines.append(f"branch {state.branch}: merge it in {state.repo} with "
+                     f"`git merge --no-ff {state.branch}`")
+    elif state.branch and state.status not in RESUMABLE:
+        lines.append(f"branch {state.branch}: not offered for merging ({why_not})")
     degraded = all_degraded(state, [])
     if degraded:
         lines.append(f"⚠ {len(degraded)} decision(s) degraded (an answer that could not be "
@@ -334,4 +436,6 @@ def render_summary(state: RunState, ledger: Ledger, *,
                      "make (refs, hooks or config): see the report")
     if state.status in RESUMABLE:
         lines.append(f"resume with `{resume_command(state, ledger, limit_usd)}`")
+    lines.append(f"conversation: `crew show {state.run_id}` · report: "
+                 f"{state.repo}/.crew/runs/{state.run_id}/report.md")
     return lines

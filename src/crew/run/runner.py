@@ -49,7 +49,9 @@ if TYPE_CHECKING:
 
 OUTCOME_STATUS = {Outcome.DONE: "done", Outcome.FAILED: "failed", Outcome.GUARD: "guard",
                   Outcome.NO_CONSENSUS: "no_consensus", Outcome.BUDGET: "budget"}
-EXIT = {"passed": 0, "failed": 1, "budget": 3, "interrupted": 4, "planning": 0, "error": 1}
+EXIT = {"passed": 0, "failed": 1, "budget": 3, "interrupted": 4, "planning": 0, "error": 1,
+        "rejected": 5}
+REVIEW_LINES = 20  # requested changes kept per task for the report
 SUMMARY_CHARS = 600
 CHECKPOINT_INTERVAL_S = 0.05  # state.json at most this often (journals: every record)
 
@@ -206,13 +208,17 @@ class RunSession:
             self.checkpoint()
             self.plan = await self._make_plan()
         self.view.set_plan(self.plan)
+        for tid, ts in self.state.tasks.items():  # a resumed run: what is already done
+            if ts.status != "pending":
+                self.view.set_task_status(tid, ts.status)
         if self.plan_only:
             return
         if self.state.status == "planning" and self.approve is not None:
             while True:
                 approved = self.approve(self.plan)
                 if approved is None:
-                    self.state.status, self.state.stop_reason = "failed", "plan rejected"
+                    self.state.status = "rejected"
+                    self.state.stop_reason = "the plan was rejected; nothing ran"
                     return
                 problems = planned_problems(self.resolved, approved)
                 self.plan = approved
@@ -375,8 +381,8 @@ class RunSession:
             # checkpointed before the task's span closes: whoever sees it ended can rely on it
             self._set(t.id, status, outcome=str(result.outcome), summary=result.summary,
                       commit=commit, files_changed=result.artifacts.files_changed,
-                      rounds=result.rounds, finished_at=time.time(),
-                      degraded=result.degraded)
+                      rounds=result.rounds, reviews=review_lines(result.votes),
+                      finished_at=time.time(), degraded=result.degraded)
             for d in result.degraded:
                 self.view.message(f"{t.id}: degraded decision: {d.describe()}")
             await self.durable()
@@ -478,6 +484,28 @@ class TaskStopped(CrewRuntimeError):
         self.task_id, self.cause = task_id, cause
         self.reason = f"{type(cause).__name__}: {cause}"
         super().__init__(f"task {task_id} stopped: {self.reason}")
+
+
+def review_lines(votes: list[dict[str, Any]]) -> list[str]:
+    """The changes reviewers requested (review_loop verdicts, a lead's redo list), one short
+    line each: `round 2, reviewer: todo.py:12: problem`."""
+    out: list[str] = []
+    for v in votes:
+        if v.get("approved") is not False:
+            continue
+        who = f"round {v.get('round', '?')}, {v.get('role', 'reviewer')}"
+        items = v.get("changes") or v.get("redo") or []
+        if not items:
+            out.append(f"{who}: {str(v.get('summary', ''))[:200]}")
+        for c in items if isinstance(items, list) else []:
+            if not isinstance(c, dict):
+                continue
+            where = str(c.get("file") or c.get("id") or "")
+            if c.get("line"):
+                where += f":{c['line']}"
+            what = str(c.get("problem") or c.get("feedback") or "")
+            out.append(f"{who}: {where + ': ' if where else ''}{' '.join(what.split())[:200]}")
+    return out[:REVIEW_LINES]
 
 
 def _tracked_files(path: Path) -> list[str]:

@@ -34,7 +34,8 @@ READABLE_VERSIONS = (1, 2)
 TaskStatus = Literal["pending", "running", "done", "failed", "budget", "guard", "no_consensus",
                      "interrupted", "skipped", "error"]
 RunStatus = Literal["planning", "running", "gates", "passed", "failed", "budget", "interrupted",
-                    "error"]
+                    "error", "rejected"]
+FINISHED_RUN: frozenset[str] = frozenset({"passed", "failed", "rejected"})
 FINISHED_TASK: frozenset[str] = frozenset({"done", "failed", "guard", "no_consensus", "skipped"})
 
 
@@ -71,6 +72,7 @@ class TaskState(BaseModel):
     files_changed: list[str] = Field(default_factory=list)
     merged: bool = False
     rounds: int = 0
+    reviews: list[str] = Field(default_factory=list)  # changes reviewers requested, per round
     # version 1 only (read, never written): the pattern's state now lives in turns.jsonl
     pattern_state: dict[str, Any] = Field(default_factory=dict, exclude=True)
     started_at: float | None = None
@@ -109,6 +111,9 @@ class RunState(BaseModel):
     max_parallel: int = 3
     trace: bool = True
     budget_usd: float | None = None  # a --budget-usd override (kept for resume)
+    budget_tokens: int | None = None  # a --budget-tokens override
+    budget_minutes: float | None = None  # a --budget-minutes override
+    limits: dict[str, float | None] = Field(default_factory=dict)  # the run's usd/tokens/minutes
     status: RunStatus = "planning"
     stop_reason: str | None = None
     tasks: dict[str, TaskState] = Field(default_factory=dict)
@@ -128,6 +133,7 @@ class RunState(BaseModel):
     sandbox_limits: str = ""  # the limits commands ran under, as the report shows them
     host_changes: list[str] | None = None  # after the run: changes crew did not make
     degraded: list[Degraded] = Field(default_factory=list)  # the run plan's, if degraded
+    cleanup: list[str] = Field(default_factory=list)  # what the end of the run removed or kept
 
     def task(self, task_id: str) -> TaskState:
         return self.tasks.setdefault(task_id, TaskState())
@@ -143,31 +149,52 @@ def run_dir(repo: Path, run_id: str) -> Path:
 
 def find_run_dir(run_id: str, repo: Path | None = None, *, marker: str = STATE_FILE) -> Path:
     """The directory of run `run_id`, or of the one run whose id starts with it, among the
-    runs holding `marker`. `repo` defaults to the git repository around the cwd. An unknown
-    or ambiguous id is a UserError listing the runs, newest first."""
-    if repo is not None and runs_root(repo).is_dir():
-        runs = runs_root(repo)
-    else:
-        from crew.workspace.git import repo_root
+    runs holding `marker`: in `repo` when given, else in the git repository around the cwd
+    and in the per-user index of runs (crew.run.index), so a printed `crew resume RUN_ID`
+    works from any directory. An unknown or ambiguous id is a UserError listing the runs."""
+    from crew.run.index import index_path, read_index
 
-        runs = runs_root(repo_root(repo if repo is not None else Path.cwd()))
-    found = [d for d in runs.iterdir() if (d / marker).is_file()] if runs.is_dir() else []
-    found.sort(key=lambda d: (d / marker).stat().st_mtime, reverse=True)
-    known = [d.name for d in found]
-    if run_id in known:
-        return runs / run_id
-    prefixed = [k for k in known if run_id and k.startswith(run_id)]
+    if repo is not None:
+        if runs_root(repo).is_dir():
+            roots = [runs_root(repo)]
+        else:
+            from crew.workspace.git import repo_root
+
+            roots = [runs_root(repo_root(repo))]
+        where = str(roots[0])
+    else:
+        roots = []
+        with contextlib.suppress(UserError):  # outside a repository: the index alone
+            from crew.workspace.git import repo_root
+
+            roots.append(runs_root(repo_root(Path.cwd())))
+        where = (f"{roots[0]} or " if roots else "") + f"crew's index of runs ({index_path()})"
+    found: dict[Path, float] = {}
+    for root in roots:
+        for d in root.iterdir() if root.is_dir() else []:
+            if (d / marker).is_file():
+                found[d] = (d / marker).stat().st_mtime
+    if repo is None:
+        for e in read_index():
+            if (e.run_dir / marker).is_file():
+                found.setdefault(e.run_dir, e.created_at)
+    dirs = sorted(found, key=lambda d: found[d], reverse=True)
+    exact = [d for d in dirs if d.name == run_id]
+    if exact:
+        return exact[0]
+    prefixed = [d for d in dirs if run_id and d.name.startswith(run_id)]
     if len(prefixed) == 1:
-        return runs / prefixed[0]
+        return prefixed[0]
+    known = list(dict.fromkeys(d.name for d in dirs))
     if not known:
-        raise UserError(f"no run {run_id!r}: {runs} holds no runs", field="RUN_ID",
+        raise UserError(f"no run {run_id!r}: {where} holds no runs", field="RUN_ID",
                         hint="start one with `crew run feature.yaml`, or pass --repo PATH "
                              "for another repository")
     from crew.spec.suggest import did_you_mean
 
     shown = ", ".join(known[:20]) + (f" … ({len(known)} in all)" if len(known) > 20 else "")
     what = (f"{run_id!r} matches {len(prefixed)} runs" if prefixed
-            else f"no run {run_id!r} in {runs}{did_you_mean(run_id, known)}")
+            else f"no run {run_id!r} in {where}{did_you_mean(run_id, known)}")
     raise UserError(what, field="RUN_ID", hint=f"runs, newest first: {shown}")
 
 
@@ -241,6 +268,57 @@ def list_runs(repo: Path) -> list[RunState]:
         except (UserError, ValueError):
             continue
     return sorted(out, key=lambda s: s.created_at, reverse=True)
+
+
+def scan_runs(repo: Path) -> list[tuple[Path, RunState | None]]:
+    """Every run directory of the repo with its checkpoint (None: none readable — the run
+    failed to start), newest first."""
+    root = runs_root(repo)
+    out: list[tuple[float, Path, RunState | None]] = []
+    for d in sorted(root.iterdir()) if root.is_dir() else []:
+        if not d.is_dir():
+            continue
+        try:
+            state: RunState | None = load_state(d)
+        except (UserError, ValueError):
+            state = None
+        when = state.created_at if state is not None else d.stat().st_mtime
+        out.append((when, d, state))
+    return [(d, s) for _, d, s in sorted(out, key=lambda x: x[0], reverse=True)]
+
+
+def run_label(directory: Path, state: RunState | None) -> str:
+    """What `crew runs` calls a run: its status, or what became of it — `running` (a process
+    holds it), `plan-only` (a saved plan waiting for `crew resume`), `failed to start` (no
+    checkpoint, or stopped before it had a branch), `interrupted` (its process died)."""
+    if is_locked(directory):
+        return "running"
+    if state is None:
+        return "failed to start"
+    if state.status == "planning":
+        if (directory / PLAN_FILE).is_file():
+            return "plan-only"
+        return "interrupted" if state.branch else "failed to start"
+    if state.status in ("running", "gates"):
+        return "interrupted"
+    return state.status
+
+
+def is_locked(directory: Path) -> bool:
+    """Whether a process holds the run's lock now (the run is in progress)."""
+    import fcntl
+
+    try:
+        fd = os.open(directory / LOCK_FILE, os.O_RDWR)
+    except OSError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    finally:
+        os.close(fd)
+    return False
 
 
 @contextlib.contextmanager

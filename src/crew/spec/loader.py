@@ -36,9 +36,10 @@ class Loaded(Generic[M]):
         return self.error(message, loc, hint=hint).problems[0]
 
 
-def load_spec(path: Path, model: type[M]) -> Loaded[M]:
-    """Load and validate one file as `model`. Library kinds get `name` from the file stem."""
-    doc = load_yaml(path)
+def load_spec(path: Path, model: type[M], *, text: str | None = None) -> Loaded[M]:
+    """Load and validate one file as `model` (`text`: its content, read before; reported as
+    `path`). Library kinds get `name` from the file stem."""
+    doc = load_yaml(path, text=text)
     data = dict(doc.data)
     if "name" in model.model_fields:
         name = data.get("name")

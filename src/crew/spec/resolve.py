@@ -226,10 +226,13 @@ def _models_file(owner: Loaded[Any], loc: tuple[str, ...], rel: str,
 
 
 def resolve_feature(path: Path, *, models_override: Path | None = None,
-                    kinds: PatternKinds | None = None) -> ResolvedFeature:
+                    kinds: PatternKinds | None = None, text: str | None = None
+                    ) -> ResolvedFeature:
     """Load a feature and everything it names; raise one UserError listing every problem.
-    `kinds` checks plugin kinds' params and engines too (crew.patterns.checks)."""
-    feature = load_spec(path, FeatureSpec)
+    `kinds` checks plugin kinds' params and engines too (crew.patterns.checks). `text`: the
+    feature's content when it comes from elsewhere (a run's frozen copy); relative paths
+    still resolve beside `path`."""
+    feature = load_spec(path, FeatureSpec, text=text)
     lib = Library.beside(path)
     c = Collector()
     spec = feature.spec

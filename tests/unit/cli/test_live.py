@@ -42,31 +42,49 @@ def text_of(view: LiveView) -> str:
 
 
 def test_live_tree_shows_speaking_agent_tool_and_cost_footer() -> None:
-    ticks = iter([100.0])  # started at 100 s, then always 165 s (the Live thread reads it too)
+    # the view starts at 100 s, the run at 110 s, the footer is read at 175 s: it counts from
+    # the run's start, as the report's wall time does
+    now = [100.0]
     view = LiveView(Console(file=io.StringIO(), force_terminal=True, width=120),
-                    clock=lambda: next(ticks, 165.0))
+                    clock=lambda: now[0])
     view.start()
+    assert "loading models…" in text_of(view)  # until the run starts
     tracer = tracer_for(view)
-    view.set_plan(PLAN)
-    with tracer.run(), tracer.task("impl", "review_loop", ["coder", "reviewer"]):
-        with tracer.round(1), tracer.agent("coder", 3):
-            with tracer.generation("smart", [{"role": "user", "content": "go"}]) as g:
-                g.end(answer(0.0025))
-            with tracer.tool("read_file", {"path": "src/todo/cli.py"}):
-                shown = text_of(view)
-                assert "coder · turn 3" in shown
-                assert "⚙ read_file(src/todo/cli.py)" in shown
-                lines = shown.splitlines()
-                task_line = next(i for i, s in enumerate(lines) if "impl Implement" in s)
-                assert "coder · turn 3" in lines[task_line + 1]  # under the running task
-                assert "○ docs Document it · single · doc_writer" in shown
-            with tracer.generation("smart", []) as g:
-                g.end(answer(0.0050, 300, 80))
-        after_turn = text_of(view)
-        assert "turn 3" not in after_turn and "read_file" not in after_turn
+    now[0] = 110.0
+    with tracer.run():
+        with tracer.task("plan", "plan", ["supervisor"]):
+            assert "planning…" in text_of(view)
+        assert "plan" not in view.board.tasks  # the supervisor's call is not a task
+        view.set_plan(PLAN)
+        now[0] = 175.0
+        with tracer.task("impl", "review_loop", ["coder", "reviewer"]):
+            with tracer.round(1), tracer.agent("coder", 3):
+                with tracer.generation("smart", [{"role": "user", "content": "go"}]) as g:
+                    g.end(answer(0.0025))
+                with tracer.tool("read_file", {"path": "src/todo/cli.py"}):
+                    shown = text_of(view)
+                    assert "coder · turn 3" in shown
+                    assert "⚙ read_file(src/todo/cli.py)" in shown
+                    lines = shown.splitlines()
+                    task_line = next(i for i, s in enumerate(lines) if "impl Implement" in s)
+                    assert "coder · turn 3" in lines[task_line + 1]  # under the running task
+                    assert "○ docs Document it · single · doc_writer" in shown
+                with tracer.generation("smart", []) as g:
+                    g.end(answer(0.0050, 300, 80))
+            after_turn = text_of(view)
+            assert "turn 3" not in after_turn and "read_file" not in after_turn
     shown = text_of(view)
     assert "✔ impl Implement export · review_loop · coder, reviewer · $0.0075" in shown
-    assert "1/2 tasks · cost $0.0075 · 500 tokens · 2 LLM calls · 1m 05s" in shown
+    assert "tasks: 1 done, 1 pending of 2 · cost $0.0075 · 500 tokens · 2 LLM calls · 1m 05s" \
+        in shown
+    assert "loading" not in shown and "planning" not in shown
+    view.finish(7.9, {"impl": "done", "docs": "failed"})  # the run's own numbers, at the end
+    assert "tasks: 1 done, 1 failed of 2 · cost $0.0075 · 500 tokens · 2 LLM calls · 7.9s" \
+        in text_of(view)
+    # a resumed run: the ledger's totals over every session replace what this one saw
+    view.finish(9.5, {}, {"calls": 5, "prompt_tokens": 900, "completion_tokens": 100,
+                          "cost_usd": 0.02})
+    assert "cost $0.0200 · 1,000 tokens · 5 LLM calls · 9.5s" in text_of(view)
     view.stop()
     tracer.close()
     screen = ANSI.sub("", view.console.file.getvalue())  # type: ignore[attr-defined]
@@ -149,7 +167,8 @@ def test_plain_view_prints_lines_without_ansi_or_spinners() -> None:
     assert "⚠ budget.warning: scope=run kind=usd" in lines
     assert lines.count("✔ impl done · $0.0100 · 120 tokens") == 1
     assert lines.count("✘ docs failed") == 1 and "✔ docs done" not in lines
-    assert lines[-1].startswith("2/2 tasks · cost $0.0100 · 120 tokens · 1 LLM call")
+    assert lines[-1].startswith("tasks: 1 done, 1 failed of 2 · cost $0.0100 · 120 tokens · "
+                                "1 LLM call")
 
 
 def test_json_view_writes_only_json_lines_with_redacted_events() -> None:

@@ -58,24 +58,27 @@ def table_rows(md: str, header_start: str) -> list[list[str]]:
 def test_passed_run_report_has_tasks_costs_gates_totals_and_merge() -> None:
     s = state(gates=[GateResult(name="pytest", command="pytest -q", exit_code=0, passed=True,
                                 output="3 passed", duration_s=1.5)])
+    s.task("impl").rounds = 2
     md = render_report(s, PLAN, ledger())
     assert md.startswith("# Add CSV export\n")
     assert "`r42`" in md and "passed" in md.splitlines()[3]
     rows = table_rows(md, "| Task |")
     header, body = rows[0], rows[2:]
-    assert all(len(r) == len(header) == 8 for r in rows)  # the '|' in a title is escaped
+    assert all(len(r) == len(header) == 9 for r in rows)  # the '|' in a title is escaped
     impl, tests, other = body
     assert impl == ["`impl`", "Implement \\| export", "review_loop", "coder, reviewer",
-                    "done (approved)", "`a1b2c3d4`", "0.0155", "370"]
-    assert tests[2:] == ["committee", "tester, reviewer", "done", "`ffeeddcc`", "0.0040",
+                    "done (approved)", "2", "`a1b2c3d4`", "0.0155", "370"]
+    assert tests[2:] == ["committee", "tester, reviewer", "done", "", "`ffeeddcc`", "0.0040",
                          "330"]
-    assert other[1] == "Planning and other calls" and other[6:] == ["0.0010", "50"]
+    assert other[1] == "Planning and other calls" and other[7:] == ["0.0010", "50"]
     gate = table_rows(md, "| Gate |")[2]
     assert gate == ["pytest", "`pytest -q`", "1", "✅ passed", "0", "1.5s"]
     assert "<details>" not in md
     totals = table_rows(md, "| Cost (USD) |")[2]
     assert totals == ["0.0205", "750 (640 + 110)", "4", "2m 05s"]
     assert f"git merge --no-ff {BRANCH}" in md and "git log --oneline 01234567.." in md
+    assert "cd /repo" in md and f"git branch -d {BRANCH}" in md  # runnable from anywhere
+    assert "crew show r42" in md and "crew clean r42" in md
     assert "crew resume" not in md
     assert render_report(s, PLAN, ledger()) == md  # deterministic
 
@@ -113,8 +116,10 @@ def test_budget_stop_offers_resume_with_a_higher_budget() -> None:
     assert "No gate ran (the run stopped before them)." in md
     lines = render_summary(s, ledger(), limit_usd=0.02)
     assert 3 <= len(lines) <= 5
-    assert lines[-1] == "resume with `crew resume r42 --budget-usd 0.05`"
-    assert "1 budget, 1 done" in lines[1]
+    assert lines[-2] == "resume with `crew resume r42 --budget-usd 0.05`"
+    assert lines[-1].startswith("conversation: `crew show r42`")
+    assert "1 done, 1 budget" in lines[1]
+    assert "git merge" not in md and "git merge" not in "\n".join(lines)  # not finished
 
 
 def test_budget_stop_without_a_known_usd_limit_explains_x() -> None:
@@ -134,8 +139,8 @@ def test_interrupted_run_resumes_without_budget_flag_and_failed_task_error_liste
     assert "- `impl`: RuntimeError: model kept repeating itself" in md
     summary = render_summary(s, ledger())
     assert summary[2] == "cost $0.0205 · 750 tokens · 4 LLM calls · 2m 05s"
-    assert summary[3] == f"branch {BRANCH}: merge with `git merge --no-ff {BRANCH}`"
-    assert summary[4] == "resume with `crew resume r42`"
+    assert summary[3] == "resume with `crew resume r42`"
+    assert "git merge" not in "\n".join(summary) and "git merge" not in md
 
 
 def test_tasks_added_during_the_run_are_reported_after_the_plan() -> None:
@@ -145,7 +150,7 @@ def test_tasks_added_during_the_run_are_reported_after_the_plan() -> None:
     ledger_ = Ledger([entry("fix-gate-1", 10, 5, 0.5)])
     rows = table_rows(render_report(s, PLAN, ledger_), "| Task |")[2:]
     assert [r[0] for r in rows] == ["`impl`", "`tests`", "`fix-gate-1`"]
-    assert rows[2][6:] == ["0.5000", "15"]
+    assert rows[2][7:] == ["0.5000", "15"]
 
 
 def test_format_duration() -> None:
@@ -174,3 +179,80 @@ def test_degraded_decisions_are_listed_in_the_report_and_the_summary() -> None:
     assert md.index("## Degraded decisions") < md.index("## Gates")
     assert any("2 decision(s) degraded" in line for line in render_summary(s, ledger()))
     assert "Degraded decisions" not in render_report(state(), PLAN, ledger())
+
+
+def test_a_passed_run_offers_its_branch_for_merging_from_the_repository() -> None:
+    lines = render_summary(state(), ledger())
+    assert lines[3] == f"branch {BRANCH}: merge it in /repo with `git merge --no-ff {BRANCH}`"
+
+
+def test_each_budget_dimension_names_its_own_resume_flag() -> None:
+    tokens = state("budget", limits={"usd": None, "tokens": 500, "minutes": None},
+                   stop_reason="stopped by the budget: run budget would cross its tokens "
+                               "limit: 480 spent + 90 estimated for the next call > 500 tokens")
+    md = render_report(tokens, PLAN, ledger())
+    assert "crew resume r42 --budget-tokens 1500" in md  # 2 × max(500 limit, 750 spent)
+    assert "--budget-usd" not in md
+    assert render_summary(tokens, ledger())[-2] == "resume with `crew resume r42 --budget-tokens 1500`"
+    minutes = state("budget", limits={"minutes": 1.0},
+                    stop_reason="run budget has cross its minutes limit: 1.2 spent > 1 minutes")
+    assert "crew resume r42 --budget-minutes 5" in render_report(minutes, PLAN, ledger())
+    unknown = state("budget", stop_reason="run budget would cross its tokens limit: …")
+    md = render_report(unknown, PLAN, ledger())
+    assert "crew resume r42 --budget-tokens X" in md
+    assert "X: a new token limit, above the 750 spent so far." in md
+
+
+def test_a_rejected_plan_says_so_and_offers_nothing_to_merge() -> None:
+    s = state("rejected", stop_reason="the plan was rejected; nothing ran")
+    for ts in s.tasks.values():
+        ts.status, ts.commit, ts.outcome = "pending", None, None
+    md = render_report(s, PLAN, ledger())
+    assert "✋ plan rejected: the plan was rejected; nothing ran" in md
+    assert "No gate ran (the plan was rejected)." in md
+    assert "no acceptance commands" not in md
+    assert "git merge" not in md and "Nothing to merge: the plan was rejected." in md
+    summary = render_summary(s, ledger())
+    assert summary[0].startswith("✋ plan rejected: Add CSV export (run r42)")
+    assert f"branch {BRANCH}: not offered for merging (the plan was rejected)" in summary
+
+
+def test_failed_or_empty_runs_are_never_offered_for_merging() -> None:
+    failed = state("failed", stop_reason="acceptance gates fail")
+    md = render_report(failed, PLAN, ledger())
+    assert "git merge" not in md
+    assert "Not offered for merging: the run failed." in md and f"{BRANCH}" in md
+    empty = state()
+    for ts in empty.tasks.values():
+        ts.commit = None
+    md = render_report(empty, PLAN, ledger())
+    assert "git merge" not in md and "Nothing to merge: the run committed nothing." in md
+    assert "not offered for merging (the run committed nothing)" in "\n".join(
+        render_summary(empty, ledger()))
+
+
+def test_review_rounds_requested_changes_and_multi_line_commands() -> None:
+    s = state(gates=[GateResult(name="setup and test", command="pip install -e .\npytest -q",
+                                exit_code=0, passed=True)])
+    s.task("impl").rounds = 2
+    s.task("impl").reviews = ["round 1, reviewer: todo.py:12: export drops the header row"]
+    md = render_report(s, PLAN, ledger())
+    assert "Changes reviewers requested:" in md
+    assert "- `impl`: round 1, reviewer: todo.py:12: export drops the header row" in md
+    gate = table_rows(md, "| Gate |")[2]
+    assert gate[1] == "(below)"
+    assert "setup and test:\n\n```sh\npip install -e .\npytest -q\n```" in md
+
+
+def test_review_lines_from_verdicts_and_a_leads_redo_list() -> None:
+    from crew.run.runner import review_lines
+
+    votes = [{"round": 1, "role": "reviewer", "approved": False, "summary": "no",
+              "changes": [{"file": "todo.py", "line": 12, "problem": "drops the\nheader",
+                           "fix": "write it"}]},
+             {"round": 1, "role": "supervisor", "approved": False,
+              "redo": [{"id": "s2", "feedback": "tests miss the empty list"}]},
+             {"round": 2, "role": "reviewer", "approved": True, "changes": []},
+             {"round": 1, "gate": "pytest -q", "passed": True}]
+    assert review_lines(votes) == ["round 1, reviewer: todo.py:12: drops the header",
+                                   "round 1, supervisor: s2: tests miss the empty list"]
