@@ -7,13 +7,12 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
-from conftest import Git
 from crew.cli.app import app
 from crew.errors import UserError
 from crew.run.index import index_path, read_index, record_run
@@ -21,6 +20,8 @@ from crew.run.state import RunState, find_run_dir, run_dir, run_label, run_lock,
 from crew.workspace.cleanup import finish_run
 from crew.workspace.git import worktrees
 from crew.workspace.worktrees import Workspace
+
+Git = Callable[..., str]  # what conftest.git_in(repo) returns
 
 RUN = "20260101-000000-abcd"
 
