@@ -373,9 +373,9 @@ def round_state(rnd: int, **kw: Any) -> RoundState:
 
 def system_message(ctx: PatternContext, role: str) -> dict[str, Any]:
     """The role's own prompt, without the agent's tool note (for tool-less calls)."""
-    r = ctx.role(role)
-    return {"role": "system",
-            "content": f"You are the {r.title}. Goal: {r.goal.strip()}\n\n{r.instructions.strip()}"}
+    from crew.agent import system_prompt
+
+    return {"role": "system", "content": system_prompt(ctx.role(role), with_tools=False)[0]}
 
 
 async def text_turn(ctx: PatternContext, rec: Record, role: str, rnd: int,

@@ -31,7 +31,7 @@ from crew.patterns.termination import Condition, Fired, RoundState
 from crew.spec.params import DebateParams as DebateParams
 
 POSITION_NOTE = "End with one line: POSITION: <your position in a few words>."
-REVISE_NOTE = "Other debaters' latest answers:\n\n{others}\n\nRevise or defend your answer. "
+REVISE_NOTE = "Other debaters' latest answers:\n\n{others}\n\nRevise or defend your answer."
 JUDGE_NOTE = "Judge the debate: give the decision and its rationale; name the winner if one."
 _POSITION = re.compile(r"^\W*POSITION\W*:\s*(.+?)\s*$", re.I | re.M)
 
@@ -74,22 +74,25 @@ class Debate(BasePattern):
         st = dict(ctx.state)
         rnd = int(st.get("round", 0))
         answers: list[str] = list(st.get("answers", []))
+        # every round's answers: a debater's conversation is rebuilt append-only from them
+        history: list[list[str]] = [list(a) for a in st.get("history", [answers] if answers
+                                                             else [])]
         rec.rounds = rnd
         question = "\n\n".join(x for x in (ctx.context_text(), ctx.task.prompt()) if x)
         fired = Fired.from_state(st.get("fired"))
         while fired is None:  # a resume after the deciding round goes straight to the decision
             rnd += 1
-            prev = list(answers)
             with traced_round(rnd):  # the debaters of the round nest under it
                 answers = list(await gather_all(*(
-                    self._turn(ctx, rec, rnd, role, i, names, question, prev)
+                    self._turn(ctx, rec, rnd, role, i, names, question, history)
                     for i, role in enumerate(roles))))
+            history.append(answers)
             rec.rounds = rnd
             rec.votes.append({"round": rnd, "positions": [position(a) for a in answers]})
             state = RoundState(round=rnd, consensus=bool(agreed(answers)) and p.early_stop,
                                guard_stopped=rec.guard is not None)
             fired = fired_after(stop, state, p.rounds)
-            await ctx.save({"round": rnd, "answers": answers,
+            await ctx.save({"round": rnd, "answers": answers, "history": history,
                             "fired": fired.to_state() if fired else None})
         outcome = stop_outcome(fired)
         if outcome is Outcome.GUARD:
@@ -102,21 +105,24 @@ class Debate(BasePattern):
         if st.get("verdict"):  # resumed after the judge spoke
             verdict = JudgeVerdict.model_validate(st["verdict"])
         else:
-            verdict = await self._judge(ctx, rec, rnd, p.judge, names, question, answers)
-            await ctx.save({"round": rnd, "answers": answers, "fired": fired.to_state(),
-                            "verdict": verdict.model_dump()})
+            verdict = await self._judge(ctx, rec, rnd, p.judge, names, question, history)
+            await ctx.save({"round": rnd, "answers": answers, "history": history,
+                            "fired": fired.to_state(), "verdict": verdict.model_dump()})
         return self.result(rec, Outcome.DONE, verdict.rationale, decision=verdict.decision,
                            stopped_by=fired)
 
     async def _turn(self, ctx: PatternContext, rec: Record, rnd: int, role: str, i: int,
-                    names: list[str], question: str, prev: list[str]) -> str:
+                    names: list[str], question: str, history: list[list[str]]) -> str:
+        """The debater's conversation only grows: each round appends its own last answer and
+        the others' (what is new), so every request repeats the previous one as its prefix."""
         msgs: list[dict[str, Any]] = [{"role": "user", "content": f"{question}\n\n{POSITION_NOTE}"}]
         added = POSITION_NOTE
-        if prev:
+        for prev in history:
             others = "\n\n".join(f"[{names[j]}]\n{a}" for j, a in enumerate(prev) if j != i)
-            note = REVISE_NOTE.format(others=others) + POSITION_NOTE
-            msgs += [{"role": "assistant", "content": prev[i]}, {"role": "user", "content": note}]
-            added += REVISE_NOTE + POSITION_NOTE
+            msgs += [{"role": "assistant", "content": prev[i]},
+                     {"role": "user", "content": REVISE_NOTE.format(others=others)}]
+        if history:
+            added += REVISE_NOTE
         workdir = ctx.workdir
         if workdir is None:
             return await text_turn(ctx, rec, role, rnd, [system_message(ctx, role), *msgs],
@@ -126,11 +132,18 @@ class Debate(BasePattern):
         return (res.text or "").strip()
 
     async def _judge(self, ctx: PatternContext, rec: Record, rnd: int, judge: str,
-                     names: list[str], question: str, answers: list[str]) -> JudgeVerdict:
-        final = "\n\n".join(f"[{n}]\n{a}" for n, a in zip(names, answers, strict=True))
+                     names: list[str], question: str, history: list[list[str]]) -> JudgeVerdict:
+        """The judge sees the whole debate, compactly: each earlier round as the debaters'
+        positions, the last round in full."""
+        rows = ["; ".join(f"{n}: {position(a) or a.strip()[:200]}"
+                          for n, a in zip(names, answers, strict=True)) for answers in history]
+        earlier = "\n".join(f"Round {r}: {row}" for r, row in enumerate(rows[:-1], 1)
+                             if row != rows[r])  # a round whose positions held is said once
+        final = "\n\n".join(f"[{n}]\n{a}" for n, a in zip(names, history[-1], strict=True))
+        debate = (f"## Positions by round\n{earlier}\n\n" if earlier else "") + \
+            f"## Final answers\n{final}"
         msgs = [system_message(ctx, judge),
-                {"role": "user", "content": f"{question}\n\n## Final answers\n{final}\n\n"
-                                            f"{JUDGE_NOTE}"}]
+                {"role": "user", "content": f"{question}\n\n{debate}\n\n{JUDGE_NOTE}"}]
         verdict = await ctx.turns.ask(ctx, judge, rnd, msgs, JudgeVerdict, purpose="judge")
         rec.call(judge, rnd, "judge", JUDGE_NOTE)
         rec.votes.append({"round": rnd, "role": judge, **verdict.model_dump()})
