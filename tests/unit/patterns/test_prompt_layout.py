@@ -5,6 +5,7 @@ answer and rationale without the task text again; a role's goal is never said tw
 
 from __future__ import annotations
 
+import itertools
 import json
 from collections import defaultdict
 from pathlib import Path
@@ -24,7 +25,7 @@ from crew.testing import ScriptedLLM
 
 def assert_extends(calls: list[list[Message]]) -> None:
     """Each request starts with the whole previous request of the same agent."""
-    for before, after in zip(calls, calls[1:], strict=False):
+    for before, after in itertools.pairwise(calls):
         assert len(after) > len(before)
         assert after[:len(before)] == before
 
