@@ -1,6 +1,7 @@
 """`debate` (Du et al. 2023): every debater answers; each later round every debater sees the
-others' latest answers (only those, never whole transcripts) and revises; the debaters of a round
-run concurrently. Agreement on the stated positions stops early; otherwise a judge gives a
+others' answers of the last round (its conversation only grows by what is new, so providers'
+prompt caches hit) and revises; the debaters of a round run concurrently. Agreement on the
+stated positions stops early; otherwise a judge, shown the whole debate compactly, gives a
 structured verdict. Critical path: `rounds` debater calls plus the judge.
 """
 
