@@ -1,8 +1,12 @@
-"""Prompt tokens the patterns spend, on the peers' workloads (FACTS.md) with ScriptedLLM.
+"""Prompt tokens the patterns spend on three workloads shaped like the peers' (FACTS.md:
+committee of 3 + chair, debate 2 × 3 rounds + judge, supervisor + 3 workers), with ScriptedLLM.
 
-For each pattern: calls, total prompt tokens (cl100k when tiktoken's file is available, else
-~4 chars/token) and the framework-added tokens per call (text crew and the pattern add to the
-roles' own prompts and the task). Run: .venv/bin/python benchmarks/tokens.py
+For each pattern: calls, total prompt tokens (cl100k via tiktoken, with the encoding file
+litellm ships, so it works offline: content + 4 per message, OpenAI's count), the share of
+prompt tokens that repeat an earlier request's prefix (what a provider's prompt cache can
+reuse) and the framework-added tokens per call. The peers' figures in FACTS.md were measured
+on their own task texts, not these one-line ones: they are printed apart, for scale only.
+Run: .venv/bin/python benchmarks/tokens.py
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ import asyncio
 import json
 import os
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
@@ -31,14 +36,47 @@ TASK = TaskInfo(id="w", title="Add CSV export to the todo CLI",
                             "with id, title, done and due date; existing commands unchanged.")
 
 
-def counter() -> Callable[[str], int]:
+def counter() -> tuple[Callable[[str], int], str]:
+    """cl100k from the encoding file bundled with litellm (no network), else ~4 chars/token."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("litellm")
+    if spec is not None and spec.origin and "TIKTOKEN_CACHE_DIR" not in os.environ:
+        os.environ["TIKTOKEN_CACHE_DIR"] = str(
+            Path(spec.origin).parent / "litellm_core_utils" / "tokenizers")
     try:
         import tiktoken
 
         enc = tiktoken.get_encoding("cl100k_base")
-        return lambda s: len(enc.encode(s))
+        return (lambda s: len(enc.encode(s, disallowed_special=()))), "cl100k"
     except Exception:
-        return lambda s: (len(s) + 3) // 4
+        return (lambda s: (len(s) + 3) // 4), "~4 chars/token (tiktoken unavailable)"
+
+
+def message_tokens(count: Callable[[str], int], msgs: list[dict[str, Any]]) -> list[int]:
+    """Tokens of each message: its content (and tool calls) plus 4 for the envelope."""
+    return [4 + count(str(m.get("content") or "")) + count(json.dumps(m.get("tool_calls") or ""))
+            * bool(m.get("tool_calls")) for m in msgs]
+
+
+def prefix_reused(calls: list[list[dict[str, Any]]], count: Callable[[str], int]
+                  ) -> tuple[int, int]:
+    """(prompt tokens, tokens of whole leading messages equal to an earlier request's)."""
+    total = reused = 0
+    seen: list[list[str]] = []
+    for msgs in calls:
+        keys = [json.dumps(m, sort_keys=True, default=str) for m in msgs]
+        sizes = message_tokens(count, msgs)
+        best = 0
+        for earlier in seen:
+            n = 0
+            while n < min(len(keys), len(earlier)) and keys[n] == earlier[n]:
+                n += 1
+            best = max(best, n)
+        total += sum(sizes)
+        reused += sum(sizes[:best])
+        seen.append(keys)
+    return total, reused
 
 
 def roles() -> dict[str, RoleSpec]:
@@ -78,20 +116,33 @@ WORKLOADS: list[tuple[str, Any, list[str], dict[str, Any], list[Any]]] = [
 ]
 
 
-async def measure() -> None:
-    count, specs = counter(), roles()
-    print(f"{'workload':42} {'calls':>5} {'prompt tok':>10} {'fw tok/call':>11}")
+async def measure() -> dict[str, dict[str, float]]:
+    """Per workload: calls, prompt tokens, prefix-reuse share, framework tokens per call."""
+    (count, how), specs = counter(), roles()
+    out: dict[str, dict[str, float]] = {}
     for name, pattern, members, params, answers in WORKLOADS:
         llm = ScriptedLLM(answers)
         task = TaskInfo(TASK.id, TASK.title, TASK.description, tuple(members), params)
         res: PatternResult = await pattern.run(pattern_context(task, specs, llm, run_id="b"))
-        prompt = sum(count("\n".join(str(m.get("content") or "") for m in c.messages))
-                     for c in llm.calls)
+        prompt, reused = prefix_reused([c.messages for c in llm.calls], count)
         calls = len(llm.calls)
-        print(f"{name:42} {calls:>5} {prompt:>10,} {res.framework_tokens / calls:>11.0f}")
-    print("peers (FACTS.md): committee AutoGen 1,599 / CrewAI 1,791; debate 2,579 / 2,082; "
-          "supervisor 4,684 / 5,363 prompt tokens")
+        out[name] = {"calls": calls, "prompt_tokens": prompt, "prefix_reuse": reused / prompt,
+                     "fw_per_call": res.framework_tokens / calls}
+    out["_counting"] = {how: 0}
+    return out
+
+
+def report(rows: dict[str, dict[str, float]]) -> None:
+    print(f"{'workload':42} {'calls':>5} {'prompt tok':>10} {'prefix reuse':>12} "
+          f"{'fw tok/call':>11}")
+    for name, r in rows.items():
+        if not name.startswith("_"):
+            print(f"{name:42} {r['calls']:>5.0f} {r['prompt_tokens']:>10,.0f} "
+                  f"{r['prefix_reuse']:>11.0%} {r['fw_per_call']:>11.0f}")
+    print(f"tokens: {next(iter(rows['_counting']))}; crew's texts above. For scale only (their "
+          "own task texts, FACTS.md): committee AutoGen 1,599 / CrewAI 1,791; debate 2,579 / "
+          "2,082; supervisor 4,684 / 5,363")
 
 
 if __name__ == "__main__":
-    asyncio.run(measure())
+    report(asyncio.run(measure()))

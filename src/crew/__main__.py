@@ -1,3 +1,3 @@
-from crew.cli.app import main
+from crew.cli.app import entry
 
-main()
+entry()

@@ -131,8 +131,11 @@ def _canonical(arguments: str) -> str:
 
 def system_prompt(role: RoleSpec, *, with_tools: bool = True) -> tuple[str, str]:
     """(prompt, framework-added part): the role's own text, plus a short note on tool use."""
-    glue = f"You are the {role.title}. Goal: "
-    prompt = f"{glue}{role.goal.strip()}\n\n{role.instructions.strip()}"
+    goal, instructions = role.goal.strip(), role.instructions.strip()
+    said = " ".join(goal.lower().split()) in " ".join(instructions.lower().split())
+    glue = f"You are the {role.title}." if said else f"You are the {role.title}. Goal: "
+    prompt = (f"{glue}\n\n{instructions}" if said
+              else f"{glue}{goal}\n\n{instructions}")  # the goal once, never twice
     if with_tools:
         prompt += f"\n\n{FRAMEWORK_NOTE}"
         glue += FRAMEWORK_NOTE

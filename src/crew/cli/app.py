@@ -159,7 +159,8 @@ _register_commands()
 
 
 def main() -> None:
-    """Console entry point: UserError → short message, exit 2; Ctrl-C → exit 4."""
+    """The CLI in-process (tests call this): UserError → short message, exit 2; Ctrl-C →
+    exit 4; always ends in SystemExit."""
     try:
         app()
     except UserError as e:
@@ -169,3 +170,30 @@ def main() -> None:
     except KeyboardInterrupt:
         sys.stderr.write("interrupted\n")
         sys.exit(4)
+
+
+def entry() -> None:
+    """The `crew` console script and `python -m crew`: `main()`, then, once a command has
+    loaded litellm, exit without interpreter teardown (~1 s of freeing litellm's modules).
+    Every command has finished by then: the run's journals, state writer and trace sinks are
+    closed and the live view stopped; atexit handlers still run, stdout/stderr are flushed."""
+    try:
+        main()
+        code: int | str | None = 0
+    except SystemExit as e:
+        code = e.code
+    warming = getattr(sys.modules.get("crew.llm._litellm"), "_prewarm", None)
+    if "litellm" not in sys.modules and not warming:
+        sys.exit(code)
+    import atexit
+    import contextlib
+    import os
+
+    if isinstance(code, str):  # what sys.exit would print
+        sys.stderr.write(code + "\n")
+        code = 1
+    atexit._run_exitfuncs()
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(OSError, ValueError):  # a closed pipe: nothing to deliver
+            stream.flush()
+    os._exit(code or 0)

@@ -64,7 +64,9 @@ def demo_command(
 ) -> None:
     """Run the offline demo (replay model: no key, no network) on a sample todo CLI."""
     from crew.cli.run_cmd import run
+    from crew.llm import prewarm
 
+    prewarm()  # litellm imports while the demo's repository is made
     feature = make_demo(directory)
     project = (directory / "project").resolve()
     typer.echo(f"demo: a todo CLI as a fresh git repo in {project}; the crew adds CSV export",

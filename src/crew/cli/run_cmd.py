@@ -134,6 +134,9 @@ def run(
     approve_tools: Annotated[list[str] | None, APPROVE_TOOLS_OPT] = None,
 ) -> None:
     """Build a feature: plan, run the tasks, run the gates, leave a branch and a report."""
+    from crew.llm import prewarm
+
+    prewarm()  # litellm imports while the spec loads and the workspace is prepared
     from crew.run.launch import start_run
 
     opts, view = _options(repo=repo, models=models, budget_usd=budget_usd, sandbox=sandbox,
@@ -187,6 +190,9 @@ def resume(
     approve_tools: Annotated[list[str] | None, APPROVE_TOOLS_OPT] = None,
 ) -> None:
     """Continue a run after a crash, Ctrl-C or an exhausted budget."""
+    from crew.llm import prewarm
+
+    prewarm()
     from crew.run.launch import resume_run
 
     opts, view = _options(repo=repo, models=None, budget_usd=budget_usd, sandbox=sandbox,

@@ -1,9 +1,10 @@
 """crew's LLM layer: the only package that imports litellm (lazily, in crew.llm._litellm).
 
-Public API: LLM (router facade: complete / ask), Ledger, Budget, Limits, StructuredOutputError,
+Public API: LLM (router facade: complete / ask), prewarm (litellm imported in the background), Ledger, Budget, Limits, StructuredOutputError,
 the value types of crew.llm.types. Importing this package never imports litellm.
 """
 
+from crew.llm._litellm import prewarm
 from crew.llm.budget import Budget, BudgetWarning, Limits
 from crew.llm.client import LLM
 from crew.llm.ledger import Ledger, LedgerEntry, Totals
@@ -37,5 +38,6 @@ __all__ = [
     "Totals",
     "Usage",
     "parse_as",
+    "prewarm",
     "repair_json",
 ]

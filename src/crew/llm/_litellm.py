@@ -10,7 +10,20 @@ from typing import Any
 
 _lock = threading.Lock()
 _litellm: Any = None
+_prewarm: list[threading.Thread] = []
 LITELLM_LOGGERS = ("LiteLLM", "LiteLLM Router", "LiteLLM Proxy")
+# What litellm 1.106.2 imports lazily on the first request (found with `python -X importtime`
+# and sys.modules before/after one Router call): its OTel logger, the proxy's file-id helpers, the default tiktoken encoding, and for an HTTP
+# deployment the OpenAI client's resources. Imported by `prewarm` so no request pays for them.
+FIRST_REQUEST_MODULES = (
+    "litellm.integrations.otel.logger",
+    "litellm.proxy.openai_files_endpoints.common_utils",
+    "litellm.litellm_core_utils.default_encoding",
+    "litellm.llms.vertex_ai.vertex_ai_partner_models.anthropic.transformation",
+    "litellm.llms.openai.chat.gpt_audio_transformation",
+)
+HTTP_REQUEST_MODULES = ("litellm.llms.openai.openai", "openai.resources", "jiter",
+                        "openai.lib.streaming.chat")  # +8 MB: only for HTTP deployments
 
 
 class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
@@ -51,6 +64,9 @@ def load_litellm() -> Any:
     with LITELLM_LOG, and registers the `replay` custom provider.
     """
     global _litellm
+    if threading.current_thread() not in _prewarm:
+        for warm in list(_prewarm):  # one importer at a time, never two in litellm's imports
+            warm.join()
     if _litellm is not None:
         return _litellm
     with _lock:
@@ -61,6 +77,10 @@ def load_litellm() -> Any:
 
         litellm.suppress_debug_info = True
         litellm.telemetry = False
+        # crew never sends litellm's proxy-only `no-log` flag; honouring it makes every
+        # success callback check the proxy's callback-disabling headers, which imports the
+        # proxy's hooks (+23 MB, ~0.4 s) on the first call
+        litellm.global_disable_no_log_param = True
         if not os.environ.get("LITELLM_LOG"):
             for name in LITELLM_LOGGERS:
                 logging.getLogger(name).setLevel(logging.CRITICAL)
@@ -70,3 +90,34 @@ def load_litellm() -> Any:
         register_replay_provider(litellm)
         _litellm = litellm
         return litellm
+
+
+
+def _warm(after: threading.Thread | None, modules: tuple[str, ...]) -> None:
+    import importlib
+
+    if after is not None:
+        after.join()
+    try:
+        load_litellm()
+        for name in modules:
+            importlib.import_module(name)
+    except Exception:  # the caller's own import reports any real problem
+        pass
+
+
+def prewarm(*, http: bool = False) -> None:
+    """Start importing litellm and what its first request loads (`http`: also the OpenAI
+    client an HTTP deployment builds) in a background thread, so the import overlaps what
+    the caller does next (loading a spec, preparing git worktrees); `load_litellm` joins it.
+    Idempotent."""
+    with _lock:
+        stages = [FIRST_REQUEST_MODULES, HTTP_REQUEST_MODULES]
+        for i, modules in enumerate(stages[:2 if http else 1]):
+            if len(_prewarm) > i:
+                continue
+            after = _prewarm[-1] if _prewarm else None
+            name = "crew-litellm-prewarm" + "+" * i
+            t = threading.Thread(target=_warm, args=(after, modules), name=name, daemon=True)
+            _prewarm.append(t)
+            t.start()

@@ -365,6 +365,9 @@ class LLM:
             params["metadata"] = {**meta, "crew": crew_meta} if meta else {"crew": crew_meta}
             if tools:
                 params["tools"] = tools
+                # crew sends function tools only: litellm's handler for litellm-proxy MCP
+                # tools would import the MCP SDK (+20 MB, ~0.5 s) on the first such call
+                params["_skip_mcp_handler"] = True
             t0 = time.perf_counter()
             miss = None
             try:

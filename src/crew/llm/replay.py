@@ -24,6 +24,7 @@ Only crew.llm._litellm imports this module (it imports litellm).
 from __future__ import annotations
 
 import itertools
+import json
 import os
 import threading
 import weakref
@@ -37,6 +38,7 @@ from crew.llm.replay_script import (
     asked_from,
     load_script,
 )
+from crew.llm.types import estimate_tokens
 
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 import litellm as _litellm_module
@@ -132,9 +134,11 @@ class ReplayProvider(CustomLLM):  # type: ignore[misc]
         if entry.usage is not None:
             prompt, completion = entry.usage.prompt_tokens, entry.usage.completion_tokens
         else:
-            prompt = litellm.token_counter(model="gpt-4o", messages=messages)
+            # crew's ~4 chars/token estimate: litellm.token_counter would load a tokenizer
+            # (+40 MB) for a model that only replays
+            prompt = estimate_tokens(json.dumps(messages, default=str))
             out = (entry.content or "") + "".join(c.name + c.arguments for c in entry.tool_calls)
-            completion = litellm.token_counter(model="gpt-4o", text=out) if out else 0
+            completion = estimate_tokens(out) if out else 0
         return litellm.ModelResponse(
             model=f"{PROVIDER}/{model}",
             choices=[{"index": 0, "message": message,

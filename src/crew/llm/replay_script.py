@@ -11,7 +11,7 @@ File format (YAML)::
           - name: read_file
             arguments: {path: todo.py}
             id: call_1           # optional (default call_<entry>_<n>)
-        usage: {prompt_tokens: 120, completion_tokens: 30}   # optional (default: counted)
+        usage: {prompt_tokens: 120, completion_tokens: 30}   # optional (default: ~4 chars per token)
       - role: reviewer
         content: APPROVED
         repeat: true             # may be served any number of times (default: once)

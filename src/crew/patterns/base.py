@@ -389,8 +389,9 @@ def round_state(rnd: int, **kw: Any) -> RoundState:
 
 def system_message(ctx: PatternContext, role: str) -> dict[str, Any]:
     """The role's own prompt, without the agent's tool note (for tool-less calls)."""
-    r = ctx.role(role)
-    own = f"You are the {r.title}. Goal: {r.goal.strip()}\n\n{r.instructions.strip()}"
+    from crew.agent import system_prompt
+
+    own = system_prompt(ctx.role(role), with_tools=False)[0]
     return {"role": "system", "content": with_conventions(own, ctx.conventions)}
 
 

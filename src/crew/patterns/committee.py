@@ -231,8 +231,14 @@ class Committee(BasePattern):
             for k, v in enumerate(valid, 1))
         question = f"{ctx.task.prompt()}\n\n{listing}"
         if p.aggregation == "chair":
-            msgs = [system_message(ctx, p.chair),
-                    {"role": "user", "content": f"{question}\n\n{CHAIR_NOTE}"}]
+            # the members answered the task; the chair gets its title and every ballot's
+            # answer with its rationale (a split verdict and reasons keeps both)
+            answers = "\n".join(
+                f"{k}. {v['answer']}" + (f" — {v['rationale']}" if v.get("rationale") else "")
+                for k, v in enumerate(valid, 1))
+            user = (f"{question}\n\n{CHAIR_NOTE}" if code else  # proposals: diffs to judge
+                    f"# {ctx.task.title}\n\n## Answers\n{answers}\n\n{CHAIR_NOTE}")
+            msgs = [system_message(ctx, p.chair), {"role": "user", "content": user}]
             d, raw, error = await try_ask(ctx, p.chair, 1, msgs, ChairDecision, purpose="chair")
             rec.call(p.chair, 1, "chair", CHAIR_NOTE)
             if d is None:

@@ -1,9 +1,10 @@
 """`debate` (Du et al. 2023): every debater answers; each later round every debater sees the
-others' latest answers (only those, never whole transcripts) and revises; the debaters of a round
-run concurrently. Agreement on the stated positions stops early; otherwise a judge gives a
-structured verdict. Critical path: `rounds` debater calls plus the judge. A judge whose verdict
-cannot be read (no JSON, no `DECISION:` line) yields no decision (`no_consensus`), keeping the
-debaters' final answers (a degraded decision, crew.patterns.decisions).
+others' answers of the last round (its conversation only grows by what is new, so providers'
+prompt caches hit) and revises; the debaters of a round run concurrently. Agreement on the
+stated positions stops early; otherwise a judge, shown the whole debate compactly, gives a
+structured verdict. Critical path: `rounds` debater calls plus the judge. A judge whose
+verdict cannot be read (no JSON, no `DECISION:` line) yields no decision (`no_consensus`),
+keeping the debaters' final answers (a degraded decision, crew.patterns.decisions).
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ from crew.patterns.termination import Condition, Fired, RoundState
 from crew.spec.params import DebateParams as DebateParams
 
 POSITION_NOTE = "End with one line: POSITION: <your position in a few words>."
-REVISE_NOTE = "Other debaters' latest answers:\n\n{others}\n\nRevise or defend your answer. "
+REVISE_NOTE = "Other debaters' latest answers:\n\n{others}\n\nRevise or defend your answer."
 JUDGE_NOTE = "Judge the debate: give the decision and its rationale; name the winner if one."
 _POSITION = re.compile(r"^\W*POSITION\W*:\s*(.+?)\s*$", re.I | re.M)
 _DECISION = re.compile(r"^\W*DECISION\W*:\s*(.+?)\s*$", re.I | re.M)
@@ -79,23 +80,26 @@ class Debate(BasePattern):
         st = dict(ctx.state)
         rnd = int(st.get("round", 0))
         answers: list[str] = list(st.get("answers", []))
+        # every round's answers: a debater's conversation is rebuilt append-only from them
+        history: list[list[str]] = [list(a) for a in st.get("history", [answers] if answers
+                                                             else [])]
         rec.rounds = rnd
         rec.restore(st)
         question = "\n\n".join(x for x in (ctx.context_text(), ctx.task.prompt()) if x)
         fired = Fired.from_state(st.get("fired"))
         while fired is None:  # a resume after the deciding round goes straight to the decision
             rnd += 1
-            prev = list(answers)
             with traced_round(rnd):  # the debaters of the round nest under it
                 answers = list(await gather_all(*(
-                    self._turn(ctx, rec, rnd, role, i, names, question, prev)
+                    self._turn(ctx, rec, rnd, role, i, names, question, history)
                     for i, role in enumerate(roles))))
+            history.append(answers)
             rec.rounds = rnd
             rec.votes.append({"round": rnd, "positions": [position(a) for a in answers]})
             state = RoundState(round=rnd, consensus=bool(agreed(answers)) and p.early_stop,
                                guard_stopped=rec.guard is not None)
             fired = fired_after(stop, state, p.rounds)
-            await ctx.save({"round": rnd, "answers": answers,
+            await ctx.save({"round": rnd, "answers": answers, "history": history,
                             "fired": fired.to_state() if fired else None,
                             **rec.saved_degraded()})
         outcome = stop_outcome(fired)
@@ -110,8 +114,9 @@ class Debate(BasePattern):
         if st.get("verdict") or st.get("no_decision"):  # resumed after the judge spoke
             verdict = JudgeVerdict.model_validate(st["verdict"]) if st.get("verdict") else None
         else:
-            verdict = await self._judge(ctx, rec, rnd, p.judge, names, question, answers)
-            await ctx.save({"round": rnd, "answers": answers, "fired": fired.to_state(),
+            verdict = await self._judge(ctx, rec, rnd, p.judge, names, question, history)
+            await ctx.save({"round": rnd, "answers": answers, "history": history,
+                            "fired": fired.to_state(),
                             "verdict": verdict.model_dump() if verdict else None,
                             "no_decision": verdict is None, **rec.saved_degraded()})
         if verdict is None:  # no decision: the proposals are kept
@@ -123,14 +128,17 @@ class Debate(BasePattern):
                            stopped_by=fired)
 
     async def _turn(self, ctx: PatternContext, rec: Record, rnd: int, role: str, i: int,
-                    names: list[str], question: str, prev: list[str]) -> str:
+                    names: list[str], question: str, history: list[list[str]]) -> str:
+        """The debater's conversation only grows: each round appends its own last answer and
+        the others' (what is new), so every request repeats the previous one as its prefix."""
         msgs: list[dict[str, Any]] = [{"role": "user", "content": f"{question}\n\n{POSITION_NOTE}"}]
         added = POSITION_NOTE
-        if prev:
+        for prev in history:
             others = "\n\n".join(f"[{names[j]}]\n{a}" for j, a in enumerate(prev) if j != i)
-            note = REVISE_NOTE.format(others=others) + POSITION_NOTE
-            msgs += [{"role": "assistant", "content": prev[i]}, {"role": "user", "content": note}]
-            added += REVISE_NOTE + POSITION_NOTE
+            msgs += [{"role": "assistant", "content": prev[i]},
+                     {"role": "user", "content": REVISE_NOTE.format(others=others)}]
+        if history:
+            added += REVISE_NOTE
         workdir = ctx.workdir
         if workdir is None:
             return await text_turn(ctx, rec, role, rnd, [system_message(ctx, role), *msgs],
@@ -140,12 +148,19 @@ class Debate(BasePattern):
         return (res.text or "").strip()
 
     async def _judge(self, ctx: PatternContext, rec: Record, rnd: int, judge: str,
-                     names: list[str], question: str, answers: list[str]
+                     names: list[str], question: str, history: list[list[str]]
                      ) -> JudgeVerdict | None:
-        final = "\n\n".join(f"[{n}]\n{a}" for n, a in zip(names, answers, strict=True))
+        """The judge sees the whole debate, compactly: each earlier round as the debaters'
+        positions, the last round in full."""
+        rows = ["; ".join(f"{n}: {position(a) or a.strip()[:200]}"
+                          for n, a in zip(names, answers, strict=True)) for answers in history]
+        earlier = "\n".join(f"Round {r}: {row}" for r, row in enumerate(rows[:-1], 1)
+                             if row != rows[r])  # a round whose positions held is said once
+        final = "\n\n".join(f"[{n}]\n{a}" for n, a in zip(names, history[-1], strict=True))
+        debate = (f"## Positions by round\n{earlier}\n\n" if earlier else "") + \
+            f"## Final answers\n{final}"
         msgs = [system_message(ctx, judge),
-                {"role": "user", "content": f"{question}\n\n## Final answers\n{final}\n\n"
-                                            f"{JUDGE_NOTE}"}]
+                {"role": "user", "content": f"{question}\n\n{debate}\n\n{JUDGE_NOTE}"}]
         verdict, raw, error = await try_ask(ctx, judge, rnd, msgs, JudgeVerdict, purpose="judge")
         rec.call(judge, rnd, "judge", JUDGE_NOTE)
         if verdict is None:

@@ -89,6 +89,15 @@ def _kinds() -> PatternKinds:
     return pattern_kinds(require_installed=True)
 
 
+def _prewarm(resolved: ResolvedFeature) -> None:
+    """litellm (and the OpenAI client when a deployment speaks HTTP) imports in the background
+    while MCP servers start and the workspace is prepared; building the LLM joins it."""
+    from crew.llm import prewarm
+
+    prewarm(http=any(not d.litellm_params.model.startswith("replay/")
+                     for d in resolved.models.model_list))
+
+
 def new_run_id() -> str:
     return time.strftime("%Y%m%d-%H%M%S", time.gmtime()) + "-" + secrets.token_hex(2)
 
@@ -100,6 +109,7 @@ def start_run(feature: Path, opts: RunOptions, run_id: str | None = None) -> Run
 
     text = read_text(feature)  # read once: the run's frozen copy is exactly what was checked
     resolved = resolve_feature(feature, models_override=opts.models, kinds=_kinds(), text=text)
+    _prewarm(resolved)
     with _tools(resolved, opts) as opts:  # MCP servers up (or exit 2) before anything exists
         return _new_run(resolved, feature, opts, run_id, text)
 
@@ -149,6 +159,7 @@ def resume_run(run_id: str, opts: RunOptions) -> RunOutcome:
         feature, text = _frozen_feature(state, d)
         models = opts.models or (Path(state.models_path) if state.models_path else None)
         resolved = resolve_feature(feature, models_override=models, kinds=_kinds(), text=text)
+        _prewarm(resolved)
         _check_saved_plan(resolved, d)
         if opts.budget_usd is not None:
             state.budget_usd = opts.budget_usd

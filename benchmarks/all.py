@@ -1,0 +1,72 @@
+"""Every performance figure of issue 16 in one run, as ratios beside their goals:
+
+  cold start   `crew --help` (goal < 0.1 s) and `import crew` beside `python -c pass`
+  patterns     the three peer workloads, fresh process each, stub at 200 ms: wall ÷ critical
+               path, crew's start (background litellm import, no teardown) beside --legacy
+  tokens       cl100k prompt tokens per workload and prefix reuse (benchmarks/tokens.py)
+  prefix reuse multi-turn agent, debate, offline demo (benchmarks/prefix_reuse.py)
+  memory       peak RSS of a fresh offline demo (goal < 250 MB)
+The machine may be loaded by other work: compare the ratios side by side, not seconds.
+Run: .venv/bin/python benchmarks/all.py [--repeats 1]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+import patterns
+import prefix_reuse
+import tokens
+
+
+def seconds(cmd: list[str], runs: int) -> float:
+    times = []
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        subprocess.run(cmd, check=True, capture_output=True)
+        times.append(time.perf_counter() - t0)
+    return sorted(times)[len(times) // 2]
+
+
+def demo_peak_rss_mb() -> float:
+    with tempfile.TemporaryDirectory() as d:
+        subprocess.run([sys.executable, "-m", "crew", "demo", f"{d}/demo", "--no-trace",
+                        "--sandbox", "local"], check=True, capture_output=True)
+    return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--repeats", type=int, default=1)
+    a = ap.parse_args()
+    py = sys.executable
+    print("== cold start (medians of 5)")
+    base = seconds([py, "-c", "pass"], 5)
+    for name, cmd in (("import crew", [py, "-c", "import crew"]),
+                      ("crew --help", [py, "-m", "crew", "--help"])):
+        s = seconds(cmd, 5)
+        print(f"{name:14} {s * 1000:7.0f} ms  {s / base:5.1f}x python -c pass"
+              + ("  (goal < 100 ms)" if "help" in name else ""))
+    print("== memory")
+    rss = demo_peak_rss_mb()
+    print(f"offline demo peak RSS {rss:.0f} MB (goal < 250 MB){'  MET' if rss < 250 else ''}")
+    print("== tokens")
+    tokens.report(asyncio.run(tokens.measure()))
+    print("== prefix reuse (goal >= 70% in multi-turn tasks)")
+    prefix_reuse.measure()
+    print(f"== patterns: fresh process, stub 200 ms, median of {a.repeats}")
+    for legacy in (False, True):
+        patterns.report(patterns.measure(0.2, a.repeats, legacy), "legacy" if legacy else "crew")
+
+
+if __name__ == "__main__":
+    main()
