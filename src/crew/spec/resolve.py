@@ -4,6 +4,7 @@ Every problem found is collected, so the user fixes them all in one go (exit cod
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,6 +26,7 @@ from crew.spec.models import (
 )
 from crew.spec.pattern_check import BuiltinKinds, PatternKinds, check_task, check_template
 from crew.spec.suggest import did_you_mean
+from crew.spec.yamlio import resolved as resolved_path
 from crew.spec.tooling import ToolSettings, check_tool_sections, mcp_ref_problem
 
 ROLE_PARAMS = ("judge", "chair", "lead")  # pattern params that name a role
@@ -104,6 +106,7 @@ def check_models(models: ModelsConfig, owner: Loaded[Any], prefix: tuple[str, ..
                             "alias); included files count", (*prefix, "model_list")))
     aliases = models.aliases()
     rs = models.router_settings
+    _check_router_numbers(rs, owner, prefix, c)
     for key in ("fallbacks", "context_window_fallbacks", "content_policy_fallbacks"):
         entries = rs.get(key)
         if entries is None:
@@ -127,6 +130,29 @@ def check_models(models: ModelsConfig, owner: Loaded[Any], prefix: tuple[str, ..
                         c.add(owner.problem(
                             f"{key} names model alias {name!r}, which no model_list entry has",
                             (*loc, i), hint=did_you_mean(name, aliases).strip(" ()") or None))
+
+
+# Router settings that are counts (int) or durations in seconds (number); LiteLLM reads them
+# only when a call fails or retries, so a word here would stop a run midway.
+ROUTER_COUNTS = ("num_retries", "allowed_fails", "max_fallbacks", "default_max_parallel_requests")
+ROUTER_SECONDS = ("timeout", "stream_timeout", "cooldown_time", "retry_after", "client_ttl",
+                  "polling_interval")
+
+
+def _check_router_numbers(rs: dict[str, Any], owner: Loaded[Any], prefix: tuple[str, ...],
+                          c: Collector) -> None:
+    for key in (*ROUTER_COUNTS, *ROUTER_SECONDS):
+        val = rs.get(key)
+        if val is None or (isinstance(val, str) and val.startswith("os.environ/")):
+            continue
+        count = key in ROUTER_COUNTS
+        ok = (isinstance(val, int) if count else isinstance(val, int | float)) and \
+            not isinstance(val, bool) and math.isfinite(val) and val >= 0
+        if not ok:
+            what = "a whole number" if count else "a number of seconds"
+            c.add(owner.problem(f"{key} must be {what} (0 or more), got {val!r}",
+                                (*prefix, "router_settings", key),
+                                hint=f"e.g. {key}: {2 if count else 120}"))
 
 
 def check_role(role: Loaded[RoleSpec], aliases: set[str] | None, c: Collector,
@@ -213,7 +239,9 @@ def crew_models(crew: Loaded[CrewSpec], c: Collector) -> tuple[ModelsConfig, Pat
 
 def _models_file(owner: Loaded[Any], loc: tuple[str, ...], rel: str,
                  c: Collector) -> tuple[ModelsConfig, Path] | None:
-    path = (owner.path.parent / rel).resolve()
+    path = _ref_path(owner, loc, rel, c)
+    if path is None:
+        return None
     if not path.is_file():
         c.add(owner.problem(f"router config {rel!r} not found", loc,
                             hint=f"looked for {path}"))
@@ -223,6 +251,16 @@ def _models_file(owner: Loaded[Any], loc: tuple[str, ...], rel: str,
         return None
     check_models(loaded.spec, loaded, (), c)
     return loaded.spec, path.parent
+
+
+def _ref_path(owner: Loaded[Any], loc: tuple[str | int, ...], rel: str,
+              c: Collector) -> Path | None:
+    """The file `rel` names, relative to owner's folder (None and a problem: a symlink loop)."""
+    try:
+        return resolved_path(owner.path.parent / rel)
+    except UserError as e:
+        c.add(owner.problem(f"{rel!r}: {e.problems[0].message}", loc, hint=e.problems[0].hint))
+        return None
 
 
 def resolve_feature(path: Path, *, models_override: Path | None = None,
@@ -235,9 +273,10 @@ def resolve_feature(path: Path, *, models_override: Path | None = None,
     spec = feature.spec
     crew_ref = spec.crew
     if crew_ref.endswith((".yaml", ".yml")):
-        crew_path = (path.parent / crew_ref).resolve()
-        crew = c.load(lib.load_path, crew_path, "crew") if crew_path.is_file() else None
-        if crew is None and not crew_path.is_file():
+        crew_path = _ref_path(feature, ("crew",), crew_ref, c)
+        crew = (c.load(lib.load_path, crew_path, "crew")
+                if crew_path is not None and crew_path.is_file() else None)
+        if crew is None and crew_path is not None and not crew_path.is_file():
             c.add(feature.problem(f"crew file {crew_ref!r} not found", ("crew",)))
     else:
         crew = _ref(c, lib, "crew", crew_ref, feature, ("crew",))
@@ -245,7 +284,7 @@ def resolve_feature(path: Path, *, models_override: Path | None = None,
         c.raise_if_any()
         raise AssertionError("unreachable")
     if models_override is not None:
-        models = c.load(_load_models_path, models_override.resolve(), c)
+        models = c.load(lambda: _load_models_path(resolved_path(models_override), c))
     elif spec.models:
         models = _models_file(feature, ("models",), spec.models, c)
     else:

@@ -22,7 +22,7 @@ from crew.spec.resolve import (
     resolve_feature,
 )
 from crew.spec.tooling import check_tool_sections
-from crew.spec.yamlio import load_yaml
+from crew.spec.yamlio import load_yaml, resolved
 
 _DIR_KINDS = {d: k for k, d in KIND_DIRS.items()}
 # Distinctive keys, most specific first.
@@ -39,7 +39,7 @@ _KEY_HINTS: list[tuple[str, str]] = [
 
 def detect_kind(path: Path) -> str:
     """The kind of a spec file: from its folder (roles/...), its name, or its keys."""
-    parent = path.resolve().parent.name
+    parent = resolved(path).parent.name
     if parent in _DIR_KINDS:
         return _DIR_KINDS[parent]
     stem = path.stem.lower()
