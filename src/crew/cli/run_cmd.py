@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 import subprocess
 import sys
@@ -46,8 +47,13 @@ def _options(*, repo: Path | None, models: Path | None, budget_usd: float | None
     from crew.cli.live import make_view
     from crew.run.launch import RunOptions
 
-    if budget_usd is not None and budget_usd <= 0:
-        raise UserError("--budget-usd must be more than 0", field="--budget-usd")
+    if budget_usd is not None and not (math.isfinite(budget_usd) and budget_usd > 0):
+        raise UserError(f"--budget-usd must be a number more than 0, got {budget_usd}",
+                        field="--budget-usd", hint="e.g. --budget-usd 3")
+    for flag, value in (limits or {}).items():
+        if isinstance(value, float) and not math.isfinite(value):
+            name = "--" + flag.replace("_", "-")
+            raise UserError(f"{name} must be a finite number, got {value}", field=name)
     if max_parallel is not None and not 1 <= max_parallel <= 64:
         raise UserError("--max-parallel must be between 1 and 64", field="--max-parallel")
     console = Console(stderr=json_mode)
@@ -109,7 +115,7 @@ def run(
     approve_tools: Annotated[list[str] | None, APPROVE_TOOLS_OPT] = None,
 ) -> None:
     """Build a feature: plan, run the tasks, run the gates, leave a branch and a report."""
-    from crew.run.launch import start_run
+    from crew.run.launch import check_new_run, start_run
 
     opts, view = _options(repo=repo, models=models, budget_usd=budget_usd, sandbox=sandbox,
                           max_parallel=max_parallel, no_trace=no_trace, json_mode=json_mode,
@@ -117,8 +123,9 @@ def run(
                           limits={"memory_mb": memory_mb, "cpus": cpus, "pids": pids,
                                   "timeout_s": timeout_s, "network": network},
                           yes=yes, approve_tools=approve_tools)
+    checked = check_new_run(feature, opts)  # before the view: nothing exists if this fails
     with _view(view):
-        outcome = start_run(feature, opts)
+        outcome = start_run(feature, opts, checked=checked)
     if plan_only:
         view.message(f"plan saved; run it with `crew resume {outcome.run_id}`")
     _finish(outcome, view, json_mode)

@@ -8,7 +8,7 @@ import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from crew.errors import Problem, UserError
 from crew.spec.catalog import known_pattern_kinds, known_tool_names
@@ -26,8 +26,9 @@ from crew.spec.models import (
 )
 from crew.spec.pattern_check import BuiltinKinds, PatternKinds, check_task, check_template
 from crew.spec.suggest import did_you_mean
-from crew.spec.yamlio import resolved as resolved_path
 from crew.spec.tooling import ToolSettings, check_tool_sections, mcp_ref_problem
+from crew.spec.yamlio import Loc, YamlDoc, parse_loc
+from crew.spec.yamlio import resolved as resolved_path
 
 ROLE_PARAMS = ("judge", "chair", "lead")  # pattern params that name a role
 
@@ -45,10 +46,26 @@ class ResolvedFeature:
     templates: dict[str, Loaded[TaskTemplateSpec]] = field(default_factory=dict)
     warnings: list[Problem] = field(default_factory=list)  # reported, not refused
     tools: ToolSettings = field(default_factory=ToolSettings)  # mcp_servers, approvals, hooks
+    # where the router config was written: a models file, or `models:` inline in a crew file
+    models_doc: YamlDoc | None = None
+    models_prefix: Loc = ()
 
     @property
     def repo(self) -> Path:
         return (self.feature.path.parent / self.feature.spec.repo).resolve()
+
+    @property
+    def models_source(self) -> str:
+        """The file the router config came from (for messages), else its folder."""
+        return str(self.models_doc.path if self.models_doc else self.models_dir)
+
+    def locate_models_problem(self, p: Problem) -> Problem:
+        """A problem the router config raised with a field path (`model_list[0].model`) but
+        no line, located at that field in the file (or included file) it was written in."""
+        if self.models_doc is None or not p.field or p.line is not None:
+            return p
+        loc = (*self.models_prefix, *parse_loc(p.field))
+        return self.models_doc.error(p.message, loc, hint=p.hint).problems[0]
 
 
 class Collector:
@@ -227,18 +244,25 @@ def check_crew(crew: Loaded[CrewSpec], lib: Library, aliases: set[str] | None,
             out.templates[name] = tpl
 
 
-def crew_models(crew: Loaded[CrewSpec], c: Collector) -> tuple[ModelsConfig, Path] | None:
+class Models(NamedTuple):
+    config: ModelsConfig
+    dir: Path  # relative paths inside it resolve from here
+    doc: YamlDoc
+    prefix: Loc  # where the config sits in doc: () for a models file, ("models",) inline
+
+
+def crew_models(crew: Loaded[CrewSpec], c: Collector) -> Models | None:
     m = crew.spec.models
     if isinstance(m, ModelsConfig):
         check_models(m, crew, ("models",), c)
-        return m, crew.path.parent
+        return Models(m, crew.path.parent, crew.doc, ("models",))
     if isinstance(m, str):
         return _models_file(crew, ("models",), m, c)
     return None
 
 
 def _models_file(owner: Loaded[Any], loc: tuple[str, ...], rel: str,
-                 c: Collector) -> tuple[ModelsConfig, Path] | None:
+                 c: Collector) -> Models | None:
     path = _ref_path(owner, loc, rel, c)
     if path is None:
         return None
@@ -250,7 +274,7 @@ def _models_file(owner: Loaded[Any], loc: tuple[str, ...], rel: str,
     if loaded is None:
         return None
     check_models(loaded.spec, loaded, (), c)
-    return loaded.spec, path.parent
+    return Models(loaded.spec, path.parent, loaded.doc, ())
 
 
 def _ref_path(owner: Loaded[Any], loc: tuple[str | int, ...], rel: str,
@@ -294,7 +318,9 @@ def resolve_feature(path: Path, *, models_override: Path | None = None,
                                   "here or in the crew", ("models",)))
     aliases = models[0].aliases() if models else None
     resolved = ResolvedFeature(feature, crew, models[0] if models else ModelsConfig.model_construct(),
-                               models[1] if models else path.parent)
+                               models[1] if models else path.parent,
+                               models_doc=models.doc if models else None,
+                               models_prefix=models.prefix if models else ())
     resolved.tools.add(crew.spec, str(crew.path.parent))
     resolved.tools.add(spec, str(path.parent.resolve()))
     check_crew(crew, lib, aliases, c, resolved, kinds, set(resolved.tools.servers))
@@ -306,12 +332,12 @@ def resolve_feature(path: Path, *, models_override: Path | None = None,
     return resolved
 
 
-def _load_models_path(path: Path, c: Collector) -> tuple[ModelsConfig, Path] | None:
+def _load_models_path(path: Path, c: Collector) -> Models | None:
     if not path.is_file():
         raise UserError("router config not found", file=str(path), hint="check --models")
     loaded = load_models(path)
     check_models(loaded.spec, loaded, (), c)
-    return loaded.spec, path.parent
+    return Models(loaded.spec, path.parent, loaded.doc, ())
 
 
 def _check_pinned_tasks(feature: Loaded[FeatureSpec], crew: CrewSpec, lib: Library,

@@ -14,6 +14,7 @@ from crew.spec.models import KIND_DIRS, KINDS, CrewSpec, ModelsConfig, PatternSp
 from crew.spec.pattern_check import PatternKinds
 from crew.spec.resolve import (
     Collector,
+    ResolvedFeature,
     check_crew,
     check_models,
     check_pattern,
@@ -60,6 +61,7 @@ class Validated:
     kind: str
     warnings: list[Problem] = field(default_factory=list)  # reported, not refused
     notes: list[str] = field(default_factory=list)  # e.g. "ignored by crew: guardrails"
+    resolved: ResolvedFeature | None = None  # a feature with everything it names
 
 
 def validate_path(path: Path, kind: str | None = None, *,
@@ -74,7 +76,7 @@ def validate_path(path: Path, kind: str | None = None, *,
     if kind == "feature":
         resolved = resolve_feature(path, kinds=kinds)
         _note_ignored(resolved.models, notes)
-        return Validated(kind, resolved.warnings, notes)
+        return Validated(kind, resolved.warnings, notes, resolved)
     c = Collector()
     loaded: Loaded[Any] = (load_models(path) if kind == "models" else
                            load_spec(path, KINDS[kind]))

@@ -7,6 +7,7 @@ all UserErrors. UTF-8 (with or without BOM) and UTF-16/32 with a BOM are read.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -47,6 +48,14 @@ class YamlDoc:
         line, col = self.where(loc, key=key)
         return UserError(message, file=str(self.path), line=line, column=col,
                          field=format_loc(loc) or None, hint=hint)
+
+
+def parse_loc(text: str) -> Loc:
+    """The inverse of format_loc: 'model_list[0].litellm_params' -> ('model_list', 0, ...)."""
+    out: list[str | int] = []
+    for part in re.findall(r"\[(\d+)\]|([^.\[\]]+)", text):
+        out.append(int(part[0]) if part[0] else part[1])
+    return tuple(out)
 
 
 def format_loc(loc: Loc) -> str:

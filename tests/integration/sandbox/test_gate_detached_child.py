@@ -4,6 +4,7 @@ ends when the command exits (not when the child does), passes, and the process e
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -48,10 +49,8 @@ def test_gate_with_detached_child_ends_cleanly(tmp_path: Path, mode: str) -> Non
     finally:
         pid_file = ws / "child.pid"
         if pid_file.exists() and pid_file.read_text().strip():
-            try:
+            with contextlib.suppress(ProcessLookupError):  # killed with its group/namespace
                 os.kill(int(pid_file.read_text()), signal.SIGKILL)
-            except ProcessLookupError:
-                pass  # killed with its group or namespace
     assert proc.returncode == 0, proc.stderr
     assert "RESULT True 0 started" in proc.stdout, proc.stdout + proc.stderr
     assert "Event loop is closed" not in proc.stderr
