@@ -71,7 +71,7 @@ def unroutable_alias(d: Path) -> tuple[list[str], list[str]]:
 
 def words_for_retries(d: Path) -> tuple[list[str], list[str]]:
     _models(d, "num_retries: 0", "num_retries: many")
-    return [], [r"models\.yaml:13:16: router_settings\.num_retries: num_retries must be a "
+    return [], [r"models\.yaml:12:16: router_settings\.num_retries: num_retries must be a "
                 r"whole number"]
 
 
@@ -134,6 +134,7 @@ def assert_refused(proc: object, expected: list[str]) -> None:
         assert re.search(pattern, proc.stderr), (pattern, out)  # type: ignore[attr-defined]
 
 
+@pytest.mark.timeout(900)  # two crew processes; each imports litellm for the router check
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_bad_input_is_refused_before_anything_exists(demo: Path, case: str) -> None:
     d = demo.parent
@@ -172,6 +173,7 @@ def test_unreachable_docker_is_refused_before_anything_exists(demo: Path) -> Non
     assert_nothing_created(d / "project")
 
 
+@pytest.mark.timeout(900)
 def test_every_problem_is_reported_in_one_go(demo: Path) -> None:
     """Problems of the repository, the sandbox and the models file come in one report, and so
     does every problem of one file: the user fixes them all before the next try."""
