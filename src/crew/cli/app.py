@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import errno
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -45,18 +46,24 @@ def validate(
     mcp: Annotated[bool, typer.Option(
         "--mcp", help="Also start a feature's MCP servers and load its hooks: check the roles' "
         "mcp: tools against the servers' listings and the hooks' settings.")] = False,
+    spec_only: Annotated[bool, typer.Option(
+        "--spec-only", help="Check the files only, not what a feature needs on this machine "
+        "(its repository, os.environ/ variables, sandbox, installed engines).")] = False,
 ) -> None:
     """Validate spec files; a feature is checked with everything it references, pattern
-    params and engines included."""
+    params and engines included, and (unless --spec-only) with everything `crew run` checks
+    before it starts: repository, router config and its variables, sandbox."""
     from crew.errors import Problem
     from crew.patterns.checks import pattern_kinds
     from crew.spec.validate import validate_path
 
     problems: list[Problem] = []
-    kinds = pattern_kinds()
+    kinds = pattern_kinds(require_installed=not spec_only)
     for p in paths:
         try:
             done = validate_path(p, kind, kinds=kinds)
+            if done.resolved is not None and not spec_only:
+                _preflight(done.resolved)
             if mcp and done.kind == "feature":
                 _check_live_tools(p)
         except UserError as e:
@@ -69,6 +76,14 @@ def validate(
             typer.echo(f"    {note}")
     if problems:
         raise UserError("invalid", problems=problems)
+
+
+def _preflight(resolved: Any) -> None:
+    """The checks `crew run` makes before it creates anything (crew.run.preflight)."""
+    from crew.run.launch import RunOptions
+    from crew.run.preflight import preflight
+
+    preflight(resolved, RunOptions(trace=False))
 
 
 def _check_live_tools(feature: Path) -> None:
@@ -167,6 +182,12 @@ def main() -> None:
         for p in e.problems:
             sys.stderr.write(f"error: {p.render()}\n")
         sys.exit(e.exit_code)
+    except (RuntimeError, OSError) as e:  # a symlink loop pathlib met outside the spec checks
+        if not (str(e).startswith("Symlink loop") or getattr(e, "errno", None) == errno.ELOOP):
+            raise
+        sys.stderr.write(f"error: {getattr(e, 'filename', None) or e}: symlink loop "
+                         "(a link on the path points back to itself)\n")
+        sys.exit(2)
     except KeyboardInterrupt:
         sys.stderr.write("interrupted\n")
         sys.exit(4)

@@ -68,6 +68,10 @@ def _options(*, repo: Path | None, models: Path | None, budget_usd: float | None
     _positive("--budget-usd", budget_usd)
     _positive("--budget-tokens", budget_tokens)
     _positive("--budget-minutes", budget_minutes)
+    for flag, value in (limits or {}).items():
+        if isinstance(value, float) and not math.isfinite(value):
+            name = "--" + flag.replace("_", "-")
+            raise UserError(f"{name} must be a finite number, got {value}", field=name)
     if max_parallel is not None and not 1 <= max_parallel <= 64:
         raise UserError("--max-parallel must be between 1 and 64", field="--max-parallel")
     console = Console(stderr=json_mode)
@@ -137,7 +141,7 @@ def run(
     from crew.llm import prewarm
 
     prewarm()  # litellm imports while the spec loads and the workspace is prepared
-    from crew.run.launch import start_run
+    from crew.run.launch import check_new_run, start_run
 
     opts, view = _options(repo=repo, models=models, budget_usd=budget_usd, sandbox=sandbox,
                           max_parallel=max_parallel, no_trace=no_trace, json_mode=json_mode,
@@ -146,8 +150,9 @@ def run(
                                   "timeout_s": timeout_s, "network": network},
                           yes=yes, approve_tools=approve_tools, budget_tokens=budget_tokens,
                           budget_minutes=budget_minutes)
+    checked = check_new_run(feature, opts)  # before the view: nothing exists if this fails
     with _view(view):
-        outcome = start_run(feature, opts)
+        outcome = start_run(feature, opts, checked=checked)
         _final_frame(view, outcome)
     if plan_only:
         view.message(f"plan saved; run it with `crew resume {outcome.run_id}` (from any "

@@ -277,6 +277,15 @@ class LLM:
         """Script path → indexes of replay entries never served (for tests and demos)."""
         return {p: [e.index for e in s.unserved()] for p, s in self._replay.scripts.items()}
 
+    def unroutable(self, alias: str) -> Problem | None:
+        """Why the router has no deployment to call for `alias` (None: it has one), e.g.
+        every deployment of it was skipped for an unknown provider."""
+        if alias in self._alias_deps:
+            return None
+        return self._skipped.get(alias) or Problem(
+            f"no model_list entry serves model alias {alias!r}", file=self.source,
+            field="model_list", hint="aliases: " + ", ".join(sorted(self.aliases)))
+
     # ------------------------------------------------------------------ calls
     def _check_alias(self, alias: str) -> None:
         if alias not in self._alias_deps and alias in self._skipped:

@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from crew.errors import Problem, UserError
 from crew.run.journal import RunFiles, load_ledger, migrate_legacy
@@ -36,6 +36,7 @@ from crew.workspace import hostcheck
 if TYPE_CHECKING:
     from crew.llm.budget import BudgetPool
     from crew.observability.sinks import TraceSink
+    from crew.run.preflight import Checked
     from crew.run.runner import RunSession, RunView
     from crew.spec.models import SandboxSpec
     from crew.spec.pattern_check import PatternKinds
@@ -102,30 +103,46 @@ def new_run_id() -> str:
     return time.strftime("%Y%m%d-%H%M%S", time.gmtime()) + "-" + secrets.token_hex(2)
 
 
-def start_run(feature: Path, opts: RunOptions, run_id: str | None = None) -> RunOutcome:
-    """`crew run FEATURE`: a new run id, its checkpoint, then the run."""
+class NewRun(NamedTuple):
+    """What `check_new_run` found: the resolved feature, the preflight's results and the
+    feature's text (the run dir's frozen copy)."""
+
+    resolved: ResolvedFeature
+    checked: Checked
+    text: str
+
+
+def check_new_run(feature: Path, opts: RunOptions) -> NewRun:
+    """Everything `crew run` can check without a model call (crew.run.preflight): one
+    UserError listing every problem, before a run directory, branch or worktree exists."""
+    from crew.run.preflight import preflight
     from crew.spec.resolve import resolve_feature
     from crew.spec.yamlio import read_text
 
     text = read_text(feature)  # read once: the run's frozen copy is exactly what was checked
     resolved = resolve_feature(feature, models_override=opts.models, kinds=_kinds(), text=text)
     _prewarm(resolved)
-    with _tools(resolved, opts) as opts:  # MCP servers up (or exit 2) before anything exists
-        return _new_run(resolved, feature, opts, run_id, text)
+    return NewRun(resolved, preflight(resolved, opts), text)
 
 
-def _new_run(resolved: ResolvedFeature, feature: Path, opts: RunOptions,
-             run_id: str | None, text: str) -> RunOutcome:
+def start_run(feature: Path, opts: RunOptions, run_id: str | None = None,
+              checked: NewRun | None = None) -> RunOutcome:
+    """`crew run FEATURE`: the checks (unless done: `checked`), a new run id, its checkpoint,
+    then the run."""
+    new = checked or check_new_run(feature, opts)
+    with _tools(new.resolved, opts) as opts:  # MCP servers up (or exit 2) before anything exists
+        return _new_run(new, feature, opts, run_id)
+
+
+def _new_run(new: NewRun, feature: Path, opts: RunOptions, run_id: str | None) -> RunOutcome:
     from crew.run.index import record_run
-    from crew.workspace.git import repo_root
 
-    root = repo_root(opts.repo or resolved.repo)
+    resolved, checked, text = new
+    root = checked.root
     run_id = run_id or new_run_id()
     d = run_dir(root, run_id)
     crew = resolved.crew.spec
-    # everything the user can get wrong is checked before the run dir, branch or worktree exist
-    settings = sandbox_settings(resolved, opts, None)
-    sandbox = _sandbox(settings, opts)
+    settings, sandbox = checked.settings, checked.sandbox
     register_model_secrets(resolved.models)
     before = hostcheck.snapshot(root)
     state = RunState(
@@ -171,13 +188,14 @@ def resume_run(run_id: str, opts: RunOptions) -> RunOutcome:
             state.max_parallel = opts.max_parallel
         settings = sandbox_settings(resolved, opts, state.sandbox_settings or
                                     {"backend": state.sandbox})
-        sandbox = _sandbox(settings, opts)
+        sandbox = select_backend(settings, opts)
         register_model_secrets(resolved.models)
         state.sandbox, state.sandbox_settings = settings.backend, settings.model_dump()
         state.trace = state.trace and opts.trace
         before = hostcheck.snapshot(Path(state.repo))
+        llm = _llm(resolved, state, d, opts.shared_budget)  # its problems before the worktree is reopened
         with _tools(resolved, opts) as opts:
-            return _drive(resolved, state, d, opts, sandbox, before, fresh=False)
+            return _drive(resolved, state, d, opts, sandbox, before, fresh=False, llm=llm)
 
 
 def _frozen_feature(state: RunState, d: Path) -> tuple[Path, str | None]:
@@ -221,7 +239,8 @@ def _check_saved_plan(resolved: ResolvedFeature, d: Path) -> None:
 
 
 def _drive(resolved: ResolvedFeature, state: RunState, d: Path, opts: RunOptions,
-           sandbox: Any, before: hostcheck.Snapshot, *, fresh: bool) -> RunOutcome:
+           sandbox: Any, before: hostcheck.Snapshot, *, fresh: bool,
+           llm: Any = None) -> RunOutcome:
     from crew.workspace.worktrees import Workspace
 
     spec = resolved.feature.spec
@@ -240,7 +259,7 @@ def _drive(resolved: ResolvedFeature, state: RunState, d: Path, opts: RunOptions
     state.branch, state.base = ws.branch, ws.base
     state.sandbox_used = sandbox.name
     state.sandbox_limits = describe_limits(sandbox)
-    llm = _llm(resolved, state, d, opts.shared_budget)
+    llm = llm or _llm(resolved, state, d, opts.shared_budget)
     files = RunFiles(d)
     try:
         with _tracer(resolved, state, d, opts) as tracer:
@@ -312,7 +331,7 @@ def _recover_integration(path: Path) -> None:
         run_git(path, "reset", "--hard", "--quiet")
 
 
-def _sandbox(settings: SandboxSpec, opts: RunOptions) -> Any:
+def select_backend(settings: SandboxSpec, opts: RunOptions) -> Any:
     """The backend with its limits (UserError when unavailable; `auto` never means local)."""
     from crew.tools.sandbox import SandboxLimits, select_sandbox
     from crew.tools.sandbox.masks import protected_patterns
@@ -333,7 +352,8 @@ def _sandbox(settings: SandboxSpec, opts: RunOptions) -> Any:
 
 def _llm(resolved: ResolvedFeature, state: RunState, d: Path,
          shared: BudgetPool | None = None) -> Any:
-    from crew.llm import LLM, Budget, Limits
+    from crew.llm import Budget, Limits
+    from crew.run.preflight import build_llm
 
     spec = Limits.of(resolved.feature.spec.budget)
     limits = Limits(state.budget_usd if state.budget_usd is not None else spec.usd,
@@ -343,9 +363,11 @@ def _llm(resolved: ResolvedFeature, state: RunState, d: Path,
     budget = Budget(limits, shared=shared)
     if state.budget:
         budget.restore(state.budget)
-    ledger = load_ledger(d, state)
-    return LLM(resolved.models, base_dir=resolved.models_dir, ledger=ledger, budget=budget,
-               source=str(resolved.models_dir))
+    problems: list[Problem] = []
+    llm = build_llm(resolved, None, problems, load_ledger(d, state), budget)
+    if problems:
+        raise UserError("invalid", problems=problems)
+    return llm
 
 
 @contextlib.contextmanager

@@ -41,6 +41,7 @@ def load_spec(path: Path, model: type[M], *, text: str | None = None) -> Loaded[
     `path`). Library kinds get `name` from the file stem."""
     doc = load_yaml(path, text=text)
     data = dict(doc.data)
+    found: list[Problem] = []  # every problem of the file, reported together
     if "name" in model.model_fields:
         name = data.get("name")
         if isinstance(name, str):
@@ -48,13 +49,15 @@ def load_spec(path: Path, model: type[M], *, text: str | None = None) -> Loaded[
         if name in (None, ""):
             data["name"] = path.stem
         elif isinstance(name, str) and name != path.stem and _is_library_kind(model):
-            raise doc.error(f"name {name!r} differs from the file name {path.stem!r}",
-                            ("name",), hint=f"rename the file to {name}.yaml or the name to "
-                            f"{path.stem!r}")
+            found += doc.error(f"name {name!r} differs from the file name {path.stem!r}",
+                               ("name",), hint=f"rename the file to {name}.yaml or the name "
+                               f"to {path.stem!r}").problems
     try:
         spec = model.model_validate(data)
     except ValidationError as e:
-        raise UserError("invalid", problems=problems_of(e, doc, model)) from None
+        found += problems_of(e, doc, model)
+    if found:
+        raise UserError("invalid", problems=found)
     return Loaded(spec, doc)
 
 

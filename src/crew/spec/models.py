@@ -26,7 +26,9 @@ _TERM_TOKEN = re.compile(r"\s*(\(|\)|\||&|[a-z_]+)\s*")
 
 
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, validate_default=True)
+    # allow_inf_nan=False: `usd: .inf` or `cpus: .nan` is a mistake, never "no limit"
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, validate_default=True,
+                              allow_inf_nan=False)
 
 
 def _check_name(v: str) -> str:

@@ -4,10 +4,11 @@ Every problem found is collected, so the user fixes them all in one go (exit cod
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from crew.errors import Problem, UserError
 from crew.spec.catalog import known_pattern_kinds, known_tool_names
@@ -26,6 +27,8 @@ from crew.spec.models import (
 from crew.spec.pattern_check import BuiltinKinds, PatternKinds, check_task, check_template
 from crew.spec.suggest import did_you_mean
 from crew.spec.tooling import ToolSettings, check_tool_sections, mcp_ref_problem
+from crew.spec.yamlio import Loc, YamlDoc, parse_loc
+from crew.spec.yamlio import resolved as resolved_path
 
 ROLE_PARAMS = ("judge", "chair", "lead")  # pattern params that name a role
 
@@ -43,10 +46,26 @@ class ResolvedFeature:
     templates: dict[str, Loaded[TaskTemplateSpec]] = field(default_factory=dict)
     warnings: list[Problem] = field(default_factory=list)  # reported, not refused
     tools: ToolSettings = field(default_factory=ToolSettings)  # mcp_servers, approvals, hooks
+    # where the router config was written: a models file, or `models:` inline in a crew file
+    models_doc: YamlDoc | None = None
+    models_prefix: Loc = ()
 
     @property
     def repo(self) -> Path:
         return (self.feature.path.parent / self.feature.spec.repo).resolve()
+
+    @property
+    def models_source(self) -> str:
+        """The file the router config came from (for messages), else its folder."""
+        return str(self.models_doc.path if self.models_doc else self.models_dir)
+
+    def locate_models_problem(self, p: Problem) -> Problem:
+        """A problem the router config raised with a field path (`model_list[0].model`) but
+        no line, located at that field in the file (or included file) it was written in."""
+        if self.models_doc is None or not p.field or p.line is not None:
+            return p
+        loc = (*self.models_prefix, *parse_loc(p.field))
+        return self.models_doc.error(p.message, loc, hint=p.hint).problems[0]
 
 
 class Collector:
@@ -104,6 +123,7 @@ def check_models(models: ModelsConfig, owner: Loaded[Any], prefix: tuple[str, ..
                             "alias); included files count", (*prefix, "model_list")))
     aliases = models.aliases()
     rs = models.router_settings
+    _check_router_numbers(rs, owner, prefix, c)
     for key in ("fallbacks", "context_window_fallbacks", "content_policy_fallbacks"):
         entries = rs.get(key)
         if entries is None:
@@ -127,6 +147,29 @@ def check_models(models: ModelsConfig, owner: Loaded[Any], prefix: tuple[str, ..
                         c.add(owner.problem(
                             f"{key} names model alias {name!r}, which no model_list entry has",
                             (*loc, i), hint=did_you_mean(name, aliases).strip(" ()") or None))
+
+
+# Router settings that are counts (int) or durations in seconds (number); LiteLLM reads them
+# only when a call fails or retries, so a word here would stop a run midway.
+ROUTER_COUNTS = ("num_retries", "allowed_fails", "max_fallbacks", "default_max_parallel_requests")
+ROUTER_SECONDS = ("timeout", "stream_timeout", "cooldown_time", "retry_after", "client_ttl",
+                  "polling_interval")
+
+
+def _check_router_numbers(rs: dict[str, Any], owner: Loaded[Any], prefix: tuple[str, ...],
+                          c: Collector) -> None:
+    for key in (*ROUTER_COUNTS, *ROUTER_SECONDS):
+        val = rs.get(key)
+        if val is None or (isinstance(val, str) and val.startswith("os.environ/")):
+            continue
+        count = key in ROUTER_COUNTS
+        ok = (isinstance(val, int) if count else isinstance(val, int | float)) and \
+            not isinstance(val, bool) and math.isfinite(val) and val >= 0
+        if not ok:
+            what = "a whole number" if count else "a number of seconds"
+            c.add(owner.problem(f"{key} must be {what} (0 or more), got {val!r}",
+                                (*prefix, "router_settings", key),
+                                hint=f"e.g. {key}: {2 if count else 120}"))
 
 
 def check_role(role: Loaded[RoleSpec], aliases: set[str] | None, c: Collector,
@@ -201,19 +244,28 @@ def check_crew(crew: Loaded[CrewSpec], lib: Library, aliases: set[str] | None,
             out.templates[name] = tpl
 
 
-def crew_models(crew: Loaded[CrewSpec], c: Collector) -> tuple[ModelsConfig, Path] | None:
+class Models(NamedTuple):
+    config: ModelsConfig
+    dir: Path  # relative paths inside it resolve from here
+    doc: YamlDoc
+    prefix: Loc  # where the config sits in doc: () for a models file, ("models",) inline
+
+
+def crew_models(crew: Loaded[CrewSpec], c: Collector) -> Models | None:
     m = crew.spec.models
     if isinstance(m, ModelsConfig):
         check_models(m, crew, ("models",), c)
-        return m, crew.path.parent
+        return Models(m, crew.path.parent, crew.doc, ("models",))
     if isinstance(m, str):
         return _models_file(crew, ("models",), m, c)
     return None
 
 
 def _models_file(owner: Loaded[Any], loc: tuple[str, ...], rel: str,
-                 c: Collector) -> tuple[ModelsConfig, Path] | None:
-    path = (owner.path.parent / rel).resolve()
+                 c: Collector) -> Models | None:
+    path = _ref_path(owner, loc, rel, c)
+    if path is None:
+        return None
     if not path.is_file():
         c.add(owner.problem(f"router config {rel!r} not found", loc,
                             hint=f"looked for {path}"))
@@ -222,7 +274,17 @@ def _models_file(owner: Loaded[Any], loc: tuple[str, ...], rel: str,
     if loaded is None:
         return None
     check_models(loaded.spec, loaded, (), c)
-    return loaded.spec, path.parent
+    return Models(loaded.spec, path.parent, loaded.doc, ())
+
+
+def _ref_path(owner: Loaded[Any], loc: tuple[str | int, ...], rel: str,
+              c: Collector) -> Path | None:
+    """The file `rel` names, relative to owner's folder (None and a problem: a symlink loop)."""
+    try:
+        return resolved_path(owner.path.parent / rel)
+    except UserError as e:
+        c.add(owner.problem(f"{rel!r}: {e.problems[0].message}", loc, hint=e.problems[0].hint))
+        return None
 
 
 def resolve_feature(path: Path, *, models_override: Path | None = None,
@@ -238,9 +300,10 @@ def resolve_feature(path: Path, *, models_override: Path | None = None,
     spec = feature.spec
     crew_ref = spec.crew
     if crew_ref.endswith((".yaml", ".yml")):
-        crew_path = (path.parent / crew_ref).resolve()
-        crew = c.load(lib.load_path, crew_path, "crew") if crew_path.is_file() else None
-        if crew is None and not crew_path.is_file():
+        crew_path = _ref_path(feature, ("crew",), crew_ref, c)
+        crew = (c.load(lib.load_path, crew_path, "crew")
+                if crew_path is not None and crew_path.is_file() else None)
+        if crew is None and crew_path is not None and not crew_path.is_file():
             c.add(feature.problem(f"crew file {crew_ref!r} not found", ("crew",)))
     else:
         crew = _ref(c, lib, "crew", crew_ref, feature, ("crew",))
@@ -248,7 +311,7 @@ def resolve_feature(path: Path, *, models_override: Path | None = None,
         c.raise_if_any()
         raise AssertionError("unreachable")
     if models_override is not None:
-        models = c.load(_load_models_path, models_override.resolve(), c)
+        models = c.load(lambda: _load_models_path(resolved_path(models_override), c))
     elif spec.models:
         models = _models_file(feature, ("models",), spec.models, c)
     else:
@@ -258,7 +321,9 @@ def resolve_feature(path: Path, *, models_override: Path | None = None,
                                   "here or in the crew", ("models",)))
     aliases = models[0].aliases() if models else None
     resolved = ResolvedFeature(feature, crew, models[0] if models else ModelsConfig.model_construct(),
-                               models[1] if models else path.parent)
+                               models[1] if models else path.parent,
+                               models_doc=models.doc if models else None,
+                               models_prefix=models.prefix if models else ())
     resolved.tools.add(crew.spec, str(crew.path.parent))
     resolved.tools.add(spec, str(path.parent.resolve()))
     check_crew(crew, lib, aliases, c, resolved, kinds, set(resolved.tools.servers))
@@ -270,12 +335,12 @@ def resolve_feature(path: Path, *, models_override: Path | None = None,
     return resolved
 
 
-def _load_models_path(path: Path, c: Collector) -> tuple[ModelsConfig, Path] | None:
+def _load_models_path(path: Path, c: Collector) -> Models | None:
     if not path.is_file():
         raise UserError("router config not found", file=str(path), hint="check --models")
     loaded = load_models(path)
     check_models(loaded.spec, loaded, (), c)
-    return loaded.spec, path.parent
+    return Models(loaded.spec, path.parent, loaded.doc, ())
 
 
 def _check_pinned_tasks(feature: Loaded[FeatureSpec], crew: CrewSpec, lib: Library,

@@ -14,6 +14,7 @@ from crew.spec.models import KIND_DIRS, KINDS, CrewSpec, ModelsConfig, PatternSp
 from crew.spec.pattern_check import PatternKinds
 from crew.spec.resolve import (
     Collector,
+    ResolvedFeature,
     check_crew,
     check_models,
     check_pattern,
@@ -22,7 +23,7 @@ from crew.spec.resolve import (
     resolve_feature,
 )
 from crew.spec.tooling import check_tool_sections
-from crew.spec.yamlio import load_yaml
+from crew.spec.yamlio import load_yaml, resolved
 
 _DIR_KINDS = {d: k for k, d in KIND_DIRS.items()}
 # Distinctive keys, most specific first.
@@ -40,7 +41,7 @@ _KEY_HINTS: list[tuple[str, str]] = [
 
 def detect_kind(path: Path) -> str:
     """The kind of a spec file: from its folder (roles/...), its name, or its keys."""
-    parent = path.resolve().parent.name
+    parent = resolved(path).parent.name
     if parent in _DIR_KINDS:
         return _DIR_KINDS[parent]
     stem = path.stem.lower()
@@ -63,6 +64,7 @@ class Validated:
     kind: str
     warnings: list[Problem] = field(default_factory=list)  # reported, not refused
     notes: list[str] = field(default_factory=list)  # e.g. "ignored by crew: guardrails"
+    resolved: ResolvedFeature | None = None  # a feature with everything it names
 
 
 def validate_path(path: Path, kind: str | None = None, *,
@@ -77,7 +79,7 @@ def validate_path(path: Path, kind: str | None = None, *,
     if kind == "feature":
         resolved = resolve_feature(path, kinds=kinds)
         _note_ignored(resolved.models, notes)
-        return Validated(kind, resolved.warnings, notes)
+        return Validated(kind, resolved.warnings, notes, resolved)
     c = Collector()
     loaded: Loaded[Any] = (load_models(path) if kind == "models" else
                            load_spec(path, KINDS[kind]))

@@ -1,11 +1,13 @@
 """Safe YAML reading with positions: every value keeps the line and column it came from.
 
-Guards: missing path, a directory, a file over MAX_BYTES, binary content, several documents,
-duplicate keys, and alias bombs (a document that expands past MAX_NODES) are all UserErrors.
+Guards: missing path, a symlink loop, a directory, a file over MAX_BYTES, binary content,
+several documents, duplicate keys, and alias bombs (a document that expands past MAX_NODES) are
+all UserErrors. UTF-8 (with or without BOM) and UTF-16/32 with a BOM are read.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -48,6 +50,14 @@ class YamlDoc:
                          field=format_loc(loc) or None, hint=hint)
 
 
+def parse_loc(text: str) -> Loc:
+    """The inverse of format_loc: 'model_list[0].litellm_params' -> ('model_list', 0, ...)."""
+    out: list[str | int] = []
+    for part in re.findall(r"\[(\d+)\]|([^.\[\]]+)", text):
+        out.append(int(part[0]) if part[0] else part[1])
+    return tuple(out)
+
+
 def format_loc(loc: Loc) -> str:
     out = ""
     for part in loc:
@@ -55,13 +65,38 @@ def format_loc(loc: Loc) -> str:
     return out
 
 
+_BOMS = ((b"\xff\xfe\x00\x00", "utf-32-le"), (b"\x00\x00\xfe\xff", "utf-32-be"),
+         (b"\xff\xfe", "utf-16-le"), (b"\xfe\xff", "utf-16-be"))
+
+
+def _looks_utf16(raw: bytes) -> bool:
+    """Mostly-ASCII text saved as UTF-16: a NUL in every other byte."""
+    even, odd = raw[0::2], raw[1::2]
+    return max(even.count(0), odd.count(0)) >= 0.9 * (len(raw) // 2)
+
+
+def resolved(path: Path) -> Path:
+    """`path.resolve()`, with a symlink loop as a UserError naming the path (pathlib raises
+    RuntimeError or OSError(ELOOP) for it, depending on the Python version)."""
+    try:
+        return path.resolve()
+    except (RuntimeError, OSError) as e:
+        raise UserError(f"cannot resolve the path: {getattr(e, 'strerror', None) or e}",
+                        file=str(path), hint="a symlink on it points back to itself; "
+                        "fix or remove the link") from None
+
+
 def read_text(path: Path) -> str:
     """Read a spec file, refusing what cannot be one."""
     shown = str(path)
     try:
-        exists = path.exists()
-    except OSError as e:
-        raise UserError(f"cannot access the file: {e.strerror or e}", file=shown) from None
+        path.stat()
+        exists = True
+    except FileNotFoundError:
+        exists = False
+    except OSError as e:  # ELOOP: a symlink loop; EACCES, ENAMETOOLONG, ...
+        raise UserError(f"cannot access the file: {e.strerror or e}", file=shown,
+                        hint="check the path (and where its symlinks point)") from None
     if not exists:
         raise UserError("no such file", file=shown, hint="check the path")
     if path.is_dir():
@@ -76,7 +111,17 @@ def read_text(path: Path) -> str:
     except OSError as e:
         raise UserError(f"cannot read the file: {e.strerror or e}", file=shown,
                         hint="check its permissions") from None
+    for bom, codec in _BOMS:  # UTF-16/32 with a byte order mark, as editors save it
+        if raw.startswith(bom):
+            try:
+                return raw[len(bom):].decode(codec)
+            except UnicodeDecodeError:
+                raise UserError(f"not valid {codec.upper()} text (after its byte order mark)",
+                                file=shown, line=1, hint="save the file as UTF-8") from None
     if b"\x00" in raw:
+        if _looks_utf16(raw):
+            raise UserError("UTF-16 text without a byte order mark", file=shown, line=1,
+                            hint="save the file as UTF-8")
         raise UserError("binary file (contains NUL bytes), not YAML", file=shown, line=1)
     try:
         return raw.decode("utf-8-sig")

@@ -51,7 +51,7 @@ def test_validate_every_example() -> None:
     assert features, "examples/ holds at least one feature"
     others = [p for p in (REPO / "examples").rglob("*.yaml")
               if p.parent.name in ("roles", "patterns", "tasks", "crews") or p.name == "models.yaml"]
-    proc = crew("validate", *map(str, features + others))
+    proc = crew("validate", "--spec-only", *map(str, features + others))
     assert proc.returncode == 0, proc.stderr
 
 
@@ -110,7 +110,8 @@ def test_schema_validates_builtin_library(kind: str) -> None:
 def test_init_scaffolds_files_that_validate(tmp_path: Path) -> None:
     proc = crew("init", str(tmp_path / "proj"))
     assert proc.returncode == 0, proc.stderr
-    proc = crew("validate", "feature.yaml", "models.yaml", cwd=tmp_path / "proj")
+    proc = crew("validate", "--spec-only", "feature.yaml", "models.yaml",
+                cwd=tmp_path / "proj")
     assert proc.returncode == 0, proc.stderr
     again = crew("init", str(tmp_path / "proj"))
     assert again.returncode == 2 and "--force" in again.stderr

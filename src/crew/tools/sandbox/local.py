@@ -96,6 +96,46 @@ def _kill_group(proc: asyncio.subprocess.Process) -> None:
         proc.kill()
 
 
+DRAIN_S = 2.0  # how long output is still read after the command exited
+
+
+async def _exited(proc: asyncio.subprocess.Process) -> int:
+    """The command's exit code as soon as it exits. `proc.wait()` (Python < 3.12) also waits
+    until every copy of its pipes is closed, so a detached child holding one would hold the
+    gate: the exit is seen through a pidfd (polled where there is none)."""
+    if proc.returncode is not None:
+        return proc.returncode
+    loop = asyncio.get_running_loop()
+    try:
+        fd = os.pidfd_open(proc.pid)
+    except (AttributeError, OSError):
+        fd = -1
+    if fd >= 0:
+        done: asyncio.Future[None] = loop.create_future()
+
+        def readable() -> None:
+            if not done.done():
+                done.set_result(None)
+
+        loop.add_reader(fd, readable)
+        try:
+            await done
+        finally:
+            loop.remove_reader(fd)
+            os.close(fd)
+    while proc.returncode is None:  # the child watcher records the code a moment later
+        await asyncio.sleep(0.005 if fd >= 0 else 0.02)
+    return proc.returncode
+
+
+def _close_pipes(proc: asyncio.subprocess.Process) -> None:
+    """Close the transport now, on the running loop: left to the garbage collector after the
+    loop closed, its pipes raise `Event loop is closed`."""
+    transport = getattr(proc, "_transport", None)
+    if transport is not None:
+        transport.close()
+
+
 async def run_process(
     args: list[str],
     *,
@@ -132,25 +172,30 @@ async def run_process(
     pumps = asyncio.gather(_pump(proc.stdout, out), _pump(proc.stderr, err))
     timed_out = oom = False
     try:
-        await asyncio.wait_for(proc.wait(), timeout)
+        await asyncio.wait_for(_exited(proc), timeout)
     except TimeoutError:
         timed_out = True
         _kill_group(proc)
-        await proc.wait()
+        await _exited(proc)
     except asyncio.CancelledError:
         _kill_group(proc)
         raise
     finally:
-        # A background child may still hold the pipes open: kill the group, then drain.
+        # A background child may still hold the pipes open: kill the group, then drain; a
+        # child that left the group (setsid) keeps them open: stop reading after DRAIN_S.
         if proc.returncode is not None:
             _kill_group(proc)
         if cgroup is not None:
             oom = cgroup.oom_killed()
             await asyncio.shield(asyncio.to_thread(cgroup.close))
         try:
-            await asyncio.wait_for(pumps, 5)
+            await asyncio.wait_for(asyncio.shield(pumps), DRAIN_S)
         except TimeoutError:
             pumps.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await pumps
+        finally:
+            _close_pipes(proc)
     if oom:
         err.feed(f"\n[killed: out of memory (limit {limits.memory_mb} MiB)]\n".encode())
     code = proc.returncode if proc.returncode is not None else -signal.SIGKILL

@@ -1,0 +1,149 @@
+"""Everything `crew run` can check without a model call, done before a run directory, branch or
+worktree exists (`crew validate FEATURE` runs the same): the repository (exactly a git
+repository's root, usable, its base a commit), the sandbox (settings and the backend available
+here), and the router config as the run will build it (`os.environ/` variables set, providers
+LiteLLM knows, replay scripts, router settings LiteLLM accepts, every alias the crew calls
+routable). Problems of all three are reported together, each at its file and line."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from crew.errors import Problem, UserError
+
+if TYPE_CHECKING:
+    from crew.run.launch import RunOptions
+    from crew.spec.models import SandboxSpec
+    from crew.spec.resolve import ResolvedFeature
+
+
+@dataclass
+class Checked:
+    """What the checks built, handed to the run so nothing is built twice."""
+
+    root: Path
+    base: str  # the commit the run starts from
+    settings: SandboxSpec
+    sandbox: Any
+    llm: Any  # crew.llm.LLM, a fresh ledger and the run's budget; no call made
+
+
+def preflight(resolved: ResolvedFeature, opts: RunOptions) -> Checked:
+    """Run every check; one UserError lists every problem found."""
+    problems: list[Problem] = []
+    root, base = check_repo(resolved, opts.repo, problems)
+    settings = sandbox = None
+    try:
+        from crew.run.launch import select_backend
+        from crew.run.sandboxing import sandbox_settings
+
+        settings = sandbox_settings(resolved, opts, None)
+        sandbox = select_backend(settings, opts)
+    except UserError as e:
+        problems += e.problems
+    llm = build_llm(resolved, opts.budget_usd, problems)
+    if problems:
+        raise UserError("invalid", problems=problems)
+    assert root is not None and base is not None and settings is not None
+    return Checked(root, base, settings, sandbox, llm)
+
+
+def _repo_problem(resolved: ResolvedFeature, override: Path | None, message: str,
+                  hint: str | None) -> Problem:
+    if override is not None:
+        return Problem(message, field="--repo", hint=hint)
+    return resolved.feature.problem(message, ("repo",), hint=hint)
+
+
+def check_repo(resolved: ResolvedFeature, override: Path | None,
+               problems: list[Problem]) -> tuple[Path | None, str | None]:
+    """The repository's root and base commit; `repo:` (or --repo) must name the root itself:
+    a folder inside a repository is refused, never widened to the enclosing one."""
+    from crew.spec.yamlio import resolved as resolved_path
+    from crew.workspace.git import refuse_in_progress, repo_root, rev
+
+    spec = resolved.feature.spec
+    shown = str(override) if override is not None else spec.repo
+    raw = override if override is not None else resolved.feature.path.parent / spec.repo
+
+    def bad(message: str, hint: str | None = None) -> tuple[None, None]:
+        problems.append(_repo_problem(resolved, override, message, hint))
+        return None, None
+
+    try:
+        path = resolved_path(raw.expanduser())
+    except UserError as e:
+        return bad(f"repository path {shown!r}: {e.problems[0].message}", e.problems[0].hint)
+    if not path.exists():
+        return bad(f"repository {shown!r} does not exist (looked for {path})",
+                   "point it at a git repository's folder")
+    if not path.is_dir():
+        return bad(f"repository {shown!r} is a file, not a folder ({path})",
+                   "point it at the folder of a git repository")
+    try:
+        root = repo_root(path)
+        refuse_in_progress(root)
+    except UserError as e:
+        p = e.problems[0]
+        return bad(p.message, p.hint)
+    if root != path:
+        rel = _relative(root, resolved.feature.path.parent)
+        fix = (f"--repo {root}" if override is not None else f"repo: {rel}")
+        return bad(f"{shown!r} is a folder inside the git repository {root}, not a "
+                   "repository's root", f"use the repository root, `{fix}`, or `git init` "
+                   "the folder to make it a repository of its own; crew never runs on the "
+                   "enclosing repository")
+    base = rev(root, spec.base or "HEAD")
+    if base is None:
+        problems.append(resolved.feature.problem(
+            f"base {spec.base!r} is not a commit in {root}", ("base",),
+            hint="use a branch, tag or commit id that exists (see `git branch -a`)"))
+        return root, None
+    return root, base
+
+
+def _relative(target: Path, start: Path) -> str:
+    import os
+
+    try:
+        return os.path.relpath(target, start.resolve())
+    except ValueError:
+        return str(target)
+
+
+def build_llm(resolved: ResolvedFeature, budget_usd: float | None,
+              problems: list[Problem], ledger: Any = None, budget: Any = None) -> Any:
+    """The run's LLM as the run builds it (no model call). Its problems are located in the
+    models file; an alias the crew's roles or fallbacks name that no deployment can serve is
+    one too (it would fail only at the first call)."""
+    from crew.llm import LLM, Budget, Limits
+
+    if budget is None:
+        limits = Limits.of(resolved.feature.spec.budget)
+        if budget_usd is not None:
+            limits = Limits(budget_usd, limits.tokens, limits.minutes)
+        budget = Budget(limits)
+    try:
+        llm = LLM(resolved.models, base_dir=resolved.models_dir, ledger=ledger, budget=budget,
+                  source=resolved.models_source)
+    except UserError as e:
+        problems += [resolved.locate_models_problem(p) for p in e.problems]
+        return None
+    for alias in sorted(_called_aliases(resolved)):
+        p = llm.unroutable(alias)
+        if p is not None:
+            problems.append(resolved.locate_models_problem(p))
+    return llm
+
+
+def _called_aliases(resolved: ResolvedFeature) -> set[str]:
+    names = {r.spec.model for r in resolved.roles.values()}
+    for key in ("fallbacks", "context_window_fallbacks", "content_policy_fallbacks"):
+        for rule in resolved.models.router_settings.get(key) or []:
+            if isinstance(rule, dict):
+                for targets in rule.values():
+                    names.update(t for t in (targets if isinstance(targets, list) else [targets])
+                                 if isinstance(t, str))
+    return names
