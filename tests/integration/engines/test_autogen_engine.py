@@ -18,6 +18,7 @@ from crew.errors import UserError
 from crew.llm import Budget, Limits
 from crew.patterns import context_for_task, default_registry, engines
 from crew.patterns.base import Outcome, PatternResult
+from crew.testing import ListSink
 from crew.workspace.worktrees import Workspace
 
 pytestmark = [
@@ -280,19 +281,6 @@ async def test_a_pinned_task_engine_overrides_the_template(tmp_path: Path) -> No
     assert res.decision == "lock"
     assert {(e.task_id, e.pattern) for e in llm.ledger.entries} == {("pick", "debate")}
 
-
-class ListSink:
-    def __init__(self) -> None:
-        self.events: list[dict[str, Any]] = []
-
-    def on_event(self, event: dict[str, Any]) -> None:
-        self.events.append(event)
-
-    def flush(self) -> None:
-        pass
-
-    def close(self) -> None:
-        pass
 
 
 async def test_trace_has_the_native_shape(make_llm: MakeLLM, tmp_path: Path) -> None:

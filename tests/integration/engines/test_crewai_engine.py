@@ -25,6 +25,7 @@ from crew.patterns import default_registry
 from crew.patterns.base import Outcome, PatternContext, TaskInfo
 from crew.patterns.setup import pattern_context
 from crew.spec.models import PatternSpec, RoleSpec
+from crew.testing import ListSink
 from crew.workspace.worktrees import Workspace
 
 # not importorskip: crewai must be imported by the engine (it sets CrewAI's env first)
@@ -220,19 +221,6 @@ class AnyReAct(str):
 
     __hash__ = str.__hash__
 
-
-class ListSink:
-    def __init__(self) -> None:
-        self.events: list[dict[str, Any]] = []
-
-    def on_event(self, event: dict[str, Any]) -> None:
-        self.events.append(event)
-
-    def flush(self) -> None:
-        pass
-
-    def close(self) -> None:
-        pass
 
 
 async def test_trace_has_the_native_shape(make_llm: MakeLLM, workspace: Workspace,

@@ -13,23 +13,10 @@ import pytest
 from crew.llm.types import Completion, ToolCall, Usage
 from crew.observability import Tracer, read_events
 from crew.observability.events import EVENTS_FILE
+from crew.testing import ListSink
 
 SECRET = "sk-planted-0123456789abcdefghij"
 
-
-class ListSink:
-    def __init__(self) -> None:
-        self.events: list[dict[str, Any]] = []
-        self.closed = False
-
-    def on_event(self, event: dict[str, Any]) -> None:
-        self.events.append(event)
-
-    def flush(self) -> None:
-        pass
-
-    def close(self) -> None:
-        self.closed = True
 
 
 class BrokenSink(ListSink):

@@ -20,24 +20,11 @@ from crew.patterns.base import TaskInfo
 from crew.patterns.committee import Committee
 from crew.patterns.setup import pattern_context
 from crew.spec.models import RoleSpec
-from crew.testing import ScriptedLLM
+from crew.testing import ListSink, ScriptedLLM
 
 CODER = RoleSpec(name="coder", title="Coder", goal="Write code.", instructions="Be careful.",
                  model="smart", tools=["read_file"], max_turns=6)
 
-
-class ListSink:
-    def __init__(self) -> None:
-        self.events: list[dict[str, Any]] = []
-
-    def on_event(self, event: dict[str, Any]) -> None:
-        self.events.append(event)
-
-    def flush(self) -> None:
-        pass
-
-    def close(self) -> None:
-        pass
 
 
 def traced() -> tuple[Tracer, ListSink]:

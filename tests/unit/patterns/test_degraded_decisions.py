@@ -24,7 +24,7 @@ from crew.patterns.decisions import (
 )
 from crew.patterns.review_loop import ReviewLoop
 from crew.patterns.supervisor_worker import SupervisorWorker
-from crew.testing import ScriptedLLM
+from crew.testing import ListSink, ScriptedLLM
 
 PROSE = "I have looked at this carefully and have some thoughts about it."
 
@@ -32,19 +32,6 @@ PROSE = "I have looked at this carefully and have some thoughts about it."
 def kinds(res: Any) -> list[tuple[DecisionKind, DegradedReason]]:
     return [(d.decision, d.reason) for d in res.degraded]
 
-
-class ListSink:
-    def __init__(self) -> None:
-        self.events: list[dict[str, Any]] = []
-
-    def on_event(self, event: dict[str, Any]) -> None:
-        self.events.append(event)
-
-    def flush(self) -> None:
-        pass
-
-    def close(self) -> None:
-        pass
 
 
 def test_plain_text_readers() -> None:
