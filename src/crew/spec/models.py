@@ -359,6 +359,13 @@ class AcceptanceCommand(Strict):
     timeout: int = Field(default=600, ge=1, description="Seconds.")
 
 
+def commands_of(v: Any) -> Any:
+    """A command list as YAML may write it: a bare string is `{run: <string>}`."""
+    if isinstance(v, list):
+        return [{"run": x} if isinstance(x, str) else x for x in v]
+    return v
+
+
 class BudgetSpec(Strict):
     """A feature's `budget:` (the run's limits; crew.llm.Budget enforces them)."""
 
@@ -401,9 +408,7 @@ class FeatureSpec(Strict, ToolSection):
     @field_validator("acceptance", mode="before")
     @classmethod
     def _str_commands(cls, v: Any) -> Any:
-        if isinstance(v, list):
-            return [{"run": x} if isinstance(x, str) else x for x in v]
-        return v
+        return commands_of(v)
 
 
 # ---------------------------------------------------------------- suite.yaml (crew eval)
@@ -424,9 +429,7 @@ class SuiteCase(Strict):
     @field_validator("checks", mode="before")
     @classmethod
     def _str_checks(cls, v: Any) -> Any:
-        if isinstance(v, list):
-            return [{"run": x} if isinstance(x, str) else x for x in v]
-        return v
+        return commands_of(v)
 
 
 class SuiteVariant(Strict):
