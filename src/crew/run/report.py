@@ -9,7 +9,7 @@ import math
 import re
 from collections import Counter
 from collections.abc import Iterable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from crew.run.state import GateResult, PlannedTask, RunState, TaskState
 
@@ -439,3 +439,28 @@ def render_summary(state: RunState, ledger: Ledger, *,
     lines.append(f"conversation: `crew show {state.run_id}` · report: "
                  f"{state.repo}/.crew/runs/{state.run_id}/report.md")
     return lines
+
+
+REVIEW_LINES = 20  # requested changes kept per task for the report
+
+
+def review_lines(votes: list[dict[str, Any]]) -> list[str]:
+    """The changes reviewers requested (review_loop verdicts, a lead's redo list), one short
+    line each: `round 2, reviewer: todo.py:12: problem`."""
+    out: list[str] = []
+    for v in votes:
+        if v.get("approved") is not False:
+            continue
+        who = f"round {v.get('round', '?')}, {v.get('role', 'reviewer')}"
+        items = v.get("changes") or v.get("redo") or []
+        if not items:
+            out.append(f"{who}: {str(v.get('summary', ''))[:200]}")
+        for c in items if isinstance(items, list) else []:
+            if not isinstance(c, dict):
+                continue
+            where = str(c.get("file") or c.get("id") or "")
+            if c.get("line"):
+                where += f":{c['line']}"
+            what = str(c.get("problem") or c.get("feedback") or "")
+            out.append(f"{who}: {where + ': ' if where else ''}{' '.join(what.split())[:200]}")
+    return out[:REVIEW_LINES]

@@ -26,6 +26,7 @@ from crew.run.journal import TURNS_FILE, StateWriter, TurnJournal
 from crew.run.merge_fix import conflict_task, start_conflict_merge
 from crew.run.plan import make_plan, planned_problems, repo_context
 from crew.run.plan_tools import PlanRepo
+from crew.run.report import render_report, review_lines
 from crew.run.state import (
     FINISHED_TASK,
     REPORT_FILE,
@@ -51,7 +52,6 @@ OUTCOME_STATUS = {Outcome.DONE: "done", Outcome.FAILED: "failed", Outcome.GUARD:
                   Outcome.NO_CONSENSUS: "no_consensus", Outcome.BUDGET: "budget"}
 EXIT = {"passed": 0, "failed": 1, "budget": 3, "interrupted": 4, "planning": 0, "error": 1,
         "rejected": 5}
-REVIEW_LINES = 20  # requested changes kept per task for the report
 SUMMARY_CHARS = 600
 CHECKPOINT_INTERVAL_S = 0.05  # state.json at most this often (journals: every record)
 
@@ -468,8 +468,6 @@ class RunSession:
 
     # ------------------------------------------------------------------ report
     def write_report(self) -> str:
-        from crew.run.report import render_report
-
         limit = self.llm.budget.run.usd if self.llm.budget is not None else None
         text = render_report(self.state, self.plan or [], self.llm.ledger, limit_usd=limit)
         write_atomic(self.run_dir / REPORT_FILE, text)
@@ -484,28 +482,6 @@ class TaskStopped(CrewRuntimeError):
         self.task_id, self.cause = task_id, cause
         self.reason = f"{type(cause).__name__}: {cause}"
         super().__init__(f"task {task_id} stopped: {self.reason}")
-
-
-def review_lines(votes: list[dict[str, Any]]) -> list[str]:
-    """The changes reviewers requested (review_loop verdicts, a lead's redo list), one short
-    line each: `round 2, reviewer: todo.py:12: problem`."""
-    out: list[str] = []
-    for v in votes:
-        if v.get("approved") is not False:
-            continue
-        who = f"round {v.get('round', '?')}, {v.get('role', 'reviewer')}"
-        items = v.get("changes") or v.get("redo") or []
-        if not items:
-            out.append(f"{who}: {str(v.get('summary', ''))[:200]}")
-        for c in items if isinstance(items, list) else []:
-            if not isinstance(c, dict):
-                continue
-            where = str(c.get("file") or c.get("id") or "")
-            if c.get("line"):
-                where += f":{c['line']}"
-            what = str(c.get("problem") or c.get("feedback") or "")
-            out.append(f"{who}: {where + ': ' if where else ''}{' '.join(what.split())[:200]}")
-    return out[:REVIEW_LINES]
 
 
 def _tracked_files(path: Path) -> list[str]:

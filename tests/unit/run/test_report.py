@@ -245,7 +245,7 @@ def test_review_rounds_requested_changes_and_multi_line_commands() -> None:
 
 
 def test_review_lines_from_verdicts_and_a_leads_redo_list() -> None:
-    from crew.run.runner import review_lines
+    from crew.run.report import review_lines
 
     votes = [{"round": 1, "role": "reviewer", "approved": False, "summary": "no",
               "changes": [{"file": "todo.py", "line": 12, "problem": "drops the\nheader",
