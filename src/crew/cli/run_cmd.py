@@ -51,7 +51,7 @@ APPROVE_TOOLS_OPT = typer.Option(
 
 def _positive(flag: str, value: float | None) -> None:
     if value is not None and not (math.isfinite(value) and value > 0):
-        raise UserError(f"{flag} must be a number more than 0, not {value}", field=flag)
+        raise UserError(f"{flag} must be a number more than 0, got {value}", field=flag)
 
 
 def _options(*, repo: Path | None, models: Path | None, budget_usd: float | None,
