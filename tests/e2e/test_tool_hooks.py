@@ -40,14 +40,15 @@ def test_a_hook_plugin_vetoes_a_write_and_the_model_sees_why(tmp_path: Path) -> 
         vetoed, written = tool_messages(stub, "worker")
     assert vetoed == "Vetoed: files under docs/ are frozen by the release manager"
     assert written.startswith("created notes.txt")
-    # the planning step is a task too (id `plan`); then the pinned task, its turns and calls
+    # the planning step is a task too (id `plan`), whose supervisor takes a turn (it may read
+    # the repo with tools before it plans); then the pinned task, its turns and calls
     notes = log.read_text().splitlines()
-    assert notes[:4] == ["before_task plan", "after_task plan", "before_task triage",
-                         "before_turn worker"]
-    assert sorted(notes[4:8]) == ["after_tool write_file ok", "after_tool write_file vetoed",
-                                  "before_tool write_file", "before_tool write_file"]
-    assert notes[8:] == ["after_turn worker", "before_turn worker", "after_turn worker",
-                         "after_task triage"]
+    assert notes[:6] == ["before_task plan", "before_turn lead", "after_turn lead",
+                         "after_task plan", "before_task triage", "before_turn worker"]
+    assert sorted(notes[6:10]) == ["after_tool write_file ok", "after_tool write_file vetoed",
+                                   "before_tool write_file", "before_tool write_file"]
+    assert notes[10:] == ["after_turn worker", "before_turn worker", "after_turn worker",
+                          "after_task triage"]
     ends = [e for e in events(tmp_path / "repo")
             if e["type"] == "tool.end" and e["name"] == "write_file"]
     assert sorted(e["payload"]["status"] for e in ends) == ["ok", "vetoed"]
