@@ -38,6 +38,25 @@ class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
         pass
 
 
+def import_litellm() -> Any:
+    """`import litellm` as crew wants it: the offline cost map, and no `.env` read from the
+    working directory (litellm loads one at import unless LITELLM_MODE is set; crew takes
+    keys from the environment only, so what a run sees never depends on the cwd or on when
+    the import happened). The caller's own LITELLM_MODE is respected and left as it was."""
+    os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+    if "litellm" in sys.modules:
+        return sys.modules["litellm"]
+    mode = os.environ.get("LITELLM_MODE")
+    if mode is None:
+        os.environ["LITELLM_MODE"] = "PRODUCTION"
+    try:
+        import litellm
+    finally:
+        if mode is None:
+            os.environ.pop("LITELLM_MODE", None)
+    return litellm
+
+
 def _logs_to_stderr() -> None:
     """litellm's log handler writes records below WARNING to stdout (which carries `--json`):
     give its loggers one plain stderr handler with the same filters and format instead."""
@@ -72,9 +91,7 @@ def load_litellm() -> Any:
     with _lock:
         if _litellm is not None:
             return _litellm
-        os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
-        import litellm
-
+        litellm = import_litellm()
         litellm.suppress_debug_info = True
         litellm.telemetry = False
         # crew never sends litellm's proxy-only `no-log` flag; honouring it makes every

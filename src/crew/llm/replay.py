@@ -25,12 +25,12 @@ from __future__ import annotations
 
 import itertools
 import json
-import os
 import threading
 import weakref
 from pathlib import Path
 from typing import Any
 
+from crew.llm._litellm import import_litellm
 from crew.llm.replay_script import (
     ReplayEntry,
     ReplayMismatchError,
@@ -40,10 +40,7 @@ from crew.llm.replay_script import (
 )
 from crew.llm.types import estimate_tokens
 
-os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
-import litellm as _litellm_module
-
-litellm: Any = _litellm_module  # typed loosely: crew only touches its documented surface
+litellm: Any = import_litellm()  # typed loosely: crew only touches its documented surface
 CustomLLM: Any = litellm.CustomLLM
 
 PROVIDER = "replay"
