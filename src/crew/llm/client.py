@@ -59,15 +59,10 @@ def is_offline_deployment(model: str, params: Mapping[str, Any]) -> bool:
         return False
     from urllib.parse import urlsplit
 
-    host = (urlsplit(base).hostname or "").lower()
-    if host in ("localhost", "ip6-localhost"):
-        return True
-    import ipaddress
+    from crew._net import is_loopback_host
 
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
+    host = urlsplit(base).hostname or ""
+    return bool(host) and is_loopback_host(host)
 
 
 def _trace_budget_warning(w: BudgetWarning) -> None:

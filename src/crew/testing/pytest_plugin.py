@@ -17,14 +17,13 @@ Mark a test `@pytest.mark.allow_network` to opt out of both.
 
 from __future__ import annotations
 
-import ipaddress
 import socket
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-_LOCAL_NAMES = frozenset({"localhost", "localhost.localdomain", "ip6-localhost", ""})
+from crew._net import is_loopback_host
 
 
 class LLMNetworkBlocked(RuntimeError):
@@ -36,13 +35,7 @@ def _is_local(host: Any) -> bool:
         host = host.decode("ascii", "replace")
     if not isinstance(host, str):
         return False
-    host = host.strip("[]").lower()
-    if host in _LOCAL_NAMES:
-        return True
-    try:
-        return ipaddress.ip_address(host.split("%", 1)[0]).is_loopback
-    except ValueError:
-        return False
+    return host == "" or is_loopback_host(host)  # "": INADDR_ANY, this machine
 
 
 def pytest_configure(config: pytest.Config) -> None:
