@@ -47,6 +47,7 @@ class AutogenTurns:
     """crew's MemberTurns on AutoGen: one AssistantAgent run per member turn."""
 
     engine = ENGINE
+    records_steps = False  # an AssistantAgent turn runs whole
 
     async def agent(self, ctx: PatternContext, role: str, workdir: Path | None, *,
                     task: str | None = None, messages: list[Message] | None = None,

@@ -116,6 +116,7 @@ class CrewAITurns:
     """crew's MemberTurns on CrewAI: one Crew kickoff (one agent, one task) per member turn."""
 
     engine = ENGINE
+    records_steps = False  # a one-task Crew runs whole
 
     def __init__(self) -> None:
         self._crewai: ModuleType | None = None

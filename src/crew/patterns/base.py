@@ -311,7 +311,7 @@ async def run_agent(ctx: PatternContext, rec: Record, rnd: int, role: str,
                                     messages=saved[0] if saved is not None else messages,
                                     purpose=purpose, task_id=task_id, alias=alias,
                                     temperature=temperature, **kw)
-        if store is not None and key is not None and ctx.turns.engine != "native":
+        if store is not None and key is not None and not ctx.turns.records_steps:
             store.record(key, res.turns, list(res.messages), str(res.stop_reason), res.detail)
     rec.agent(role, rnd, res, purpose, task_id or ctx.task.id)
     rec.framework_tokens += estimate_tokens(pattern_text)

@@ -65,6 +65,9 @@ class MemberTurns(Protocol):
     """The ways a member takes a turn. `messages` always start with the system message."""
 
     engine: str
+    # True when `on_turn` hears each completed step (a crash resumes mid-turn); False when the
+    # engine runs a turn as a whole, so the caller records it at its end
+    records_steps: bool
 
     async def agent(self, ctx: PatternContext, role: str, workdir: Path | None, *,
                     task: str | None = None, messages: list[Message] | None = None,
@@ -114,6 +117,7 @@ class NativeTurns:
     """crew's own turns: an Agent's turn loop (with its guards), LLM completions and asks."""
 
     engine = "native"
+    records_steps = True
 
     async def agent(self, ctx: PatternContext, role: str, workdir: Path | None, *,
                     task: str | None = None, messages: list[Message] | None = None,

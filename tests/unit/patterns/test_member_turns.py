@@ -28,6 +28,7 @@ class ScriptedTurns:
     """Answers by (kind of turn, role, purpose); records the turns taken."""
 
     engine = "scripted"
+    records_steps = False
 
     def __init__(self, answers: dict[tuple[str, str, str], Any], *, final: bool = True) -> None:
         self.answers = answers
