@@ -44,8 +44,8 @@ def import_litellm() -> Any:
     keys from the environment only, so what a run sees never depends on the cwd or on when
     the import happened). The caller's own LITELLM_MODE is respected and left as it was."""
     os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
-    if "litellm" in sys.modules:
-        return sys.modules["litellm"]
+    # no sys.modules shortcut: while another thread (prewarm) imports litellm, `import` waits
+    # for it to finish, where sys.modules already holds the half-initialised module
     mode = os.environ.get("LITELLM_MODE")
     if mode is None:
         os.environ["LITELLM_MODE"] = "PRODUCTION"
