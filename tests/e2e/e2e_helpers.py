@@ -73,3 +73,24 @@ def task_starts(run_dir: Path) -> dict[str, int]:
         if e["type"] == "task.start":
             counts[e["name"]] = counts.get(e["name"], 0) + 1
     return counts
+
+
+ROLE_FILES = Path(__file__).resolve().parents[2] / "roles"
+
+
+def roles_on_stub(feature: Path, stub_url: str, router: dict[str, Any]) -> None:
+    """Each built-in role gets its own alias (= its name) served by the stub at `stub_url`, so
+    each role's answers are one queue in call order: roles/ and models.yaml beside `feature`."""
+    import yaml
+
+    roles_dir = feature.parent / "roles"
+    roles_dir.mkdir()
+    for f in ROLE_FILES.glob("*.yaml"):
+        role = yaml.safe_load(f.read_text())
+        role["model"] = f.stem
+        (roles_dir / f.name).write_text(yaml.safe_dump(role))
+    (feature.parent / "models.yaml").write_text(yaml.safe_dump({"model_list": [
+        {"model_name": f.stem, "litellm_params": {
+            "model": f"openai/{f.stem}", "api_base": stub_url, "api_key": "sk-stub-not-a-key"}}
+        for f in ROLE_FILES.glob("*.yaml")], "router_settings": router}))
+

@@ -11,11 +11,10 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from e2e_helpers import EXAMPLE, crew, ledger_of, only_run, state_of
+from e2e_helpers import EXAMPLE, crew, ledger_of, only_run, roles_on_stub, state_of
 
 from crew.testing import StubReply, StubServer
 
-ROLE_FILES = Path(__file__).resolve().parents[2] / "roles"
 AGENTS_MD = ("# Agents guide\n\nRun the tests with `python3 -m unittest discover -s tests`.\n"
              "Never print from library code: use the logging module (rule K7).\n")
 
@@ -28,16 +27,7 @@ def _reply(a: dict[str, Any]) -> StubReply:
 
 
 def _point_at_stub(feature: Path, stub: StubServer) -> None:
-    roles_dir = feature.parent / "roles"
-    roles_dir.mkdir()
-    for f in ROLE_FILES.glob("*.yaml"):
-        role = yaml.safe_load(f.read_text())
-        role["model"] = f.stem
-        (roles_dir / f.name).write_text(yaml.safe_dump(role))
-    (feature.parent / "models.yaml").write_text(yaml.safe_dump({"model_list": [
-        {"model_name": f.stem, "litellm_params": {
-            "model": f"openai/{f.stem}", "api_base": stub.url, "api_key": "sk-stub-not-a-key"}}
-        for f in ROLE_FILES.glob("*.yaml")], "router_settings": {"num_retries": 0}}))
+    roles_on_stub(feature, stub.url, {"num_retries": 0})
     for a in yaml.safe_load((EXAMPLE / "replay.yaml").read_text())["answers"]:
         stub.enqueue(_reply(a), model=a["role"])
 

@@ -9,11 +9,17 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from e2e_helpers import EXAMPLE, crew, ledger_of, only_run, state_of, task_commits
+from e2e_helpers import (
+    EXAMPLE,
+    crew,
+    ledger_of,
+    only_run,
+    roles_on_stub,
+    state_of,
+    task_commits,
+)
 
 from crew.testing import StubReply, StubServer
-
-ROLE_FILES = Path(__file__).resolve().parents[2] / "roles"
 
 
 def _reply(a: dict[str, Any]) -> StubReply:
@@ -26,18 +32,7 @@ def _reply(a: dict[str, Any]) -> StubReply:
 def _point_at_stub(feature: Path, stub: StubServer, fault_rate: float) -> int:
     """Each built-in role gets its own alias (= its name) served by the stub, so each role's
     answers are one queue in call order; a fault is queued before ~fault_rate of them."""
-    roles_dir = feature.parent / "roles"
-    roles_dir.mkdir()
-    for f in ROLE_FILES.glob("*.yaml"):
-        role = yaml.safe_load(f.read_text())
-        role["model"] = f.stem
-        (roles_dir / f.name).write_text(yaml.safe_dump(role))
-    models = {"model_list": [
-        {"model_name": f.stem, "litellm_params": {
-            "model": f"openai/{f.stem}", "api_base": stub.url, "api_key": "sk-stub-not-a-key"}}
-        for f in ROLE_FILES.glob("*.yaml")],
-        "router_settings": {"num_retries": 4, "retry_after": 0}}
-    (feature.parent / "models.yaml").write_text(yaml.safe_dump(models))
+    roles_on_stub(feature, stub.url, {"num_retries": 4, "retry_after": 0})
     answers = yaml.safe_load((EXAMPLE / "replay.yaml").read_text())["answers"]
     rng = random.Random(20261121)
     faults = 0
