@@ -24,6 +24,24 @@ FIRST_REQUEST_MODULES = (
 )
 HTTP_REQUEST_MODULES = ("litellm.llms.openai.openai", "openai.resources", "jiter",
                         "openai.lib.streaming.chat")  # +8 MB: only for HTTP deployments
+# What building the Router and routing the first request import, and the pydantic models
+# litellm and openai complete on first use (`defer_build`): ~0.5 s of CPU inside the run
+# otherwise. Found by hooking pydantic's model completion and sys.modules around one
+# `LLM(...)` + request; tests/integration/llm/test_prewarm.py keeps the lists complete.
+ROUTER_MODULES = ("litellm._service_logger", "litellm.integrations.prometheus_services",
+                  "litellm.litellm_core_utils.logging_callback_manager",
+                  "litellm.router_utils.baseline_request",
+                  "litellm.llms.openai_like.dynamic_config",
+                  "litellm.llms.litellm_proxy.chat.transformation")
+FIRST_USE_MODELS = ("litellm.types.router:LiteLLM_Params", "litellm.types.router:ModelInfo",
+                    "litellm.types.router:Deployment", "litellm.types.router:GenericLiteLLMParams",
+                    "litellm.types.router:ModelGroupInfo", "litellm.types.utils:Message",
+                    "litellm.types.utils:Choices", "litellm.types.utils:Usage",
+                    "litellm.types.utils:ModelResponse",
+                    "litellm.types.services:ServiceLoggerPayload")
+HTTP_MODELS = ("openai.types.chat.chat_completion_message:ChatCompletionMessage",
+               "openai.types.chat.chat_completion:Choice",
+               "openai.types.chat.chat_completion:ChatCompletion")
 
 
 class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
@@ -110,15 +128,30 @@ def load_litellm() -> Any:
 
 
 
-def _warm(after: threading.Thread | None, modules: tuple[str, ...]) -> None:
+def _complete_models(names: tuple[str, ...]) -> None:
+    import importlib
+
+    for name in names:
+        module, _, cls = name.partition(":")
+        getattr(importlib.import_module(module), cls).model_rebuild()
+
+
+def _warm(after: threading.Thread | None, modules: tuple[str, ...],
+          models: tuple[str, ...], first_use: bool) -> None:
     import importlib
 
     if after is not None:
         after.join()
     try:
-        load_litellm()
+        litellm = load_litellm()
         for name in modules:
             importlib.import_module(name)
+        _complete_models(models)
+        if first_use:
+            # the provider-config table every first request builds (imports ~20 provider
+            # modules); a lookup builds it once for the process
+            litellm.ProviderConfigManager.get_provider_chat_config(
+                model="gpt-4o", provider=litellm.LlmProviders.OPENAI)
     except Exception:  # the caller's own import reports any real problem
         pass
 
@@ -129,12 +162,14 @@ def prewarm(*, http: bool = False) -> None:
     the caller does next (loading a spec, preparing git worktrees); `load_litellm` joins it.
     Idempotent."""
     with _lock:
-        stages = [FIRST_REQUEST_MODULES, HTTP_REQUEST_MODULES]
-        for i, modules in enumerate(stages[:2 if http else 1]):
+        stages = [(FIRST_REQUEST_MODULES + ROUTER_MODULES, FIRST_USE_MODELS, True),
+                  (HTTP_REQUEST_MODULES, HTTP_MODELS, False)]
+        for i, (modules, models, first_use) in enumerate(stages[:2 if http else 1]):
             if len(_prewarm) > i:
                 continue
             after = _prewarm[-1] if _prewarm else None
             name = "crew-litellm-prewarm" + "+" * i
-            t = threading.Thread(target=_warm, args=(after, modules), name=name, daemon=True)
+            t = threading.Thread(target=_warm, args=(after, modules, models, first_use),
+                                 name=name, daemon=True)
             _prewarm.append(t)
             t.start()

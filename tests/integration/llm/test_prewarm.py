@@ -18,30 +18,51 @@ PROBE = textwrap.dedent("""
     import asyncio, json, sys
     from pathlib import Path
     from crew.llm import LLM, prewarm
+    from crew.llm._litellm import load_litellm
     from crew.spec.models import ModelsConfig
-    prewarm()
-    d = Path(sys.argv[1])
+    d, url = Path(sys.argv[1]), sys.argv[2]
+    prewarm(http=bool(url))
+    load_litellm()  # joins the prewarm threads
+    import pydantic._internal._model_construction as mc
+    built, complete = [], mc.complete_model_class
+    def spy(cls, *a, **k):
+        built.append(cls.__module__ + "." + cls.__qualname__)
+        return complete(cls, *a, **k)
+    mc.complete_model_class = spy
     (d / "s.yaml").write_text("answers:\\n  - content: hi\\n    repeat: true\\n")
-    llm = LLM(ModelsConfig.model_validate({"model_list": [{"model_name": "m",
-              "litellm_params": {"model": "replay/x", "replay_script": "s.yaml"}}]}), base_dir=d)
+    params = ({"model": "openai/m", "api_base": url, "api_key": "sk-stub",
+               "input_cost_per_token": 1e-6, "output_cost_per_token": 2e-6} if url
+              else {"model": "replay/x", "replay_script": "s.yaml"})
     tools = [{"type": "function", "function": {"name": "f", "description": "d",
               "parameters": {"type": "object", "properties": {}}}}]
     before = set(sys.modules)
+    llm = LLM(ModelsConfig.model_validate({"model_list": [{"model_name": "m",
+              "litellm_params": params}]}), base_dir=d)
     done = asyncio.run(llm.complete("m", [{"role": "user", "content": "x"}], tools=tools))
-    new = sorted(m for m in set(sys.modules) - before if m.split(".")[0] in ("litellm", "mcp"))
-    print(json.dumps({"content": done.content, "new": new}))
+    new = sorted(m for m in set(sys.modules) - before
+                 if m.split(".")[0] in ("litellm", "mcp", "openai"))
+    print(json.dumps({"content": done.content, "new": new,
+                      "built": [b for b in built if not b.startswith("crew.")]}))
 """)
 
 
-def test_first_request_after_prewarm_imports_nothing_heavy(tmp_path: Path) -> None:
-    out = subprocess.run([sys.executable, "-c", PROBE, str(tmp_path)], capture_output=True,
-                         text=True, timeout=300, check=True).stdout
+@pytest.mark.parametrize("deployment", ["replay", "http"])
+def test_building_the_router_and_first_request_after_prewarm_load_nothing(
+        tmp_path: Path, deployment: str) -> None:
+    """What litellm loads or builds lazily (modules, deferred pydantic models, its provider
+    table) was done in the background: building the Router and the first request, replayed or
+    over HTTP, import no module of litellm, openai or the MCP SDK and complete no model."""
+    from crew.testing import StubReply, StubServer
+
+    with StubServer() as stub:
+        stub.always(StubReply.text("hi"))
+        url = stub.url if deployment == "http" else ""
+        out = subprocess.run([sys.executable, "-c", PROBE, str(tmp_path), url],
+                             capture_output=True, text=True, timeout=300, check=True).stdout
     got = json.loads(out.strip().splitlines()[-1])
     assert got["content"] == "hi"
-    # litellm's lazy first-request imports were done in the background, and a function tool
-    # never loads the MCP SDK; a couple of tiny provider modules may still load
-    assert not [m for m in got["new"] if m.startswith("mcp")], got["new"]
-    assert len(got["new"]) <= 5, got["new"]
+    assert got["new"] == [], got["new"]
+    assert got["built"] == [], got["built"]
 
 
 def test_entry_point_flushes_and_keeps_the_exit_code(tmp_path: Path) -> None:

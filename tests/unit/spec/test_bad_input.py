@@ -73,7 +73,7 @@ CASES: list[tuple[str, str, list[str]]] = [
     ("feature_capitalised_key.yaml", "feature_capitalised_key.yaml:1:1",
      ["unknown field 'Title'", "did you mean 'title'"]),
     ("feature_bad_tag.yaml", "feature_bad_tag.yaml:2:7", ["goal", "cannot read value"]),
-    ("feature_deep_nesting.yaml", "feature_deep_nesting.yaml:1", ["nested more than"]),
+    ("feature_deep_nesting.yaml", "feature_deep_nesting.yaml:3", ["nested more than"]),
     ("models_fallback_nested_list.yaml", "models_fallback_nested_list.yaml:5:",
      ["must be model aliases"]),
     ("patterns/params_out_of_range.yaml", "params_out_of_range.yaml:4:11",
