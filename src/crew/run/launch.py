@@ -161,7 +161,8 @@ def _new_run(new: NewRun, feature: Path, opts: RunOptions, run_id: str | None) -
         if unindexed:
             opts.say(f"warning: the run could not be added to crew's index of runs "
                      f"({unindexed}); pass `--repo {root}` to `crew resume` and `crew show`")
-        return _drive(resolved, state, d, opts, sandbox, before, fresh=True)
+        state.limits = _limits_of(checked.llm)
+        return _drive(resolved, state, d, opts, sandbox, before, fresh=True, llm=checked.llm)
 
 
 def resume_run(run_id: str, opts: RunOptions) -> RunOutcome:
@@ -352,22 +353,25 @@ def select_backend(settings: SandboxSpec, opts: RunOptions) -> Any:
 
 def _llm(resolved: ResolvedFeature, state: RunState, d: Path,
          shared: BudgetPool | None = None) -> Any:
-    from crew.llm import Budget, Limits
-    from crew.run.preflight import build_llm
+    """A resumed run's LLM: its ledger and budget spent so far from the checkpoint. (A new
+    run uses the one its checks built: `Checked.llm`.)"""
+    from crew.run.preflight import build_llm, run_budget
 
-    spec = Limits.of(resolved.feature.spec.budget)
-    limits = Limits(state.budget_usd if state.budget_usd is not None else spec.usd,
-                    state.budget_tokens if state.budget_tokens is not None else spec.tokens,
-                    state.budget_minutes if state.budget_minutes is not None else spec.minutes)
-    state.limits = {"usd": limits.usd, "tokens": limits.tokens, "minutes": limits.minutes}
-    budget = Budget(limits, shared=shared)
+    budget = run_budget(resolved, state.budget_usd, state.budget_tokens, state.budget_minutes,
+                        shared)
     if state.budget:
         budget.restore(state.budget)
     problems: list[Problem] = []
-    llm = build_llm(resolved, None, problems, load_ledger(d, state), budget)
+    llm = build_llm(resolved, problems, budget=budget, ledger=load_ledger(d, state))
     if problems:
         raise UserError("invalid", problems=problems)
+    state.limits = _limits_of(llm)
     return llm
+
+
+def _limits_of(llm: Any) -> dict[str, Any]:
+    limits = llm.budget.run
+    return {"usd": limits.usd, "tokens": limits.tokens, "minutes": limits.minutes}
 
 
 @contextlib.contextmanager

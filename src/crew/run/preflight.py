@@ -43,7 +43,8 @@ def preflight(resolved: ResolvedFeature, opts: RunOptions) -> Checked:
         sandbox = select_backend(settings, opts)
     except UserError as e:
         problems += e.problems
-    llm = build_llm(resolved, opts.budget_usd, problems)
+    llm = build_llm(resolved, problems, budget=run_budget(
+        resolved, opts.budget_usd, opts.budget_tokens, opts.budget_minutes, opts.shared_budget))
     if problems:
         raise UserError("invalid", problems=problems)
     assert root is not None and base is not None and settings is not None
@@ -113,18 +114,25 @@ def _relative(target: Path, start: Path) -> str:
         return str(target)
 
 
-def build_llm(resolved: ResolvedFeature, budget_usd: float | None,
-              problems: list[Problem], ledger: Any = None, budget: Any = None) -> Any:
+def run_budget(resolved: ResolvedFeature, usd: float | None, tokens: int | None,
+               minutes: float | None, shared: Any = None) -> Any:
+    """The run's Budget: each limit from its flag (or the checkpoint's) else the feature's
+    `budget:`; `shared` is a pool the run draws from as well (`crew eval`'s suite budget)."""
+    from crew.llm import Budget, Limits
+
+    spec = Limits.of(resolved.feature.spec.budget)
+    return Budget(Limits(usd if usd is not None else spec.usd,
+                         tokens if tokens is not None else spec.tokens,
+                         minutes if minutes is not None else spec.minutes), shared=shared)
+
+
+def build_llm(resolved: ResolvedFeature, problems: list[Problem], *, budget: Any,
+              ledger: Any = None) -> Any:
     """The run's LLM as the run builds it (no model call). Its problems are located in the
     models file; an alias the crew's roles or fallbacks name that no deployment can serve is
     one too (it would fail only at the first call)."""
-    from crew.llm import LLM, Budget, Limits
+    from crew.llm import LLM
 
-    if budget is None:
-        limits = Limits.of(resolved.feature.spec.budget)
-        if budget_usd is not None:
-            limits = Limits(budget_usd, limits.tokens, limits.minutes)
-        budget = Budget(limits)
     try:
         llm = LLM(resolved.models, base_dir=resolved.models_dir, ledger=ledger, budget=budget,
                   source=resolved.models_source)
