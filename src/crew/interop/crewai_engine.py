@@ -15,7 +15,6 @@ and tool results as `role: tool` messages (see crewai_adapters); a turn that hit
 from __future__ import annotations
 
 import asyncio
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
@@ -30,7 +29,7 @@ from crew.interop.crewai_adapters import (
     load_crewai,
     slim_i18n,
 )
-from crew.llm.structured import parse_as
+from crew.llm.structured import parse_as, schema_instruction
 from crew.llm.types import Message
 from crew.patterns.base import PatternContext, start_messages
 from crew.patterns.turns import EngineTurn, M, OnTurn, call_params, traced_call
@@ -38,7 +37,6 @@ from crew.tools.conventions import with_conventions
 
 ENGINE = "crewai"
 ANSWER = "Your answer, as the task asks."
-JSON_NOTE = "Answer with only a JSON object matching this JSON Schema:\n{schema}"
 
 
 @dataclass
@@ -165,7 +163,7 @@ class CrewAITurns:
     async def ask(self, ctx: PatternContext, role: str, rnd: int, messages: list[Message],
                   schema: type[M], *, purpose: str = "", alias: str | None = None,
                   temperature: float | None = None) -> M:
-        note = JSON_NOTE.format(schema=json.dumps(schema.model_json_schema()))
+        note = schema_instruction(schema)  # the compact field list, as crew's own calls
         text, _ = await self._kickoff(ctx, role, f"{task_text(messages)}\n\n{note}",
                                       purpose=purpose, alias=alias, temperature=temperature,
                                       first_turn=rnd)

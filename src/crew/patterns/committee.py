@@ -49,8 +49,8 @@ from crew.workspace import ops as gitops
 BALLOT_NOTE = "Answer independently: give your answer and a short rationale."
 VOTE_NOTE = "Vote for the best proposal by its number, with a short reason."
 RANK_NOTE = "Rank all proposals by number, best first, with a short reason."
-CHAIR_NOTE = ("As chair, synthesise the committee's decision from the answers; give `chosen`, "
-              "the number of the answer you adopt, if one is adopted as is.")
+CHAIR_NOTE = ("As chair, synthesise the committee's decision from the answers; `chosen`: the "
+              "number of an answer you adopt as is.")
 
 
 class Ballot(BaseModel):

@@ -35,8 +35,10 @@ from crew.patterns.termination import Condition, Fired, RoundState
 from crew.spec.params import DebateParams as DebateParams
 
 POSITION_NOTE = "End with one line: POSITION: <your position in a few words>."
-REVISE_NOTE = "Other debaters' latest answers:\n\n{others}\n\nRevise or defend your answer."
-JUDGE_NOTE = "Judge the debate: give the decision and its rationale; name the winner if one."
+REVISE_NOTE = "The others' latest answers:\n\n{others}\n\nRevise or defend yours."
+# The DECISION line is what the degraded path reads when the verdict is not valid JSON.
+JUDGE_NOTE = ("Judge the debate: the decision, its rationale, the winner if any. Answering "
+              "in prose? Put the decision on a line DECISION: <decision>.")
 _POSITION = re.compile(r"^\W*POSITION\W*:\s*(.+?)\s*$", re.I | re.M)
 _DECISION = re.compile(r"^\W*DECISION\W*:\s*(.+?)\s*$", re.I | re.M)
 PROPOSAL_CHARS = 300

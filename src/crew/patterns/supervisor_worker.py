@@ -41,9 +41,9 @@ from crew.patterns.termination import Condition, Fired, RoundState, Stop
 from crew.spec.params import SupervisorWorkerParams as SupervisorWorkerParams
 from crew.workspace import ops as gitops
 
-PLAN_NOTE = ("Split the task into at most {n} subtasks for these workers: {workers}. Subtasks run "
-             "in parallel, each in its own copy of the repository, so give each its own files; "
-             "set depends_on only when one needs another's result.")
+PLAN_NOTE = ("Split the task into at most {n} subtasks for these workers: {workers}. They run "
+             "in parallel, each in its own copy of the repository: give each its own files; "
+             "depends_on only when one needs another's result.")
 REVIEW_NOTE = ("Check the workers' results against the task. Approve, or list the subtasks to "
                "redo with concrete feedback.")
 
@@ -189,7 +189,8 @@ class SupervisorWorker(BasePattern):
         wid = f"{ctx.task.id[:52]}-s{sub['n']}" + (f"r{rnd}" if rnd > 1 else "")
         workdir: Path | None = await gitops.task_worktree(ws, wid) if ws else None
         done = [f"- {k}: {v['summary']}" for k, v in results.items() if k in sub["depends_on"]]
-        text = (f"{sub['title']}\n\n{sub['description']}\n\nPart of: {ctx.task.title}"
+        text = ("\n\n".join(x for x in (sub["title"], sub["description"].strip()) if x)
+                + f"\n\nPart of: {ctx.task.title}"
                 + ("\n\nDone already:\n" + "\n".join(done) if done else "")
                 + (f"\n\nThe lead sent this back: {feedback}" if feedback else ""))
         # task_id stays the parent's (per-task budgets); purpose names the subtask

@@ -13,8 +13,10 @@ import pytest
 from engine_helpers import template
 
 from crew.llm import LLM
+from crew.llm.structured import schema_instruction
 from crew.patterns import default_registry
 from crew.patterns.base import Outcome, TaskInfo
+from crew.patterns.committee import Ballot
 from crew.patterns.setup import pattern_context
 from crew.spec.models import ModelsConfig, RoleSpec
 from crew.testing import StubReply, StubServer
@@ -91,3 +93,21 @@ async def test_crewai_console_output_never_reaches_crew(
     out, err = capfd.readouterr()
     assert "\x1b[" not in out + err
     assert "Maximum iterations" not in out + err
+
+
+async def test_a_structured_turn_asks_with_the_compact_field_list() -> None:
+    """A committee ballot on CrewAI asks for JSON the way crew's own calls do: the compact
+    field list of crew.llm.structured, not a JSON Schema dump."""
+    with StubServer() as stub:
+        for role in ROLES:
+            stub.enqueue(StubReply.text(json.dumps({"answer": "yes", "rationale": "fine"})),
+                         model=role)
+        task = TaskInfo(id="t1", title="Ship it?", description="Yes or no.",
+                        roles=("coder", "reviewer"), params={"apply": False})
+        ctx = pattern_context(task, ROLES, _llm(stub), run_id="r1")
+        res = await default_registry().run(template("committee", engine="crewai"), ctx)
+        sent = "\n".join(str(m.get("content")) for m in
+                          stub.requests_for("coder")[0].body["messages"])
+    assert res.outcome is Outcome.DONE and res.decision == "yes", res.summary
+    assert schema_instruction(Ballot) in sent
+    assert "properties" not in sent and "JSON Schema" not in sent

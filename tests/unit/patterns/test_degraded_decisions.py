@@ -112,6 +112,10 @@ async def test_judge_decision_line_is_read_from_prose(make_ctx: MakeCtx) -> None
     res = await Debate().run(make_ctx(llm, ["coder", "tester"], {"rounds": 1}))
     assert res.outcome is Outcome.DONE and res.decision == "ship behind a flag"
     assert kinds(res) == [(DecisionKind.JUDGE, DegradedReason.READ_FROM_TEXT)]
+    # the judge is asked for the line this fallback reads
+    judge = llm.calls[2]
+    assert judge.context is not None and judge.context.purpose == "judge"
+    assert "DECISION: <decision>" in str(judge.messages[1]["content"])
 
 
 async def test_unreadable_ballots_abstain_and_named_options_count(make_ctx: MakeCtx) -> None:
