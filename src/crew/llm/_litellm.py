@@ -8,7 +8,8 @@ import sys
 import threading
 from typing import Any
 
-_lock = threading.Lock()
+_lock = threading.Lock()  # held for the whole import: never taken by `prewarm`'s caller
+_prewarm_lock = threading.Lock()  # guards _prewarm only
 _litellm: Any = None
 _prewarm: list[threading.Thread] = []
 LITELLM_LOGGERS = ("LiteLLM", "LiteLLM Router", "LiteLLM Proxy")
@@ -160,8 +161,8 @@ def prewarm(*, http: bool = False) -> None:
     """Start importing litellm and what its first request loads (`http`: also the OpenAI
     client an HTTP deployment builds) in a background thread, so the import overlaps what
     the caller does next (loading a spec, preparing git worktrees); `load_litellm` joins it.
-    Idempotent."""
-    with _lock:
+    Idempotent, and never waits for an import under way."""
+    with _prewarm_lock:
         stages = [(FIRST_REQUEST_MODULES + ROUTER_MODULES, FIRST_USE_MODELS, True),
                   (HTTP_REQUEST_MODULES, HTTP_MODELS, False)]
         for i, (modules, models, first_use) in enumerate(stages[:2 if http else 1]):

@@ -73,3 +73,27 @@ def test_entry_point_flushes_and_keeps_the_exit_code(tmp_path: Path) -> None:
                           capture_output=True, text=True, timeout=300)
     assert proc.returncode == 2, proc.stderr
     assert "no-such-crew" in proc.stderr and "Traceback" not in proc.stderr
+
+
+WHILE_IMPORTING = textwrap.dedent("""
+    import threading
+    from crew.llm import _litellm, prewarm
+    _litellm._lock.acquire()  # as while litellm's import is under way in a prewarm thread
+    prewarm()
+    caller = threading.Thread(target=prewarm, kwargs={"http": True})
+    caller.start()
+    caller.join(timeout=30)
+    print("returned" if not caller.is_alive() else "blocked", len(_litellm._prewarm))
+    _litellm._lock.release()
+    for t in list(_litellm._prewarm):
+        t.join()
+""")
+
+
+def test_a_second_prewarm_does_not_wait_for_the_import_under_way() -> None:
+    """`crew run` calls prewarm() first and prewarm(http=...) once the spec is read: the
+    second call must return at once, or the import no longer overlaps loading the spec,
+    the checks and the worktree."""
+    out = subprocess.run([sys.executable, "-c", WHILE_IMPORTING], capture_output=True,
+                         text=True, timeout=300, check=True).stdout
+    assert out.split() == ["returned", "2"], out
