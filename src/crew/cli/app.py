@@ -28,13 +28,28 @@ def _answer_without_typer(args: list[str]) -> None:
     if args == ["--version"]:
         from crew import __version__
 
-        sys.stdout.write(f"crew {__version__}\n")
+        _echo(sys.stdout, f"crew {__version__}\n")
         sys.exit(0)
     if args in ([], ["-h"], ["--help"]):
         from crew.cli.commands import help_width, program_name, render_help
 
-        (sys.stdout if args else sys.stderr).write(render_help(program_name(), help_width()))
+        _echo(sys.stdout if args else sys.stderr, render_help(program_name(), help_width()))
         sys.exit(2 if not args else 0)
+
+
+def _echo(stream: Any, text: str) -> None:
+    """click.echo's manners: nothing when the stream is closed (`crew -h >&-`), exit 1
+    without a traceback when the reader went away (`crew -h | true`)."""
+    if stream is None:
+        return
+    try:
+        stream.write(text)
+        stream.flush()
+    except BrokenPipeError:
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), stream.fileno())  # quiet final flush
+        sys.exit(1)
 
 
 def main() -> None:

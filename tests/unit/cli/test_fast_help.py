@@ -101,3 +101,28 @@ def test_python_dash_m_crew_names_itself_in_the_usage_line() -> None:
 def test_anything_else_goes_to_typer(args: list[str], capsys: pytest.CaptureFixture[str]) -> None:
     _answer_without_typer(args)  # returned: main() hands the command line to typer
     assert capsys.readouterr() == ("", "")
+
+
+def _to_gone_reader(code: str) -> tuple[int, str]:
+    """Exit code and stderr with stdout a pipe whose reader has already gone (`| true`)."""
+    r, w = os.pipe()
+    os.close(r)
+    try:
+        proc = subprocess.run([sys.executable, "-c", code, "--help"], stdout=w,
+                              stderr=subprocess.PIPE, text=True, timeout=120)
+    finally:
+        os.close(w)
+    return proc.returncode, proc.stderr
+
+
+def _stdout_closed(code: str, arg: str) -> tuple[int, str]:
+    proc = subprocess.run(["sh", "-c", 'exec "$@" >&-', "sh", sys.executable, "-c", code, arg],
+                          stderr=subprocess.PIPE, text=True, timeout=120)
+    return proc.returncode, proc.stderr
+
+
+@pytest.mark.slow  # three typer processes
+def test_a_gone_reader_or_a_closed_stdout_is_handled_as_click_does() -> None:
+    assert _to_gone_reader(CONSOLE_SCRIPT) == _to_gone_reader(TYPER) == (1, "")
+    for arg in ("--help", "--version"):
+        assert _stdout_closed(CONSOLE_SCRIPT, arg) == _stdout_closed(TYPER, arg) == (0, "")
