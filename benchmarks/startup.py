@@ -6,7 +6,9 @@ Run: python benchmarks/startup.py [--runs N] [--before SRC]
 Each command runs in a fresh interpreter (that is what a user waits for); the commands take
 turns, round after round, so a busy machine slows them alike. `crew` is the console script
 next to this interpreter (`python -m crew` beside it). `--before SRC` adds a column for
-another checkout's `src` folder (e.g. a worktree of main), measured in the same rounds.
+another checkout's `src` folder, measured in the same rounds with PYTHONPATH=SRC (its parent
+must hold the built-in library and pyproject.toml: a worktree of main, or
+`git archive main src roles patterns tasks crews pyproject.toml | tar -x -C DIR`).
 """
 
 from __future__ import annotations
