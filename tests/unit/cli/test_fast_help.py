@@ -126,3 +126,36 @@ def test_a_gone_reader_or_a_closed_stdout_is_handled_as_click_does() -> None:
     assert _to_gone_reader(CONSOLE_SCRIPT) == _to_gone_reader(TYPER) == (1, "")
     for arg in ("--help", "--version"):
         assert _stdout_closed(CONSOLE_SCRIPT, arg) == _stdout_closed(TYPER, arg) == (0, "")
+
+
+def _on_terminal(code: str, columns: int) -> bytes:
+    """What `code --help` prints on a pseudo-terminal `columns` wide (no COLUMNS set)."""
+    import fcntl
+    import pty
+    import struct
+    import termios
+
+    leader, follower = pty.openpty()
+    fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 24, columns, 0, 0))
+    env = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "LINES")}
+    proc = subprocess.Popen([sys.executable, "-c", code, "--help"], stdout=follower,
+                            stderr=follower, env=env)
+    os.close(follower)
+    out = b""
+    while True:
+        try:
+            chunk = os.read(leader, 4096)
+        except OSError:  # EIO: the child closed the terminal
+            break
+        if not chunk:
+            break
+        out += chunk
+    os.close(leader)
+    proc.wait(timeout=120)
+    return out
+
+
+def test_on_a_terminal_the_width_is_the_terminals_as_with_typer() -> None:
+    fast = _on_terminal(CONSOLE_SCRIPT, 60)
+    assert fast == _on_terminal(TYPER, 60)
+    assert max(len(line) for line in fast.decode().splitlines()) <= 58  # wrapped to fit
