@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-import importlib
-from collections.abc import Callable, Mapping
-from typing import Any
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (see crew/__init__)
+if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping
+    from typing import Any
 
 
 def lazy_exports(package: str, exports: Mapping[str, str]) -> Callable[[str], Any]:
@@ -12,6 +13,8 @@ def lazy_exports(package: str, exports: Mapping[str, str]) -> Callable[[str], An
 
     def __getattr__(name: str) -> Any:
         if name in exports:
+            import importlib
+
             return getattr(importlib.import_module(exports[name]), name)
         raise AttributeError(f"module {package!r} has no attribute {name!r}")
 

@@ -1,181 +1,64 @@
-"""The `crew` command line. Heavy modules load inside commands, never at import."""
+"""The `crew` entry point. `crew`, `crew -h/--help` and `crew --version` are answered here
+from the command table (crew.cli.commands) without importing typer, click or rich; every other
+command line goes to the typer app (crew.cli.typer_app), loaded then. Heavy modules load
+inside commands, never at import."""
 
 from __future__ import annotations
 
 import errno
 import sys
-from pathlib import Path
-from typing import Annotated, Any
 
-import typer
-
-from crew import __version__
-from crew.errors import UserError
-
-app = typer.Typer(
-    name="crew",
-    help="A crew of LLM agents that builds a whole software feature.",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
-    rich_markup_mode=None,
-    context_settings={"help_option_names": ["-h", "--help"]},
-)
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (~10 ms here)
+if TYPE_CHECKING:
+    from typing import Any
 
 
-def _version(value: bool) -> None:
-    if value:
-        typer.echo(f"crew {__version__}")
-        raise typer.Exit()
+def __getattr__(name: str) -> Any:
+    """`crew.cli.app.app`: the typer app (loaded on first use; it lives in crew.cli.typer_app)."""
+    if name == "app":
+        from crew.cli.typer_app import app
+
+        return app
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-@app.callback()
-def _root(
-    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
-                                          help="Print the version and exit.")] = False,
-) -> None:
-    """crew: plan, build, test and review a feature with a crew of agents."""
+def _answer_without_typer(args: list[str]) -> None:
+    """`crew` (help on stderr, exit 2), `crew -h`/`--help` and `crew --version` exactly as the
+    typer app answers them (tests/unit/cli/test_fast_help.py), in a fraction of its start-up."""
+    if args == ["--version"]:
+        from crew import __version__
+
+        _echo(sys.stdout, f"crew {__version__}\n")
+        sys.exit(0)
+    if args in ([], ["-h"], ["--help"]):
+        from crew.cli.commands import help_width, program_name, render_help
+
+        _echo(sys.stdout if args else sys.stderr, render_help(program_name(), help_width()))
+        sys.exit(2 if not args else 0)
 
 
-@app.command()
-def validate(
-    paths: Annotated[list[Path], typer.Argument(help="Files of any kind (feature, role, "
-                                                     "pattern, task, crew, models).")],
-    kind: Annotated[str | None, typer.Option(help="Force the kind instead of detecting it.")]
-    = None,
-    mcp: Annotated[bool, typer.Option(
-        "--mcp", help="Also start a feature's MCP servers and load its hooks: check the roles' "
-        "mcp: tools against the servers' listings and the hooks' settings.")] = False,
-    spec_only: Annotated[bool, typer.Option(
-        "--spec-only", help="Check the files only, not what a feature needs on this machine "
-        "(its repository, os.environ/ variables, sandbox, installed engines).")] = False,
-) -> None:
-    """Validate spec files; a feature is checked with everything it references, pattern
-    params and engines included, and (unless --spec-only) with everything `crew run` checks
-    before it starts: repository, router config and its variables, sandbox."""
-    from crew.errors import Problem
-    from crew.patterns.checks import pattern_kinds
-    from crew.spec.validate import validate_path
+def _echo(stream: Any, text: str) -> None:
+    """click.echo's manners: nothing when the stream is closed (`crew -h >&-`), exit 1
+    without a traceback when the reader went away (`crew -h | true`)."""
+    if stream is None:
+        return
+    try:
+        stream.write(text)
+        stream.flush()
+    except BrokenPipeError:
+        import os
 
-    problems: list[Problem] = []
-    kinds = pattern_kinds(require_installed=not spec_only)
-    for p in paths:
-        try:
-            done = validate_path(p, kind, kinds=kinds)
-            if done.resolved is not None and not spec_only:
-                _preflight(done.resolved)
-            if mcp and done.kind == "feature":
-                _check_live_tools(p)
-        except UserError as e:
-            problems.extend(e.problems)
-            continue
-        for w in done.warnings:
-            sys.stderr.write(f"warning: {w.render()}\n")
-        typer.echo(f"ok  {p} ({done.kind})")
-        for note in done.notes:
-            typer.echo(f"    {note}")
-    if problems:
-        raise UserError("invalid", problems=problems)
-
-
-def _preflight(resolved: Any) -> None:
-    """The checks `crew run` makes before it creates anything (crew.run.preflight)."""
-    from crew.run.launch import RunOptions
-    from crew.run.preflight import preflight
-
-    preflight(resolved, RunOptions(trace=False))
-
-
-def _check_live_tools(feature: Path) -> None:
-    from crew.run.tooling import run_tools
-    from crew.spec.resolve import resolve_feature
-
-    with run_tools(resolve_feature(feature)) as tools:
-        if tools.hub is not None:
-            typer.echo(f"    MCP tools: {', '.join(t.ref for t in tools.hub.tools) or 'none'}")
-
-
-def _list_or_show(kind: str, name: str | None, directory: Path) -> None:
-    from crew.cli.listing import list_entries, show_entry
-
-    if name is None:
-        list_entries(kind, directory)
-    else:
-        show_entry(kind, name, directory)
-
-
-_DIR_OPT = typer.Option("--dir", help="Look for local library folders here first.")
-
-
-def _library_command(kind: str, what: str) -> None:
-    def command(name: str | None = typer.Argument(
-                    None, help=f"One of the {what} to show as YAML (default: list them all)."),
-                directory: Annotated[Path, _DIR_OPT] = Path(".")) -> None:
-        _list_or_show(kind, name, directory)
-
-    command.__doc__ = f"List {what}, or show one."
-    app.command(name=f"{kind}s")(command)
-
-
-for _kind, _what in (("role", "roles"), ("pattern", "pattern templates"),
-                     ("task", "task templates"), ("crew", "crews")):
-    _library_command(_kind, _what)
-
-
-@app.command()
-def schema(
-    kind: Annotated[str, typer.Argument(help="feature, role, pattern, task, crew, models or suite")],
-    output: Annotated[Path | None, typer.Option("-o", "--output", help="Write to a file.")]
-    = None,
-) -> None:
-    """Print the JSON Schema of a file kind (for editor completion and checks)."""
-    from crew.spec.schema import schema_json
-
-    text = schema_json(kind)
-    if output is None:
-        typer.echo(text)
-    else:
-        try:
-            output.write_text(text + "\n", encoding="utf-8")
-        except OSError as e:
-            raise UserError(f"cannot write: {e.strerror or e}", file=str(output)) from None
-        typer.echo(f"wrote {output}")
-
-
-@app.command()
-def init(
-    directory: Annotated[Path, typer.Argument(help="Where to write the files.")] = Path("."),
-    force: Annotated[bool, typer.Option(help="Overwrite existing files.")] = False,
-) -> None:
-    """Scaffold a feature.yaml and a models.yaml that validate."""
-    from crew.cli.scaffold import scaffold
-
-    for path in scaffold(directory, force=force):
-        typer.echo(f"wrote {path}")
-    typer.echo("next: edit feature.yaml, then `crew validate feature.yaml`")
-
-
-def _register_commands() -> None:
-    from crew.cli import run_cmd, show_cmd
-    from crew.cli.clean_cmd import clean_command
-    from crew.cli.demo import demo_command
-    from crew.cli.eval_cmd import eval_command
-    from crew.cli.import_cmd import import_app
-
-    run_cmd.register(app)
-    app.command("clean")(clean_command)
-    app.command("demo")(demo_command)
-    app.command("show")(show_cmd.show_command)
-    app.command("eval")(eval_command)
-    app.add_typer(import_app, name="import")
-
-
-_register_commands()
+        os.dup2(os.open(os.devnull, os.O_WRONLY), stream.fileno())  # quiet final flush
+        sys.exit(1)
 
 
 def main() -> None:
     """The CLI in-process (tests call this): UserError → short message, exit 2; Ctrl-C →
     exit 4; always ends in SystemExit."""
+    _answer_without_typer(sys.argv[1:])
+    from crew.cli.typer_app import app
+    from crew.errors import UserError
+
     try:
         app()
     except UserError as e:

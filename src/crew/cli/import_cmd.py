@@ -1,6 +1,6 @@
 """`crew import crewai PATH`: bring a project over from another agent framework.
 
-Register in app.py with `app.add_typer(import_app, name="import")`.
+Registered as `crew import` by the command table (crew.cli.commands).
 """
 
 from __future__ import annotations

@@ -366,9 +366,3 @@ def _edit(tasks: list[PlannedTask], console: Any) -> list[PlannedTask] | None:
         return None
     return edited
 
-
-def register(app: typer.Typer) -> None:
-    app.command("run")(run)
-    app.command("plan")(plan)
-    app.command("resume")(resume)
-    app.command("runs")(runs)

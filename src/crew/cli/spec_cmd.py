@@ -1,0 +1,129 @@
+"""`crew validate`, `crew schema`, `crew init` and the library listings `crew roles|patterns|
+tasks|crews [NAME]`: the commands about spec files (registered from crew.cli.commands)."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from crew.errors import UserError
+
+
+def validate(
+    paths: Annotated[list[Path], typer.Argument(help="Files of any kind (feature, role, "
+                                                     "pattern, task, crew, models).")],
+    kind: Annotated[str | None, typer.Option(help="Force the kind instead of detecting it.")]
+    = None,
+    mcp: Annotated[bool, typer.Option(
+        "--mcp", help="Also start a feature's MCP servers and load its hooks: check the roles' "
+        "mcp: tools against the servers' listings and the hooks' settings.")] = False,
+    spec_only: Annotated[bool, typer.Option(
+        "--spec-only", help="Check the files only, not what a feature needs on this machine "
+        "(its repository, os.environ/ variables, sandbox, installed engines).")] = False,
+) -> None:
+    """Validate spec files; a feature is checked with everything it references, pattern
+    params and engines included, and (unless --spec-only) with everything `crew run` checks
+    before it starts: repository, router config and its variables, sandbox."""
+    from crew.errors import Problem
+    from crew.patterns.checks import pattern_kinds
+    from crew.spec.validate import validate_path
+
+    problems: list[Problem] = []
+    kinds = pattern_kinds(require_installed=not spec_only)
+    for p in paths:
+        try:
+            done = validate_path(p, kind, kinds=kinds)
+            if done.resolved is not None and not spec_only:
+                _preflight(done.resolved)
+            if mcp and done.kind == "feature":
+                _check_live_tools(p)
+        except UserError as e:
+            problems.extend(e.problems)
+            continue
+        for w in done.warnings:
+            sys.stderr.write(f"warning: {w.render()}\n")
+        typer.echo(f"ok  {p} ({done.kind})")
+        for note in done.notes:
+            typer.echo(f"    {note}")
+    if problems:
+        raise UserError("invalid", problems=problems)
+
+
+def _preflight(resolved: Any) -> None:
+    """The checks `crew run` makes before it creates anything (crew.run.preflight)."""
+    from crew.run.launch import RunOptions
+    from crew.run.preflight import preflight
+
+    preflight(resolved, RunOptions(trace=False))
+
+
+def _check_live_tools(feature: Path) -> None:
+    from crew.run.tooling import run_tools
+    from crew.spec.resolve import resolve_feature
+
+    with run_tools(resolve_feature(feature)) as tools:
+        if tools.hub is not None:
+            typer.echo(f"    MCP tools: {', '.join(t.ref for t in tools.hub.tools) or 'none'}")
+
+
+def _list_or_show(kind: str, name: str | None, directory: Path) -> None:
+    from crew.cli.listing import list_entries, show_entry
+
+    if name is None:
+        list_entries(kind, directory)
+    else:
+        show_entry(kind, name, directory)
+
+
+_DIR_OPT = typer.Option("--dir", help="Look for local library folders here first.")
+
+
+def _library_command(kind: str, what: str) -> Callable[..., None]:
+    def command(name: str | None = typer.Argument(
+                    None, help=f"One of the {what} to show as YAML (default: list them all)."),
+                directory: Annotated[Path, _DIR_OPT] = Path(".")) -> None:
+        _list_or_show(kind, name, directory)
+
+    command.__doc__ = f"List {what}, or show one."
+    return command
+
+
+roles = _library_command("role", "roles")
+patterns = _library_command("pattern", "pattern templates")
+tasks = _library_command("task", "task templates")
+crews = _library_command("crew", "crews")
+
+
+def schema(
+    kind: Annotated[str, typer.Argument(help="feature, role, pattern, task, crew, models or suite")],
+    output: Annotated[Path | None, typer.Option("-o", "--output", help="Write to a file.")]
+    = None,
+) -> None:
+    """Print the JSON Schema of a file kind (for editor completion and checks)."""
+    from crew.spec.schema import schema_json
+
+    text = schema_json(kind)
+    if output is None:
+        typer.echo(text)
+    else:
+        try:
+            output.write_text(text + "\n", encoding="utf-8")
+        except OSError as e:
+            raise UserError(f"cannot write: {e.strerror or e}", file=str(output)) from None
+        typer.echo(f"wrote {output}")
+
+
+def init(
+    directory: Annotated[Path, typer.Argument(help="Where to write the files.")] = Path("."),
+    force: Annotated[bool, typer.Option(help="Overwrite existing files.")] = False,
+) -> None:
+    """Scaffold a feature.yaml and a models.yaml that validate."""
+    from crew.cli.scaffold import scaffold
+
+    for path in scaffold(directory, force=force):
+        typer.echo(f"wrote {path}")
+    typer.echo("next: edit feature.yaml, then `crew validate feature.yaml`")
