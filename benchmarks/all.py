@@ -1,8 +1,9 @@
 """Every performance figure of issue 16 in one run, as ratios beside their goals:
 
-  cold start   `crew --help` (goal < 0.1 s) and `import crew` beside `python -c pass`
-  patterns     the three peer workloads, fresh process each, stub at 200 ms: wall ÷ critical
-               path, crew's start (background litellm import, no teardown) beside --legacy
+  cold start   `crew --help` (goal < 0.1 s), `import crew` … beside `python -c pass`
+               (benchmarks/startup.py, the console script)
+  patterns     the three peer workloads, fresh process each, stub at 200 ms: run window ÷
+               critical path (the goal) and the whole process, crew beside --legacy
   tokens       cl100k prompt tokens per workload and prefix reuse (benchmarks/tokens.py)
   prefix reuse multi-turn agent, debate, offline demo (benchmarks/prefix_reuse.py)
   memory       peak RSS of a fresh offline demo (goal < 250 MB)
@@ -14,27 +15,19 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import resource
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 
 import patterns
 import prefix_reuse
+import startup
 import tokens
-
-
-def seconds(cmd: list[str], runs: int) -> float:
-    times = []
-    for _ in range(runs):
-        t0 = time.perf_counter()
-        subprocess.run(cmd, check=True, capture_output=True)
-        times.append(time.perf_counter() - t0)
-    return sorted(times)[len(times) // 2]
 
 
 def demo_peak_rss_mb() -> float:
@@ -48,14 +41,15 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--repeats", type=int, default=1)
     a = ap.parse_args()
-    py = sys.executable
-    print("== cold start (medians of 5)")
-    base = seconds([py, "-c", "pass"], 5)
-    for name, cmd in (("import crew", [py, "-c", "import crew"]),
-                      ("crew --help", [py, "-m", "crew", "--help"])):
-        s = seconds(cmd, 5)
-        print(f"{name:14} {s * 1000:7.0f} ms  {s / base:5.1f}x python -c pass"
-              + ("  (goal < 100 ms)" if "help" in name else ""))
+    print("== cold start (medians of 5 fresh processes)")
+    env = {**os.environ, "COLUMNS": "80"}
+    cold = startup.measure({"now": env}, 5)
+    base = cold[("now", "python -c pass")][0]
+    for name, _ in startup.commands():
+        wall, cpu = cold[("now", name)]
+        print(f"{name:24} {wall * 1000:7.0f} ms (CPU {cpu * 1000:5.0f} ms)  "
+              f"{wall / base:5.1f}x python -c pass"
+              + ("  (goal < 100 ms)" if name == "crew --help" else ""))
     print("== memory")
     rss = demo_peak_rss_mb()
     print(f"offline demo peak RSS {rss:.0f} MB (goal < 250 MB){'  MET' if rss < 250 else ''}")
