@@ -36,7 +36,6 @@ _SUMMARY_HEAD = {"passed": "✔ passed", "failed": "✘ failed", "budget": "⏸ 
 # the `crew resume` flag that raises each budget dimension
 BUDGET_FLAGS = {"usd": "--budget-usd", "tokens": "--budget-tokens",
                 "minutes": "--budget-minutes"}
-_BUDGET_KIND = re.compile(r"cross its (usd|tokens|minutes) limit")
 # task statuses in the order both the live view and the summary count them
 STATUS_ORDER = ("done", "failed", "guard", "no_consensus", "skipped", "budget", "interrupted", "error",
                 "running", "pending")
@@ -102,9 +101,8 @@ def _status_line(state: RunState) -> str:
 
 
 def budget_kind(state: RunState) -> str | None:
-    """Which limit stopped the run (usd, tokens or minutes), read from its stop reason."""
-    m = _BUDGET_KIND.search(state.stop_reason or "")
-    return m.group(1) if m else None
+    """Which limit stopped the run (usd, tokens or minutes), as the stop recorded it."""
+    return state.budget_kind.value if state.budget_kind is not None else None
 
 
 def _limit(state: RunState, kind: str, override: float | None = None) -> float | None:

@@ -144,7 +144,7 @@ class RunSession:
     async def execute(self) -> int:
         """Run (or continue) to the end; the exit code of DESIGN.md §7."""
         self.state.sessions += 1
-        self.state.stop_reason = None
+        self.state.stop_reason = self.state.budget_kind = None
         try:
             with self.tracer.run({"goal": self.resolved.feature.spec.goal}):
                 await self._execute()
@@ -152,6 +152,7 @@ class RunSession:
             self._interrupted("interrupted")
         except BudgetExceeded as e:
             self.state.status, self.state.stop_reason = "budget", str(e)
+            self.state.budget_kind = e.kind
         except (UserError, CrewRuntimeError, OSError) as e:
             # the checkpoint is intact: say what broke; `crew resume` continues after a fix
             self._interrupted(str(e) if isinstance(e, TaskStopped) else f"{type(e).__name__}: {e}")
@@ -367,6 +368,7 @@ class RunSession:
         if result.outcome is Outcome.BUDGET:
             self._budget_out = True
             self.state.stop_reason = result.summary
+            self.state.budget_kind = result.budget_kind
 
     def _info(self, t: PlannedTask) -> TaskInfo:
         desc = t.description.strip()

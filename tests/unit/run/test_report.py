@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+from crew.errors import BudgetKind
 from crew.llm.ledger import Ledger, LedgerEntry
 from crew.run.report import format_duration, render_report, render_summary
 from crew.run.state import GateResult, PlannedTask, RunState
@@ -188,16 +189,17 @@ def test_a_passed_run_offers_its_branch_for_merging_from_the_repository() -> Non
 
 def test_each_budget_dimension_names_its_own_resume_flag() -> None:
     tokens = state("budget", limits={"usd": None, "tokens": 500, "minutes": None},
+                   budget_kind=BudgetKind.TOKENS,
                    stop_reason="stopped by the budget: run budget would cross its tokens "
                                "limit: 480 spent + 90 estimated for the next call > 500 tokens")
     md = render_report(tokens, PLAN, ledger())
     assert "crew resume r42 --budget-tokens 1500" in md  # 2 × max(500 limit, 750 spent)
     assert "--budget-usd" not in md
     assert render_summary(tokens, ledger())[-2] == "resume with `crew resume r42 --budget-tokens 1500`"
-    minutes = state("budget", limits={"minutes": 1.0},
-                    stop_reason="run budget has cross its minutes limit: 1.2 spent > 1 minutes")
+    minutes = state("budget", limits={"minutes": 1.0}, budget_kind=BudgetKind.MINUTES,
+                    stop_reason="the stop reason's text is not read")
     assert "crew resume r42 --budget-minutes 5" in render_report(minutes, PLAN, ledger())
-    unknown = state("budget", stop_reason="run budget would cross its tokens limit: …")
+    unknown = state("budget", budget_kind=BudgetKind.TOKENS, stop_reason="…")
     md = render_report(unknown, PLAN, ledger())
     assert "crew resume r42 --budget-tokens X" in md
     assert "X: a new token limit, above the 750 spent so far." in md
