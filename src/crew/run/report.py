@@ -205,6 +205,7 @@ _FALLBACK = {
     "read_from_text": "read from the plain-text marker",
     "changes_requested": "counted as changes requested, the text as the feedback",
     "abstained": "abstained",
+    "provider_down": "abstained (the provider failed after retries)",
     "no_decision": "no decision (the proposals are kept)",
     "single_subtask": "the whole task as one subtask for the first worker",
     "single_task": "the goal as one task",
@@ -227,8 +228,9 @@ def _degraded_section(state: RunState, plan: list[PlannedTask]) -> list[str]:
     if not items:
         return []
     out = ["## Degraded decisions", "",
-           f"{len(items)} decision(s) could not be read from the model's structured answer and "
-           "were taken by their documented fallback (docs/ARCHITECTURE.md, \"Degraded "
+           f"{len(items)} decision(s) could not be read from the model's structured answer (or "
+           "had no answer: a committee member's provider was down) and were taken by their "
+           "documented fallback (docs/ARCHITECTURE.md, \"Degraded "
            "decisions\"):", "",
            "| Task | Decision | Role | Round | Fallback | Why | The answer began |",
            "|---|---|---|---:|---|---|---|"]

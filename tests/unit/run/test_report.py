@@ -169,16 +169,20 @@ def test_degraded_decisions_are_listed_in_the_report_and_the_summary() -> None:
     s.task("tests").status = "no_consensus"
     s.task("tests").degraded = [Degraded(
         decision=DecisionKind.BALLOT, reason=DegradedReason.ABSTAINED, role="tester", round=2,
-        task="tests", error="no valid Ballot", excerpt="hmm")]
+        task="tests", error="no valid Ballot", excerpt="hmm"), Degraded(
+        decision=DecisionKind.VOTE, reason=DegradedReason.PROVIDER_DOWN, role="coder", round=1,
+        task="tests", error="ProviderError: 503")]
     md = render_report(s, PLAN, ledger())
-    assert "## Degraded decisions" in md and "2 decision(s)" in md
+    assert "## Degraded decisions" in md and "3 decision(s)" in md
     rows = table_rows(md, "| Task | Decision |")[2:]
     assert rows == [
         ["`plan`", "run_plan", "supervisor", "", "the goal as one task", "no valid PlanOut",
          "I would \\| rather not"],
-        ["`tests`", "ballot", "tester", "2", "abstained", "no valid Ballot", "hmm"]]
+        ["`tests`", "ballot", "tester", "2", "abstained", "no valid Ballot", "hmm"],
+        ["`tests`", "vote", "coder", "1", "abstained (the provider failed after retries)",
+         "ProviderError: 503", ""]]
     assert md.index("## Degraded decisions") < md.index("## Gates")
-    assert any("2 decision(s) degraded" in line for line in render_summary(s, ledger()))
+    assert any("3 decision(s) degraded" in line for line in render_summary(s, ledger()))
     assert "Degraded decisions" not in render_report(state(), PLAN, ledger())
 
 
