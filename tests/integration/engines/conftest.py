@@ -4,7 +4,6 @@ workspace. The engines run against it exactly as they would against a real model
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +14,7 @@ from engine_helpers import ROLE_NAMES, MakeLLM
 from crew.llm import LLM, Budget
 from crew.spec.models import ModelsConfig
 from crew.workspace.worktrees import Workspace
+from shared_helpers import committed_repo
 
 
 @pytest.fixture
@@ -33,12 +33,5 @@ def make_llm(tmp_path: Path) -> MakeLLM:
 
 @pytest.fixture
 def workspace(tmp_path: Path) -> Workspace:
-    repo = tmp_path / "repo"
-    repo.mkdir()
-    env = {"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t", "GIT_COMMITTER_NAME": "t",
-           "GIT_COMMITTER_EMAIL": "t@t", "PATH": "/usr/bin:/bin"}
-    subprocess.run(["git", "init", "-q", "-b", "main", str(repo)], check=True)
-    (repo / "app.py").write_text("VALUE = 1\n")
-    subprocess.run(["git", "-C", str(repo), "add", "-A"], check=True, env=env)
-    subprocess.run(["git", "-C", str(repo), "commit", "-qm", "init"], check=True, env=env)
+    repo = committed_repo(tmp_path / "repo")
     return Workspace.create(repo, "r1", "Engines")

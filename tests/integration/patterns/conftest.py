@@ -8,7 +8,6 @@ one role are sequential in these tests, so queue order is call order).
 
 from __future__ import annotations
 
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -21,6 +20,7 @@ from crew.llm import LLM, Budget
 from crew.spec.models import ModelsConfig
 from crew.testing import StubReply, StubServer
 from crew.workspace.worktrees import Workspace
+from shared_helpers import committed_repo
 
 
 @pytest.fixture(params=["replay", "stub"])
@@ -70,12 +70,5 @@ def make_llm(backend: str, stub: StubServer, tmp_path: Path) -> MakeLLM:
 
 @pytest.fixture
 def workspace(tmp_path: Path) -> Workspace:
-    repo = tmp_path / "repo"
-    repo.mkdir()
-    env = {"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t", "GIT_COMMITTER_NAME": "t",
-           "GIT_COMMITTER_EMAIL": "t@t", "PATH": "/usr/bin:/bin"}
-    subprocess.run(["git", "init", "-q", "-b", "main", str(repo)], check=True)
-    (repo / "app.py").write_text("VALUE = 1\n")
-    subprocess.run(["git", "-C", str(repo), "add", "-A"], check=True, env=env)
-    subprocess.run(["git", "-C", str(repo), "commit", "-qm", "init"], check=True, env=env)
+    repo = committed_repo(tmp_path / "repo")
     return Workspace.create(repo, "r1", "Integration")
