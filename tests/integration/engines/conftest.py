@@ -8,25 +8,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 from engine_helpers import ROLE_NAMES, MakeLLM
 
 from crew.llm import LLM, Budget
-from crew.spec.models import ModelsConfig
 from crew.workspace.worktrees import Workspace
-from shared_helpers import committed_repo
+from shared_helpers import committed_repo, replay_llm
 
 
 @pytest.fixture
 def make_llm(tmp_path: Path) -> MakeLLM:
     def make(answers: list[dict[str, Any]], budget: Budget | None = None) -> LLM:
-        script = tmp_path / "script.yaml"
-        script.write_text(yaml.safe_dump({"answers": answers}))
-        deps = [{"model_name": n, "litellm_params": {
-            "model": "replay/demo", "replay_script": str(script)}} for n in ROLE_NAMES]
-        cfg = ModelsConfig.model_validate({"model_list": deps,
-                                           "router_settings": {"num_retries": 0}})
-        return LLM(cfg, budget=budget, base_dir=tmp_path)
+        return replay_llm(tmp_path, answers, tuple(ROLE_NAMES), budget)
 
     return make
 

@@ -18,16 +18,10 @@ from crew.spec.tooling import McpServerSpec
 from crew.tools.base import ToolContext
 from crew.tools.mcp import McpHub
 from crew.tools.registry import OutcomeStatus, ToolRegistry
-from shared_helpers import alive, wait_until
+from shared_helpers import alive, free_port, wait_until
 
 SERVER = Path(__file__).resolve().parents[2] / "e2e" / "mcp_issue_server.py"
 pytestmark = pytest.mark.slow
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _connects(port: int) -> bool:
@@ -36,7 +30,7 @@ def _connects(port: int) -> bool:
 
 
 def test_streamable_http_server(tmp_path: Path) -> None:
-    port = _free_port()
+    port = free_port()
     proc = subprocess.Popen([sys.executable, str(SERVER), "--http", str(port)], cwd=tmp_path,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
@@ -62,7 +56,7 @@ def test_streamable_http_server(tmp_path: Path) -> None:
 def test_an_unreachable_url_is_a_user_error() -> None:
     from crew.errors import UserError
 
-    hub = McpHub({"search": McpServerSpec(url=f"http://127.0.0.1:{_free_port()}/mcp",
+    hub = McpHub({"search": McpServerSpec(url=f"http://127.0.0.1:{free_port()}/mcp",
                                           timeout_s=10)}, {})
     with pytest.raises(UserError, match="MCP server 'search'"):
         hub.start()
