@@ -13,6 +13,7 @@ task with its message instead, and `crew resume` retries the task once the cause
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import StrEnum
 
 
 @dataclass(frozen=True)
@@ -95,12 +96,21 @@ class ContextTooLongError(ProviderError):
     """The prompt does not fit the model's context window (and no fallback took it)."""
 
 
+class BudgetKind(StrEnum):
+    """The dimension of a budget limit (each has its own `crew resume --budget-*` flag)."""
+
+    USD = "usd"
+    TOKENS = "tokens"
+    MINUTES = "minutes"
+
+
 class BudgetExceeded(CrewRuntimeError):
-    """A budget would be or was crossed. A run turns this into a clean stop (exit 3)."""
+    """A budget would be or was crossed. A run turns this into a clean stop (exit 3); `kind`
+    says which limit, so nobody has to read it out of the message."""
 
     exit_code = 3
 
-    def __init__(self, message: str, *, scope: str = "run", kind: str = "usd",
+    def __init__(self, message: str, *, scope: str = "run", kind: BudgetKind = BudgetKind.USD,
                  limit: float = 0.0, spent: float = 0.0) -> None:
-        self.scope, self.kind, self.limit, self.spent = scope, kind, limit, spent
+        self.scope, self.kind, self.limit, self.spent = scope, BudgetKind(kind), limit, spent
         super().__init__(message)

@@ -11,6 +11,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from shared_helpers import git
+
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "todo-csv"
 DEMO_TASKS = ("threat-model", "export-csv", "docs")
 
@@ -35,11 +37,6 @@ def crew(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None,
          timeout: float = 300) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "crew", *args], cwd=cwd, capture_output=True,
                           text=True, env=env or crew_env(), timeout=timeout)
-
-
-def git(repo: Path, *args: str) -> str:
-    return subprocess.run(["git", "-C", str(repo), *args], capture_output=True, text=True,
-                          check=True).stdout.strip()
 
 
 def only_run(repo: Path) -> Path:

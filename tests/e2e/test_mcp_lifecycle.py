@@ -4,38 +4,18 @@
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 from e2e_helpers import crew_env, only_run, state_of
 from tool_project import make_project, run_crew
 
 from crew.testing import StubReply, StubServer
+from shared_helpers import alive, wait_until
 
 SERVERS = {"issues": {"command": ["python", "issue_server.py"]}}
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    stat = Path(f"/proc/{pid}/stat")
-    return stat.exists() and stat.read_text().split()[2] != "Z"
-
-
-def _wait(cond: Callable[[], bool], timeout: float) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if cond():
-            return True
-        time.sleep(0.1)
-    return False
 
 
 def _start_and_stop(tmp_path: Path, sig: signal.Signals) -> tuple[Path, int, int]:
@@ -51,9 +31,9 @@ def _start_and_stop(tmp_path: Path, sig: signal.Signals) -> tuple[Path, int, int
                                  "--no-trace"], env=crew_env(), stdin=subprocess.DEVNULL,
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
-            assert _wait(lambda: bool(stub.requests), 120), "no model request came"
+            assert wait_until(lambda: bool(stub.requests), 120), "no model request came"
             pid = int(pid_file.read_text())
-            assert _alive(pid)
+            assert alive(pid)
             proc.send_signal(sig)
             rc = proc.wait(timeout=60)
         finally:
@@ -77,18 +57,18 @@ def _resume(feature: Path, tmp_path: Path) -> None:
         res = run_crew("resume", run_id, "--repo", str(repo), "--no-trace")
         assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
     pid = int((feature.parent / "server.pid").read_text())  # a fresh server ...
-    assert _wait(lambda: not _alive(pid), 10)  # ... stopped at the end
+    assert wait_until(lambda: not alive(pid), 10)  # ... stopped at the end
 
 
 def test_ctrl_c_stops_the_server(tmp_path: Path) -> None:
     feature, pid, rc = _start_and_stop(tmp_path, signal.SIGINT)
     assert rc == 4
-    assert not _alive(pid)
+    assert not alive(pid)
     _resume(feature, tmp_path)
 
 
 def test_after_kill_9_the_server_exits_and_resume_starts_a_fresh_one(tmp_path: Path) -> None:
     feature, pid, rc = _start_and_stop(tmp_path, signal.SIGKILL)
     assert rc == -signal.SIGKILL
-    assert _wait(lambda: not _alive(pid), 20), "the server outlived the killed run"
+    assert wait_until(lambda: not alive(pid), 20), "the server outlived the killed run"
     _resume(feature, tmp_path)

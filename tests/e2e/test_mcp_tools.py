@@ -8,7 +8,6 @@ that fails to start is exit 2 before any model call or run directory."""
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import pytest
@@ -16,16 +15,9 @@ from tool_project import events, make_project, run_crew, tool_messages, traced_e
 
 from crew.observability.otlp_receiver import OTLPReceiver
 from crew.testing import StubReply, StubServer
+from shared_helpers import alive
 
 OBS_TYPE = "langfuse.observation.type"
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    return Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z"
 
 
 def test_a_role_calls_a_stdio_mcp_server_tool(tmp_path: Path) -> None:
@@ -68,7 +60,7 @@ def test_a_role_calls_a_stdio_mcp_server_tool(tmp_path: Path) -> None:
 
     # the stdio server was started once and stopped at the end of the run
     pid = int((feature.parent / "server.pid").read_text())
-    assert not _alive(pid)
+    assert not alive(pid)
 
 
 def test_a_server_that_fails_to_start_is_exit_2_before_any_model_call(tmp_path: Path) -> None:

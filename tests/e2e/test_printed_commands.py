@@ -28,6 +28,7 @@ def test_printed_commands_work_from_where_they_were_printed(demo: Path, tmp_path
     run_dir = only_run(repo)
     stopped = state_of(run_dir)
     assert stopped["status"] == "budget" and "tokens limit" in stopped["stop_reason"]
+    assert stopped["budget_kind"] == "tokens"  # recorded from the exception, not its text
     # the stop names the flag of the limit that was hit, with a higher value
     [resume] = printed(res.stdout, "resume")
     assert resume[:3] == ["crew", "resume", run_dir.name] and resume[3] == "--budget-tokens"
@@ -43,6 +44,7 @@ def test_printed_commands_work_from_where_they_were_printed(demo: Path, tmp_path
     assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
     after = state_of(run_dir)
     assert after["status"] == "passed" and after["budget_tokens"] == 13000
+    assert after["budget_kind"] is None
     assert [g["command"] for g in after["gates"]] == [UNIT_TESTS]  # the frozen feature's
     assert (run_dir / "feature.yaml").read_text() == original
 

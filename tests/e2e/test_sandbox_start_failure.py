@@ -55,6 +55,18 @@ def _run_command(stub: StubServer) -> None:
                  model="worker")
 
 
+def _run_failing(tmp_path: Path, stub: StubServer, sandbox: str, env: dict[str, str]) -> str:
+    """`crew run` whose worker runs one command under `sandbox`, which cannot start: exit 1
+    after that one model call (nobody asks the model about the failure). Its output."""
+    feature = make_project(tmp_path, stub, tools=["run_command"])
+    _run_command(stub)
+    res = run_crew("run", str(feature), "--no-trace", "--sandbox", sandbox, env=env)
+    out = res.stdout + res.stderr
+    assert res.returncode == 1, out[-3000:]
+    assert len(stub.requests_for("worker")) == 1
+    return out
+
+
 def _runs(repo: Path, env: dict[str, str]) -> list[dict[str, Any]]:
     res = run_crew("runs", "--repo", str(repo), "--json", env=env)
     assert res.returncode == 0, res.stderr
@@ -67,14 +79,8 @@ def test_a_bwrap_that_cannot_start_stops_the_task_resumably(tmp_path: Path) -> N
     env["PATH"] = f"{bindir}{os.pathsep}{env['PATH']}"
     repo = tmp_path / "repo"
     with StubServer() as stub:
-        feature = make_project(tmp_path, stub, tools=["run_command"])
-        _run_command(stub)
-        res = run_crew("run", str(feature), "--no-trace", "--sandbox", "bwrap", env=env)
-        out = res.stdout + res.stderr
-        assert res.returncode == 1, out[-3000:]
+        out = _run_failing(tmp_path, stub, "bwrap", env)
         assert f"bwrap could not start the sandbox: {CANT_MOUNT}" in out
-        # one model call asked for the command; nobody asked the model about the failure
-        assert len(stub.requests_for("worker")) == 1
         state = state_of(only_run(repo))
         assert state["status"] == "error"
         assert "task triage stopped: SandboxError: bwrap could not start" in state["stop_reason"]
@@ -126,12 +132,7 @@ def test_a_docker_sandbox_that_cannot_start_stops_the_task(tmp_path: Path) -> No
     env = crew_env()
     env["CREW_SANDBOX_IMAGE"] = image
     with StubServer() as stub:
-        feature = make_project(tmp_path, stub, tools=["run_command"])
-        _run_command(stub)
-        res = run_crew("run", str(feature), "--no-trace", "--sandbox", "docker", env=env)
-        out = res.stdout + res.stderr
-        assert res.returncode == 1, out[-3000:]
+        out = _run_failing(tmp_path, stub, "docker", env)
         assert "docker could not start the sandbox" in out and "/bin/sh" in out
-        assert len(stub.requests_for("worker")) == 1
     state = state_of(only_run(tmp_path / "repo"))
     assert state["status"] == "error" and state["tasks"]["triage"]["status"] == "error"

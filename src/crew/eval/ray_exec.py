@@ -37,11 +37,12 @@ class RayPool:
         self.actor = actor
 
     def reserve(self, tokens: int, usd: float) -> int:
-        from crew.errors import BudgetExceeded
+        from crew.errors import BudgetExceeded, BudgetKind
 
         got = _ray().get(self.actor.reserve.remote(tokens, usd))
-        if isinstance(got, str):  # the refusal's message (the actor never raises)
-            raise BudgetExceeded(got, scope="suite")
+        if isinstance(got, tuple):  # the refusal's message and kind (the actor never raises)
+            message, kind = got
+            raise BudgetExceeded(message, scope="suite", kind=BudgetKind(kind))
         return int(got)
 
     def spend(self, tokens: int, usd: float) -> None:
@@ -63,13 +64,13 @@ class _BudgetActor:
 
         self.budget = SharedBudget(usd, tokens, spent_usd=spent_usd, spent_tokens=spent_tokens)
 
-    def reserve(self, tokens: int, usd: float) -> int | str:
+    def reserve(self, tokens: int, usd: float) -> int | tuple[str, str]:
         from crew.errors import BudgetExceeded
 
         try:
             return self.budget.reserve(tokens, usd)
         except BudgetExceeded as e:
-            return str(e)
+            return str(e), e.kind.value
 
     def spend(self, tokens: int, usd: float) -> None:
         self.budget.spend(tokens, usd)

@@ -18,7 +18,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from crew.errors import BudgetExceeded, UserError
+from crew.errors import BudgetExceeded, BudgetKind, UserError
 from crew.llm.ledger import Ledger, Totals
 from crew.llm.types import CallContext
 
@@ -74,7 +74,7 @@ class SharedBudget:
         self.usd, self.tokens = usd, tokens
         self.spent_usd, self.spent_tokens = spent_usd, spent_tokens
         self.stopped: str | None = None  # "suite budget ..." or "suite stopped: <reason>"
-        self._kind = "usd"
+        self._kind = BudgetKind.USD
         self._held: dict[int, tuple[int, float]] = {}
         self._next = 0
         self._lock = threading.Lock()
@@ -85,8 +85,8 @@ class SharedBudget:
                 held_t = sum(t for t, _ in self._held.values())
                 held_u = sum(u for _, u in self._held.values())
                 for kind, limit, spent, held, est in (
-                        ("usd", self.usd, self.spent_usd, held_u, usd),
-                        ("tokens", self.tokens, self.spent_tokens, held_t, tokens)):
+                        (BudgetKind.USD, self.usd, self.spent_usd, held_u, usd),
+                        (BudgetKind.TOKENS, self.tokens, self.spent_tokens, held_t, tokens)):
                     if limit is not None and spent + held + est > limit:
                         self._kind = kind
                         self.stopped = (f"suite budget would cross its {kind} limit: {spent:g}"
@@ -241,13 +241,15 @@ class Budget:
         for scope, lim, spent in self._scopes(ledger, ctx):
             scopes.append(scope)
             held_tokens, held_usd = self._held.get(scope, (0.0, 0.0))
-            self._check(scope, "tokens", lim.tokens, spent.tokens, est_tokens, "would",
-                        held_tokens)
-            self._check(scope, "usd", lim.usd, spent.cost_usd, est_usd, "would", held_usd)
+            self._check(scope, BudgetKind.TOKENS, lim.tokens, spent.tokens, est_tokens,
+                        "would cross", held_tokens)
+            self._check(scope, BudgetKind.USD, lim.usd, spent.cost_usd, est_usd, "would cross",
+                        held_usd)
             if lim.minutes is not None:
                 start = self._started if scope == "run" else self._task_started.get(
                     ctx.task_id, now)
-                self._check(scope, "minutes", lim.minutes, (now - start) / 60, 0, "has")
+                self._check(scope, BudgetKind.MINUTES, lim.minutes, (now - start) / 60, 0,
+                            "has crossed")
         return scopes
 
     def check_after(self, ledger: Ledger, ctx: CallContext) -> None:
@@ -255,11 +257,11 @@ class Budget:
         with self._lock:
             self._sync_shared(ledger)
         for scope, lim, spent in self._scopes(ledger, ctx):
-            for kind, limit, value in (("tokens", lim.tokens, spent.tokens),
-                                       ("usd", lim.usd, spent.cost_usd)):
+            for kind, limit, value in ((BudgetKind.TOKENS, lim.tokens, spent.tokens),
+                                       (BudgetKind.USD, lim.usd, spent.cost_usd)):
                 if limit is None:
                     continue
-                self._check(scope, kind, limit, value, 0, "has")
+                self._check(scope, kind, limit, value, 0, "has crossed")
                 if value >= self.warn_at * limit and (scope, kind) not in self._warned:
                     self._warned.add((scope, kind))
                     w = BudgetWarning(scope, kind, float(limit), float(value))
@@ -280,14 +282,14 @@ class Budget:
             self.shared.spend(now[0] - seen[0], now[1] - seen[1])
 
     @staticmethod
-    def _check(scope: str, kind: str, limit: float | None, spent: float, est: float,
+    def _check(scope: str, kind: BudgetKind, limit: float | None, spent: float, est: float,
                verb: str, held: float = 0.0) -> None:
         if limit is None or spent + held + est <= limit:
             return
         what = (f"{spent:g} spent" + (f" + {held:g} held by calls in flight" if held else "")
                 + (f" + {est:g} estimated for the next call" if est else ""))
         raise BudgetExceeded(
-            f"{scope} budget {verb} cross its {kind} limit: {what} > {limit:g} {kind}",
+            f"{scope} budget {verb} its {kind} limit: {what} > {limit:g} {kind}",
             scope=scope, kind=kind, limit=float(limit), spent=float(spent))
 
     # ------------------------------------------------------------------ persistence

@@ -458,7 +458,7 @@ def prewarm_langfuse(env: Mapping[str, str] | None = None) -> None:
     source = os.environ if env is None else env
     if (source.get("LANGFUSE_PUBLIC_KEY") and source.get("LANGFUSE_SECRET_KEY")
             and source.get("LANGFUSE_TRACING_ENABLED", "true").strip().lower() != "false"):
-        from crew.observability.langfuse_sink import prewarm
+        from crew.observability.langfuse_client import prewarm
 
         prewarm()
 

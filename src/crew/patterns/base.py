@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Protocol, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from crew.errors import BudgetExceeded, UserError
+from crew.errors import BudgetExceeded, BudgetKind, UserError
 from crew.llm.types import CallContext, Message, StructuredChatModel, estimate_tokens
 from crew.observability.tracer import Observation, current_tracer
 from crew.patterns.decisions import Degraded
@@ -170,6 +170,7 @@ class PatternResult(BaseModel):
     votes: list[dict[str, Any]] = Field(default_factory=list)  # votes, ballots or verdicts
     framework_tokens: int = 0  # prompt text added by the framework and the pattern
     degraded: list[Degraded] = Field(default_factory=list)  # decisions taken by a fallback
+    budget_kind: BudgetKind | None = None  # the limit behind Outcome.BUDGET
 
     @property
     def ok(self) -> bool:
@@ -251,8 +252,10 @@ class BasePattern:
         try:
             return await self.execute(ctx, params, stop, rec)
         except BudgetExceeded as e:
-            return self.result(rec, Outcome.BUDGET, f"stopped by the budget: {e}",
-                               stopped_by="budget")
+            result = self.result(rec, Outcome.BUDGET, f"stopped by the budget: {e}",
+                                 stopped_by="budget")
+            result.budget_kind = e.kind
+            return result
 
     async def execute(self, ctx: PatternContext, params: Any, stop: Condition,
                       rec: Record) -> PatternResult:

@@ -170,7 +170,7 @@ class Committee(BasePattern):
         alias, temp = self._variant(ctx, p, i, role)
         user = "\n\n".join(x for x in (ctx.context_text(), ctx.task.prompt(), BALLOT_NOTE) if x)
         msgs = [system_message(ctx, role), {"role": "user", "content": user}]
-        dead = False  # the provider failed even after retries: an abstention, not degraded
+        dead = False  # the provider failed even after retries: an abstention
         try:
             b, raw, error = await try_ask(ctx, role, i + 1, msgs, ballot_schema(p.options),
                                           purpose="ballot", alias=alias, temperature=temp)
@@ -180,10 +180,10 @@ class Committee(BasePattern):
         if b is None:
             text = (raw or "").strip()
             answer = read_option(text, p.options) if p.options else None
-            if not dead:
-                degrade(rec, DecisionKind.BALLOT, DegradedReason.ABSTAINED if answer is None
-                        else DegradedReason.READ_FROM_TEXT, role=role, rnd=i + 1,
-                        task=ctx.task.id, error=error, text=raw)
+            reason = (DegradedReason.PROVIDER_DOWN if dead else DegradedReason.ABSTAINED
+                      if answer is None else DegradedReason.READ_FROM_TEXT)
+            degrade(rec, DecisionKind.BALLOT, reason, role=role, rnd=i + 1, task=ctx.task.id,
+                    error=error, text=raw)
             if answer is None:
                 rec.votes.append({"member": i + 1, "role": role, "error": error[:300]})
                 return None
@@ -284,6 +284,8 @@ class Committee(BasePattern):
         try:
             b, raw, error = await try_ask(ctx, role, k, msgs, schema, purpose="vote")
         except ProviderError as e:  # the provider failed even after retries: an abstention
+            degrade(rec, DecisionKind.VOTE, DegradedReason.PROVIDER_DOWN, role=role, rnd=k,
+                    task=ctx.task.id, error=str(e), text=None)
             rec.votes.append({"voter": k, "role": role, "error": str(e)[:300]})
             return None
         rec.call(role, 1, "vote", note)

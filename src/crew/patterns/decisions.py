@@ -1,5 +1,5 @@
 """Degraded decisions: what a pattern (or the run's planner) does when a structured answer
-cannot be read, so one bad answer never ends a run.
+cannot be read (or, for a committee member, cannot be had), so one bad answer never ends a run.
 
 Every structured decision first goes through the model's structured path (native json_schema
 or instructions, repair, re-asks, the alias's fallback). When that still fails, the decision is
@@ -10,6 +10,7 @@ REQUESTED, a chosen option or proposal number), else a documented fallback appli
 |---|---|
 | reviewer's verdict, lead's review | changes requested, the text as the feedback (max rounds bound it) |
 | committee ballot or vote | the member abstains (unless the text names one option / proposal) |
+| committee ballot or vote, provider down | the member abstains (`provider_down`) |
 | committee chair | text committee: the chair's text is the decision; code: no decision |
 | debate judge | no decision (`no_consensus`); the debaters' final answers are kept |
 | lead's plan | one subtask, the whole task, for the first worker |
@@ -52,6 +53,7 @@ class DegradedReason(StrEnum):
     READ_FROM_TEXT = "read_from_text"  # decided by a plain marker in the text
     CHANGES_REQUESTED = "changes_requested"  # counted as changes requested, text as feedback
     ABSTAINED = "abstained"  # the member abstained
+    PROVIDER_DOWN = "provider_down"  # the member's provider failed after retries: abstained
     NO_DECISION = "no_decision"  # nobody decided; the proposals are kept
     SINGLE_SUBTASK = "single_subtask"  # the whole task as one subtask for the first worker
     SINGLE_TASK = "single_task"  # the goal as one task

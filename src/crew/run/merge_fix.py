@@ -44,7 +44,7 @@ def start_conflict_merge(ws: Workspace, fix: PlannedTask, path: Path) -> None:
     other = f"refs/heads/{ws.task_branch(fix.conflict_of)}"
     if merge_in_progress(path) or is_ancestor(path, other, "HEAD"):
         return
-    from crew.workspace.worktrees import CREW_IDENTITY
+    from crew.workspace.naming import CREW_IDENTITY
 
     run_git(path, "merge", "--no-ff", "--no-commit", "--no-verify", other,
             env=identity_env(*CREW_IDENTITY), check=False)

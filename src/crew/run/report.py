@@ -36,7 +36,6 @@ _SUMMARY_HEAD = {"passed": "✔ passed", "failed": "✘ failed", "budget": "⏸ 
 # the `crew resume` flag that raises each budget dimension
 BUDGET_FLAGS = {"usd": "--budget-usd", "tokens": "--budget-tokens",
                 "minutes": "--budget-minutes"}
-_BUDGET_KIND = re.compile(r"cross its (usd|tokens|minutes) limit")
 # task statuses in the order both the live view and the summary count them
 STATUS_ORDER = ("done", "failed", "guard", "no_consensus", "skipped", "budget", "interrupted", "error",
                 "running", "pending")
@@ -102,9 +101,8 @@ def _status_line(state: RunState) -> str:
 
 
 def budget_kind(state: RunState) -> str | None:
-    """Which limit stopped the run (usd, tokens or minutes), read from its stop reason."""
-    m = _BUDGET_KIND.search(state.stop_reason or "")
-    return m.group(1) if m else None
+    """Which limit stopped the run (usd, tokens or minutes), as the stop recorded it."""
+    return state.budget_kind.value if state.budget_kind is not None else None
 
 
 def _limit(state: RunState, kind: str, override: float | None = None) -> float | None:
@@ -207,6 +205,7 @@ _FALLBACK = {
     "read_from_text": "read from the plain-text marker",
     "changes_requested": "counted as changes requested, the text as the feedback",
     "abstained": "abstained",
+    "provider_down": "abstained (the provider failed after retries)",
     "no_decision": "no decision (the proposals are kept)",
     "single_subtask": "the whole task as one subtask for the first worker",
     "single_task": "the goal as one task",
@@ -229,8 +228,9 @@ def _degraded_section(state: RunState, plan: list[PlannedTask]) -> list[str]:
     if not items:
         return []
     out = ["## Degraded decisions", "",
-           f"{len(items)} decision(s) could not be read from the model's structured answer and "
-           "were taken by their documented fallback (docs/ARCHITECTURE.md, \"Degraded "
+           f"{len(items)} decision(s) could not be read from the model's structured answer (or "
+           "had no answer: a committee member's provider was down) and were taken by their "
+           "documented fallback (docs/ARCHITECTURE.md, \"Degraded "
            "decisions\"):", "",
            "| Task | Decision | Role | Round | Fallback | Why | The answer began |",
            "|---|---|---|---:|---|---|---|"]

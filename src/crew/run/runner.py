@@ -22,6 +22,7 @@ from crew.patterns.decisions import Degraded, trace_degraded
 from crew.patterns.registry import default_registry
 from crew.patterns.setup import pattern_context
 from crew.run import gates as gates_mod
+from crew.run.checkpointer import Checkpointer
 from crew.run.journal import TURNS_FILE, StateWriter, TurnJournal
 from crew.run.merge_fix import conflict_task, start_conflict_merge
 from crew.run.plan import make_plan, planned_problems, repo_context
@@ -34,8 +35,6 @@ from crew.run.state import (
     RunState,
     TaskState,
     save_plan,
-    save_state,
-    state_text,
     write_atomic,
 )
 from crew.tools.conventions import read_conventions
@@ -53,7 +52,6 @@ OUTCOME_STATUS = {Outcome.DONE: "done", Outcome.FAILED: "failed", Outcome.GUARD:
 EXIT = {"passed": 0, "failed": 1, "budget": 3, "interrupted": 4, "planning": 0, "error": 1,
         "rejected": 5}
 SUMMARY_CHARS = 600
-CHECKPOINT_INTERVAL_S = 0.05  # state.json at most this often (journals: every record)
 
 
 class RunView(Protocol):
@@ -98,12 +96,11 @@ class RunSession:
     _budget_out: bool = False  # a task ended on the budget: start nothing new
     _session_start: float = field(default_factory=time.monotonic)
     _wall_base: float = 0.0
-    _dirty: bool = False
-    _last_request: float = float("-inf")
-    _later: asyncio.TimerHandle | None = None
+    _checkpoints: Checkpointer = field(init=False)
 
     def __post_init__(self) -> None:
         self._wall_base = self.state.wall_s
+        self._checkpoints = Checkpointer(self.run_dir, self.state, self._snapshot, self.writer)
         if self.turns is None:
             self.turns = TurnJournal(self.run_dir / TURNS_FILE)
         for tid, ts in self.state.tasks.items():
@@ -115,17 +112,15 @@ class RunSession:
         """Checkpoint state.json (small: O(tasks)) after every LLM call and task change. With
         a writer, the snapshot goes to its thread, at most once per CHECKPOINT_INTERVAL_S (a
         later call is deferred, not dropped); `flush`/`durable` send the latest at once."""
-        self._dirty = True
-        if self.writer is None:
-            self._snapshot()
-            save_state(self.run_dir, self.state)
-            return
-        wait = self._last_request + CHECKPOINT_INTERVAL_S - time.monotonic()
-        if wait <= 0:
-            self._request()
-        elif self._later is None:
-            with contextlib.suppress(RuntimeError):  # no running loop: the next flush sends it
-                self._later = asyncio.get_running_loop().call_later(wait, self._request)
+        self._checkpoints.checkpoint()
+
+    def flush(self) -> None:
+        """Block until the latest checkpoint is on disk (at exit)."""
+        self._checkpoints.flush()
+
+    async def durable(self) -> None:
+        """Wait, off the loop, until the latest checkpoint is on disk."""
+        await self._checkpoints.durable()
 
     def _snapshot(self) -> None:
         s = self.state
@@ -135,27 +130,6 @@ class RunSession:
                    "completion_tokens": t.completion_tokens, "cost_usd": t.cost_usd}
         if self.llm.budget is not None:
             s.budget = self.llm.budget.to_dict()
-
-    def _request(self) -> None:
-        if self._later is not None:
-            self._later.cancel()
-            self._later = None
-        if self._dirty and self.writer is not None:
-            self._snapshot()
-            self.writer.request(state_text(self.state))
-            self._dirty, self._last_request = False, time.monotonic()
-
-    def flush(self) -> None:
-        """Block until the latest checkpoint is on disk (at exit)."""
-        self._request()
-        if self.writer is not None:
-            self.writer.flush()
-
-    async def durable(self) -> None:
-        """Wait, off the loop, until the latest checkpoint is on disk."""
-        self._request()
-        if self.writer is not None:
-            await asyncio.to_thread(self.writer.flush)
 
     def _set(self, task_id: str, status: str, **kw: Any) -> TaskState:
         ts = self.state.task(task_id)
@@ -170,7 +144,7 @@ class RunSession:
     async def execute(self) -> int:
         """Run (or continue) to the end; the exit code of DESIGN.md §7."""
         self.state.sessions += 1
-        self.state.stop_reason = None
+        self.state.stop_reason = self.state.budget_kind = None
         try:
             with self.tracer.run({"goal": self.resolved.feature.spec.goal}):
                 await self._execute()
@@ -178,6 +152,7 @@ class RunSession:
             self._interrupted("interrupted")
         except BudgetExceeded as e:
             self.state.status, self.state.stop_reason = "budget", str(e)
+            self.state.budget_kind = e.kind
         except (UserError, CrewRuntimeError, OSError) as e:
             # the checkpoint is intact: say what broke; `crew resume` continues after a fix
             self._interrupted(str(e) if isinstance(e, TaskStopped) else f"{type(e).__name__}: {e}")
@@ -393,6 +368,7 @@ class RunSession:
         if result.outcome is Outcome.BUDGET:
             self._budget_out = True
             self.state.stop_reason = result.summary
+            self.state.budget_kind = result.budget_kind
 
     def _info(self, t: PlannedTask) -> TaskInfo:
         desc = t.description.strip()

@@ -19,7 +19,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from crew.errors import UserError
+from crew.errors import BudgetKind, UserError
 from crew.patterns.decisions import Degraded
 
 STATE_FILE = "state.json"
@@ -116,6 +116,7 @@ class RunState(BaseModel):
     limits: dict[str, float | None] = Field(default_factory=dict)  # the run's usd/tokens/minutes
     status: RunStatus = "planning"
     stop_reason: str | None = None
+    budget_kind: BudgetKind | None = None  # the limit that stopped the run (status budget)
     tasks: dict[str, TaskState] = Field(default_factory=dict)
     order: list[str] = Field(default_factory=list)  # task ids in plan order
     gates: list[GateResult] = Field(default_factory=list)

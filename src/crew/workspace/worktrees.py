@@ -16,10 +16,8 @@ Every call is blocking (it runs git); async callers use `asyncio.to_thread`.
 from __future__ import annotations
 
 import json
-import re
 import shutil
 import threading
-import unicodedata
 from collections.abc import Mapping
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
@@ -46,6 +44,16 @@ from crew.workspace.git import (
     unmerged_paths,
     worktrees,
 )
+from crew.workspace.naming import (
+    CREW_IDENTITY,
+    MERGE_TRAILER,
+    RUN_TRAILER,
+    TASK_TRAILER,
+    check_run_id,
+    check_task_id,
+    feature_slug,
+    role_identity,
+)
 from crew.workspace.secrets import SecretInDiff, refuse_secrets
 
 __all__ = [
@@ -56,26 +64,6 @@ __all__ = [
     "WorkspaceError",
     "feature_slug",
 ]
-
-RUN_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
-TASK_ID_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,63}$")
-RUN_TRAILER = "Crew-Run"
-TASK_TRAILER = "Crew-Task"
-MERGE_TRAILER = "Crew-Merge"
-CREW_IDENTITY = ("crew", "crew@crew.invalid")
-
-
-def feature_slug(title: str, max_len: int = 40) -> str:
-    """A branch-safe slug of a feature title: 'Add CSV export!' -> 'add-csv-export'."""
-    ascii_title = unicodedata.normalize("NFKD", title).encode("ascii", "ignore").decode()
-    slug = re.sub(r"[^a-z0-9]+", "-", ascii_title.lower()).strip("-")
-    return slug[:max_len].strip("-") or "feature"
-
-
-def role_identity(role: str) -> tuple[str, str]:
-    """The git author of a role's commits: ('coder (crew)', 'coder@crew.invalid')."""
-    safe = re.sub(r"[^A-Za-z0-9_.-]+", "-", role).strip("-.") or "agent"
-    return f"{safe} (crew)", f"{safe}@crew.invalid"
 
 
 @dataclass(frozen=True)
@@ -131,7 +119,7 @@ class Workspace:
     ) -> Workspace:
         """A new branch `crew/<slug>-<run_id>` from `base` (default HEAD) and its worktree.
         UserError if the repo is unusable, mid-merge/rebase, or the run already has one."""
-        _check_run_id(run_id)
+        check_run_id(run_id)
         root = repo_root(repo)
         refuse_in_progress(root)
         base_sha = rev(root, base or "HEAD")
@@ -158,7 +146,7 @@ class Workspace:
     @classmethod
     def open(cls, repo: str | Path, run_id: str, feature: str | None = None) -> Workspace:
         """The existing workspace of `run_id`; its worktree is re-added if it was removed."""
-        _check_run_id(run_id)
+        check_run_id(run_id)
         root = repo_root(repo)
         meta_file = root / ".crew" / "worktrees" / run_id / "workspace.json"
         base: str | None = None
@@ -187,7 +175,7 @@ class Workspace:
         cls, repo: str | Path, run_id: str, feature: str, base: str | None = None
     ) -> Workspace:
         """`open` if the run already has a workspace, else `create`."""
-        _check_run_id(run_id)
+        check_run_id(run_id)
         root = repo_root(repo)
         meta = root / ".crew" / "worktrees" / run_id / "workspace.json"
         if meta.exists() or branch_exists(root, f"crew/{feature_slug(feature)}-{run_id}"):
@@ -204,10 +192,10 @@ class Workspace:
         return sha
 
     def task_branch(self, task_id: str) -> str:
-        return f"{self.branch}--{_check_task_id(task_id)}"
+        return f"{self.branch}--{check_task_id(task_id)}"
 
     def task_path(self, task_id: str) -> Path:
-        return self.run_dir / "tasks" / _check_task_id(task_id)
+        return self.run_dir / "tasks" / check_task_id(task_id)
 
     def worktree_for(self, task_id: str) -> Path:
         """Where a task works: its own worktree if it has one, else the integration worktree."""
@@ -217,7 +205,7 @@ class Workspace:
     def find_task_commit(self, task_id: str) -> str | None:
         """The commit this run made for `task_id` (by its trailers) on the integration branch
         or the task's branch, or None. A resumed run calls this instead of committing twice."""
-        _check_task_id(task_id)
+        check_task_id(task_id)
         revisions = [f"refs/heads/{self.branch}"]
         tb = self.task_branch(task_id)
         if branch_exists(self.root, tb):
@@ -462,21 +450,6 @@ class Workspace:
             raise WorkspaceError(
                 f"the integration worktree {self.path} has uncommitted changes:\n{changes}"
             )
-
-
-def _check_run_id(run_id: str) -> str:
-    if not RUN_ID_RE.match(run_id) or "--" in run_id:
-        raise UserError(
-            f"{run_id!r} is not a valid run id",
-            hint="use letters, digits, '_' and single '-', starting with a letter or digit",
-        )
-    return run_id
-
-
-def _check_task_id(task_id: str) -> str:
-    if not TASK_ID_RE.match(task_id):
-        raise ValueError(f"{task_id!r} is not a valid task id")
-    return task_id
 
 
 def _read_meta(path: Path) -> dict[str, str | None] | None:

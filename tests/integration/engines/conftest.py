@@ -4,41 +4,26 @@ workspace. The engines run against it exactly as they would against a real model
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 from engine_helpers import ROLE_NAMES, MakeLLM
 
 from crew.llm import LLM, Budget
-from crew.spec.models import ModelsConfig
 from crew.workspace.worktrees import Workspace
+from shared_helpers import committed_repo, replay_llm
 
 
 @pytest.fixture
 def make_llm(tmp_path: Path) -> MakeLLM:
     def make(answers: list[dict[str, Any]], budget: Budget | None = None) -> LLM:
-        script = tmp_path / "script.yaml"
-        script.write_text(yaml.safe_dump({"answers": answers}))
-        deps = [{"model_name": n, "litellm_params": {
-            "model": "replay/demo", "replay_script": str(script)}} for n in ROLE_NAMES]
-        cfg = ModelsConfig.model_validate({"model_list": deps,
-                                           "router_settings": {"num_retries": 0}})
-        return LLM(cfg, budget=budget, base_dir=tmp_path)
+        return replay_llm(tmp_path, answers, tuple(ROLE_NAMES), budget)
 
     return make
 
 
 @pytest.fixture
 def workspace(tmp_path: Path) -> Workspace:
-    repo = tmp_path / "repo"
-    repo.mkdir()
-    env = {"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t", "GIT_COMMITTER_NAME": "t",
-           "GIT_COMMITTER_EMAIL": "t@t", "PATH": "/usr/bin:/bin"}
-    subprocess.run(["git", "init", "-q", "-b", "main", str(repo)], check=True)
-    (repo / "app.py").write_text("VALUE = 1\n")
-    subprocess.run(["git", "-C", str(repo), "add", "-A"], check=True, env=env)
-    subprocess.run(["git", "-C", str(repo), "commit", "-qm", "init"], check=True, env=env)
+    repo = committed_repo(tmp_path / "repo")
     return Workspace.create(repo, "r1", "Engines")

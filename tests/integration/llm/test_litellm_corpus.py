@@ -5,9 +5,7 @@ nothing on stdout; what the proxy refuses, crew refuses with file:line."""
 from __future__ import annotations
 
 import asyncio
-import logging
 import re
-import socket
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,6 +14,7 @@ import pytest
 from crew.errors import UserError
 from crew.llm import LLM
 from crew.spec.validate import validate_path
+from shared_helpers import free_port, litellm_globals_restored
 
 CORPUS = Path(__file__).parents[2] / "corpus" / "litellm"
 INCLUDED = {"docs/includes/model_config.yaml"}  # read through docs/includes/proxy_config.yaml
@@ -25,12 +24,6 @@ REFUSED = {  # file -> (line, words of the message)
 }
 CONFIGS = sorted(str(p.relative_to(CORPUS)) for p in CORPUS.rglob("*.yaml")
                  if str(p.relative_to(CORPUS)) not in INCLUDED)
-
-
-def _closed_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture(autouse=True)
@@ -43,17 +36,9 @@ def _env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
         monkeypatch.setenv(name, "dummy-value")
     monkeypatch.setenv("LITELLM_ENVIRONMENT", "production")  # step 1 of configs_environments
     monkeypatch.setenv("REDIS_HOST", "127.0.0.1")
-    monkeypatch.setenv("REDIS_PORT", str(_closed_port()))
-    from crew.llm._litellm import LITELLM_LOGGERS, load_litellm
-
-    lt = load_litellm()
-    before = dict(vars(lt))  # a config's litellm_settings are process-wide, as in the proxy
-    yield
-    for key, value in before.items():
-        if vars(lt).get(key) is not value:
-            setattr(lt, key, value)
-    for name in LITELLM_LOGGERS:  # a config's set_verbose must not slow the next tests
-        logging.getLogger(name).setLevel(logging.CRITICAL)
+    monkeypatch.setenv("REDIS_PORT", str(free_port()))
+    with litellm_globals_restored():
+        yield
 
 
 def test_the_corpus_is_large_enough() -> None:

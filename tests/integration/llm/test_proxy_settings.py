@@ -4,7 +4,6 @@ it, `cache: true` building LiteLLM's real cache, set_verbose kept off stdout, en
 from __future__ import annotations
 
 import asyncio
-import logging
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,7 +12,8 @@ import pytest
 
 from crew.errors import UserError
 from crew.llm import LLM
-from crew.llm._litellm import LITELLM_LOGGERS, load_litellm
+from crew.llm._litellm import load_litellm
+from shared_helpers import litellm_globals_restored
 
 BASE = ("model_list:\n  - model_name: smart\n    litellm_params: {model: openai/gpt-4o, "
         "api_key: sk-test}\n")
@@ -22,14 +22,8 @@ HI = [{"role": "user", "content": "hi"}]
 
 @pytest.fixture(autouse=True)
 def _reset() -> Iterator[None]:
-    lt = load_litellm()
-    before = dict(vars(lt))  # a config's litellm_settings are process-wide, as in the proxy
-    yield
-    for key, value in before.items():
-        if vars(lt).get(key) is not value:
-            setattr(lt, key, value)
-    for name in LITELLM_LOGGERS:
-        logging.getLogger(name).setLevel(logging.CRITICAL)
+    with litellm_globals_restored():
+        yield
 
 
 def llm_for(tmp_path: Path, text: str) -> LLM:

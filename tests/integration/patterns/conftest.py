@@ -8,19 +8,18 @@ one role are sequential in these tests, so queue order is call order).
 
 from __future__ import annotations
 
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 from router_helpers import ROLE_NAMES, MakeLLM
 
 from crew.llm import LLM, Budget
 from crew.spec.models import ModelsConfig
 from crew.testing import StubReply, StubServer
 from crew.workspace.worktrees import Workspace
+from shared_helpers import committed_repo, replay_llm
 
 
 @pytest.fixture(params=["replay", "stub"])
@@ -47,20 +46,15 @@ def _stub_reply(a: dict[str, Any]) -> StubReply:
 def make_llm(backend: str, stub: StubServer, tmp_path: Path) -> MakeLLM:
     def make(answers: list[dict[str, Any]], budget: Budget | None = None) -> LLM:
         if backend == "replay":
-            script = tmp_path / "script.yaml"
-            script.write_text(yaml.safe_dump({"answers": answers}))
-            deps = [{"model_name": n, "litellm_params": {
-                "model": "replay/demo", "replay_script": str(script)}} for n in ROLE_NAMES]
-        else:
-            for a in answers:
-                if a.get("repeat"):
-                    stub.always(_stub_reply(a), model=a["role"])
-                else:
-                    stub.enqueue(_stub_reply(a), model=a["role"])
-            deps = [{"model_name": n, "litellm_params": {
-                "model": f"openai/{n}", "api_base": stub.url, "api_key": "sk-stub",
-                "input_cost_per_token": 1e-6, "output_cost_per_token": 2e-6}}
-                for n in ROLE_NAMES]
+            return replay_llm(tmp_path, answers, tuple(ROLE_NAMES), budget)
+        for a in answers:
+            if a.get("repeat"):
+                stub.always(_stub_reply(a), model=a["role"])
+            else:
+                stub.enqueue(_stub_reply(a), model=a["role"])
+        deps = [{"model_name": n, "litellm_params": {
+            "model": f"openai/{n}", "api_base": stub.url, "api_key": "sk-stub",
+            "input_cost_per_token": 1e-6, "output_cost_per_token": 2e-6}} for n in ROLE_NAMES]
         cfg = ModelsConfig.model_validate({"model_list": deps,
                                            "router_settings": {"num_retries": 0}})
         return LLM(cfg, budget=budget, base_dir=tmp_path)
@@ -70,12 +64,5 @@ def make_llm(backend: str, stub: StubServer, tmp_path: Path) -> MakeLLM:
 
 @pytest.fixture
 def workspace(tmp_path: Path) -> Workspace:
-    repo = tmp_path / "repo"
-    repo.mkdir()
-    env = {"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t", "GIT_COMMITTER_NAME": "t",
-           "GIT_COMMITTER_EMAIL": "t@t", "PATH": "/usr/bin:/bin"}
-    subprocess.run(["git", "init", "-q", "-b", "main", str(repo)], check=True)
-    (repo / "app.py").write_text("VALUE = 1\n")
-    subprocess.run(["git", "-C", str(repo), "add", "-A"], check=True, env=env)
-    subprocess.run(["git", "-C", str(repo), "commit", "-qm", "init"], check=True, env=env)
+    repo = committed_repo(tmp_path / "repo")
     return Workspace.create(repo, "r1", "Integration")

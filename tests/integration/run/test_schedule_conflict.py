@@ -4,18 +4,13 @@ conflicts and becomes a coder task that resolves it; the dependent task waits fo
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 from crew.run.launch import RunOptions, start_run
-
-
-def _git(repo: Path, *args: str) -> str:
-    return subprocess.run(["git", "-C", str(repo), *args], capture_output=True, text=True,
-                          check=True).stdout.strip()
+from shared_helpers import committed_repo, git
 
 
 def _write(task: str, role: str, content: str) -> list[dict[str, Any]]:
@@ -25,12 +20,7 @@ def _write(task: str, role: str, content: str) -> list[dict[str, Any]]:
 
 
 def _setup(tmp_path: Path) -> Path:
-    repo = tmp_path / "repo"
-    repo.mkdir()
-    _git(repo, "init", "-q", "-b", "main")
-    (repo / "app.py").write_text("VALUE = 1\n")
-    _git(repo, "add", "-A")
-    _git(repo, "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "init")
+    committed_repo(tmp_path / "repo")
     answers = [{"task": "plan", "role": "supervisor", "content": '{"tasks": []}'},
                *_write("left", "coder", "VALUE = 2\n"),
                *_write("right", "tester", "VALUE = 3\n"),
@@ -54,7 +44,7 @@ def _setup(tmp_path: Path) -> Path:
 
 def test_parallel_tasks_conflict_and_a_coder_resolves_it(tmp_path: Path) -> None:
     feature = _setup(tmp_path)
-    main_before = _git(tmp_path / "repo", "rev-parse", "main")
+    main_before = git(tmp_path / "repo", "rev-parse", "main")
     out = start_run(feature, RunOptions(sandbox="local", trace=False, max_parallel=2))
     assert out.exit_code == 0, out.state.stop_reason
     st = out.state
@@ -68,10 +58,10 @@ def test_parallel_tasks_conflict_and_a_coder_resolves_it(tmp_path: Path) -> None
     assert left.started_at and right.started_at and left.finished_at and right.finished_at
     assert left.started_at < right.finished_at and right.started_at < left.finished_at
     # the dependent task saw the resolution, and the branch holds every task's commit
-    assert _git(tmp_path / "repo", "show", f"{st.branch}:app.py") == (
+    assert git(tmp_path / "repo", "show", f"{st.branch}:app.py") == (
         "VALUE = 2  # and 3, documented")
-    trailers = _git(tmp_path / "repo", "log", "--format=%(trailers:key=Crew-Task,valueonly)",
+    trailers = git(tmp_path / "repo", "log", "--format=%(trailers:key=Crew-Task,valueonly)",
                     st.branch, "^main").split()
     assert {"left", "right", "after", fixes[0]} <= set(trailers)
-    assert _git(tmp_path / "repo", "rev-parse", "main") == main_before  # the user's branch
+    assert git(tmp_path / "repo", "rev-parse", "main") == main_before  # the user's branch
     assert (tmp_path / "repo" / "app.py").read_text() == "VALUE = 1\n"  # and working tree

@@ -4,7 +4,6 @@ with the replay model through the Router, and the real local sandbox."""
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -12,23 +11,14 @@ import pytest
 import yaml
 
 from crew.run.launch import RunOptions, start_run
+from shared_helpers import committed_repo, git
 
 SECRET = "sk-proj-ModelRepeats0123456789abcdef"
 MODEL_KEY = "mdlkey-Zq8w7e6r5t4y3u2i1o"
 
 
-def _git(repo: Path, *args: str) -> str:
-    return subprocess.run(["git", "-C", str(repo), *args], capture_output=True, text=True,
-                          check=True).stdout
-
-
 def _setup(tmp_path: Path, coder: list[dict[str, Any]]) -> Path:
-    repo = tmp_path / "repo"
-    repo.mkdir()
-    _git(repo, "init", "-q", "-b", "main")
-    (repo / "app.py").write_text("VALUE = 1\n")
-    _git(repo, "add", "-A")
-    _git(repo, "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "init")
+    committed_repo(tmp_path / "repo")
     answers = [{"task": "plan", "role": "supervisor", "content": '{"tasks": []}'},
                *[{"task": "leak", "role": "coder", "turn": i + 1, **a}
                  for i, a in enumerate(coder)]]
@@ -55,7 +45,7 @@ def _assert_nowhere(tmp_path: Path, run_dir: Path) -> None:
     for p in written:
         text = p.read_text(errors="replace")
         assert SECRET not in text and MODEL_KEY not in text, p.name
-    history = _git(repo, "log", "-p", "--all", "--format=%H%n%B")
+    history = git(repo, "log", "-p", "--all", "--format=%H%n%B")
     assert SECRET not in history and MODEL_KEY not in history
 
 
@@ -70,8 +60,8 @@ def test_a_repeated_secret_is_redacted_everywhere(tmp_path: Path,
     ])
     out = start_run(feature, RunOptions(sandbox="local", trace=False))
     assert out.exit_code == 0, out.state.stop_reason
-    assert _git(tmp_path / "repo", "show", f"{out.state.branch}:app.py") == "VALUE = 2\n"
-    message = _git(tmp_path / "repo", "log", "-1", "--format=%B", out.state.branch)
+    assert git(tmp_path / "repo", "show", f"{out.state.branch}:app.py") == "VALUE = 2"
+    message = git(tmp_path / "repo", "log", "-1", "--format=%B", out.state.branch)
     assert "[REDACTED]" in message
     events = (out.run_dir / "events.jsonl").read_text()
     assert "refused to write app.py: the content holds a secret" in events

@@ -4,14 +4,11 @@ stdio server whose parent is killed with SIGKILL exits by itself (its stdin clos
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
 import socket
 import subprocess
 import sys
 import textwrap
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -21,33 +18,10 @@ from crew.spec.tooling import McpServerSpec
 from crew.tools.base import ToolContext
 from crew.tools.mcp import McpHub
 from crew.tools.registry import OutcomeStatus, ToolRegistry
+from shared_helpers import alive, free_port, wait_until
 
 SERVER = Path(__file__).resolve().parents[2] / "e2e" / "mcp_issue_server.py"
 pytestmark = pytest.mark.slow
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _wait(cond: Callable[[], bool], timeout: float) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if cond():
-            return True
-        time.sleep(0.1)
-    return False
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    stat = Path(f"/proc/{pid}/stat")
-    return stat.exists() and stat.read_text().split()[2] != "Z"
 
 
 def _connects(port: int) -> bool:
@@ -56,11 +30,11 @@ def _connects(port: int) -> bool:
 
 
 def test_streamable_http_server(tmp_path: Path) -> None:
-    port = _free_port()
+    port = free_port()
     proc = subprocess.Popen([sys.executable, str(SERVER), "--http", str(port)], cwd=tmp_path,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        assert _wait(lambda: _connects(port), 60), "the HTTP server did not come up"
+        assert wait_until(lambda: _connects(port), 60), "the HTTP server did not come up"
         hub = McpHub({"search": McpServerSpec(url=f"http://127.0.0.1:{port}/mcp")}, {})
         try:
             tools = hub.start()
@@ -82,7 +56,7 @@ def test_streamable_http_server(tmp_path: Path) -> None:
 def test_an_unreachable_url_is_a_user_error() -> None:
     from crew.errors import UserError
 
-    hub = McpHub({"search": McpServerSpec(url=f"http://127.0.0.1:{_free_port()}/mcp",
+    hub = McpHub({"search": McpServerSpec(url=f"http://127.0.0.1:{free_port()}/mcp",
                                           timeout_s=10)}, {})
     with pytest.raises(UserError, match="MCP server 'search'"):
         hub.start()
@@ -104,10 +78,10 @@ def test_a_stdio_server_exits_when_its_parent_is_killed(tmp_path: Path) -> None:
     try:
         assert proc.stdout is not None and proc.stdout.readline().strip() == "ready"
         pid = int((tmp_path / "srv.py").parent.joinpath("server.pid").read_text())
-        assert _alive(pid)
+        assert alive(pid)
         proc.send_signal(signal.SIGKILL)
         proc.wait(timeout=10)
-        assert _wait(lambda: not _alive(pid), 20), "the server outlived its killed parent"
+        assert wait_until(lambda: not alive(pid), 20), "the server outlived its killed parent"
     finally:
         if proc.poll() is None:
             proc.kill()

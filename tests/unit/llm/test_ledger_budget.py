@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from crew.errors import BudgetExceeded, UserError
+from crew.errors import BudgetExceeded, BudgetKind, UserError
 from crew.llm import Budget, BudgetWarning, CallContext, Ledger, LedgerEntry, Limits
 from crew.spec.models import BudgetSpec
 from crew.testing import ScriptedLLM
@@ -48,10 +48,13 @@ def test_budget_before_call_uses_the_estimate_and_after_call_the_actual() -> Non
     with pytest.raises(BudgetExceeded) as info:
         budget.check_before(ledger, ctx, est_tokens=60)
     assert (info.value.scope, info.value.kind, info.value.spent) == ("run", "tokens", 250)
-    assert "would cross" in str(info.value) and info.value.exit_code == 3
+    assert info.value.kind is BudgetKind.TOKENS
+    assert str(info.value).startswith("run budget would cross its tokens limit: 250 spent")
+    assert info.value.exit_code == 3
     ledger.record(entry(tokens=100))
-    with pytest.raises(BudgetExceeded, match="has cross"):
+    with pytest.raises(BudgetExceeded, match="run budget has crossed its tokens limit") as info:
         budget.check_after(ledger, ctx)
+    assert info.value.kind is BudgetKind.TOKENS
 
 
 def test_reservations_of_calls_in_flight_count_per_scope_until_released() -> None:
@@ -116,7 +119,8 @@ def test_wall_minutes_and_resume_keep_the_time_already_spent() -> None:
     now[0] += 61
     with pytest.raises(BudgetExceeded) as info:
         resumed.check_before(ledger, ctx)
-    assert info.value.kind == "minutes" and info.value.spent == pytest.approx(10 + 1 / 60)
+    assert info.value.kind is BudgetKind.MINUTES and info.value.spent == pytest.approx(10 + 1 / 60)
+    assert "run budget has crossed its minutes limit" in str(info.value)
 
 
 def test_task_minutes_count_from_the_task_s_first_call() -> None:
@@ -135,7 +139,7 @@ def test_task_minutes_count_from_the_task_s_first_call() -> None:
 async def test_a_budget_stop_in_a_scripted_run_is_recorded_in_the_ledger() -> None:
     llm = ScriptedLLM([{"content": "a", "usage": {"prompt_tokens": 80, "completion_tokens": 30}},
                        "never"], budget=Budget(Limits(tokens=100)))
-    with pytest.raises(BudgetExceeded, match="has cross"):
+    with pytest.raises(BudgetExceeded, match="has crossed its tokens limit"):
         await llm.complete("smart", [])
     assert llm.ledger.total.tokens == 110  # the call happened and is paid for
     with pytest.raises(BudgetExceeded, match="would cross"):

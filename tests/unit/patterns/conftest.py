@@ -6,16 +6,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from pattern_helpers import ROLES, MakeCtx, git_repo
+from pattern_helpers import ROLES, MakeCtx
 
 from crew.patterns.base import PatternContext, TaskInfo
 from crew.patterns.setup import pattern_context
 from crew.workspace.worktrees import Workspace
+from shared_helpers import committed_repo
 
 
 @pytest.fixture
 def workspace(tmp_path: Path) -> Workspace:
-    repo = git_repo(tmp_path / "repo")
+    repo = committed_repo(tmp_path / "repo")
     return Workspace.create(repo, "r1", "Patterns test")
 
 

@@ -134,6 +134,29 @@ async def test_unreadable_ballots_abstain_and_named_options_count(make_ctx: Make
     assert "no valid Ballot" in abstained["error"]  # the abstention is on the record
 
 
+async def test_a_member_whose_provider_is_down_abstains_as_a_degraded_decision(
+        make_ctx: MakeCtx) -> None:
+    def ballot(answer: str) -> str:
+        return json.dumps({"answer": answer, "rationale": "r"})
+
+    llm = ScriptedLLM([
+        {"role": "coder", "purpose": "ballot", "content": ballot("A")},
+        {"role": "tester", "purpose": "ballot", "content": ballot("B")},
+        {"role": "reviewer", "purpose": "ballot", "error": "server"},
+        {"role": "coder", "purpose": "vote", "content": json.dumps({"order": [2, 1]})},
+        {"role": "tester", "purpose": "vote", "error": "server"},
+    ])
+    res = await Committee().run(make_ctx(llm, ["coder", "tester", "reviewer"], {
+        "aggregation": "ranking", "quorum": 1, "apply": False}))
+    llm.assert_complete()
+    assert res.outcome is Outcome.DONE and res.decision == "B"  # the rest still decide
+    assert sorted(kinds(res)) == [(DecisionKind.BALLOT, DegradedReason.PROVIDER_DOWN),
+                                  (DecisionKind.VOTE, DegradedReason.PROVIDER_DOWN)]
+    assert all("scripted server" in d.error and d.excerpt == "" for d in res.degraded)
+    assert {(d.decision, d.role) for d in res.degraded} == {
+        (DecisionKind.BALLOT, "reviewer"), (DecisionKind.VOTE, "tester")}
+
+
 async def test_free_form_ballots_in_prose_abstain_to_no_quorum(make_ctx: MakeCtx) -> None:
     llm = ScriptedLLM([{"content": PROSE, "repeat": True}])
     res = await Committee().run(make_ctx(llm, ["coder", "tester"], {"apply": False}))

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from pattern_helpers import MakeCtx
 
-from crew.errors import ProviderError
+from crew.errors import BudgetKind, ProviderError
 from crew.llm import Budget, Limits
 from crew.patterns.base import Outcome
 from crew.patterns.review_loop import ReviewLoop
@@ -121,6 +121,7 @@ async def test_review_loop_budget_stop_is_an_outcome(make_ctx: MakeCtx) -> None:
                       budget=Budget(Limits(tokens=150)))
     res = await ReviewLoop().run(make_ctx(llm, ["coder", "reviewer"]))
     assert res.outcome is Outcome.BUDGET and "tokens" in res.summary
+    assert res.budget_kind is BudgetKind.TOKENS
 
 
 async def test_review_loop_resumes_after_its_last_completed_round(make_ctx: MakeCtx) -> None:

@@ -10,8 +10,9 @@ from typing import Any, cast
 
 from crew.llm import Ledger
 from crew.llm.ledger import LedgerEntry
+from crew.run.checkpointer import CHECKPOINT_INTERVAL_S
 from crew.run.journal import LEDGER_FILE, RunFiles, load_ledger, read_jsonl
-from crew.run.runner import CHECKPOINT_INTERVAL_S, RunSession
+from crew.run.runner import RunSession
 from crew.run.state import STATE_FILE, RunState, load_state
 
 

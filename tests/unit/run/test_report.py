@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+from crew.errors import BudgetKind
 from crew.llm.ledger import Ledger, LedgerEntry
 from crew.run.report import format_duration, render_report, render_summary
 from crew.run.state import GateResult, PlannedTask, RunState
@@ -168,16 +169,20 @@ def test_degraded_decisions_are_listed_in_the_report_and_the_summary() -> None:
     s.task("tests").status = "no_consensus"
     s.task("tests").degraded = [Degraded(
         decision=DecisionKind.BALLOT, reason=DegradedReason.ABSTAINED, role="tester", round=2,
-        task="tests", error="no valid Ballot", excerpt="hmm")]
+        task="tests", error="no valid Ballot", excerpt="hmm"), Degraded(
+        decision=DecisionKind.VOTE, reason=DegradedReason.PROVIDER_DOWN, role="coder", round=1,
+        task="tests", error="ProviderError: 503")]
     md = render_report(s, PLAN, ledger())
-    assert "## Degraded decisions" in md and "2 decision(s)" in md
+    assert "## Degraded decisions" in md and "3 decision(s)" in md
     rows = table_rows(md, "| Task | Decision |")[2:]
     assert rows == [
         ["`plan`", "run_plan", "supervisor", "", "the goal as one task", "no valid PlanOut",
          "I would \\| rather not"],
-        ["`tests`", "ballot", "tester", "2", "abstained", "no valid Ballot", "hmm"]]
+        ["`tests`", "ballot", "tester", "2", "abstained", "no valid Ballot", "hmm"],
+        ["`tests`", "vote", "coder", "1", "abstained (the provider failed after retries)",
+         "ProviderError: 503", ""]]
     assert md.index("## Degraded decisions") < md.index("## Gates")
-    assert any("2 decision(s) degraded" in line for line in render_summary(s, ledger()))
+    assert any("3 decision(s) degraded" in line for line in render_summary(s, ledger()))
     assert "Degraded decisions" not in render_report(state(), PLAN, ledger())
 
 
@@ -188,16 +193,17 @@ def test_a_passed_run_offers_its_branch_for_merging_from_the_repository() -> Non
 
 def test_each_budget_dimension_names_its_own_resume_flag() -> None:
     tokens = state("budget", limits={"usd": None, "tokens": 500, "minutes": None},
+                   budget_kind=BudgetKind.TOKENS,
                    stop_reason="stopped by the budget: run budget would cross its tokens "
                                "limit: 480 spent + 90 estimated for the next call > 500 tokens")
     md = render_report(tokens, PLAN, ledger())
     assert "crew resume r42 --budget-tokens 1500" in md  # 2 × max(500 limit, 750 spent)
     assert "--budget-usd" not in md
     assert render_summary(tokens, ledger())[-2] == "resume with `crew resume r42 --budget-tokens 1500`"
-    minutes = state("budget", limits={"minutes": 1.0},
-                    stop_reason="run budget has cross its minutes limit: 1.2 spent > 1 minutes")
+    minutes = state("budget", limits={"minutes": 1.0}, budget_kind=BudgetKind.MINUTES,
+                    stop_reason="the stop reason's text is not read")
     assert "crew resume r42 --budget-minutes 5" in render_report(minutes, PLAN, ledger())
-    unknown = state("budget", stop_reason="run budget would cross its tokens limit: …")
+    unknown = state("budget", budget_kind=BudgetKind.TOKENS, stop_reason="…")
     md = render_report(unknown, PLAN, ledger())
     assert "crew resume r42 --budget-tokens X" in md
     assert "X: a new token limit, above the 750 spent so far." in md

@@ -1,0 +1,101 @@
+"""Helpers for every test folder (`from shared_helpers import …`: pyproject puts tests/ on
+pytest's pythonpath, so the import works whichever folders pytest collects). Not a conftest:
+several folders have one, and `from conftest import` picks whichever was imported first."""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import subprocess
+import time
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from crew.llm import LLM, Budget
+
+
+def git(repo: Path, *args: str) -> str:
+    """`git -C repo ARGS`'s stdout, stripped; a failing command raises."""
+    return subprocess.run(["git", "-C", str(repo), *args], capture_output=True, text=True,
+                          check=True).stdout.strip()
+
+
+def committed_repo(path: Path, files: Mapping[str, str] | None = None) -> Path:
+    """A git repo at `path` on branch main with one commit of `files` (default: app.py)."""
+    path.mkdir(parents=True, exist_ok=True)
+    git(path, "init", "-q", "-b", "main")
+    for rel, text in (files or {"app.py": "VALUE = 1\n"}).items():
+        (path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (path / rel).write_text(text)
+    git(path, "add", "-A")
+    git(path, "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "init")
+    return path
+
+
+def alive(pid: int) -> bool:
+    """Whether process `pid` runs (a zombie, exited but not yet reaped, does not)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    stat = Path(f"/proc/{pid}/stat")
+    try:
+        return stat.read_text().split()[2] != "Z"
+    except FileNotFoundError:  # reaped between the two looks
+        return False
+
+
+def free_port() -> int:
+    """A loopback TCP port nobody listens on (free a moment ago)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_until(cond: Callable[[], bool], timeout: float) -> bool:
+    """Poll `cond` every 0.1 s until it holds (True) or `timeout` seconds pass (False)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if cond():
+            return True
+        time.sleep(0.1)
+    return False
+
+
+def replay_llm(base_dir: Path, answers: list[dict[str, Any]], aliases: tuple[str, ...],
+               budget: Budget | None = None) -> LLM:
+    """crew's LLM over the real LiteLLM Router, every alias the replay provider reading
+    `answers` (written to base_dir/script.yaml); no Router retries."""
+    import yaml
+
+    from crew.llm import LLM
+    from crew.spec.models import ModelsConfig
+
+    script = base_dir / "script.yaml"
+    script.write_text(yaml.safe_dump({"answers": answers}))
+    deps = [{"model_name": n, "litellm_params": {"model": "replay/demo",
+                                                 "replay_script": str(script)}}
+            for n in aliases]
+    cfg = ModelsConfig.model_validate({"model_list": deps,
+                                       "router_settings": {"num_retries": 0}})
+    return LLM(cfg, budget=budget, base_dir=base_dir)
+
+
+@contextmanager
+def litellm_globals_restored() -> Iterator[None]:
+    """Put back the litellm module settings a config changed (a config's litellm_settings are
+    process-wide, as in the proxy) and quiet its loggers again."""
+    from crew.llm._litellm import LITELLM_LOGGERS, load_litellm
+
+    lt = load_litellm()
+    before = dict(vars(lt))
+    yield
+    for key, value in before.items():
+        if vars(lt).get(key) is not value:
+            setattr(lt, key, value)
+    for name in LITELLM_LOGGERS:  # a config's set_verbose must not slow the next tests
+        logging.getLogger(name).setLevel(logging.CRITICAL)
