@@ -94,8 +94,11 @@ class SharedBudget:
                                         f"{limit:g} {kind}")
                         break
             if self.stopped is not None:
-                raise BudgetExceeded(self.stopped, scope="suite", kind=self._kind,
-                                     limit=float(self.usd or 0), spent=self.spent_usd)
+                tokens_hit = self._kind is BudgetKind.TOKENS
+                raise BudgetExceeded(
+                    self.stopped, scope="suite", kind=self._kind,
+                    limit=float((self.tokens if tokens_hit else self.usd) or 0),
+                    spent=float(self.spent_tokens) if tokens_hit else self.spent_usd)
             self._next += 1
             self._held[self._next] = (tokens, usd)
             return self._next

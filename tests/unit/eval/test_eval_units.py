@@ -118,3 +118,12 @@ def test_case_repo_leaves_hidden_out_and_spec_sets_the_default_pattern(tmp_path:
     crew = yaml.safe_load((spec.parent / data["crew"]).read_text())
     assert crew["defaults"]["pattern"] == "single" and crew["name"] == "software-team"
     assert Path(data["models"]) == (src / "m.yaml").resolve()
+
+
+def test_a_suite_token_limit_stop_names_the_token_limit_and_spend() -> None:
+    pool = SharedBudget(usd=10.0, tokens=1_000, spent_tokens=900)
+    budget = Budget(Limits(), shared=pool)
+    with pytest.raises(BudgetExceeded) as e:
+        budget.reserve(Ledger(), CTX, est_tokens=200, est_usd=0.01)
+    assert e.value.kind == "tokens" and "tokens limit" in str(e.value)
+    assert (e.value.limit, e.value.spent) == (1_000, 900)
