@@ -31,12 +31,26 @@ GOAL = {"committee": 2.0, "debate": 1.3, "supervisor": 1.6}
 ROLE_NAMES = ("reviewer", "security_analyst", "tester", "supervisor", "coder", "doc_writer")
 
 
+TITLE = "Add CSV export to the todo CLI"
+DESCRIPTION = "`todo export --format csv PATH` writes every todo as one CSV row."
+
+
 def child(workload: str, url: str, legacy: bool) -> None:
     """One workload in this (fresh) process."""
     if not legacy:
         from crew.llm import prewarm
 
         prewarm(http=True)
+    calls = run_workload(workload, url)
+    sys.stdout.write(json.dumps({"calls": calls}) + "\n")
+    sys.stdout.flush()
+    if not legacy:
+        os._exit(0)  # as `crew`'s entry point: no interpreter teardown
+
+
+def run_workload(workload: str, url: str) -> int:
+    """Build the router, roles and pattern for `workload`, run it against the stub at `url`;
+    returns the number of calls (benchmarks/peers.py times this as crew's in-run window)."""
     import asyncio
 
     from crew.llm import LLM
@@ -59,24 +73,22 @@ def child(workload: str, url: str, legacy: bool) -> None:
                                              "api_key": "sk-stub", "input_cost_per_token": 1e-6,
                                              "output_cost_per_token": 2e-6}}
         for m in sorted(models)], "router_settings": {"num_retries": 0}}))
-    pattern, members, params = {
+    runs: dict[str, tuple[Any, list[str], dict[str, Any]]] = {
         "committee": (Committee(), ["reviewer", "security_analyst", "tester"],
                       {"aggregation": "chair", "chair": "supervisor"}),
         "debate": (Debate(), ["coder", "security_analyst_d"],
                    {"rounds": 3, "early_stop": False, "judge": "judge"}),
         "supervisor": (SupervisorWorker(), ["supervisor", "coder", "tester", "doc_writer"], {}),
-    }[workload]
-    task = TaskInfo("w", "Add CSV export to the todo CLI", "`todo export --format csv PATH` "
-                    "writes every todo as one CSV row.", tuple(members), params)
+    }
+    pattern, members, params = runs[workload]
+    task = TaskInfo("w", TITLE, DESCRIPTION, tuple(members), params)
     res = asyncio.run(pattern.run(pattern_context(task, roles, llm, run_id="b")))
     assert res.outcome is Outcome.DONE, res
-    sys.stdout.write(json.dumps({"calls": len(llm.ledger.entries)}) + "\n")
-    sys.stdout.flush()
-    if not legacy:
-        os._exit(0)  # as `crew`'s entry point: no interpreter teardown
+    return len(llm.ledger.entries)
 
 
-def run_once(workload: str, stub: Any, legacy: bool) -> tuple[float, float, int]:
+def script_run(stub: Any, workload: str) -> None:
+    """Queue the replies one run of `workload` consumes (the rest are `script_always`)."""
     from crew.testing import StubReply
 
     if workload == "supervisor":
@@ -91,6 +103,23 @@ def run_once(workload: str, stub: Any, legacy: bool) -> tuple[float, float, int]
     elif workload == "committee":
         stub.enqueue(StubReply.text(json.dumps({"decision": "Ship behind a flag.",
                                                 "rationale": "All agree."})), model="supervisor")
+
+
+def script_always(stub: Any) -> None:
+    """The replies every run of crew's workloads may repeat."""
+    from crew.testing import StubReply
+
+    for m in ("reviewer", "security_analyst", "tester"):
+        stub.always(StubReply.text(json.dumps({"answer": "Ship it behind a flag.",
+                                               "rationale": "Small, testable."})), model=m)
+    stub.always(StubReply.text("Stream rows.\nPOSITION: stream"), model="coder")
+    stub.always(StubReply.text("Escape formulas.\nPOSITION: escape"), model="security_analyst_d")
+    stub.always(StubReply.text(json.dumps({"decision": "stream and escape",
+                                           "rationale": "Both matter."})), model="judge")
+
+
+def run_once(workload: str, stub: Any, legacy: bool) -> tuple[float, float, int]:
+    script_run(stub, workload)
     cmd = [sys.executable, __file__, "--child", workload, stub.url]
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
@@ -104,18 +133,11 @@ def run_once(workload: str, stub: Any, legacy: bool) -> tuple[float, float, int]
 
 def measure(latency: float = 0.2, repeats: int = 3, legacy: bool = False
             ) -> dict[str, dict[str, float]]:
-    from crew.testing import StubReply, StubServer
+    from crew.testing import StubServer
 
     out: dict[str, dict[str, float]] = {}
     with StubServer(latency_s=latency) as stub:
-        for m in ("reviewer", "security_analyst", "tester"):
-            stub.always(StubReply.text(json.dumps({"answer": "Ship it behind a flag.",
-                                                   "rationale": "Small, testable."})), model=m)
-        stub.always(StubReply.text("Stream rows.\nPOSITION: stream"), model="coder")
-        stub.always(StubReply.text("Escape formulas.\nPOSITION: escape"),
-                    model="security_analyst_d")
-        stub.always(StubReply.text(json.dumps({"decision": "stream and escape",
-                                               "rationale": "Both matter."})), model="judge")
+        script_always(stub)
         for w in PATH:
             runs = [run_once(w, stub, legacy) for _ in range(repeats)]
             wall = statistics.median(r[0] for r in runs)
