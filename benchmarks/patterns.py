@@ -118,13 +118,19 @@ def script_always(stub: Any) -> None:
                                            "rationale": "Both matter."})), model="judge")
 
 
+def child_env() -> dict[str, str]:
+    """The children's environment: bytecode caches written and used, as in an installed
+    environment (with PYTHONDONTWRITEBYTECODE set every import compiles from source)."""
+    return {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+
+
 def run_once(workload: str, stub: Any, legacy: bool) -> tuple[float, float, int]:
     script_run(stub, workload)
     cmd = [sys.executable, __file__, "--child", workload, stub.url]
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
     out = subprocess.run(cmd + (["--legacy"] if legacy else []), check=True,
-                         capture_output=True, text=True).stdout
+                         capture_output=True, text=True, env=child_env()).stdout
     wall = time.perf_counter() - t0
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)

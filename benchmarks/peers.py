@@ -25,10 +25,13 @@ Adaptations (so each framework finishes normally, nothing slower than its docs s
   replies are JSON; the peers' are the same words as prose). CrewAI's ReAct parser needs
   "Thought: …\\nFinal Answer: …" and, for the manager, "Action: Delegate work to coworker\\n
   Action Input: {json}"; AutoGen's selector gets a participant name; its lead ends with TERMINATE
-  (the supervisor task says so: AutoGen needs a termination word, the docs' planner does the same).
+  (one line added to the lead's system message, as the docs' planning agent has it).
 - CrewAI: telemetry and tracing off (CREWAI_DISABLE_TELEMETRY, CREWAI_TRACING_ENABLED=false,
-  OTEL_SDK_DISABLED), a temporary HOME shared by all runs, and the first-run trace prompt marked
-  answered "no" before the window (a returning user; otherwise it waits 20 s for input).
+  OTEL_SDK_DISABLED), a temporary HOME shared by all runs, stdin closed: its first-run "view your
+  traces?" prompt (20 s timeout, at exit) is answered "no" by the warm-up run, as a returning user.
+- One unmeasured warm-up run per framework × workload first, and PYTHONDONTWRITEBYTECODE dropped
+  from the children's environment (patterns.child_env): bytecode caches exist, as in any
+  environment used once (a fresh venv with the variable set compiles every import from source).
 - autogen-ext is not in uv.lock: `uv pip install 'autogen-ext[openai]==0.7.5'` (adds aiofiles).
   A framework that does not import is reported as skipped.
 
@@ -38,7 +41,9 @@ plus any `tools` schema), whole-process wall and CPU, and the in-run window ÷ c
 window starts once the framework and its model client library are imported (crew: its modules and
 load_litellm() with the prewarm threads joined; AutoGen: autogen_agentchat + autogen_ext.models.openai;
 CrewAI: crewai) and ends with the result in hand: building clients, agents, the first request and
-every call are inside it.
+every call are inside it. The peers' windows therefore hold the OpenAI SDK's lazy import of
+`openai.resources` on the first request (~600 modules), which crew's prewarm thread loads during
+start-up: compare the whole-process figures for the cost a user waits for.
 Run: .venv/bin/python benchmarks/peers.py [--repeats 3] [--latency 0.2] [--only crew,autogen,crewai]
 """
 
@@ -172,8 +177,7 @@ def measure(latency: float = 0.2, repeats: int = 3, only: tuple[str, ...] = FRAM
     runs: dict[tuple[str, str], list[dict[str, float]]] = {}
     with tempfile.TemporaryDirectory(prefix="crew-peers-home-") as home, \
             StubServer(latency_s=latency) as stub:
-        env = {**os.environ, **ENV, "HOME": home}
-        env.pop("PYTHONDONTWRITEBYTECODE", None)  # an installed environment has its .pyc files
+        env = {**patterns.child_env(), **ENV, "HOME": home}
         patterns.script_always(stub)
         peer_workloads.script_always(stub)
         for w in patterns.PATH:  # warm-up, not measured: writes bytecode caches (and CrewAI's
@@ -201,7 +205,7 @@ def measure(latency: float = 0.2, repeats: int = 3, only: tuple[str, ...] = FRAM
 
 def report(rows: dict[str, dict[str, dict[str, float] | None]]) -> None:
     print(f"{'workload':11} {'framework':9} {'calls':>5} {'tokens':>7} {'process wall':>12} "
-          f"{'CPU':>6} {'window':>7} {'÷ path':>7}")
+          f"{'CPU':>6} {'window':>7} {'win CPU':>7} {'÷ path':>7}")
     for w in patterns.PATH:
         for f, by_w in rows.items():
             r = by_w[w]
@@ -209,7 +213,8 @@ def report(rows: dict[str, dict[str, dict[str, float] | None]]) -> None:
                 print(f"{w:11} {f:9} skipped (not installed: {IMPORTS[f]})")
                 continue
             print(f"{w:11} {f:9} {r['calls']:>5.0f} {r['tokens']:>7,.0f} {r['wall_s']:>10.2f} s "
-                  f"{r['cpu_s']:>5.2f}s {r['window_s']:>6.2f}s {r['ratio']:>6.2f}x")
+                  f"{r['cpu_s']:>5.2f}s {r['window_s']:>6.2f}s {r['window_cpu_s']:>6.2f}s "
+                  f"{r['ratio']:>6.2f}x")
     crew = rows.get("crew", {})
     for f, by_w in rows.items():
         if f == "crew":
