@@ -196,10 +196,13 @@ def measure(latency: float = 0.2, repeats: int = 3, only: tuple[str, ...] = FRAM
         out[f] = {}
         for w in patterns.PATH:
             rs = runs.get((f, w))
-            out[f][w] = None if not rs else {
-                k: statistics.median(r[k] for r in rs) for k in rs[0]}
-            if rs:
-                out[f][w]["ratio"] = out[f][w]["window_s"] / (patterns.PATH[w] * latency)  # type: ignore[index]
+            if not rs:
+                out[f][w] = None
+                continue
+            med = {k: statistics.median(r[k] for r in rs) for k in rs[0]}
+            path_s = patterns.PATH[w] * latency
+            med["ratio"] = med["window_s"] / path_s if path_s else float("nan")
+            out[f][w] = med
     return out
 
 
