@@ -38,12 +38,13 @@ Adaptations (so each framework finishes normally, nothing slower than its docs s
 Measured per framework × workload (medians of --repeats; runs interleaved): calls and prompt tokens
 from the requests the stub received (cl100k, benchmarks/tokens.py's count: content + 4 per message,
 plus any `tools` schema), whole-process wall and CPU, and the in-run window ÷ critical path. The
-window starts once the framework and its model client library are imported (crew: its modules and
-load_litellm() with the prewarm threads joined; AutoGen: autogen_agentchat + autogen_ext.models.openai;
+window starts once the program's imports are done (crew: its modules and load_litellm() with the
+prewarm threads joined; AutoGen: the autogen_agentchat modules it uses + autogen_ext.models.openai;
 CrewAI: crewai) and ends with the result in hand: building clients, agents, the first request and
 every call are inside it. The peers' windows therefore hold the OpenAI SDK's lazy import of
-`openai.resources` on the first request (~600 modules), which crew's prewarm thread loads during
-start-up: compare the whole-process figures for the cost a user waits for.
+`openai.resources` on the first request (most of the ~600 modules AutoGen's window imports),
+which crew's prewarm thread loads during start-up: compare whole-process figures for what a
+user waits for.
 Run: .venv/bin/python benchmarks/peers.py [--repeats 3] [--latency 0.2] [--only crew,autogen,crewai]
 """
 
