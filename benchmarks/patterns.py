@@ -5,16 +5,15 @@ through the real Router:
   debate: 2 debaters × 3 rounds + judge     critical path 7 calls   goal <= 1.3
   supervisor + coder, tester, doc writer    critical path 3 calls   goal <= 1.6 (5 calls)
 
-Two times per process. The RUN WINDOW is what the peers' table in FACTS.md measures: it starts
-once the program's imports are done (the framework and its model-client library: for crew the
-crew modules and litellm, whose import `crew run` overlaps with loading the spec and preparing
-worktrees) and ends with the workload's result; it holds loading the roles, building the Router,
-the first request (connection, anything loaded lazily) and every call. Its ratio to the
-critical path is the goal. WHOLE is the process from exec to exit (imports included), printed
-beside it with the process's CPU seconds. `--legacy` starts each process as before this issue
-(litellm imported by the first request, inside the window; ordinary interpreter exit).
-Bytecode is compiled first (`compileall`), as a pip install does: this machine sets
-PYTHONDONTWRITEBYTECODE, which would otherwise recompile crew's sources in every process.
+Two times per process. The RUN WINDOW is what the peers' table in FACTS.md measures (and
+benchmarks/peers.py, for every framework alike): it starts once the program's imports are done
+(the framework and its model-client library: for crew the crew modules and litellm, whose
+import `crew run` overlaps with loading the spec and checking the repository) and ends with the
+workload's result; it holds loading the roles, building the Router, the first request and every
+call. Its ratio to the critical path is the goal. WHOLE is the process from exec to exit
+(imports included), printed beside it with the process's CPU seconds. `--legacy` starts each
+process as before issue 16 (litellm imported by the first request, inside the window; ordinary
+interpreter exit). Children write and use bytecode caches, as an installed crew does.
 Medians of REPEATS. Run: .venv/bin/python benchmarks/patterns.py [--latency 0.2] [--repeats 3]
 [--legacy]
 """
@@ -38,12 +37,38 @@ GOAL = {"committee": 2.0, "debate": 1.3, "supervisor": 1.6}
 ROLE_NAMES = ("reviewer", "security_analyst", "tester", "supervisor", "coder", "doc_writer")
 
 
+TITLE = "Add CSV export to the todo CLI"
+DESCRIPTION = "`todo export --format csv PATH` writes every todo as one CSV row."
+
+
 def child(workload: str, url: str, legacy: bool) -> None:
     """One workload in this (fresh) process; prints its calls and run window."""
     if not legacy:
         from crew.llm import prewarm
 
         prewarm(http=True)
+    import crew.patterns.committee
+    import crew.patterns.debate
+    import crew.patterns.setup
+    import crew.patterns.supervisor_worker
+    import crew.spec.library  # noqa: F401  (the program's imports: before the window)
+
+    if not legacy:
+        from crew.llm._litellm import load_litellm
+
+        load_litellm()  # joins the prewarm threads
+    t0 = time.perf_counter()
+    calls = run_workload(workload, url)
+    window = time.perf_counter() - t0
+    sys.stdout.write(json.dumps({"calls": calls, "window": window}) + "\n")
+    sys.stdout.flush()
+    if not legacy:
+        os._exit(0)  # as `crew`'s entry point: no interpreter teardown
+
+
+def run_workload(workload: str, url: str) -> int:
+    """Build the router, roles and pattern for `workload`, run it against the stub at `url`;
+    returns the number of calls (benchmarks/peers.py times this as crew's in-run window)."""
     import asyncio
 
     from crew.llm import LLM
@@ -55,11 +80,6 @@ def child(workload: str, url: str, legacy: bool) -> None:
     from crew.spec.library import Library
     from crew.spec.models import ModelsConfig
 
-    if not legacy:
-        from crew.llm._litellm import load_litellm
-
-        load_litellm()  # the imports end here: joins the prewarm threads
-    t0 = time.perf_counter()
     lib = Library([])
     models = {*ROLE_NAMES, "security_analyst_d", "judge"}
     roles = {n: lib.load("role", n).spec.model_copy(update={"model": n}) for n in ROLE_NAMES}
@@ -71,25 +91,22 @@ def child(workload: str, url: str, legacy: bool) -> None:
                                              "api_key": "sk-stub", "input_cost_per_token": 1e-6,
                                              "output_cost_per_token": 2e-6}}
         for m in sorted(models)], "router_settings": {"num_retries": 0}}))
-    pattern, members, params = {
+    runs: dict[str, tuple[Any, list[str], dict[str, Any]]] = {
         "committee": (Committee(), ["reviewer", "security_analyst", "tester"],
                       {"aggregation": "chair", "chair": "supervisor"}),
         "debate": (Debate(), ["coder", "security_analyst_d"],
                    {"rounds": 3, "early_stop": False, "judge": "judge"}),
         "supervisor": (SupervisorWorker(), ["supervisor", "coder", "tester", "doc_writer"], {}),
-    }[workload]
-    task = TaskInfo("w", "Add CSV export to the todo CLI", "`todo export --format csv PATH` "
-                    "writes every todo as one CSV row.", tuple(members), params)
+    }
+    pattern, members, params = runs[workload]
+    task = TaskInfo("w", TITLE, DESCRIPTION, tuple(members), params)
     res = asyncio.run(pattern.run(pattern_context(task, roles, llm, run_id="b")))
-    window = time.perf_counter() - t0
     assert res.outcome is Outcome.DONE, res
-    sys.stdout.write(json.dumps({"calls": len(llm.ledger.entries), "window": window}) + "\n")
-    sys.stdout.flush()
-    if not legacy:
-        os._exit(0)  # as `crew`'s entry point: no interpreter teardown
+    return len(llm.ledger.entries)
 
 
-def run_once(workload: str, stub: Any, legacy: bool) -> tuple[float, float, int, float]:
+def script_run(stub: Any, workload: str) -> None:
+    """Queue the replies one run of `workload` consumes (the rest are `script_always`)."""
     from crew.testing import StubReply
 
     if workload == "supervisor":
@@ -104,11 +121,34 @@ def run_once(workload: str, stub: Any, legacy: bool) -> tuple[float, float, int,
     elif workload == "committee":
         stub.enqueue(StubReply.text(json.dumps({"decision": "Ship behind a flag.",
                                                 "rationale": "All agree."})), model="supervisor")
+
+
+def script_always(stub: Any) -> None:
+    """The replies every run of crew's workloads may repeat."""
+    from crew.testing import StubReply
+
+    for m in ("reviewer", "security_analyst", "tester"):
+        stub.always(StubReply.text(json.dumps({"answer": "Ship it behind a flag.",
+                                               "rationale": "Small, testable."})), model=m)
+    stub.always(StubReply.text("Stream rows.\nPOSITION: stream"), model="coder")
+    stub.always(StubReply.text("Escape formulas.\nPOSITION: escape"), model="security_analyst_d")
+    stub.always(StubReply.text(json.dumps({"decision": "stream and escape",
+                                           "rationale": "Both matter."})), model="judge")
+
+
+def child_env() -> dict[str, str]:
+    """The children's environment: bytecode caches written and used, as in an installed
+    environment (with PYTHONDONTWRITEBYTECODE set every import compiles from source)."""
+    return {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+
+
+def run_once(workload: str, stub: Any, legacy: bool) -> tuple[float, float, int, float]:
+    script_run(stub, workload)
     cmd = [sys.executable, __file__, "--child", workload, stub.url]
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
     out = subprocess.run(cmd + (["--legacy"] if legacy else []), check=True,
-                         capture_output=True, text=True).stdout
+                         capture_output=True, text=True, env=child_env()).stdout
     wall = time.perf_counter() - t0
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
@@ -118,22 +158,11 @@ def run_once(workload: str, stub: Any, legacy: bool) -> tuple[float, float, int,
 
 def measure(latency: float = 0.2, repeats: int = 3, legacy: bool = False
             ) -> dict[str, dict[str, float]]:
-    import compileall
+    from crew.testing import StubServer
 
-    import crew
-    from crew.testing import StubReply, StubServer
-
-    compileall.compile_dir(os.path.dirname(crew.__file__), quiet=1)
     out: dict[str, dict[str, float]] = {}
     with StubServer(latency_s=latency) as stub:
-        for m in ("reviewer", "security_analyst", "tester"):
-            stub.always(StubReply.text(json.dumps({"answer": "Ship it behind a flag.",
-                                                   "rationale": "Small, testable."})), model=m)
-        stub.always(StubReply.text("Stream rows.\nPOSITION: stream"), model="coder")
-        stub.always(StubReply.text("Escape formulas.\nPOSITION: escape"),
-                    model="security_analyst_d")
-        stub.always(StubReply.text(json.dumps({"decision": "stream and escape",
-                                               "rationale": "Both matter."})), model="judge")
+        script_always(stub)
         for w in PATH:
             runs = [run_once(w, stub, legacy) for _ in range(repeats)]
             window = statistics.median(r[3] for r in runs)

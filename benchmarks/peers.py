@@ -1,0 +1,250 @@
+"""crew beside AutoGen 0.7.5 and CrewAI 1.6.1 on the same three workloads, the same role and task
+texts, the same stub model (crew.testing.StubServer, 200 ms per call), each run in a FRESH process:
+
+  committee: 3 reviewers + chair            critical path 2 calls
+  debate: 2 debaters × 3 rounds + judge     critical path 7 calls
+  supervisor + coder, tester, doc writer    critical path 3 calls
+
+crew runs benchmarks/patterns.py's workloads as they are. The peers are written as their docs show:
+- AutoGen: one OpenAIChatCompletionClient (autogen-ext) and AssistantAgent per role. Committee:
+  the 3 reviewers' `run` concurrently (asyncio.gather), then a chair agent given the answers.
+  Debate: RoundRobinGroupChat of the 2 debaters, max_turns=6, then a judge agent `run` on the
+  team's messages. Supervisor: SelectorGroupChat of the lead and the 3 workers (the selector asks
+  the model for every next speaker) ending on TextMentionTermination("TERMINATE").
+- CrewAI: Agent(role=title, goal=goal, backstory=instructions) per role, LLM on CrewAI's native
+  OpenAI provider (`provider="openai"`). Committee: 3 async_execution tasks, then the chair's task
+  with them as context. Debate: 6 sequential tasks alternating the debaters (CrewAI hands each
+  task every earlier output), then the judge's task. Supervisor: one task, Process.hierarchical
+  with the lead as manager_agent delegating through CrewAI's coworker tools.
+Role texts are crew's built-in roles (Library([]).load("role", name)): AutoGen's system message
+is crew's own "You are the <title>. Goal: <goal>\\n\\n<instructions>"; CrewAI's role/goal/backstory.
+The task is patterns.TITLE + DESCRIPTION with the same short instruction per step in both peers.
+
+Adaptations (so each framework finishes normally, nothing slower than its docs show):
+- Replies are scripted per model name, content equivalent to crew's (crew asks for JSON, so its
+  replies are JSON; the peers' are the same words as prose). CrewAI's ReAct parser needs
+  "Thought: …\\nFinal Answer: …" and, for the manager, "Action: Delegate work to coworker\\n
+  Action Input: {json}"; AutoGen's selector gets a participant name; its lead ends with TERMINATE
+  (one line added to the lead's system message, as the docs' planning agent has it).
+- CrewAI: telemetry and tracing off (CREWAI_DISABLE_TELEMETRY, CREWAI_TRACING_ENABLED=false,
+  OTEL_SDK_DISABLED), a temporary HOME shared by all runs, stdin closed: its first-run "view your
+  traces?" prompt (20 s timeout, at exit) is answered "no" by the warm-up run, as a returning user.
+- One unmeasured warm-up run per framework × workload first, and PYTHONDONTWRITEBYTECODE dropped
+  from the children's environment (patterns.child_env): bytecode caches exist, as in any
+  environment used once (a fresh venv with the variable set compiles every import from source).
+- autogen-ext is not in uv.lock: `uv pip install 'autogen-ext[openai]==0.7.5'` (adds aiofiles).
+  A framework that does not import is reported as skipped.
+
+Measured per framework × workload (medians of --repeats; runs interleaved): calls and prompt tokens
+from the requests the stub received (cl100k, benchmarks/tokens.py's count: content + 4 per message,
+plus any `tools` schema), whole-process wall and CPU, and the in-run window ÷ critical path. The
+window starts once the program's imports are done (crew: its modules and load_litellm() with the
+prewarm threads joined; AutoGen: the autogen_agentchat modules it uses + autogen_ext.models.openai;
+CrewAI: crewai) and ends with the result in hand: building clients, agents, the first request and
+every call are inside it. The peers' windows therefore hold the OpenAI SDK's lazy import of
+`openai.resources` on the first request (most of the ~600 modules AutoGen's window imports),
+which crew's prewarm thread loads during start-up: compare whole-process figures for what a
+user waits for.
+Run: .venv/bin/python benchmarks/peers.py [--repeats 3] [--latency 0.2] [--only crew,autogen,crewai]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).parent))
+os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+
+import patterns
+import peer_workloads
+
+FRAMEWORKS = ("crew", "autogen", "crewai")
+IMPORTS = {"crew": "crew.llm", "autogen": "autogen_agentchat, autogen_ext.models.openai",
+           "crewai": "crewai"}
+ENV = {"LITELLM_LOCAL_MODEL_COST_MAP": "True", "CREWAI_DISABLE_TELEMETRY": "true",
+       "CREWAI_TRACING_ENABLED": "false", "OTEL_SDK_DISABLED": "true"}
+
+
+def child(framework: str, workload: str, url: str) -> None:
+    """One framework × workload in this fresh process; prints the in-run window as JSON."""
+    if framework == "crew":
+        from crew.llm import prewarm
+
+        prewarm(http=True)
+        import crew.patterns.committee
+        import crew.patterns.debate
+        import crew.patterns.setup
+        import crew.patterns.supervisor_worker
+        import crew.spec.library  # noqa: F401
+        from crew.llm._litellm import load_litellm
+
+        load_litellm()  # joins the prewarm threads
+        t0, c0 = time.perf_counter(), time.process_time()
+        patterns.run_workload(workload, url)
+    elif framework == "autogen":
+        import autogen_agentchat.agents
+        import autogen_agentchat.conditions
+        import autogen_agentchat.messages
+        import autogen_agentchat.teams  # noqa: F401
+        import autogen_core.models  # noqa: F401
+        import autogen_ext.models.openai  # noqa: F401
+
+        peer_workloads.load_roles()
+        t0, c0 = time.perf_counter(), time.process_time()
+        peer_workloads.autogen(workload, url)
+    else:
+        import crewai  # noqa: F401
+        from crewai.events.listeners.tracing.utils import mark_first_execution_done
+
+        mark_first_execution_done(user_consented=False)
+        peer_workloads.load_roles()
+        t0, c0 = time.perf_counter(), time.process_time()
+        peer_workloads.crewai(workload, url)
+    window, cpu = time.perf_counter() - t0, time.process_time() - c0
+    sys.stdout.write("\n" + json.dumps({"window_s": window, "window_cpu_s": cpu}) + "\n")
+    sys.stdout.flush()
+    if framework == "crew":
+        os._exit(0)  # as `crew`'s entry point: no interpreter teardown
+
+
+def installed(framework: str) -> bool:
+    mods = IMPORTS[framework].replace(",", " ").split()
+    code = "import importlib.util as u, sys; sys.exit(any(u.find_spec(m) is None for m in %r))"
+    try:
+        return subprocess.run([sys.executable, "-c", code % (mods,)]).returncode == 0
+    except Exception:
+        return False
+
+
+def prompt_tokens(bodies: list[dict[str, Any]]) -> int:
+    """cl100k prompt tokens of these requests, counted as benchmarks/tokens.py does."""
+    import tokens
+
+    count, _ = tokens.counter()
+    total = 0
+    for body in bodies:
+        msgs = []
+        for m in body.get("messages", []):
+            content = m.get("content")
+            if isinstance(content, list):  # content parts
+                content = "".join(str(p.get("text", "")) for p in content if isinstance(p, dict))
+            msgs.append({**m, "content": content})
+        total += sum(tokens.message_tokens(count, msgs))
+        if body.get("tools"):
+            total += count(json.dumps(body["tools"]))
+    return total
+
+
+def run_once(framework: str, workload: str, stub: Any, env: dict[str, str]
+             ) -> dict[str, float]:
+    if framework == "crew":
+        patterns.script_run(stub, workload)
+    else:
+        peer_workloads.script(stub, framework, workload)
+    first = len(stub.requests)
+    cmd = [sys.executable, __file__, "--child", framework, workload, stub.url]
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    t0 = time.perf_counter()
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, stdin=subprocess.DEVNULL)
+    wall = time.perf_counter() - t0
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if proc.returncode != 0 or stub.pending():
+        raise RuntimeError(f"{framework} {workload} did not finish normally "
+                           f"(exit {proc.returncode}, {stub.pending()} scripted replies unused):\n"
+                           f"{proc.stdout[-2000:]}\n{proc.stderr[-3000:]}")
+    last = [ln for ln in proc.stdout.splitlines() if ln.startswith('{"window_s"')][-1]
+    bodies = [r.body for r in stub.requests[first:]]
+    return {**json.loads(last), "wall_s": wall, "calls": len(bodies),
+            "cpu_s": (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime),
+            "tokens": prompt_tokens(bodies)}
+
+
+def measure(latency: float = 0.2, repeats: int = 3, only: tuple[str, ...] = FRAMEWORKS
+            ) -> dict[str, dict[str, dict[str, float] | None]]:
+    """{framework: {workload: medians or None when the framework is not installed}}."""
+    from crew.testing import StubServer
+
+    present = {f: f in only and installed(f) for f in FRAMEWORKS}
+    runs: dict[tuple[str, str], list[dict[str, float]]] = {}
+    with tempfile.TemporaryDirectory(prefix="crew-peers-home-") as home, \
+            StubServer(latency_s=latency) as stub:
+        env = {**patterns.child_env(), **ENV, "HOME": home}
+        patterns.script_always(stub)
+        peer_workloads.script_always(stub)
+        for w in patterns.PATH:  # warm-up, not measured: writes bytecode caches (and CrewAI's
+            for f in FRAMEWORKS:  # HOME files) as any environment that has run once has them
+                if present[f]:
+                    run_once(f, w, stub, env)
+        for _ in range(repeats):  # interleaved: the machine's load hits every framework alike
+            for w in patterns.PATH:
+                for f in FRAMEWORKS:
+                    if present[f]:
+                        runs.setdefault((f, w), []).append(run_once(f, w, stub, env))
+    out: dict[str, dict[str, dict[str, float] | None]] = {}
+    for f in FRAMEWORKS:
+        if f not in only:
+            continue
+        out[f] = {}
+        for w in patterns.PATH:
+            rs = runs.get((f, w))
+            if not rs:
+                out[f][w] = None
+                continue
+            med = {k: statistics.median(r[k] for r in rs) for k in rs[0]}
+            path_s = patterns.PATH[w] * latency
+            med["ratio"] = med["window_s"] / path_s if path_s else float("nan")
+            out[f][w] = med
+    return out
+
+
+def report(rows: dict[str, dict[str, dict[str, float] | None]]) -> None:
+    print(f"{'workload':11} {'framework':9} {'calls':>5} {'tokens':>7} {'process wall':>12} "
+          f"{'CPU':>6} {'window':>7} {'win CPU':>7} {'÷ path':>7}")
+    for w in patterns.PATH:
+        for f, by_w in rows.items():
+            r = by_w[w]
+            if r is None:
+                print(f"{w:11} {f:9} skipped (not installed: {IMPORTS[f]})")
+                continue
+            print(f"{w:11} {f:9} {r['calls']:>5.0f} {r['tokens']:>7,.0f} {r['wall_s']:>10.2f} s "
+                  f"{r['cpu_s']:>5.2f}s {r['window_s']:>6.2f}s {r['window_cpu_s']:>6.2f}s "
+                  f"{r['ratio']:>6.2f}x")
+    crew = rows.get("crew", {})
+    for f, by_w in rows.items():
+        if f == "crew":
+            continue
+        for w in patterns.PATH:
+            c, p = crew.get(w), by_w[w]
+            if c and p:
+                print(f"crew/{f:7} {w:11} tokens {c['tokens'] / p['tokens']:4.2f}  process wall "
+                      f"{c['wall_s'] / p['wall_s']:4.2f}  CPU {c['cpu_s'] / p['cpu_s']:4.2f}  "
+                      f"window {c['window_s'] / p['window_s']:4.2f}")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--child", nargs=3, metavar=("FRAMEWORK", "WORKLOAD", "URL"))
+    ap.add_argument("--latency", type=float, default=0.2)
+    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--only", default=",".join(FRAMEWORKS))
+    a = ap.parse_args()
+    if a.child:
+        child(*a.child)
+        return
+    only = tuple(f for f in a.only.split(",") if f in FRAMEWORKS)
+    report(measure(a.latency, a.repeats, only))
+
+
+if __name__ == "__main__":
+    main()
