@@ -32,7 +32,7 @@ Adaptations (so each framework finishes normally, nothing slower than its docs s
 - One unmeasured warm-up run per framework × workload first, and PYTHONDONTWRITEBYTECODE dropped
   from the children's environment (patterns.child_env): bytecode caches exist, as in any
   environment used once (a fresh venv with the variable set compiles every import from source).
-- autogen-ext is not in uv.lock: `uv pip install 'autogen-ext[openai]==0.7.5'` (adds aiofiles).
+- autogen-ext[openai] (AutoGen's OpenAI client) comes with crew's `dev` extra (requirements/dev.txt).
   A framework that does not import is reported as skipped.
 
 Measured per framework × workload (medians of --repeats; runs interleaved): calls and prompt tokens
