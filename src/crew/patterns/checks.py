@@ -13,6 +13,7 @@ from pydantic import BaseModel
 from crew.errors import UserError
 from crew.patterns.engines import NATIVE, EngineRegistry, default_engines
 from crew.patterns.registry import PatternRegistry, default_registry, merge_params
+from crew.spec.kinds import PatternKind
 from crew.spec.models import PatternSpec
 from crew.spec.pattern_check import EngineIssue, PatternKinds, params_messages
 
@@ -32,6 +33,11 @@ class RegistryKinds:
         if kind not in self.registry.kinds():
             return None
         return self.registry.params_model(kind)
+
+    def descriptor(self, kind: str) -> PatternKind | None:
+        if kind not in self.registry.kinds():
+            return None
+        return self.registry.descriptor(kind)
 
     def engine_issue(self, engine: str, kind: str) -> EngineIssue | None:
         try:

@@ -23,11 +23,10 @@ from crew.tools.conventions import with_conventions
 
 if TYPE_CHECKING:
     from crew.llm.types import StructuredChatModel
+    from crew.spec.pattern_check import PatternKinds
     from crew.spec.resolve import ResolvedFeature
 
 PLAN_TASK_ID = "plan"
-# Fewest participants each built-in kind needs (plugins: one).
-MIN_ROLES = {"single": 1, "review_loop": 2, "supervisor_worker": 2, "committee": 2, "debate": 2}
 _ID_RE = re.compile(r"[^a-z0-9_]+")
 REPO_FILES_LIMIT = 120
 README_CHARS = 1500
@@ -203,7 +202,8 @@ def _task_id(raw: str, taken: set[str]) -> str:
 
 
 def repair_plan(resolved: ResolvedFeature, pinned: list[PlannedTask],
-                tasks: list[PlanTaskOut]) -> list[PlannedTask]:
+                tasks: list[PlanTaskOut], kinds: PatternKinds | None = None
+                ) -> list[PlannedTask]:
     """Make any proposed plan valid: fix ids, names (nearest valid one), role counts,
     dangling dependencies and cycles. Pinned tasks come first, unchanged."""
     crew = resolved.crew.spec
@@ -224,7 +224,8 @@ def repair_plan(resolved: ResolvedFeature, pinned: list[PlannedTask],
         roles = [r if r in allowed else (nearest(r, allowed) or "") for r in t.roles]
         roles = list(dict.fromkeys(r for r in roles if r))
         kind = resolved.patterns[pattern].spec.kind
-        need = MIN_ROLES.get(kind, 1)
+        desc = (kinds or pattern_kinds()).descriptor(kind)
+        need = desc.min_roles if desc else 1
         for extra in [*(tpl.roles if tpl else []), "coder", "reviewer", *allowed]:
             if len(roles) >= need:
                 break

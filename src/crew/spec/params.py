@@ -1,7 +1,7 @@
 """The params of each built-in pattern kind: one pydantic model per kind (`extra="forbid"`,
 ranges). The pattern classes use these (`Debate.Params is DebateParams`), `crew validate` checks
 templates and tasks against them, and `crew schema pattern` exports them. A plugin kind declares
-its own `Params` on its class (crew.patterns.registry reads it)."""
+its own (crew.spec.kinds: one descriptor per kind holds its params model)."""
 
 from __future__ import annotations
 
@@ -46,11 +46,3 @@ class DebateParams(BaseModel):
     judge: str = "reviewer"
     early_stop: bool = True
 
-
-BUILTIN_PARAMS: dict[str, type[BaseModel]] = {
-    "single": NoParams,
-    "review_loop": ReviewLoopParams,
-    "supervisor_worker": SupervisorWorkerParams,
-    "committee": CommitteeParams,
-    "debate": DebateParams,
-}

@@ -16,9 +16,9 @@ from typing import Any, Protocol
 from pydantic import BaseModel, ValidationError
 
 from crew.errors import Problem, UserError
+from crew.spec.kinds import PatternKind, pattern_kind
 from crew.spec.loader import Loaded, error_problem
 from crew.spec.models import FeatureSpec, PatternSpec
-from crew.spec.params import BUILTIN_PARAMS
 from crew.spec.yamlio import Loc, YamlDoc
 
 NATIVE = "native"
@@ -46,6 +46,10 @@ class PatternKinds(Protocol):
         """Why `engine` cannot run `kind` here, or None."""
         ...
 
+    def descriptor(self, kind: str) -> PatternKind | None:
+        """The kind's descriptor (role rules included); None when the kind is unknown."""
+        ...
+
 
 class Sink(Protocol):
     def add(self, p: Problem) -> None: ...
@@ -54,13 +58,18 @@ class Sink(Protocol):
 
 
 class BuiltinKinds:
-    """What spec knows alone: the built-in kinds' params; plugin kinds and engines unchecked."""
+    """What spec knows alone: the kinds declared in process (crew.spec.kinds); entry-point
+    kinds and engines unchecked."""
 
     def params_model(self, kind: str) -> type[BaseModel] | None:
-        return BUILTIN_PARAMS.get(kind)
+        found = pattern_kind(kind)
+        return found.params if found else None
 
     def engine_issue(self, engine: str, kind: str) -> EngineIssue | None:
         return None
+
+    def descriptor(self, kind: str) -> PatternKind | None:
+        return pattern_kind(kind)
 
 
 def params_problems(doc: YamlDoc, prefix: Loc, params: Mapping[str, Any],

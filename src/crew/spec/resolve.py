@@ -30,7 +30,11 @@ from crew.spec.tooling import ToolSettings, check_tool_sections, mcp_ref_problem
 from crew.spec.yamlio import Loc, YamlDoc, parse_loc
 from crew.spec.yamlio import resolved as resolved_path
 
-ROLE_PARAMS = ("judge", "chair", "lead")  # pattern params that name a role
+
+def role_params(kind: str, kinds: PatternKinds | None) -> tuple[str, ...]:
+    """The params of `kind` whose value names a crew role (its descriptor says)."""
+    desc = (kinds or BuiltinKinds()).descriptor(kind)
+    return desc.role_params if desc else ()
 
 
 @dataclass
@@ -200,7 +204,7 @@ def check_pattern(p: Loaded[PatternSpec], crew_roles: set[str] | None, c: Collec
     else:
         check_template(p, kinds or BuiltinKinds(), c)
     if crew_roles is not None:
-        for key in ROLE_PARAMS:
+        for key in role_params(p.spec.kind, kinds):
             val = p.spec.params.get(key)
             if isinstance(val, str) and val not in crew_roles:
                 c.add(p.problem(f"role {val!r} is not in the crew", ("params", key),
@@ -384,15 +388,15 @@ def _check_task_patterns(r: ResolvedFeature, kinds: PatternKinds, c: Collector) 
     crew members."""
     roles = set(r.crew.spec.all_roles())
     for i, t in enumerate(r.feature.spec.tasks):
-        for key in ROLE_PARAMS:
+        tpl = r.templates.get(t.template) if t.template else None
+        name = t.pattern or (tpl.spec.pattern if tpl else None) or r.crew.spec.defaults.pattern
+        pattern = r.patterns.get(name)
+        for key in role_params(pattern.spec.kind, kinds) if pattern is not None else ():
             val = t.params.get(key)
             if isinstance(val, str) and val not in roles:
                 c.add(r.feature.problem(f"role {val!r} is not in the crew",
                                         ("tasks", i, "params", key),
                                         hint=did_you_mean(val, roles).strip(" ()") or None))
-        tpl = r.templates.get(t.template) if t.template else None
-        name = t.pattern or (tpl.spec.pattern if tpl else None) or r.crew.spec.defaults.pattern
-        pattern = r.patterns.get(name)
         if pattern is not None and pattern.spec.kind in known_pattern_kinds():
             check_task(r.feature, i, pattern, kinds, c)
 

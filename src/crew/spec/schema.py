@@ -6,8 +6,8 @@ import json
 from typing import Any
 
 from crew.errors import UserError
+from crew.spec.kinds import declared_kinds
 from crew.spec.models import KINDS
-from crew.spec.params import BUILTIN_PARAMS
 from crew.spec.suggest import did_you_mean
 
 
@@ -26,10 +26,12 @@ def schema_of(kind: str) -> dict[str, Any]:
 
 
 def _add_params(schema: dict[str, Any]) -> None:
-    """A built-in kind's template gets that kind's params schema (plugin kinds stay open)."""
+    """A declared kind's template gets that kind's params schema (entry-point kinds stay
+    open)."""
     defs = schema.setdefault("$defs", {})
     rules = []
-    for kind, model in BUILTIN_PARAMS.items():
+    for kind, desc in declared_kinds().items():
+        model = desc.params
         params = model.model_json_schema(ref_template="#/$defs/{model}")
         defs.update(params.pop("$defs", {}))
         defs[model.__name__] = params

@@ -27,7 +27,7 @@ from pydantic import ValidationError
 from crew.errors import CrewError, UserError
 from crew.llm.types import ToolCall, ToolSpec
 from crew.observability.tracer import current_tracer
-from crew.spec.catalog import BUILTIN_TOOLS
+from crew.spec.catalog import BUILTIN_TOOL_MODULES, BUILTIN_TOOLS
 from crew.tools.base import (
     Approval,
     Tool,
@@ -41,18 +41,8 @@ from crew.tools.sandbox.base import cap_text
 
 log = logging.getLogger(__name__)
 
-# Where each built-in lives (imported on first use). Kept equal to crew.spec.catalog.BUILTIN_TOOLS.
-BUILTIN_MODULES: dict[str, str] = {
-    "read_file": "crew.tools.fs",
-    "write_file": "crew.tools.fs",
-    "edit_file": "crew.tools.fs",
-    "list_files": "crew.tools.fs",
-    "search_code": "crew.tools.search",
-    "run_command": "crew.tools.shell",
-    "run_tests": "crew.tools.shell",
-    "git_diff": "crew.tools.git",
-    "git_status": "crew.tools.git",
-}
+# Where each built-in lives (imported on first use): crew.spec.catalog's one table.
+BUILTIN_MODULES: dict[str, str] = BUILTIN_TOOL_MODULES
 
 # A before-hook returns None to allow the call, or a reason to veto it.
 BeforeHook = Callable[[ToolCall, ToolContext], "Awaitable[str | None] | str | None"]

@@ -12,9 +12,12 @@ from crew.errors import Problem, UserError
 from crew.patterns.checks import RegistryKinds, pattern_kinds
 from crew.patterns.engines import EngineRegistry, EngineSpec
 from crew.patterns.registry import PatternRegistry
-from crew.spec.params import BUILTIN_PARAMS, DebateParams
+from crew.spec.kinds import BUILTIN_PATTERN_KINDS
+from crew.spec.params import DebateParams
 from crew.spec.resolve import resolve_feature
 from crew.spec.validate import validate_path
+
+BUILTIN_PARAMS = {k.name: k.params for k in BUILTIN_PATTERN_KINDS}
 
 FEATURE = "title: Pick a format\ngoal: Decide the export format.\n"
 DEBATE_TASK = """\
