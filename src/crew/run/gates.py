@@ -1,5 +1,6 @@
 """Acceptance gates: the feature's commands, run in the sandbox on the integration worktree,
-and the fix task a failing gate turns into (tester + coder, bounded by MAX_FIX_ROUNDS)."""
+and the fix task a failing gate turns into (the crew's `defaults.fix`: roles, pattern, rounds;
+by default coder + tester in a review loop, twice)."""
 
 from __future__ import annotations
 
@@ -15,7 +16,6 @@ if TYPE_CHECKING:
     from crew.spec.resolve import ResolvedFeature
     from crew.tools.sandbox.base import SandboxBackend
 
-MAX_FIX_ROUNDS = 2
 OUTPUT_TAIL = 3000
 
 
@@ -47,17 +47,19 @@ async def run_gate(sandbox: SandboxBackend, workdir: Path, cmd: AcceptanceComman
 
 
 def fix_task(resolved: ResolvedFeature, failed: list[GateResult], n: int) -> PlannedTask:
-    """The task that fixes failing gates: a review loop of coder and tester when the crew has
-    them, else the crew's default pattern."""
+    """The task that fixes failing gates: the crew's `defaults.fix` roles and pattern; unset,
+    a review loop of coder and tester when the crew has them, else its default pattern."""
     crew = resolved.crew.spec
-    pattern = next((p for p in crew.patterns
-                    if resolved.patterns[p].spec.kind == "review_loop"), crew.defaults.pattern)
+    settings = crew.defaults.fix
+    pattern = settings.pattern or next(
+        (p for p in crew.patterns if resolved.patterns[p].spec.kind == "review_loop"),
+        crew.defaults.pattern)
     kind = resolved.patterns[pattern].spec.kind
-    roles: list[str] = [r for r in ("coder", "tester", "reviewer") if r in crew.members]
-    if kind != "review_loop":
-        roles = roles[:1]
-    elif len(roles) > 2:
-        roles = roles[:2]
+    if settings.roles is not None:
+        roles = list(settings.roles)
+    else:
+        roles = [r for r in ("coder", "tester", "reviewer") if r in crew.members]
+        roles = roles[:1] if kind != "review_loop" else roles[:2]
     report = "\n\n".join(f"### `{g.command}` exited {g.exit_code}\n```\n{g.output}\n```"
                          for g in failed)
     return PlannedTask(

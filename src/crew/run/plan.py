@@ -251,16 +251,15 @@ def repair_plan(resolved: ResolvedFeature, pinned: list[PlannedTask],
 
 def fallback_plan(resolved: ResolvedFeature, pinned: list[PlannedTask]) -> PlanOut:
     """The plan when the supervisor's cannot be read: the goal as one task after the pinned
-    ones (the `implement` template when the crew has it, else the default pattern with a
-    coder first: repair_plan fills the roles)."""
+    ones (the crew's `defaults.implement` template when it has it, else the default pattern
+    with a coder — or its first member — first: repair_plan fills the roles)."""
     feature = resolved.feature.spec
     crew = resolved.crew.spec
-    implement = "implement" in crew.templates
-    roles = [] if implement else [r for r in ("coder", *crew.all_roles())
-                                  if r in crew.all_roles()][:1]
+    implement = crew.defaults.implement in crew.templates
+    roles = [] if implement else [r for r in ("coder", *crew.members) if r in crew.members][:1]
     return PlanOut(tasks=[PlanTaskOut(
         id="implement", title=feature.title, description=feature.goal,
-        template="implement" if implement else None, roles=roles,
+        template=crew.defaults.implement if implement else None, roles=roles,
         depends_on=[t.id for t in pinned])])
 
 

@@ -424,7 +424,7 @@ class RunSession:
             if not failed:
                 self.state.status = "passed" if tasks_ok else "failed"
                 return
-            if self.state.fix_rounds >= gates_mod.MAX_FIX_ROUNDS:
+            if self.state.fix_rounds >= self.resolved.crew.spec.defaults.fix.max_rounds:
                 self.state.status, self.state.stop_reason = "failed", "acceptance gates fail"
                 return
             self.state.fix_rounds += 1

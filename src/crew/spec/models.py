@@ -315,10 +315,26 @@ def merge_sandbox(base: str, *sections: SandboxSpec | dict[str, Any] | None) -> 
     return SandboxSpec.model_validate(data)
 
 
+class GateFixSettings(Strict):
+    """Who fixes failing acceptance gates, under which pattern, how many times."""
+
+    roles: list[str] | None = Field(
+        default=None, description="The fix task's roles in the pattern's order (default: the "
+        "crew's coder and tester, else reviewer, else its first member).")
+    pattern: str | None = Field(
+        default=None, description="The fix task's pattern template (default: the crew's first "
+        "review_loop, else its default pattern).")
+    max_rounds: int = Field(default=2, ge=0, le=10, description="Fix tasks before the run "
+                            "fails (0: none).")
+
+
 class CrewDefaults(Strict):
     pattern: str = "single"
     max_parallel: int = Field(default=3, ge=1, le=64)
     sandbox: SandboxName = "auto"
+    fix: GateFixSettings = Field(default_factory=GateFixSettings)
+    implement: str = Field(default="implement", description="The task template a plan falls "
+                           "back to (the goal as one task) when the supervisor's is unreadable.")
 
 
 class CrewSpec(Strict, ToolSection):

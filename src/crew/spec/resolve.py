@@ -211,6 +211,28 @@ def check_pattern(p: Loaded[PatternSpec], crew_roles: set[str] | None, c: Collec
                                 hint=did_you_mean(val, crew_roles).strip(" ()") or None))
 
 
+def _check_fix_settings(crew: Loaded[CrewSpec], role_names: set[str], c: Collector) -> None:
+    """`defaults.fix` and `defaults.implement` name the crew's own roles, patterns, templates."""
+    d = crew.spec.defaults
+    for i, r in enumerate(d.fix.roles or []):
+        if r not in crew.spec.members:
+            c.add(crew.problem(f"role {r!r} is not a crew member", ("defaults", "fix", "roles", i),
+                               hint=did_you_mean(r, crew.spec.members).strip(" ()") or None))
+    if d.fix.roles is not None and not d.fix.roles:
+        c.add(crew.problem("no role fixes a failing gate", ("defaults", "fix", "roles"),
+                           hint="name at least one member, or drop the key for the default"))
+    if d.fix.pattern is not None and d.fix.pattern not in crew.spec.patterns:
+        c.add(crew.problem(f"pattern {d.fix.pattern!r} is not in patterns",
+                           ("defaults", "fix", "pattern"),
+                           hint=did_you_mean(d.fix.pattern, crew.spec.patterns).strip(" ()")
+                           or None))
+    if "implement" in d.model_fields_set and d.implement not in crew.spec.templates:
+        c.add(crew.problem(f"task template {d.implement!r} is not in templates",
+                           ("defaults", "implement"),
+                           hint=did_you_mean(d.implement, crew.spec.templates).strip(" ()")
+                           or None))
+
+
 def check_crew(crew: Loaded[CrewSpec], lib: Library, aliases: set[str] | None,
                c: Collector, out: ResolvedFeature | None = None,
                kinds: PatternKinds | None = None, servers: set[str] | None = None) -> None:
@@ -236,6 +258,7 @@ def check_crew(crew: Loaded[CrewSpec], lib: Library, aliases: set[str] | None,
                            ("defaults", "pattern"),
                            hint=did_you_mean(spec.defaults.pattern, spec.patterns).strip(" ()")
                            or None))
+    _check_fix_settings(crew, role_names, c)
     for i, name in enumerate(spec.templates):
         tpl = _ref(c, lib, "task", name, crew, ("templates", i), what="task template")
         if tpl is None:
