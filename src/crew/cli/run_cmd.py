@@ -106,7 +106,7 @@ def _finish(outcome: RunOutcome, view: Any, json_mode: bool) -> None:
     else:
         from crew.run.journal import load_ledger
 
-        ledger = load_ledger(outcome.run_dir, outcome.state)
+        ledger = load_ledger(outcome.run_dir)
         if outcome.report and outcome.state.status != "planning":
             typer.echo(outcome.report)
         for line in render_summary(outcome.state, ledger):

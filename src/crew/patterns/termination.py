@@ -54,11 +54,10 @@ class Fired:
 
     @classmethod
     def from_state(cls, value: Any) -> Fired | None:
-        """From a checkpoint: a list of names (an older checkpoint: one `a&b` string)."""
+        """From a checkpoint: a list of names."""
         if not value:
             return None
-        names = value.split("&") if isinstance(value, str) else list(value)
-        return cls.of(*(Stop(n) for n in names))
+        return cls.of(*(Stop(n) for n in value))
 
 
 @dataclass

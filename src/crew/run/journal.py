@@ -27,7 +27,6 @@ from pydantic_core import to_jsonable_python
 
 if TYPE_CHECKING:
     from crew.llm.ledger import Ledger, LedgerEntry
-    from crew.run.state import RunState
 
 LEDGER_FILE = "ledger.jsonl"
 TURNS_FILE = "turns.jsonl"
@@ -259,39 +258,8 @@ def ledger_record(e: LedgerEntry) -> dict[str, Any]:
     return dict(e.__dict__)
 
 
-def load_ledger(directory: Path, state: RunState | None = None) -> Ledger:
-    """The run's ledger: ledger.jsonl, or the ledger inside a version-1 state.json."""
+def load_ledger(directory: Path) -> Ledger:
+    """The run's ledger, from ledger.jsonl."""
     from crew.llm.ledger import Ledger
 
-    path = directory / LEDGER_FILE
-    if not path.exists() and state is not None and state.ledger:
-        return Ledger.from_dict(state.ledger)
-    return Ledger.from_dict({"entries": list(read_jsonl(path))})
-
-
-def migrate_legacy(directory: Path, state: RunState) -> bool:
-    """Move a version-1 checkpoint's ledger and pattern states (kept inside state.json) to the
-    journals, fsynced, before state.json is rewritten without them. Idempotent."""
-    from crew.run.state import STATE_VERSION
-
-    if not state.ledger and not any(ts.pattern_state for ts in state.tasks.values()):
-        state.version = STATE_VERSION
-        return False
-    ledger = directory / LEDGER_FILE
-    if state.ledger and not ledger.exists():
-        log = JsonlLog(ledger)
-        for e in load_ledger(directory, state).entries:
-            log.append(ledger_record(e))
-        log.sync()
-        log.close()
-    turns = TurnJournal(directory / TURNS_FILE)
-    for task, ts in state.tasks.items():
-        if ts.pattern_state and turns.pattern_state(task) is None:
-            turns.save_pattern(task, ts.pattern_state)
-    turns.log.sync()
-    turns.log.close()
-    state.ledger = {}
-    for ts in state.tasks.values():
-        ts.pattern_state = {}
-    state.version = STATE_VERSION
-    return True
+    return Ledger.from_dict({"entries": list(read_jsonl(directory / LEDGER_FILE))})

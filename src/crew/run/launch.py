@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from crew.errors import Problem, UserError
-from crew.run.journal import RunFiles, load_ledger, migrate_legacy
+from crew.run.journal import RunFiles, load_ledger
 from crew.run.sandboxing import (
     describe_limits,
     register_model_secrets,
@@ -172,8 +172,6 @@ def resume_run(run_id: str, opts: RunOptions) -> RunOutcome:
     d = find_run_dir(run_id, opts.repo)
     with run_lock(d):
         state = load_state(d)
-        if migrate_legacy(d, state):  # a version-1 checkpoint: ledger and pattern states out
-            save_state(d, state)
         feature, text = _frozen_feature(state, d)
         models = opts.models or (Path(state.models_path) if state.models_path else None)
         resolved = resolve_feature(feature, models_override=models, kinds=_kinds(), text=text)
@@ -362,7 +360,7 @@ def _llm(resolved: ResolvedFeature, state: RunState, d: Path,
     if state.budget:
         budget.restore(state.budget)
     problems: list[Problem] = []
-    llm = build_llm(resolved, problems, budget=budget, ledger=load_ledger(d, state))
+    llm = build_llm(resolved, problems, budget=budget, ledger=load_ledger(d))
     if problems:
         raise UserError("invalid", problems=problems)
     state.limits = _limits_of(llm)

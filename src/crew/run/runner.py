@@ -392,8 +392,7 @@ class RunSession:
 
     def _pattern_state(self, task_id: str) -> dict[str, Any]:
         assert self.turns is not None
-        saved = self.turns.pattern_state(task_id)
-        return saved if saved is not None else self.state.task(task_id).pattern_state
+        return self.turns.pattern_state(task_id) or {}
 
     def _pattern_checkpoint(self, task_id: str) -> Any:
         def save(pattern_state: dict[str, Any]) -> None:

@@ -27,7 +27,6 @@ PLAN_FILE = "plan.json"
 REPORT_FILE = "report.md"
 LOCK_FILE = "lock"
 STATE_VERSION = 2
-READABLE_VERSIONS = (1, 2)
 
 # "error": stopped by an infrastructure failure (a sandbox that cannot start, a crashed tool, a
 # plugin's UserError); not finished, so `crew resume` runs it again.
@@ -73,8 +72,6 @@ class TaskState(BaseModel):
     merged: bool = False
     rounds: int = 0
     reviews: list[str] = Field(default_factory=list)  # changes reviewers requested, per round
-    # version 1 only (read, never written): the pattern's state now lives in turns.jsonl
-    pattern_state: dict[str, Any] = Field(default_factory=dict, exclude=True)
     started_at: float | None = None
     finished_at: float | None = None
     error: str | None = None
@@ -121,8 +118,6 @@ class RunState(BaseModel):
     order: list[str] = Field(default_factory=list)  # task ids in plan order
     gates: list[GateResult] = Field(default_factory=list)
     fix_rounds: int = 0
-    # version 1 only (read, never written): the entries now live in ledger.jsonl
-    ledger: dict[str, Any] = Field(default_factory=dict, exclude=True)
     spent: dict[str, float] = Field(default_factory=dict)  # the ledger's run totals
     budget: dict[str, Any] = Field(default_factory=dict)
     created_at: float = Field(default_factory=time.time)
@@ -238,9 +233,9 @@ def load_state(directory: Path) -> RunState:
                         ) from None
     except (OSError, ValueError) as e:
         raise UserError(f"the checkpoint is unreadable: {e}", file=str(path)) from None
-    if data.get("version") not in READABLE_VERSIONS:
+    if data.get("version") != STATE_VERSION:
         raise UserError(f"checkpoint version {data.get('version')!r} is not supported",
-                        file=str(path), hint=f"this crew reads versions {READABLE_VERSIONS}")
+                        file=str(path), hint=f"this crew reads version {STATE_VERSION}")
     return RunState.model_validate(data)
 
 

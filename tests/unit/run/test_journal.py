@@ -9,15 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from crew.llm.ledger import LedgerEntry
+from crew.errors import UserError
 from crew.run.journal import (
-    LEDGER_FILE,
     TURNS_FILE,
     JsonlLog,
     StateWriter,
     TurnJournal,
-    load_ledger,
-    migrate_legacy,
     read_jsonl,
 )
 from crew.run.state import STATE_FILE, RunState, load_state, save_state, write_atomic
@@ -103,33 +100,17 @@ def test_the_writer_never_runs_ahead_of_the_journals(tmp_path: Path) -> None:
     assert order[:2] == ["sync", "state"]
 
 
-def test_a_version_1_checkpoint_resumes(tmp_path: Path) -> None:
-    entry = LedgerEntry(alias="smart", deployment="replay/x", prompt_tokens=10,
-                        completion_tokens=2, cost_usd=0.5, latency_s=0.1, task_id="t1")
-    old = {"version": 1, "run_id": "r", "feature_path": "f", "feature_title": "F", "repo": "/r",
-           "tasks": {"t1": {"status": "interrupted", "pattern_state": {"round": 2}},
-                     "t2": {"status": "done"}},
-           "ledger": {"version": 1, "entries": [entry.__dict__] * 3},
-           "budget": {"elapsed_s": 3.0, "warned": []}}
+def test_a_checkpoint_of_another_version_is_refused(tmp_path: Path) -> None:
+    old = {"version": 1, "run_id": "r", "feature_path": "f", "feature_title": "F", "repo": "/r"}
     write_atomic(tmp_path / STATE_FILE, json.dumps(old))
-    state = load_state(tmp_path)
-    assert load_ledger(tmp_path, state).total.cost_usd == 1.5  # read in place
-
-    assert migrate_legacy(tmp_path, state)
-    save_state(tmp_path, state)
-    data = json.loads((tmp_path / STATE_FILE).read_text())
-    assert data["version"] == 2 and "ledger" not in data
-    assert "pattern_state" not in data["tasks"]["t1"]
-    again = load_state(tmp_path)
-    assert load_ledger(tmp_path, again).total.calls == 3
-    assert len((tmp_path / LEDGER_FILE).read_text().splitlines()) == 3
-    assert TurnJournal(tmp_path / TURNS_FILE).pattern_state("t1") == {"round": 2}
-    assert not migrate_legacy(tmp_path, again)  # nothing left to move
+    with pytest.raises(UserError, match="checkpoint version 1 is not supported"):
+        load_state(tmp_path)
 
 
 def test_state_json_stays_small(tmp_path: Path) -> None:
     s = RunState(run_id="r", feature_path="f", feature_title="F", repo="/r")
-    s.task("t1").pattern_state = {"author": [{"role": "user", "content": "x" * 10_000}]}
-    s.ledger = {"entries": [{"alias": "a"}] * 1000}
+    s.task("t1").summary = "done"
+    with pytest.raises(ValueError):  # pattern state and ledger live in the journals only
+        s.task("t1").pattern_state = {"author": []}  # type: ignore[attr-defined]
     save_state(tmp_path, s)
     assert (tmp_path / STATE_FILE).stat().st_size < 2_000
