@@ -16,7 +16,7 @@ from pathlib import Path
 
 from crew.llm.types import Completion, ToolCall, Usage
 from crew.observability import LangfuseSettings, Tracer
-from crew.observability.otlp_receiver import OTLPReceiver, SilentPort, closed_port
+from crew.testing.otlp_receiver import OTLPReceiver, SilentPort, closed_port
 
 MESSAGES = [{"role": "system", "content": "You are the coder. " * 40},
             {"role": "user", "content": "Implement CSV export for the todo CLI. " * 20}]

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 from tool_project import events, make_project, run_crew, tool_messages, traced_env
 
-from crew.observability.otlp_receiver import OTLPReceiver
 from crew.testing import StubReply, StubServer
+from crew.testing.otlp_receiver import OTLPReceiver
 from shared_helpers import alive
 
 OBS_TYPE = "langfuse.observation.type"

@@ -20,7 +20,7 @@ import yaml
 from e2e_helpers import DEMO_TASKS, crew, crew_env, ledger_of, only_run, state_of
 
 from crew.observability import trace_id_for
-from crew.observability.otlp_receiver import OTLPReceiver, SilentPort, closed_port
+from crew.testing.otlp_receiver import OTLPReceiver, SilentPort, closed_port
 
 TITLE = "Add CSV export to the todo CLI"
 PK = "pk-lf-e2e-0123456789abcdef"

@@ -16,8 +16,8 @@ from typing import Any
 from e2e_helpers import crew_env
 from tool_project import events, make_project, run_crew, tool_messages, traced_env
 
-from crew.observability.otlp_receiver import OTLPReceiver
 from crew.testing import StubReply, StubServer
+from crew.testing.otlp_receiver import OTLPReceiver
 
 ASK = {"approvals": {"run_command": "ask"}}
 

@@ -102,7 +102,7 @@ async def search_code(ctx: ToolContext, args: SearchCodeArgs) -> str:
         rx = re.compile(args.pattern, re.IGNORECASE if args.ignore_case else 0)
     except re.error as e:
         raise ToolError(f"invalid regular expression {args.pattern!r}: {e}") from e
-    rg = shutil.which("rg") if _use_ripgrep() else None
+    rg = shutil.which("rg")
     if rg:
         hits, more = await _rg_search(rg, policy, base, args)
     else:
@@ -114,7 +114,3 @@ async def search_code(ctx: ToolContext, args: SearchCodeArgs) -> str:
     if more:
         hits.append(f"[... more than {args.max_results} matches; narrow the pattern or path]")
     return "\n".join(hits)
-
-
-def _use_ripgrep() -> bool:
-    return os.environ.get("CREW_NO_RIPGREP", "") in ("", "0")

@@ -18,9 +18,9 @@ from engine_helpers import MakeLLM, ctx_for, say, template
 
 from crew.llm import LLM
 from crew.observability import LangfuseSettings, Tracer, trace_id_for, use_tracer
-from crew.observability.otlp_receiver import OTLPReceiver
 from crew.patterns import default_registry
 from crew.patterns.base import Outcome, PatternContext, PatternResult
+from crew.testing.otlp_receiver import OTLPReceiver
 from crew.workspace.worktrees import Workspace
 
 pytestmark = pytest.mark.slow  # engine turns take seconds

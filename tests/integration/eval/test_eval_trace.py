@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from crew.observability import Tracer
-from crew.observability.otlp_receiver import OTLPReceiver
+from crew.testing.otlp_receiver import OTLPReceiver
 
 
 @pytest.mark.slow

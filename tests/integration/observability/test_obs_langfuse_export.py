@@ -20,7 +20,7 @@ import pytest
 from crew.llm.types import Completion, ToolCall, Usage
 from crew.observability import Tracer, read_events, trace_id_for, trace_url
 from crew.observability.events import EVENTS_FILE
-from crew.observability.otlp_receiver import OTLPReceiver, SilentPort, closed_port
+from crew.testing.otlp_receiver import OTLPReceiver, SilentPort, closed_port
 
 PLANTED = {
     "OPENAI_API_KEY": "sk-proj-PLANTED0123456789abcdef",

@@ -18,7 +18,7 @@ import pytest
 
 from crew.observability import Tracer, trace_id_for
 from crew.observability.langfuse_sink import root_span_id_for
-from crew.observability.otlp_receiver import OTLPReceiver
+from crew.testing.otlp_receiver import OTLPReceiver
 
 KEYS = {"LANGFUSE_PUBLIC_KEY": "pk-lf-tree", "LANGFUSE_SECRET_KEY": "sk-lf-tree"}
 
@@ -111,7 +111,7 @@ TIMED = textwrap.dedent("""
 def test_a_silent_langfuse_costs_a_run_at_most_two_seconds(tmp_path: Path) -> None:
     """A host that accepts connections and never answers: the run (tracer setup, 200
     observations, close) takes at most 2 s longer than with tracing off."""
-    from crew.observability.otlp_receiver import SilentPort
+    from crew.testing.otlp_receiver import SilentPort
 
     silent = SilentPort()
     try:

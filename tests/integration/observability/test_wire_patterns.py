@@ -19,12 +19,12 @@ import yaml
 from crew.llm import LLM
 from crew.observability import LangfuseSettings, Tracer, read_events, use_tracer
 from crew.observability.events import EVENTS_FILE
-from crew.observability.otlp_receiver import OTLPReceiver, SilentPort, closed_port
 from crew.observability.transcript import build_tree
 from crew.patterns.base import PatternResult, TaskInfo
 from crew.patterns.registry import default_registry, merge_params
 from crew.patterns.setup import pattern_context
 from crew.spec.models import ModelsConfig, PatternSpec, RoleSpec
+from crew.testing.otlp_receiver import OTLPReceiver, SilentPort, closed_port
 from crew.workspace.worktrees import Workspace
 
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")

@@ -17,12 +17,12 @@ from crew.agent import Agent
 from crew.cli.show_cmd import find_run_dir, show, show_command
 from crew.errors import UserError
 from crew.observability import LangfuseSettings, Tracer, use_tracer
-from crew.observability.otlp_receiver import closed_port
 from crew.patterns.base import TaskInfo
 from crew.patterns.debate import Debate
 from crew.patterns.setup import pattern_context
 from crew.spec.models import RoleSpec
 from crew.testing import ScriptedLLM
+from crew.testing.otlp_receiver import closed_port
 
 CODER = RoleSpec(name="coder", title="Coder", goal="Write code.", instructions="Be careful.",
                  model="smart", tools=["read_file"], max_turns=4)

@@ -94,10 +94,12 @@ async def test_list_files_hides_protected_and_junk(ws: Path) -> None:
 
 
 @pytest.mark.parametrize("ripgrep", [False, True])
-async def test_search_code(ws: Path, ripgrep: bool, monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_search_code(ws: Path, ripgrep: bool, monkeypatch: pytest.MonkeyPatch,
+                           tmp_path: Path) -> None:
     if ripgrep and not shutil.which("rg"):
         pytest.skip("ripgrep is not installed")
-    monkeypatch.setenv("CREW_NO_RIPGREP", "0" if ripgrep else "1")
+    if not ripgrep:  # a machine without ripgrep: the Python search
+        monkeypatch.setenv("PATH", str(tmp_path / "no-rg"))
     out = await run(ws, "search_code", pattern=r"def \w+\(a")
     assert sorted(out.output.splitlines()) == ["app.py:1:def add(a, b):", "app.py:5:def sub(a, b):"]
     secret = await run(ws, "search_code", pattern="sk-planted")
