@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import threading
 import time
 from collections.abc import Callable
@@ -60,11 +59,9 @@ def new_eval_id() -> str:
 
 
 def _write_json(path: Path, data: dict[str, Any]) -> None:
-    from crew.observability.redact import scrub
+    from crew.run.state import write_atomic  # the one durable writer: fsynced, redacted
 
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(scrub(json.dumps(data, indent=2)), encoding="utf-8")
-    os.replace(tmp, path)
+    write_atomic(path, json.dumps(data, indent=2))
 
 
 def run_eval(suite_path: Path, opts: EvalOptions) -> EvalOutcome:

@@ -370,15 +370,18 @@ def _last_answer(ctx: PatternContext, role: str, rnd: int, purpose: str
 
 
 async def gather_all(*aws: Awaitable[Any]) -> list[Any]:
-    """asyncio.gather that cancels the siblings when one fails (e.g. a budget stop)."""
-    tasks = [asyncio.ensure_future(a) for a in aws]
+    """Every awaitable's result, in order, run in an `asyncio.TaskGroup`: when one fails (e.g.
+    a budget stop) the siblings are cancelled and that failure is raised as itself."""
     try:
-        return list(await asyncio.gather(*tasks))
-    except BaseException:
-        for t in tasks:
-            t.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
-        raise
+        async with asyncio.TaskGroup() as group:
+            tasks = [group.create_task(_awaited(a)) for a in aws]
+    except BaseExceptionGroup as eg:
+        raise eg.exceptions[0] from None
+    return [t.result() for t in tasks]
+
+
+async def _awaited(aw: Awaitable[Any]) -> Any:
+    return await aw
 
 
 def traced_round(n: int, **payload: Any) -> Observation:
