@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import atexit
 import logging
 import os
 import sys
@@ -124,8 +125,19 @@ def load_litellm() -> Any:
         from crew.llm.replay import register_replay_provider
 
         register_replay_provider(litellm)
+        atexit.register(_quick_teardown)
         _litellm = litellm
         return litellm
+
+
+def _quick_teardown() -> None:
+    """At interpreter exit, after the other exit handlers: move every live object to the
+    permanent generation, so the final collections skip litellm's ~100k objects. A library
+    user's process otherwise spends ~1 s (5 s on a loaded machine) leaving after its work is
+    done; objects are still freed by reference counting, as before."""
+    import gc
+
+    gc.freeze()
 
 
 
