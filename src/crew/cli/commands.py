@@ -55,6 +55,8 @@ COMMANDS = (
             "Show a run's conversation: tasks, rounds, tool calls, cost."),
     Command("eval", "crew.cli.eval_cmd:eval_command",
             "Measure variants (crew, pattern, models) on a suite of features."),
+    Command("knowledge", "crew.cli.knowledge_cmd:knowledge_app",
+            "Show, edit or clear what crew learned about a repository."),
     Command("import", "crew.cli.import_cmd:import_app",
             "Import a project from another agent framework."),
 )

@@ -155,20 +155,34 @@ def run_summary(session: RunSession) -> str:
              for g in st.gates]
     if gates:
         out += ["Acceptance gates:", *gates]
-    fixes, reviews = [], []
-    for t in session.plan or []:
-        ts = st.task(t.id)
-        if t.kind == "gate_fix":
-            fixes.append(f"- {t.id} ({ts.status}): {_tail(ts.summary, 300, head=True)}")
-        reviews += [f"- {r}" for r in ts.reviews]
+    fixes = [f"- {t.id} ({st.task(t.id).status}): {_tail(st.task(t.id).summary, 300, head=True)}"
+             for t in session.plan or [] if t.kind == "gate_fix"]
     if fixes:
         out += ["Fixes of failed gates:", *fixes]
+    reviews = _reviews(session)
     if reviews:
-        out += ["Changes reviewers requested:", *reviews[:20]]
+        out += ["Changes reviewers requested:", *(f"- {r}" for r in reviews[:20])]
     commands = _commands(session.run_dir / "events.jsonl")
     if commands:
-        out += ["Commands the agents ran (exit code, times):", *commands]
+        out += ["Commands the agents ran (exit code, times):",
+                *(f"- `{cmd[:160]}` exit {code}" + (f" x{n}" if n > 1 else "")
+                  for (cmd, code), n in list(commands.items())[:15])]
     return scrub("\n".join(out))[:SUMMARY_CHARS]
+
+
+def _reviews(session: RunSession) -> list[str]:
+    return [r for t in session.plan or [] for r in session.state.task(t.id).reviews]
+
+
+def worth_distilling(session: RunSession, notes: str) -> bool:
+    """Whether the run holds anything the notes may lack: a reviewer's request, a failed gate,
+    or a command that worked and the notes do not mention. Otherwise no call is made."""
+    if _reviews(session) or any(not g.passed for g in session.state.gates):
+        return True
+    worked = [g.command for g in session.state.gates]
+    worked += [cmd for (cmd, code), _ in _commands(session.run_dir / "events.jsonl").items()
+               if code == "0"]
+    return any(" ".join(c.split()) not in notes for c in worked)
 
 
 def _tail(text: str, n: int, *, head: bool = False) -> str:
@@ -176,14 +190,14 @@ def _tail(text: str, n: int, *, head: bool = False) -> str:
     return flat[:n] if head else flat[-n:]
 
 
-def _commands(events: Path) -> list[str]:
-    """`run_command`/`run_tests` calls from the event log: command and exit code, counted."""
+def _commands(events: Path) -> Counter[tuple[str, str]]:
+    """`run_command`/`run_tests` calls from the event log: (command, exit code) counted."""
     started: dict[str, str] = {}
     seen: Counter[tuple[str, str]] = Counter()
     try:
         lines = events.read_text(encoding="utf-8", errors="replace").splitlines()
     except OSError:
-        return []
+        return Counter()
     for line in lines:
         if '"tool.' not in line:
             continue
@@ -197,8 +211,7 @@ def _commands(events: Path) -> list[str]:
         elif e.get("type") == "tool.end" and e.get("id") in started:
             m = _EXIT.search(str(p.get("output") or ""))
             seen[(started.pop(e["id"]), m.group(1) if m else "?")] += 1
-    return [f"- `{cmd[:160]}` exit {code}" + (f" x{n}" if n > 1 else "")
-            for (cmd, code), n in list(seen.items())[:15]]
+    return seen
 
 
 def _command_of(tool: str, raw: Any) -> str:
@@ -265,6 +278,10 @@ async def learn_from_run(session: RunSession) -> None:
         return
     outcome = KnowledgeOutcome(file=kfile.label)
     session.state.knowledge = outcome
+    current = await asyncio.to_thread(kfile.read)
+    if not await asyncio.to_thread(worth_distilling, session, current):
+        outcome.note = "nothing new to learn (no review request, failed gate or new command)"
+        return
     supervisor = session.resolved.crew.spec.supervisor
     alias = session.resolved.roles[supervisor].spec.model
     messages: list[Any] = [
@@ -278,7 +295,7 @@ async def learn_from_run(session: RunSession) -> None:
         outcome.note = f"nothing added: {type(e).__name__}: {str(e)[:200]}"
         session.tracer.event("knowledge_skipped", "WARNING", {"error": outcome.note})
         return
-    text, outcome.added, outcome.refused = merge_learned(kfile.read(), learned,
+    text, outcome.added, outcome.refused = merge_learned(current, learned,
                                                          session.state.run_id)
     if not outcome.added:
         outcome.note = "nothing new"
