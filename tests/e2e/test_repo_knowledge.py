@@ -10,6 +10,7 @@ import json
 import os
 import subprocess
 import textwrap
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -62,7 +63,8 @@ def _lead(body: dict[str, Any]) -> StubReply:
                      "I think this run went well!"]}))
 
 
-def _project(tmp: Path, stub: StubServer, *, crew_knowledge: str) -> tuple[Path, Path]:
+def _project(tmp: Path, stub: StubServer, *, crew_knowledge: str,
+             lead: Callable[[dict[str, Any]], StubReply] = _lead) -> tuple[Path, Path]:
     repo = tmp / "repo"
     (repo / "app").mkdir(parents=True)
     (repo / "app" / "__init__.py").write_text("")
@@ -90,7 +92,7 @@ def _project(tmp: Path, stub: StubServer, *, crew_knowledge: str) -> tuple[Path,
         {"model_name": n, "litellm_params": {"model": f"openai/{n}", "api_base": stub.url,
                                              "api_key": "sk-stub-not-a-key"}}
         for n in ("lead", "author", "reviewer")], "router_settings": {"num_retries": 0}}))
-    stub.respond(_lead, model="lead").respond(_author, model="author")
+    stub.respond(lead, model="lead").respond(_author, model="author")
     stub.respond(_reviewer, model="reviewer")
     return repo, spec
 
@@ -180,3 +182,39 @@ def test_knowledge_off_reads_and_writes_none(tmp_path: Path) -> None:
     assert "knowledge" not in {e["purpose"] for e in ledger_of(run)}
     assert notes_file.read_text() == before
     assert "## Knowledge" not in (run / "report.md").read_text()
+
+
+def test_knowledge_commit_puts_the_notes_on_the_runs_branch(tmp_path: Path) -> None:
+    with StubServer() as stub:
+        repo, spec = _project(tmp_path, stub, crew_knowledge="commit")  # the crew's key
+        run, _ = _run(_feature(spec, "port", None), stub)
+    state = state_of(run)
+    assert state["status"] == "passed" and state["knowledge"]["file"] == "CREW.md"
+    branch = state["branch"]
+    notes = subprocess.run(["git", "-C", str(repo), "show", f"{branch}:CREW.md"],
+                           capture_output=True, text=True, check=True).stdout
+    assert f"- {CONVENTION} [run {state['run_id']}]" in notes and SECRET not in notes
+    subject = subprocess.run(["git", "-C", str(repo), "log", "-1", "--format=%an|%s", branch],
+                             capture_output=True, text=True, check=True).stdout.strip()
+    assert subject == f"crew (crew)|crew: repository knowledge from run {state['run_id']}"
+    assert not (repo / "CREW.md").exists() and not (repo / ".crew" / "knowledge.md").exists()
+
+
+def _lead_rambles(body: dict[str, Any]) -> StubReply:
+    if DISTIL_MARK in _texts(body, system=True):
+        return StubReply.text("What a lovely run! Nothing to add, I think.")
+    return _lead(body)
+
+
+def test_an_unusable_distil_answer_adds_nothing_and_the_run_still_passes(
+        tmp_path: Path) -> None:
+    with StubServer() as stub:
+        repo, spec = _project(tmp_path, stub, crew_knowledge="on", lead=_lead_rambles)
+        run, bodies = _run(_feature(spec, "port", None), stub)
+    state = state_of(run)
+    assert state["status"] == "passed"
+    assert sum(DISTIL_MARK in _texts(b, system=True) for b in bodies) == 1  # no re-ask
+    assert state["knowledge"]["added"] == []
+    assert state["knowledge"]["note"].startswith("nothing added: StructuredOutputError")
+    assert not (repo / ".crew" / "knowledge.md").exists()
+    assert "Nothing added to `.crew/knowledge.md`" in (run / "report.md").read_text()
