@@ -38,8 +38,8 @@ _TAG = re.compile(r"\s*\[run ([0-9A-Za-z_-]+)\]\s*$")
 _WORDS = re.compile(r"[a-z0-9_./-]+")
 # Model chatter rather than a fact about the repository.
 _CHATTER = re.compile(
-    r"^(i|i'm|i'll|i've|we|we'll|let me|let's|sure|okay|ok|here|great|thanks|thank you|note:|"
-    r"as an ai|certainly|hello|hi)\b|\?$|\b(this run|this task|this feature)\b",
+    r"^((i|we) |(i'm|i'll|i've|we'll|let me|let's|sure|okay|here|great|thanks|thank you|"
+    r"as an ai|certainly|hello)\b)|\?$|\b(this run|this task|this feature)\b",
     re.IGNORECASE)
 
 

@@ -17,12 +17,14 @@ def test_merge_tags_dedups_and_keeps_a_persons_edits() -> None:
     text = ("# Repository knowledge (crew)\n\n## Conventions\n- Use tabs in Makefiles\n"
             "- Raise AppError for bad input [run 20261130-000000-cccc]\n\n"
             "## Team notes\nAsk Ana before touching migrations.\n")
-    learned = Learned(commands=["`make test` runs the tests"],
+    learned = Learned(commands=["`make test` runs the tests",
+                                "I/O helpers live in app/io.py; wrap OSError in AppError"],
                       conventions=["raise AppError for bad input.", "Log with the logging module"],
                       pitfalls="`make lint` fails until `make deps` ran")  # one string: a list
     out, added, refused = merge_learned(text, learned, RUN1)
     assert refused == 0
     assert added == ["Commands: `make test` runs the tests",
+                     "Commands: I/O helpers live in app/io.py; wrap OSError in AppError",
                      "Conventions: Log with the logging module",
                      "Pitfalls: `make lint` fails until `make deps` ran"]
     notes = kn.parse(out)
