@@ -7,6 +7,8 @@
   tokens       cl100k prompt tokens per workload and prefix reuse (benchmarks/tokens.py)
   prefix reuse multi-turn agent, debate, offline demo (benchmarks/prefix_reuse.py)
   memory       peak RSS of a fresh offline demo (goal < 250 MB)
+  knowledge    two features on one repository: the second run with and without the first's
+               notes (benchmarks/knowledge.py)
   peers        crew beside AutoGen and CrewAI on the same workloads (benchmarks/peers.py;
                a framework not installed is reported as skipped)
 The machine may be loaded by other work: compare the ratios side by side, not seconds.
@@ -26,6 +28,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 
+import knowledge
 import patterns
 import peers
 import prefix_reuse
@@ -63,6 +66,8 @@ def main() -> None:
     print(f"== patterns: fresh process, stub 200 ms, median of {a.repeats}")
     for legacy in (False, True):
         patterns.report(patterns.measure(0.2, a.repeats, legacy), "legacy" if legacy else "crew")
+    print("== repository knowledge: run 2 with run 1's notes, and without")
+    knowledge.report(knowledge.measure())
     print(f"== peers side by side: same workloads and texts, fresh process, median of {a.repeats}")
     peers.report(peers.measure(0.2, a.repeats))
 

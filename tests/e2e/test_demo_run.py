@@ -46,6 +46,13 @@ def test_demo_run_builds_the_feature_on_a_branch(demo: Path) -> None:
         assert text in report
     assert branch in res.stdout
 
+    # what the run learned (the replay's distil answer) is kept for the next run, outside git
+    notes = (repo / ".crew" / "knowledge.md").read_text()
+    assert f"runs the tests (no pytest needed) [run {state['run_id']}]" in notes
+    assert "## Knowledge" in report and "CLI errors exit 2" in report
+    shown = crew("knowledge", "show", "--repo", str(repo))
+    assert shown.returncode == 0 and "CLI errors exit 2" in shown.stdout
+
     # the user's branch, index and working tree are untouched
     assert git(repo, "rev-parse", "main") == main_before
     assert git(repo, "status", "--porcelain") == ""

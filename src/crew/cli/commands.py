@@ -22,7 +22,7 @@ OPTIONS = (("--version", VERSION_HELP), ("-h, --help", HELP_HELP))
 
 class Command:
     """A top-level command: its name, the typer command (or sub-app) as "module:attribute",
-    and the one line `crew --help` shows (a single line; <= 66 characters fit 80 columns)."""
+    and the one line `crew --help` shows (a single line; <= 65 characters fit 80 columns)."""
 
     __slots__ = ("name", "summary", "target")
 
@@ -42,7 +42,7 @@ COMMANDS = (
     Command("init", "crew.cli.spec_cmd:init",
             "Scaffold a feature.yaml and a models.yaml that validate."),
     Command("run", "crew.cli.run_cmd:run",
-            "Build a feature: plan, tasks, gates; leaves a branch and a report."),
+            "Build a feature: plan, tasks, gates; leave a branch and a report."),
     Command("plan", "crew.cli.run_cmd:plan", "Plan a feature and stop (= crew run --plan-only)."),
     Command("resume", "crew.cli.run_cmd:resume",
             "Continue a run after a crash, Ctrl-C or an exhausted budget."),
@@ -55,6 +55,8 @@ COMMANDS = (
             "Show a run's conversation: tasks, rounds, tool calls, cost."),
     Command("eval", "crew.cli.eval_cmd:eval_command",
             "Measure variants (crew, pattern, models) on a suite of features."),
+    Command("knowledge", "crew.cli.knowledge_cmd:knowledge_app",
+            "Show, edit or clear what crew learned about a repository."),
     Command("import", "crew.cli.import_cmd:import_app",
             "Import a project from another agent framework."),
 )

@@ -90,6 +90,7 @@ def write_spec(feature: Path, dest: Path, *, crew: str | None, pattern: str | No
         if (here / folder).is_dir():
             (dest / folder).symlink_to(here / folder, target_is_directory=True)
     data["repo"] = "."  # the case repo is passed to the run
+    data.setdefault("knowledge", "off")  # runs are measured alone: no notes from another run
     if models is not None:
         data["models"] = str(models)
     elif data.get("models"):

@@ -285,6 +285,20 @@ def _gates_section(state: RunState) -> list[str]:
     return out
 
 
+def _knowledge_section(state: RunState) -> list[str]:
+    """What the run added to the repository's notes (crew.run.knowledge); none when off."""
+    k = state.knowledge
+    if k is None:
+        return []
+    out = ["## Knowledge", ""]
+    refused = f" ({k.refused} refused: secret, chatter or too long)" if k.refused else ""
+    if k.added:
+        out += [f"Added to `{k.file}`{refused}:", "", *(f"- {_cell(a)}" for a in k.added)]
+    else:
+        out += [f"Nothing added to `{k.file}`{refused}: {_cell(k.note or 'nothing new')}."]
+    return [*out, ""]
+
+
 def _safety_section(state: RunState) -> list[str]:
     """Where commands ran, under which limits, and what changed in the user's repository."""
     out = ["## Sandbox and your repository", ""]
@@ -394,6 +408,7 @@ def render_report(state: RunState, plan: list[PlannedTask], ledger: Ledger, *,
     lines += _tasks_section(state, plan, ledger)
     lines += _degraded_section(state, plan)
     lines += _gates_section(state)
+    lines += _knowledge_section(state)
     lines += _safety_section(state)
     lines += _totals_section(state, ledger)
     lines += _next_section(state, ledger, limit_usd)

@@ -24,6 +24,7 @@ from crew.patterns.setup import pattern_context
 from crew.run import gates as gates_mod
 from crew.run.checkpointer import Checkpointer
 from crew.run.journal import TURNS_FILE, StateWriter, TurnJournal
+from crew.run.knowledge import join_sections, learn_from_run, read_for_prompt
 from crew.run.merge_fix import conflict_task, start_conflict_merge
 from crew.run.plan import make_plan, planned_problems, repo_context
 from crew.run.plan_tools import PlanRepo
@@ -92,7 +93,7 @@ class RunSession:
     approve: Any = None  # Callable[[list[PlannedTask]], list[PlannedTask] | None]
     turns: TurnJournal | None = None  # turns.jsonl (opened from run_dir when not given)
     writer: StateWriter | None = None  # None: state.json is written synchronously
-    conventions: str | None = None  # the repo's AGENTS.md section, read when the session runs
+    conventions: str | None = None  # AGENTS.md + crew's notes on the repo, read at the start
     _budget_out: bool = False  # a task ended on the budget: start nothing new
     _session_start: float = field(default_factory=time.monotonic)
     _wall_base: float = 0.0
@@ -176,8 +177,9 @@ class RunSession:
 
     async def _execute(self) -> None:
         # read once per session: every role's prompt starts with the same text (prompt caches)
-        self.conventions = await asyncio.to_thread(read_conventions, self.workspace.path,
-                                                   self._protected())
+        self.conventions = join_sections(  # AGENTS.md, then crew's notes on this repository
+            await asyncio.to_thread(read_conventions, self.workspace.path, self._protected()),
+            await asyncio.to_thread(read_for_prompt, self))
         if self.plan is None:
             self.state.status = "planning"
             self.checkpoint()
@@ -208,6 +210,7 @@ class RunSession:
             self.state.status = "budget"
             return
         await self._gates()
+        await learn_from_run(self)  # the notes for the next run (degrades; never fails one)
 
     async def _make_plan(self) -> list[PlannedTask]:
         files = await asyncio.to_thread(_tracked_files, self.workspace.path)

@@ -90,6 +90,17 @@ class GateResult(BaseModel):
     attempt: int = 1  # 1 = after the tasks, 2.. = after each fix round
 
 
+class KnowledgeOutcome(BaseModel):
+    """What the end of a run added to the repository's knowledge notes (crew.run.knowledge)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    file: str  # .crew/knowledge.md or CREW.md
+    added: list[str] = Field(default_factory=list)  # "Section: entry"
+    refused: int = 0  # entries refused: a secret, chatter, too long
+    note: str = ""  # why nothing was added, when nothing was
+
+
 class RunState(BaseModel):
     """Everything `crew resume` needs, and what `crew runs` and the report read."""
 
@@ -130,6 +141,7 @@ class RunState(BaseModel):
     host_changes: list[str] | None = None  # after the run: changes crew did not make
     degraded: list[Degraded] = Field(default_factory=list)  # the run plan's, if degraded
     cleanup: list[str] = Field(default_factory=list)  # what the end of the run removed or kept
+    knowledge: KnowledgeOutcome | None = None  # what the run added to the repository's notes
 
     def task(self, task_id: str) -> TaskState:
         return self.tasks.setdefault(task_id, TaskState())

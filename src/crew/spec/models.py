@@ -17,6 +17,17 @@ Name = str  # validated with NAME_RE where it names a library entry
 # spec, by crew.patterns.checks.
 Engine = Annotated[str, Field(pattern=NAME_RE)]
 SandboxName = Literal["auto", "docker", "bwrap", "local"]
+# Repository notes across runs: off, kept in .crew/knowledge.md (on), or committed as CREW.md.
+KnowledgeMode = Literal["off", "on", "commit"]
+
+
+def knowledge_of(v: Any) -> Any:
+    """YAML 1.1 reads a bare `on`/`off` as a boolean: take it as the word the user wrote."""
+    return {True: "on", False: "off"}.get(v, v) if isinstance(v, bool) else v
+
+
+_KNOWLEDGE_HELP = ("Notes crew keeps about the repository across runs: off, on "
+                   "(.crew/knowledge.md, outside git; the default) or commit (CREW.md).")
 
 # The termination condition names a pattern template may combine with | and & (issue 5 builds them).
 # Not `budget`: a budget stop always ends a pattern (outcome budget), whatever the expression.
@@ -350,6 +361,8 @@ class CrewSpec(Strict, ToolSection):
     patterns: list[str] = Field(min_length=1, description="Pattern templates tasks may use.")
     templates: list[str] = Field(default_factory=list, description="Task templates on offer.")
     defaults: CrewDefaults = Field(default_factory=CrewDefaults)
+    knowledge: KnowledgeMode | None = Field(default=None, description=_KNOWLEDGE_HELP)
+    _k = field_validator("knowledge", mode="before")(lambda v: knowledge_of(v))
     sandbox: SandboxSpec | None = Field(default=None, description="Sandbox backend and limits.")
 
     _n = field_validator("name")(lambda v: v and _check_name(v))
@@ -419,6 +432,9 @@ class FeatureSpec(Strict, ToolSection):
     acceptance: list[AcceptanceCommand] = Field(default_factory=list)
     budget: BudgetSpec = Field(default_factory=BudgetSpec)
     tasks: list[PinnedTask] = Field(default_factory=list)
+    knowledge: KnowledgeMode | None = Field(default=None, description=_KNOWLEDGE_HELP
+                                            + " Overrides the crew's.")
+    _k = field_validator("knowledge", mode="before")(lambda v: knowledge_of(v))
     sandbox: SandboxSpec | None = Field(default=None, description="Overrides the crew's.")
 
     @field_validator("acceptance", mode="before")

@@ -11,7 +11,8 @@ It lets tests exercise LiteLLM's real HTTP path: point a deployment at it with
         assert server.requests[0].body["messages"][0]["content"] == "hi"
 
 Replies are served per model name (the `<name>` in `openai/<name>`) first, then from the shared
-queue, then from the model's or the shared `always` reply. With nothing scripted the server answers
+queue, then from the model's or the shared `respond` function (it sees the request body), then
+from the model's or the shared `always` reply. With nothing scripted the server answers
 HTTP 400 naming the model, so a missing script fails fast instead of being retried.
 
 Stdlib only (http.server in a thread, 127.0.0.1, ephemeral port); importing it is cheap.
@@ -24,6 +25,7 @@ import socket
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -113,12 +115,19 @@ class RecordedRequest:
 class _Script:
     queues: dict[str | None, deque[StubReply]] = field(default_factory=dict)
     always: dict[str | None, StubReply] = field(default_factory=dict)
+    responders: dict[str | None, Callable[[dict[str, Any]], StubReply | None]] = field(
+        default_factory=dict)
 
-    def next_for(self, model: str) -> StubReply | None:
+    def next_for(self, model: str, body: dict[str, Any] | None = None) -> StubReply | None:
         for key in (model, None):
             q = self.queues.get(key)
             if q:
                 return q.popleft()
+        for key in (model, None):
+            fn = self.responders.get(key)
+            reply = fn(body or {}) if fn is not None else None
+            if reply is not None:
+                return reply
         for key in (model, None):
             if key in self.always:
                 return self.always[key]
@@ -149,6 +158,15 @@ class StubServer:
         """Serve `reply` whenever nothing is queued (for `model` only, or for any model)."""
         with self._lock:
             self._script.always[model] = reply
+        return self
+
+    def respond(self, fn: Callable[[dict[str, Any]], StubReply | None], *,
+                model: str | None = None) -> StubServer:
+        """Answer with `fn(request body)` whenever nothing is queued (for `model` only, or for
+        any model): a model that follows rules, e.g. one that reads its system message. `fn`
+        returning None falls through to `always`."""
+        with self._lock:
+            self._script.responders[model] = fn
         return self
 
     def pending(self) -> int:
@@ -197,7 +215,7 @@ class StubServer:
         model = str(body.get("model", ""))
         with self._lock:
             self.requests.append(RecordedRequest(path, model, body, headers))
-            reply = self._script.next_for(model)
+            reply = self._script.next_for(model, body)
             self._n += 1
             n = self._n
         if reply is None:
