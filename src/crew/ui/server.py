@@ -1,0 +1,65 @@
+"""Binds the `crew ui` app: loopback by default; any other address only when the user names it
+with `--host`, and then behind a token printed once (the page asks for it)."""
+
+from __future__ import annotations
+
+import ipaddress
+import secrets
+import socket
+from collections.abc import Callable
+from pathlib import Path
+
+from crew.errors import UserError
+
+
+def is_loopback(host: str) -> bool:
+    """Whether every address `host` names is a loopback address (127.0.0.0/8, ::1)."""
+    name = host.strip("[]")
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        pass
+    try:
+        infos = socket.getaddrinfo(name, None)
+    except OSError:
+        return False
+    return bool(infos) and all(ipaddress.ip_address(str(i[4][0]).split("%")[0]).is_loopback
+                               for i in infos)
+
+
+def bind(host: str | None, port: int) -> tuple[socket.socket, str | None]:
+    """The listening socket and the token the pages ask for: None on loopback (`host` None
+    is 127.0.0.1, the only address crew ui binds unless --host names another), a fresh
+    random one on any other address."""
+    address = host if host is not None else "127.0.0.1"
+    loopback = is_loopback(address)
+    if not 0 <= port <= 65535:
+        raise UserError(f"--port {port} is not a port number", field="--port",
+                        hint="0 (any free port) to 65535")
+    try:
+        family = socket.AF_INET6 if ":" in address.strip("[]") else socket.AF_INET
+        sock = socket.create_server((address.strip("[]"), port), family=family)
+    except OSError as e:
+        raise UserError(f"cannot listen on {address}:{port}: {e.strerror or e}",
+                        field="--port" if port else "--host",
+                        hint="pick another --port (0 takes any free one)") from None
+    return sock, None if loopback else secrets.token_urlsafe(24)
+
+
+def serve(repo: Path | None, host: str | None, port: int,
+          say: Callable[[str], None] = print) -> None:
+    """Serve the runs of `repo` (None: crew's index) until Ctrl-C."""
+    import uvicorn
+
+    from crew.ui.app import create_app
+
+    sock, token = bind(host, port)
+    bound_host, bound_port = sock.getsockname()[:2]
+    shown = f"[{bound_host}]" if ":" in str(bound_host) else str(bound_host)
+    app = create_app(repo, token=token, loopback=token is None)
+    say(f"crew ui: http://{shown}:{bound_port}/  (read-only; Ctrl-C stops it)")
+    if token is not None:
+        say(f"token: {token}  (the page asks for it; anyone with it can read the runs)")
+    config = uvicorn.Config(app, log_level="warning", lifespan="off", access_log=False,
+                            timeout_graceful_shutdown=1)
+    uvicorn.Server(config).run(sockets=[sock])
