@@ -3,12 +3,11 @@ the `crew[ui]` extra). Register it with ``app.command("ui")(ui_cmd.ui_command)``
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 from typing import Annotated
 
 import typer
-
-from crew.errors import UserError
 
 DEFAULT_PORT = 8765
 
@@ -25,21 +24,14 @@ def ui_command(
                        "loopback gets a token, printed once, that the page asks for.")] = None,
 ) -> None:
     """A local read-only web view of runs, updated live while a run works."""
-    try:
-        import jinja2  # noqa: F401
-        import starlette  # noqa: F401
-        import uvicorn  # noqa: F401
-    except ImportError as e:
-        raise UserError(f"crew ui needs the ui extra ({e.name} is not installed)",
-                        hint="pip install 'crew[ui]'") from None
-    from crew.ui.server import serve
+    from crew.ui.server import require_extra, serve
+
+    require_extra()
 
     root = None
     if repo is not None:
         from crew.workspace.git import repo_root
 
         root = repo_root(repo)
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         serve(root, host, port, say=lambda line: typer.echo(line))
-    except KeyboardInterrupt:
-        pass

@@ -105,6 +105,7 @@ class RunPage:
     stop_reason: str | None
     tasks: list[TaskView]
     planning: list[Node]
+    events: list[Node]  # point events of the run itself (gates, errors, plan repairs)
     gates: list[GateResult]
     degraded: list[Degraded]
     totals: dict[str, Any]
@@ -173,6 +174,8 @@ def run_page(run_dir: Path) -> RunPage:
         run_id=run_dir.name, title=state.feature_title if state else run_dir.name,
         status="running" if running else run_label(run_dir, state), running=running,
         stop_reason=state.stop_reason if state else None, tasks=tasks, planning=planning,
+        events=[n for r in roots for n in ([r] if r.kind == "event" else r.children)
+                if n.kind == "event"],
         gates=list(state.gates) if state else [], degraded=list(state.degraded) if state else [],
         totals=summarize(events), series=_series(all_nodes), trace_url=url, dag=_dag(tasks))
 
@@ -235,7 +238,7 @@ def _dag(tasks: list[TaskView]) -> dict[str, Any]:
         return depth[tid]
 
     rows: dict[int, int] = {}
-    boxes = {}
+    boxes: dict[str, dict[str, Any]] = {}
     w, h, gap_x, gap_y = 170, 34, 50, 14
     for t in tasks:
         col = level(t.id)

@@ -12,6 +12,16 @@ from pathlib import Path
 from crew.errors import UserError
 
 
+def require_extra() -> None:
+    """UserError unless the `crew[ui]` extra's packages are installed."""
+    import importlib.util
+
+    missing = [m for m in ("starlette", "uvicorn", "jinja2") if importlib.util.find_spec(m) is None]
+    if missing:
+        raise UserError(f"crew ui needs the ui extra ({', '.join(missing)} not installed)",
+                        hint="pip install 'crew[ui]'")
+
+
 def is_loopback(host: str) -> bool:
     """Whether every address `host` names is a loopback address (127.0.0.0/8, ::1)."""
     name = host.strip("[]")
