@@ -130,19 +130,42 @@ def _walk(nodes: list[Node]) -> list[Node]:
     return out
 
 
-def task_diff(repo: Path, commit: str) -> str:
-    """`git show` of a task's commit (its message, stat and patch), cut at DIFF_CHARS."""
+def task_diff(repo: Path, commit: str, task_id: str) -> str:
+    """What task `task_id` changed: the diff (stat and patch) from where its branch started
+    to its `commit` — through its own commits and the merges of its subtasks, found by their
+    Crew-Task / Crew-Merge trailers — cut at DIFF_CHARS."""
     from crew.workspace.git import run_git
+    from crew.workspace.naming import MERGE_TRAILER, TASK_TRAILER
 
     key = (str(repo), commit)
-    if key not in _diffs:
-        res = run_git(repo, "show", "--no-color", "--stat", "--patch",
-                      "--format=commit %H%n%n%B", commit, check=False)
-        text = res.out if res.ok else f"(git show {commit[:12]} failed: {res.err.strip()})"
-        if len(text) > DIFF_CHARS:
-            text = text[:DIFF_CHARS] + f"\n… ({len(text) - DIFF_CHARS} more characters)"
-        _diffs[key] = text
-    return _diffs[key]
+    if key in _diffs:
+        return _diffs[key]
+    fmt = (f"--format=%H%x1f%P%x1f%(trailers:key={TASK_TRAILER},valueonly,separator=%x2c)"
+           f"%x1f%(trailers:key={MERGE_TRAILER},valueonly,separator=%x2c)%x1e")
+    log = run_git(repo, "log", "--first-parent", "-n", "500", fmt, commit, check=False)
+    start = None
+    for record in log.out.split("\x1e") if log.ok else []:
+        fields = record.strip("\n").split("\x1f")
+        if len(fields) != 4:
+            continue
+        names = [n.strip() for n in f"{fields[2]},{fields[3]}".split(",") if n.strip()]
+        if not any(n == task_id or n.startswith(f"{task_id}-") for n in names):
+            break
+        start = (fields[1].split() or [None])[0]
+    if start is not None:
+        res = run_git(repo, "diff", "--no-color", "--stat", "--patch", start, commit,
+                      check=False)
+        text = f"{start[:12]}..{commit[:12]}\n\n{res.out}"
+    else:  # not a commit crew made (or the first of the repository): the commit itself
+        res = run_git(repo, "show", "--no-color", "--stat", "--patch", "--format=commit %H%n%n%B",
+                      commit, check=False)
+        text = res.out
+    if not res.ok:
+        text = f"(git could not show {commit[:12]}: {res.err.strip()})"
+    if len(text) > DIFF_CHARS:
+        text = text[:DIFF_CHARS] + f"\n… ({len(text) - DIFF_CHARS} more characters)"
+    _diffs[key] = text
+    return text
 
 
 def run_page(run_dir: Path) -> RunPage:
@@ -208,7 +231,7 @@ def _tasks(run_dir: Path, state: RunState | None, by_task: dict[str, list[Node]]
         view.tokens = sum(_tokens((g.end or {}).get("usage")) for g in gens)
         view.trace_url = url if nodes else None
         if view.commit and repo is not None:
-            view.diff = task_diff(repo, view.commit)
+            view.diff = task_diff(repo, view.commit, tid)
     return list(views.values())
 
 

@@ -38,9 +38,16 @@ SHAPE = "sk-" + "Ab3" * 8  # a key shape nobody registered
 def _run(repo: Path) -> Path:
     """A finished two-task run: t1 with a round, a turn, a message and a tool call, and a
     commit; t2 after t1. The secret sits in an event, a gate's output and t1's diff."""
+    (repo / "other.py").write_text("BEFORE = 1\n")  # an earlier task's: not in t1's diff
     (repo / "app.py").write_text(f"TOKEN = {SECRET!r}\nVALUE = 2\n")
-    git(repo, "add", "-A")
-    git(repo, "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "t1: value 2")
+    for message, files in (("earlier\n\nCrew-Task: t0", ["other.py"]),
+                           ("t1 subtask: value 2\n\nCrew-Task: t1-s1", ["app.py"])):
+        git(repo, "add", *files)
+        git(repo, "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", message)
+    (repo / "NOTES.md").write_text("value two\n")
+    git(repo, "add", "NOTES.md")
+    git(repo, "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm",
+        "t1: notes\n\nCrew-Task: t1")
     commit = git(repo, "rev-parse", "HEAD")
     d = run_dir(repo, RUN_ID)
     tracer = Tracer.create(RUN_ID, "Make value two", d, enabled=False, sinks=[])
@@ -106,7 +113,8 @@ def test_the_run_page_shows_tasks_conversation_diff_gates_and_degraded(repo: Pat
     assert 'data-task="t1"' in html and 'data-task="t2"' in html  # both in the DAG
     assert "I will edit app.py now." in html  # the message
     assert "→ edit_file(" in html and "⚙ edit_file" in html and "edited app.py" in html
-    assert "+VALUE = 2" in html and "t1: value 2" in html  # the diff of t1's commit
+    # t1's diff: from where its branch started (its subtask's commit and its own), no earlier
+    assert "+VALUE = 2" in html and "+value two" in html and "other.py" not in html
     assert "pytest -q" in html and "1 failed" in html  # the gate with its output
     assert "degraded" in html and "reviewer" in html
     assert "the model gave up" in html
