@@ -115,8 +115,8 @@ def test_crew_ui_shows_a_finished_and_a_running_run_live_in_chromium(
     feature_a = demo.make_demo(tmp_path / "a")
     feature_b = demo.make_demo(tmp_path / "b")
     repo = feature_a.parent / "project"  # both runs work on this repository
-    hold = 15.0
-    with StubServer() as stub_a, StubServer(latency_s=0.3) as stub_b:
+    hold = 12.0
+    with StubServer() as stub_a, StubServer(latency_s=0.1) as stub_b:
         _demo_on_stub(feature_a, stub_a, {})
         _demo_on_stub(feature_b, stub_b, {("doc_writer", 1): hold})  # docs waits for its writer
         run_a = _start(feature_a, log=tmp_path / "a.log")

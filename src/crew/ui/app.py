@@ -70,7 +70,7 @@ def _said(node: Node) -> tuple[str, list[str]]:
     out = (node.end or {}).get("output")
     if isinstance(out, dict):
         calls = [f"{c.get('function', {}).get('name', '?')}"
-                 f"({_text(c.get('function', {}).get('arguments', ''), 4000)})"
+                 f"({_text(c.get('function', {}).get('arguments', ''), 300)})"
                  for c in out.get("tool_calls") or [] if isinstance(c, dict)]
         return _text(out.get("content")), calls
     return _text(out), []
