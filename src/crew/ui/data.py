@@ -151,7 +151,8 @@ def task_diff(repo: Path, commit: str, task_id: str) -> str:
         names = [n.strip() for n in f"{fields[2]},{fields[3]}".split(",") if n.strip()]
         if not any(n == task_id or n.startswith(f"{task_id}-") for n in names):
             break
-        start = (fields[1].split() or [None])[0]
+        parents = fields[1].split()
+        start = parents[0] if parents else None
     if start is not None:
         res = run_git(repo, "diff", "--no-color", "--stat", "--patch", start, commit,
                       check=False)

@@ -10,16 +10,17 @@ import json
 from pathlib import Path
 
 import pytest
+
 from shared_helpers import committed_repo, git
 
 pytest.importorskip("starlette")
 pytest.importorskip("jinja2")
 
-from starlette.testclient import TestClient  # noqa: E402
+from starlette.testclient import TestClient
 
-from crew.observability.tracer import Tracer  # noqa: E402
-from crew.patterns.decisions import Degraded  # noqa: E402
-from crew.run.state import (  # noqa: E402
+from crew.observability.tracer import Tracer
+from crew.patterns.decisions import Degraded
+from crew.run.state import (
     GateResult,
     PlannedTask,
     RunState,
@@ -28,7 +29,7 @@ from crew.run.state import (  # noqa: E402
     save_plan,
     save_state,
 )
-from crew.ui.app import create_app  # noqa: E402
+from crew.ui.app import create_app
 
 RUN_ID = "20261207-000000-abcd"
 SECRET = "planted-" + "x7Qz" * 5  # the value of PLANTED_API_KEY once the UI runs
@@ -59,9 +60,8 @@ def _run(repo: Path) -> Path:
                          "tool_calls": [{"id": "c1", "type": "function", "function": {
                              "name": "edit_file", "arguments": '{"path": "app.py"}'}}]},
                         usage={"input": 100, "output": 20}, cost_usd=0.0012)
-            with tracer.agent("coder", 2):
-                with tracer.tool("edit_file", {"path": "app.py"}) as tool:
-                    tool.end("edited app.py")
+            with tracer.agent("coder", 2), tracer.tool("edit_file", {"path": "app.py"}) as tool:
+                tool.end("edited app.py")
         tracer.event("gate", "DEFAULT", {"gate": "tests", "passed": True})
     tracer.close()
     with (d / "events.jsonl").open("a") as f:  # what an older crew might have left unredacted
