@@ -25,7 +25,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from crew.observability.redact import default_redactor
-from crew.observability.transcript import Node
+from crew.observability.transcript import Node, gen_meta, said
 from crew.ui import data
 
 HERE = Path(__file__).parent
@@ -67,26 +67,11 @@ def _text(value: Any, limit: int = 20000) -> str:
 
 
 def _said(node: Node) -> tuple[str, list[str]]:
-    out = (node.end or {}).get("output")
-    if isinstance(out, dict):
-        calls = [f"{c.get('function', {}).get('name', '?')}"
-                 f"({_text(c.get('function', {}).get('arguments', ''), 300)})"
-                 for c in out.get("tool_calls") or [] if isinstance(c, dict)]
-        return _text(out.get("content")), calls
-    return _text(out), []
+    return said(node, limit=20000, call_limit=300)
 
 
 def _gen_meta(node: Node) -> str:
-    end = node.end or {}
-    if node.end is None:
-        return "thinking…"
-    usage = end.get("usage") or {}
-    bits = [str(end.get("model") or node.start.get("model") or "")]
-    if usage:
-        bits.append(f"{usage.get('input', 0)}→{usage.get('output', 0)} tokens")
-    if end.get("cost_usd") is not None:
-        bits.append(f"${float(end['cost_usd']):.4f}")
-    return " · ".join(b for b in bits if b)
+    return gen_meta(node) if node.end is not None else "thinking…"
 
 
 def _heading(node: Node) -> str:

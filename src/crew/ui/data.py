@@ -12,7 +12,7 @@ from typing import Any
 
 from crew.errors import UserError
 from crew.observability.events import read_events
-from crew.observability.transcript import Node, build_tree, summarize, trace_url
+from crew.observability.transcript import Node, build_tree, summarize, trace_url, walk
 from crew.patterns.decisions import Degraded
 from crew.run.index import read_index
 from crew.run.state import (
@@ -122,14 +122,6 @@ def _tokens(usage: Any) -> int:
     return sum(int(v) for k in ("input", "output") if isinstance(v := usage.get(k), int | float))
 
 
-def _walk(nodes: list[Node]) -> list[Node]:
-    out: list[Node] = []
-    for n in nodes:
-        out.append(n)
-        out.extend(_walk(n.children))
-    return out
-
-
 def task_diff(repo: Path, commit: str, task_id: str) -> str:
     """What task `task_id` changed: the diff (stat and patch) from where its branch started
     to its `commit` — through its own commits and the merges of its subtasks, found by their
@@ -182,7 +174,7 @@ def run_page(run_dir: Path) -> RunPage:
         events = []
     running = is_locked(run_dir)
     roots = build_tree(events)
-    all_nodes = _walk(roots)
+    all_nodes = walk(roots)
     url = (state.trace_url if state else None) or trace_url(events)
     by_task: dict[str, list[Node]] = {}
     planning: list[Node] = []
@@ -227,7 +219,7 @@ def _tasks(run_dir: Path, state: RunState | None, by_task: dict[str, list[Node]]
             view.files_changed, view.degraded = list(ts.files_changed), list(ts.degraded)
         if running and nodes and nodes[-1].end is None:
             view.status = "running"
-        gens = [g for n in nodes for g in _walk(n.children) if g.kind == "generation" and g.end]
+        gens = [g for n in nodes for g in walk(n.children) if g.kind == "generation" and g.end]
         view.cost_usd = sum(float((g.end or {}).get("cost_usd") or 0) for g in gens)
         view.tokens = sum(_tokens((g.end or {}).get("usage")) for g in gens)
         view.trace_url = url if nodes else None
