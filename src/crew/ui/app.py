@@ -24,13 +24,13 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response, Stream
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
+from crew._net import is_loopback_host
 from crew.observability.redact import default_redactor
 from crew.observability.transcript import Node, gen_meta, said
 from crew.ui import data
 
 HERE = Path(__file__).parent
 COOKIE = "crew_ui_token"
-LOOPBACK_NAMES = frozenset({"127.0.0.1", "localhost", "[::1]", "::1"})
 POLL_S = 0.4
 HEADERS = {
     "Content-Security-Policy": "default-src 'none'; script-src 'self'; style-src 'self'; "
@@ -118,7 +118,7 @@ class Guard:
         if self.loopback:
             host = request.headers.get("host", "")
             name = host.rsplit(":", 1)[0] if not host.endswith("]") else host
-            if name not in LOOPBACK_NAMES:
+            if not is_loopback_host(name):
                 return Response("crew ui serves loopback host names only\n", status_code=403)
         if self.token is None or request.url.path.startswith("/static/"):
             return None

@@ -3,12 +3,12 @@ with `--host`, and then behind a token printed once (the page asks for it)."""
 
 from __future__ import annotations
 
-import ipaddress
 import secrets
 import socket
 from collections.abc import Callable
 from pathlib import Path
 
+from crew._net import is_loopback_host
 from crew.errors import UserError
 
 
@@ -22,27 +22,12 @@ def require_extra() -> None:
                         hint="pip install 'crew[ui]'")
 
 
-def is_loopback(host: str) -> bool:
-    """Whether every address `host` names is a loopback address (127.0.0.0/8, ::1)."""
-    name = host.strip("[]")
-    try:
-        return ipaddress.ip_address(name).is_loopback
-    except ValueError:
-        pass
-    try:
-        infos = socket.getaddrinfo(name, None)
-    except OSError:
-        return False
-    return bool(infos) and all(ipaddress.ip_address(str(i[4][0]).split("%")[0]).is_loopback
-                               for i in infos)
-
-
 def bind(host: str | None, port: int) -> tuple[socket.socket, str | None]:
     """The listening socket and the token the pages ask for: None on loopback (`host` None
     is 127.0.0.1, the only address crew ui binds unless --host names another), a fresh
     random one on any other address."""
     address = host if host is not None else "127.0.0.1"
-    loopback = is_loopback(address)
+    loopback = is_loopback_host(address)
     if not 0 <= port <= 65535:
         raise UserError(f"--port {port} is not a port number", field="--port",
                         hint="0 (any free port) to 65535")
