@@ -53,6 +53,9 @@ class Chromium:
         self.close()
 
     def close(self) -> None:
+        """Close the connection and stop the browser (again: nothing)."""
+        if self.proc.poll() is not None:
+            return
         try:
             self.ws.close()
         finally:

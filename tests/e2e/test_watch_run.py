@@ -53,14 +53,17 @@ def _start(feature: Path, *args: str, log: Path | None = None) -> subprocess.Pop
                             text=True, env=crew_env())
 
 
-def _run_dir_of(proc: subprocess.Popen[str], repo: Path, known: set[Path],
+def _run_dir_of(proc: subprocess.Popen[str], repo: Path, feature: Path,
                 timeout: float = 60) -> Path:
-    """The run directory `proc` created (its state.json written)."""
+    """The run directory `proc` (running `feature`) created, once its state.json exists."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        new = [p for p in (repo / ".crew" / "runs").glob("*/state.json") if p.parent not in known]
-        if new:
-            return new[0].parent
+        for state in (repo / ".crew" / "runs").glob("*/state.json"):
+            try:
+                if json.loads(state.read_text())["feature_path"] == str(feature):
+                    return state.parent
+            except (ValueError, KeyError, OSError):
+                continue
         assert proc.poll() is None, "the run ended before it made a run directory"
         time.sleep(0.05)
     raise TimeoutError("no run directory")
@@ -75,7 +78,7 @@ def test_follow_prints_turns_as_they_happen_and_exits_with_the_runs_code(
     with StubServer(latency_s=0.3) as stub:
         _demo_on_stub(feature, stub, {})
         run = _start(feature, "--budget-tokens", "4000")  # stops mid-run: exit 3
-        run_dir = _run_dir_of(run, repo, set())
+        run_dir = _run_dir_of(run, repo, feature)
         started = time.time()
         follow = [subprocess.Popen([sys.executable, "-m", "crew", "show", run_dir.name[:15],
                                     "--follow", *flags], cwd=elsewhere, stdout=subprocess.PIPE,
@@ -116,6 +119,7 @@ def test_crew_ui_shows_a_finished_and_a_running_run_live_in_chromium(
     feature_b = demo.make_demo(tmp_path / "b")
     repo = feature_a.parent / "project"  # both runs work on this repository
     hold = 12.0
+    browser = None
     with StubServer() as stub_a, StubServer(latency_s=0.1) as stub_b:
         _demo_on_stub(feature_a, stub_a, {})
         _demo_on_stub(feature_b, stub_b, {("doc_writer", 1): hold})  # docs waits for its writer
@@ -128,15 +132,16 @@ def test_crew_ui_shows_a_finished_and_a_running_run_live_in_chromium(
             assert ui.stdout is not None
             url = ui.stdout.readline().split()[2]
             assert url.startswith("http://127.0.0.1:"), url
-            dir_a = _run_dir_of(run_a, repo, set())
-            dir_b = _run_dir_of(run_b, repo, {dir_a})
+            dir_a = _run_dir_of(run_a, repo, feature_a)
+            dir_b = _run_dir_of(run_b, repo, feature_b)
+            browser = Chromium(tmp_path / "chromium")  # starts while the runs work
             assert run_a.wait(timeout=120) == 0, (tmp_path / "a.log").read_text()[-2000:]
             deadline = time.monotonic() + 90
             while not stub_b.requests_for("doc_writer"):  # the held answer is being waited for
                 assert run_b.poll() is None and time.monotonic() < deadline
                 time.sleep(0.1)
             held_since = time.monotonic()
-            with Chromium(tmp_path / "chromium") as page:
+            with browser as page:
                 page.open(url)
                 runs = page.evaluate("[...document.querySelectorAll('tr.run-row')]"
                                      ".map(r => r.innerText)")
@@ -171,6 +176,8 @@ def test_crew_ui_shows_a_finished_and_a_running_run_live_in_chromium(
                     "passed"
             assert run_b.wait(timeout=60) == 0, (tmp_path / "b.log").read_text()[-2000:]
         finally:
+            if browser is not None:
+                browser.close()
             for p in (run_a, run_b):
                 if p.poll() is None:
                     p.kill()

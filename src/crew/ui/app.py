@@ -152,8 +152,10 @@ def _page(name: str, context: dict[str, Any], status: int = 200) -> HTMLResponse
     return HTMLResponse(html, status_code=status, headers=HEADERS)
 
 
-def create_app(repo: Path | None, *, token: str | None = None, loopback: bool = True) -> Any:
-    """The app showing the runs of `repo` (None: every run in crew's index)."""
+def create_app(repo: Path | None, *, token: str | None = None, loopback: bool = True,
+               stopping: Callable[[], bool] = lambda: False) -> Any:
+    """The app showing the runs of `repo` (None: every run in crew's index). Live streams end
+    when `stopping()` turns true (the server shuts down)."""
     shown = str(repo) if repo is not None else None
 
     async def runs(request: Request) -> Response:
@@ -181,7 +183,7 @@ def create_app(repo: Path | None, *, token: str | None = None, loopback: bool = 
         d = _run_dir(request)
         if d is None:
             return Response("no such run\n", status_code=404)
-        return StreamingResponse(_stream(d), media_type="text/event-stream",
+        return StreamingResponse(_stream(d, stopping), media_type="text/event-stream",
                                  headers={**HEADERS, "X-Accel-Buffering": "no"})
 
     routes = [Route("/", runs), Route("/runs/{run_id}", run), Route("/runs/{run_id}/body", body),
@@ -204,16 +206,17 @@ def _signature(run_dir: Path) -> tuple[int, int, bool]:
     return size("events.jsonl"), size("state.json"), is_locked(run_dir)
 
 
-async def _stream(run_dir: Path) -> AsyncIterator[str]:
+async def _stream(run_dir: Path, stopping: Callable[[], bool]) -> AsyncIterator[str]:
     """`body` events (the re-rendered page body) whenever the run's files change, then `end`
-    with the run's status once no process holds it."""
+    with the run's status once no process holds it (or nothing when the server stops: the
+    browser reconnects to the next one)."""
     global _templates
     if _templates is None:
         _templates = make_templates()
     seen: tuple[int, int, bool] | None = None
     quiet = 0
     yield "retry: 2000\n\n"
-    while True:
+    while not stopping():
         sig = await asyncio.to_thread(_signature, run_dir)
         if sig != seen:
             seen = sig

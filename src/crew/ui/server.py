@@ -51,10 +51,13 @@ def serve(repo: Path | None, host: str | None, port: int,
     sock, token = bind(host, port)
     bound_host, bound_port = sock.getsockname()[:2]
     shown = f"[{bound_host}]" if ":" in str(bound_host) else str(bound_host)
-    app = create_app(repo, token=token, loopback=token is None)
+    servers: list[uvicorn.Server] = []
+    app = create_app(repo, token=token, loopback=token is None,
+                     stopping=lambda: bool(servers and servers[0].should_exit))
     say(f"crew ui: http://{shown}:{bound_port}/  (read-only; Ctrl-C stops it)")
     if token is not None:
         say(f"token: {token}  (the page asks for it; anyone with it can read the runs)")
     config = uvicorn.Config(app, log_level="warning", lifespan="off", access_log=False,
-                            timeout_graceful_shutdown=1)
-    uvicorn.Server(config).run(sockets=[sock])
+                            timeout_graceful_shutdown=3)
+    servers.append(uvicorn.Server(config))
+    servers[0].run(sockets=[sock])
