@@ -34,6 +34,7 @@ from crew.ui.app import create_app
 RUN_ID = "20261207-000000-abcd"
 SECRET = "planted-" + "x7Qz" * 5  # the value of PLANTED_API_KEY once the UI runs
 SHAPE = "sk-" + "Ab3" * 8  # a key shape nobody registered
+TRACE = "http://localhost:3000/trace/0123456789abcdef0123456789abcdef"
 
 
 def _run(repo: Path) -> Path:
@@ -74,6 +75,7 @@ def _run(repo: Path) -> Path:
     save_plan(d, plan)
     state = RunState(run_id=RUN_ID, feature_path="feature.yaml", feature_title="Make value two",
                      repo=str(repo), branch="crew/x", status="failed", order=["t1", "t2"],
+                     trace_url=TRACE,
                      tasks={"t1": TaskState(status="done", commit=commit,
                                             files_changed=["app.py"], degraded=[Degraded(
                                                 decision="verdict", reason="read_from_text",
@@ -119,6 +121,7 @@ def test_the_run_page_shows_tasks_conversation_diff_gates_and_degraded(repo: Pat
     assert "degraded" in html and "reviewer" in html
     assert "the model gave up" in html
     assert "$0.0012" in html and "120 tokens" in html
+    assert html.count(f'href="{TRACE}"') == 2  # the run's, and beside t1 (t2 never started)
     assert 'src="/static/live.js"' in html and 'data-stream=""' in html  # finished: no stream
     assert client.get("/static/live.js").status_code == 200
     assert client.get("/runs/nope").status_code == 404

@@ -17,7 +17,9 @@ import pytest
 from crew._net import is_loopback_host
 
 pytest.importorskip("uvicorn")
-pytestmark = pytest.mark.slow
+
+from crew.errors import UserError
+from crew.ui.server import bind
 
 _OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
@@ -54,6 +56,19 @@ def _get(url: str, headers: dict[str, str] | None = None) -> tuple[int, str]:
         return e.code, e.read().decode()
 
 
+def test_bind_gives_a_token_only_off_loopback_and_reports_a_busy_port() -> None:
+    for host, token in ((None, False), ("localhost", False), ("::1", False), ("0.0.0.0", True)):
+        sock, got = bind(host, 0)
+        with sock:
+            assert (got is not None) == token, host
+            if token:
+                assert got is not None and len(got) >= 24
+    with socket.create_server(("127.0.0.1", 0)) as busy, \
+            pytest.raises(UserError, match=r"cannot listen on 127\.0\.0\.1"):
+        bind(None, busy.getsockname()[1])
+
+
+@pytest.mark.slow
 @pytest.mark.allow_network  # connects to this machine's own network address only
 def test_without_host_it_listens_on_loopback_only(tmp_path: Path) -> None:
     with _ui() as lines:
@@ -69,6 +84,7 @@ def test_without_host_it_listens_on_loopback_only(tmp_path: Path) -> None:
                 pass
 
 
+@pytest.mark.slow
 def test_a_network_host_prints_a_token_the_page_asks_for() -> None:
     with _ui("--host", "0.0.0.0") as lines:
         url, token_line = lines[0].split()[2], lines[1]
