@@ -191,7 +191,7 @@ def run_page(run_dir: Path) -> RunPage:
         status="running" if running else run_label(run_dir, state), running=running,
         stop_reason=state.stop_reason if state else None, tasks=tasks, planning=planning,
         events=[n for r in roots for n in ([r] if r.kind == "event" else r.children)
-                if n.kind == "event"],
+                if n.kind == "event" and not (n.name == "gate" and state and state.gates)],
         gates=list(state.gates) if state else [], degraded=list(state.degraded) if state else [],
         totals=summarize(events), series=_series(all_nodes), trace_url=url, dag=_dag(tasks))
 
