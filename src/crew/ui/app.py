@@ -222,7 +222,8 @@ async def _stream(run_dir: Path, stopping: Callable[[], bool]) -> AsyncIterator[
             seen = sig
             page = await asyncio.to_thread(data.run_page, run_dir)
             html = _templates.get_template("run_body.html").render(page=page)
-            yield "event: body\n" + "".join(f"data: {line}\n" for line in html.split("\n")) + "\n"
+            lines = html.replace("\r\n", "\n").replace("\r", "\n").split("\n")  # CR ends a line
+            yield "event: body\n" + "".join(f"data: {line}\n" for line in lines) + "\n"
             if not sig[2]:
                 yield f"event: end\ndata: {page.status}\n\n"
                 return

@@ -57,7 +57,7 @@ def _run(repo: Path) -> Path:
         with tracer.task("t1", "review_loop", ["coder"], title="Value two"), tracer.round(1):
             with tracer.agent("coder", 1), \
                     tracer.generation("smart", [{"role": "user", "content": "go"}]) as gen:
-                gen.end({"role": "assistant", "content": "I will edit app.py now.",
+                gen.end({"role": "assistant", "content": "I will edit app.py now.\r\nThen test.",
                          "tool_calls": [{"id": "c1", "type": "function", "function": {
                              "name": "edit_file", "arguments": '{"path": "app.py"}'}}]},
                         usage={"input": 100, "output": 20}, cost_usd=0.0012)
@@ -133,6 +133,7 @@ def test_no_page_holds_a_planted_secret(repo: Path) -> None:
     with client.stream("GET", f"/runs/{RUN_ID}/events") as stream:  # finished: body, then end
         pages.append("".join(stream.iter_text()))
     assert "event: body" in pages[-1] and "event: end" in pages[-1]
+    assert "\r" not in pages[-1] and "data: Then test." in pages[-1]  # a CR would end a line
     for text in pages:
         assert SECRET not in text and SHAPE not in text
     assert all("[REDACTED]" in t for t in pages[1:])  # the event, the gate, the diff
