@@ -53,6 +53,8 @@ COMMANDS = (
             "Run the offline demo (replay model: no key, no network)."),
     Command("show", "crew.cli.show_cmd:show_command",
             "Show a run's conversation: tasks, rounds, tool calls, cost."),
+    Command("ui", "crew.cli.ui_cmd:ui_command",
+            "A local read-only web view of runs, updated live."),
     Command("eval", "crew.cli.eval_cmd:eval_command",
             "Measure variants (crew, pattern, models) on a suite of features."),
     Command("knowledge", "crew.cli.knowledge_cmd:knowledge_app",

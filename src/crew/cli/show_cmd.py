@@ -1,9 +1,11 @@
-"""`crew show RUN_ID [--repo PATH] [--html FILE]`: a run's conversation from its event log.
+"""`crew show RUN_ID [--repo PATH] [--html FILE] [--follow [--json]]`: a run's conversation
+from its event log.
 
 Reads ``<repo>/.crew/runs/<run-id>/events.jsonl`` and renders the transcript in the terminal
 (tasks, rounds, who said what, tool calls, cost) or writes it as one self-contained HTML page;
-prints the Langfuse trace URL when the run was traced there. Register it with
-``app.command("show")(show_cmd.show_command)``.
+prints the Langfuse trace URL when the run was traced there. `--follow` prints the events as
+they are appended (one JSON object per line with `--json`) until the run ends, then exits with
+the run's exit code. Register it with ``app.command("show")(show_cmd.show_command)``.
 """
 
 from __future__ import annotations
@@ -50,6 +52,39 @@ def show(run_id: str, repo: Path | None, html: Path | None) -> None:
         console.print(f"Langfuse: {url}", markup=False)
 
 
+def show_follow(run_id: str, repo: Path | None, json_mode: bool) -> int:
+    """Print the run's events as they happen until it ends; returns its exit code."""
+    import json
+    import sys
+
+    from crew.cli.follow_lines import FollowPrinter
+    from crew.observability.redact import default_redactor
+    from crew.run.follow import follow
+    from crew.run.state import find_run_dir as find
+
+    run_dir = find(run_id, repo)  # state.json: a run that has not written an event yet
+    redact = default_redactor()
+
+    def write(line: str) -> None:
+        sys.stdout.write(line + "\n")
+        sys.stdout.flush()
+
+    def as_json(event: dict[str, object]) -> None:
+        write(json.dumps(redact(event), ensure_ascii=False, separators=(",", ":")))
+
+    printer = FollowPrinter(lambda line: write(redact.text(line)))
+    try:
+        end = follow(run_dir, as_json if json_mode else printer)
+    except KeyboardInterrupt:
+        return 130
+    if json_mode:
+        write(json.dumps({"type": "crew.result", "run_id": run_dir.name, "status": end.status,
+                          "exit_code": end.exit_code}))
+    else:
+        write(f"run {run_dir.name} ended: {end.status} (exit {end.exit_code})")
+    return end.exit_code
+
+
 def show_command(
     run_id: Annotated[str, typer.Argument(help="The run's id (a unique prefix will do).")],
     repo: Annotated[Path | None, typer.Option(
@@ -57,6 +92,20 @@ def show_command(
                        "current directory, then crew's index of runs).")] = None,
     html: Annotated[Path | None, typer.Option(
         "--html", help="Write a self-contained HTML transcript to this file instead.")] = None,
+    follow: Annotated[bool, typer.Option(
+        "--follow", "-f", help="Print the run's turns, tool calls, decisions and gate results "
+                               "as they happen; exit with the run's exit code when it ends.")]
+    = False,
+    json_mode: Annotated[bool, typer.Option(
+        "--json", help="With --follow: one JSON event per line on stdout.")] = False,
 ) -> None:
     """Show a run's conversation: tasks, rounds, who said what, tool calls, cost."""
+    if follow and html is not None:
+        raise UserError("--follow and --html cannot be combined", field="--follow",
+                        hint="write the HTML transcript after the run ends")
+    if json_mode and not follow:
+        raise UserError("--json needs --follow", field="--json",
+                        hint="`crew show RUN_ID --follow --json`")
+    if follow:
+        raise typer.Exit(show_follow(run_id, repo, json_mode))
     show(run_id, repo, html)

@@ -24,8 +24,8 @@ if TYPE_CHECKING:
     from rich.text import Text
     from rich.tree import Tree
 
-__all__ = ["Node", "build_tree", "read_events", "render_terminal", "summarize", "trace_url",
-           "write_html"]
+__all__ = ["Node", "build_tree", "gen_meta", "read_events", "render_terminal", "said",
+           "summarize", "trace_url", "walk", "write_html"]
 
 PREVIEW_CHARS = 600
 
@@ -78,17 +78,18 @@ def build_tree(events: list[Event]) -> list[Node]:
     return roots
 
 
-def _walk(nodes: list[Node]) -> list[Node]:
+def walk(nodes: list[Node]) -> list[Node]:
+    """Every node of the forest, depth first in start order."""
     out: list[Node] = []
     for n in nodes:
         out.append(n)
-        out.extend(_walk(n.children))
+        out.extend(walk(n.children))
     return out
 
 
 def summarize(events: list[Event]) -> dict[str, Any]:
     """Totals of a run: LLM calls, tokens, cost, tool calls, errors, duration."""
-    all_nodes = _walk(build_tree(events))
+    all_nodes = walk(build_tree(events))
     gens = [n for n in all_nodes if n.kind == "generation" and n.end is not None]
     usage = [(n.end or {}).get("usage") or {} for n in gens]
     ts = [float(e["ts"]) for e in events if isinstance(e.get("ts"), int | float)]
@@ -120,18 +121,25 @@ def _text(value: Any, limit: int = PREVIEW_CHARS) -> str:
     return text if len(text) <= limit else text[:limit] + f"… (+{len(text) - limit} chars)"
 
 
-def _said(node: Node) -> tuple[str, list[str]]:
-    """What a generation said: its text and its tool calls as 'name(args)'."""
+def said(node: Node, limit: int = PREVIEW_CHARS,
+         call_limit: int | None = None) -> tuple[str, list[str]]:
+    """What a generation said: its text (cut at `limit`) and its tool calls as 'name(args)'
+    (the arguments cut at `call_limit`)."""
     out = (node.end or {}).get("output")
     if isinstance(out, dict):
         calls = [f"{c.get('function', {}).get('name', '?')}"
-                 f"({c.get('function', {}).get('arguments', '')})"
+                 f"({_args(c.get('function', {}).get('arguments', ''), call_limit)})"
                  for c in out.get("tool_calls") or [] if isinstance(c, dict)]
-        return _text(out.get("content")), calls
-    return _text(out), []
+        return _text(out.get("content"), limit), calls
+    return _text(out, limit), []
 
 
-def _gen_meta(node: Node) -> str:
+def _args(arguments: Any, limit: int | None) -> str:
+    return str(arguments) if limit is None else _text(arguments, limit)
+
+
+def gen_meta(node: Node) -> str:
+    """`model · in→out tok · $cost` of a generation."""
     end = node.end or {}
     usage = end.get("usage") or {}
     bits = [str(end.get("model") or node.start.get("model") or "")]
@@ -199,9 +207,9 @@ def _add(tree: Tree, node: Node) -> None:
     from rich.text import Text
 
     if node.kind == "generation":
-        content, calls = _said(node)
+        content, calls = said(node)
         line = Text(f"{node.name} ", style="dim")
-        line.append(f"[{_gen_meta(node)}]", style="dim")
+        line.append(f"[{gen_meta(node)}]", style="dim")
         branch = tree.add(line)
         if content:
             branch.add(Text(content))
@@ -276,8 +284,8 @@ def _html(node: Node) -> str:
     e = html.escape
     err = f' <span class=err>✗ {e(_text(node.error, 500))}</span>' if node.error else ""
     if node.kind == "generation":
-        content, calls = _said(node)
-        body = f"<div class=dim>{e(node.name)} [{e(_gen_meta(node))}]{err}</div>"
+        content, calls = said(node)
+        body = f"<div class=dim>{e(node.name)} [{e(gen_meta(node))}]{err}</div>"
         if content:
             body += f"<div class=msg>{e(content)}</div>"
         body += "".join(f"<div class=call>→ {e(c)}</div>" for c in calls)
