@@ -15,7 +15,7 @@ import pytest
 from sandbox_support import ALL, ISOLATED, require_backend
 
 from crew.tools.sandbox import SandboxLimits
-from crew.tools.sandbox.limits import hierarchy, mechanism, preexec, systemd_prefix
+from crew.tools.sandbox.limits import exec_shim, hierarchy, mechanism, systemd_prefix
 
 THREADED_SUITE = """
 import threading, unittest
@@ -97,10 +97,10 @@ async def test_fork_bomb_stays_below_the_default_pids(name: str, workspace: Path
 
 def test_the_child_gets_no_address_space_cap(tmp_path: Path) -> None:
     limits = SandboxLimits(memory_mb=512)
-    out = subprocess.run([sys.executable, "-c", "import resource as r; "
+    shim = exec_shim(limits, 10, cgroup=None, nproc=None)
+    out = subprocess.run([*shim, sys.executable, "-c", "import resource as r; "
                           "print(r.getrlimit(r.RLIMIT_AS)[0], r.getrlimit(r.RLIMIT_DATA)[0])"],
-                         capture_output=True, text=True, check=True,
-                         preexec_fn=preexec(limits, 10, cgroup=None, nproc=None))
+                         capture_output=True, text=True, check=True)
     as_cap, data_cap = (int(x) for x in out.stdout.split())
     assert as_cap == resource.RLIM_INFINITY
     assert data_cap == 512 * 1024 * 1024  # the fallback when no cgroup holds memory

@@ -32,7 +32,13 @@ from crew.tools.sandbox.base import (
     inside,
     sandbox_env,
 )
-from crew.tools.sandbox.limits import make_cgroup, preexec, systemd_prefix, systemd_run
+from crew.tools.sandbox.limits import (
+    exec_shim,
+    make_cgroup,
+    shim_failure,
+    systemd_prefix,
+    systemd_run,
+)
 from crew.tools.sandbox.masks import DEFAULT_PROTECTED, merged_masks
 
 log = logging.getLogger(__name__)
@@ -146,12 +152,14 @@ async def run_process(
     backend: str,
     nproc: int | None = None,
 ) -> SandboxResult:
-    """Run `args` in its own process group under `limits` (a transient cgroup, else rlimits);
-    on timeout kill the whole group and everything left in the cgroup."""
+    """Run `args` in its own process group under `limits` (a transient cgroup, else rlimits,
+    both applied by the exec shim: no Python runs in the child between fork and exec); on
+    timeout kill the whole group and everything left in the cgroup."""
     timeout = limits.cap(timeout)
     cgroup = make_cgroup(limits)
     if cgroup is None and await asyncio.to_thread(lambda: systemd_run() is not None):
         args = [*systemd_prefix(limits), *args]
+    args = [*exec_shim(limits, timeout, cgroup=cgroup, nproc=nproc), *args]
     out, err = Capture(limits.output_chars), Capture(limits.output_chars)
     start = time.monotonic()
     try:
@@ -163,12 +171,11 @@ async def run_process(
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE,
             start_new_session=True,
-            preexec_fn=preexec(limits, timeout, cgroup=cgroup, nproc=nproc),
         )
     except (OSError, subprocess.SubprocessError) as e:
         if cgroup is not None:
             cgroup.close()
-        raise SandboxError(f"{backend} sandbox could not start {args[0]!r}: {e}") from e
+        raise SandboxError(f"{backend} sandbox could not start its exec shim: {e}") from e
     pumps = asyncio.gather(_pump(proc.stdout, out), _pump(proc.stderr, err))
     timed_out = oom = False
     try:
@@ -199,6 +206,9 @@ async def run_process(
     if oom:
         err.feed(f"\n[killed: out of memory (limit {limits.memory_mb} MiB)]\n".encode())
     code = proc.returncode if proc.returncode is not None else -signal.SIGKILL
+    failed = shim_failure(code, err.text())
+    if failed:
+        raise SandboxError(f"{backend} sandbox could not start {failed}")
     return SandboxResult(
         exit_code=code,
         stdout=out.text(),
