@@ -12,9 +12,12 @@ from pydantic import ValidationError
 from crew.errors import UserError
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from crew.run.launch import RunOptions
     from crew.spec.models import ModelsConfig, SandboxSpec
     from crew.spec.resolve import ResolvedFeature
+    from crew.tools.sandbox.environment import SandboxEnvironment
 
 FLAGS = {"backend": "--sandbox", "memory_mb": "--memory-mb", "cpus": "--cpus",
          "pids": "--pids", "timeout_s": "--timeout-s", "network": "--network"}
@@ -45,6 +48,35 @@ def sandbox_settings(resolved: ResolvedFeature, opts: RunOptions,
         flag = FLAGS.get(name, name)
         raise UserError(f"{flag}: {err['msg']}", field=flag,
                         hint="see `crew run --help` for the sandbox flags") from None
+
+
+def setup_commands(resolved: ResolvedFeature) -> list[str]:
+    """The `setup:` commands: the feature's list, else the crew's."""
+    feature = resolved.feature.spec.setup
+    return list(feature if feature is not None else resolved.crew.spec.setup)
+
+
+def sandbox_environment(settings: SandboxSpec, repo: Path | None) -> SandboxEnvironment:
+    """The project's environment for the sandbox, from this process's environment and home
+    and the `sandbox:` keys `share` and `mounts` (UserError for a missing one)."""
+    from pathlib import Path
+
+    from crew.tools.sandbox.environment import detect_environment
+
+    return detect_environment(repo, environ=dict(os.environ), home=Path.home(),
+                              share=settings.share, mounts=settings.mounts)
+
+
+def sandbox_image(settings: SandboxSpec, repo: Path | None) -> str | None:
+    """The Docker image: `sandbox.image`, else the repo's devcontainer image, else None (the
+    backend's default: CREW_SANDBOX_IMAGE or crew-sandbox:latest)."""
+    if settings.image:
+        return settings.image
+    if repo is None or settings.backend not in ("docker", "auto"):
+        return None
+    from crew.tools.sandbox.devcontainer import devcontainer_image
+
+    return devcontainer_image(repo)
 
 
 def describe_limits(sandbox: Any) -> str:

@@ -32,6 +32,7 @@ from crew.tools.sandbox.base import (
     inside,
     sandbox_env,
 )
+from crew.tools.sandbox.environment import SandboxEnvironment
 from crew.tools.sandbox.limits import (
     exec_shim,
     make_cgroup,
@@ -50,13 +51,17 @@ WARNING = (
 )
 UNSHARE = ("--user", "--map-root-user", "--net", "--pid", "--fork", "--mount", "--mount-proc",
            "--kill-child")
-# Runs inside the new namespaces: bind the given paths read-only (`ro P`) or mask them
-# (`hide P`), then exec the command. Fails closed: a mount that fails stops the command.
+# Runs inside the new namespaces: bind the given paths read-only (`ro P`), mask a file
+# (`hide P`) or a directory (`hidedir P`), bind a host directory read-only at a workspace
+# path (`share SRC DEST`, through a bind of SRC at DEST), then exec the command. Fails
+# closed: a mount that fails stops the command.
 _MOUNTS = """set -e
 while [ "$1" != "--" ]; do
   case "$1" in
     ro) mount --bind "$2" "$2"; mount -o remount,bind,ro "$2";;
     hide) mount --bind /dev/null "$2";;
+    hidedir) mount -t tmpfs -o ro,size=4k none "$2";;
+    share) mkdir -p "$3"; mount --bind "$2" "$3"; mount -o remount,bind,ro "$3"; shift;;
   esac
   shift 2
 done
@@ -239,10 +244,13 @@ class LocalSandbox:
 
     def __init__(self, limits: SandboxLimits | None = None, *, warn: bool = True,
                  namespaces: bool | None = None,
-                 protected: Sequence[str] = DEFAULT_PROTECTED) -> None:
+                 protected: Sequence[str] = DEFAULT_PROTECTED,
+                 environment: SandboxEnvironment | None = None) -> None:
         """`namespaces`: None uses them when available; False never (plain subprocesses).
-        `protected`: patterns of paths kept read-only (.git, .crew) or masked (secrets)."""
+        `protected`: patterns of paths kept read-only (.git, .crew) or masked (secrets);
+        `environment`: its shares and hidden credentials (with namespaces) and variables."""
         self.limits = limits or SandboxLimits()
+        self.environment = environment or SandboxEnvironment()
         self.protected = tuple(protected)
         ok, reason = unshare_status()
         self.namespaces = ok if namespaces is None else namespaces and ok
@@ -274,6 +282,10 @@ class LocalSandbox:
             p = root / rel
             if p.is_file() and not p.is_symlink():
                 mounts += ["hide", str(p)]
+        for src, dest in self.environment.share_targets(root):
+            mounts += ["share", str(src), str(dest)]
+        for m in self.environment.credentials:
+            mounts += ["hidedir" if m.is_dir() else "hide", str(m)]
         exe = unshare_status()[1]
         return [exe, *opts, "--", "/bin/sh", "-c", _MOUNTS, "sh", *mounts, "--", *args]
 
@@ -288,7 +300,8 @@ class LocalSandbox:
         read_only: Sequence[str] = (),
         hidden: Sequence[str] = (),
     ) -> SandboxResult:
-        path = os.environ.get("PATH")
+        path = self.environment.path or os.environ.get("PATH")
+        env = {**self.environment.env, **(env or {})}
         if self.namespaces:
             read_only, hidden = merged_masks(workspace, self.protected, read_only, hidden)
         return await run_process(
