@@ -29,6 +29,7 @@ from tool_project import make_project, run_crew, tool_messages
 
 from crew.testing import StubReply, StubServer
 from crew.tools.sandbox import backend_status
+from crew.tools.sandbox.docker import default_image
 
 pytestmark = pytest.mark.slow
 BACKENDS = [pytest.param("bwrap", marks=pytest.mark.bwrap),
@@ -233,3 +234,41 @@ def test_the_command_timeout_is_the_sandbox_timeout(yaml_s: int, flag: str | Non
         assert "slept" in result and "timed out" not in result, result
     else:
         assert "timed out after 1s" in result and "slept" not in result, result
+
+
+def test_the_devcontainer_image_and_sandbox_image_choose_the_docker_image(tmp_path: Path
+                                                                          ) -> None:
+    """The repo's devcontainer.json `image` is used by the docker backend; `sandbox: {image}`
+    wins over it, and an image the daemon lacks stops `crew run` with exit 2 before any run
+    directory or model request exists."""
+    _require("docker")
+    import docker
+
+    client = docker.from_env()
+    try:
+        base = client.images.get(default_image())
+        base.tag("crew-devcontainer-e2e", "1")
+    finally:
+        client.close()
+    with StubServer() as stub:
+        feature = make_project(tmp_path, stub, tools=["run_command"])
+        repo = tmp_path / "repo"
+        (repo / ".devcontainer").mkdir()
+        (repo / ".devcontainer" / "devcontainer.json").write_text(
+            '{\n  // made for this test\n  "image": "crew-devcontainer-e2e:1",\n}\n')
+        _commit_all(repo)
+        stub.enqueue(StubReply.tool_call(("run_command", {"command": "echo in-devcontainer"})),
+                     StubReply.text("done"), model="worker")
+        res = run_crew("run", str(feature), "--no-trace", "--sandbox", "docker", env=crew_env())
+        out = res.stdout + res.stderr
+        assert res.returncode == 0, out[-3000:]
+        assert "docker, image crew-devcontainer-e2e:1" in out
+        assert "in-devcontainer" in tool_messages(stub, "worker")[0]
+        shutil.rmtree(repo / ".crew")
+        asked = len(stub.requests)
+        _feature(feature, sandbox={"image": "crew-no-such-image:0"})
+        res = run_crew("run", str(feature), "--no-trace", "--sandbox", "docker", env=crew_env())
+        out = res.stdout + res.stderr
+        assert res.returncode == 2, out[-3000:]
+        assert "image 'crew-no-such-image:0' is missing" in out
+        assert len(stub.requests) == asked and not (repo / ".crew" / "runs").exists()

@@ -85,7 +85,7 @@ def describe_limits(sandbox: Any) -> str:
     if limits is None:
         return ""
     if sandbox.name == "docker":
-        how = "docker"
+        how = f"docker, image {getattr(sandbox, 'image', '?')}"
     else:
         from crew.tools.sandbox.limits import mechanism
 
