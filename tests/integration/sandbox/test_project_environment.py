@@ -118,3 +118,14 @@ async def test_setup_network_is_separate_from_the_commands(tmp_path: Path,
     host = subprocess.run(["sh", "-c", nets], capture_output=True, text=True).stdout.split()
     assert (workspace / "nets.txt").read_text().split() == host  # setup: the host's network
     assert host != ["lo"]
+
+
+@pytest.mark.parametrize("name", ALL)
+async def test_a_path_entry_naming_the_workspace_leaves_it_writable(
+        name: str, workspace: Path) -> None:
+    env = detect_environment(None, environ={"PATH": f"{workspace}:/usr/bin:/bin"},
+                             home=workspace.parent / "h")
+    assert env.ro_paths == (workspace,)
+    res = await _backend(name, env).run("touch made && echo ok", workspace=workspace)  # type: ignore[attr-defined]
+    assert res.stdout.strip() == "ok", res.stderr
+    assert (workspace / "made").exists()

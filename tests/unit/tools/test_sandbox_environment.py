@@ -49,10 +49,13 @@ def test_path_binds_prefixes_skips_system_dirs_home_and_credentials(home: Path,
                                                                    tmp_path: Path) -> None:
     tool = tmp_path / "opt" / "tool"
     (tool / "bin").mkdir(parents=True)
-    path = f"{tool}/bin:/usr/local/bin:/usr/bin:{home}:{home}/.ssh:relative/bin:{tmp_path}/gone"
+    (home / "bin").mkdir()
+    path = (f"{tool}/bin:/usr/local/bin:/usr/bin:{home}:{home}/bin:{home}/.ssh:relative/bin:"
+            f"{tmp_path}/gone")
     env = detect_environment(None, environ={"PATH": path}, home=home)
-    # <prefix>/bin brings its prefix (lib/, share/); neither home itself nor a credential
-    assert set(env.ro_paths) == {tool, home / ".local/bin", home / ".cargo/bin"}
+    # <prefix>/bin brings its prefix (lib/, share/) unless that is home; neither home itself
+    # nor a credential is bound
+    assert set(env.ro_paths) == {tool, home / "bin", home / ".local/bin", home / ".cargo/bin"}
     assert env.path == path  # the same PATH inside
 
 

@@ -105,7 +105,8 @@ class BwrapSandbox:
         args += ["--size", str(self.limits.tmp_mb * 1024 * 1024), "--tmpfs", "/tmp"]
         envt = self.environment
         binds = [*self.extra_ro_binds, *envt.ro_paths]
-        within = [b for b in binds if b.resolve() == root or root in b.resolve().parents]
+        binds = [b for b in binds if b.resolve() != root]  # the workspace stays writable
+        within = [b for b in binds if root in b.resolve().parents]
         for extra in sorted((b for b in binds if b not in within), key=lambda b: len(b.parts)):
             args += ["--ro-bind", str(extra), str(extra)]
         for gd in git_dirs(root):  # a worktree's git, read-only: status works, commit does not

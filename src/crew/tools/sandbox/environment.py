@@ -157,8 +157,11 @@ def detect_environment(
                 add(base)
     for entry in environ.get("PATH", "").split(os.pathsep):
         if entry and Path(entry).is_absolute():
-            # a program in <prefix>/bin needs its prefix (lib/, share/): bind the prefix
-            add(Path(entry).parent if Path(entry).name == "bin" else Path(entry))
+            # a program in <prefix>/bin needs its prefix (lib/, share/): bind the prefix,
+            # unless that is the home directory (~/bin) or a system one (/usr/local/bin)
+            d = Path(entry)
+            prefix = d.parent if d.name == "bin" else d
+            add(d if _inside(home, prefix) or _system(prefix) else prefix)
     for rel in HOME_TOOLCHAINS:
         add(home / rel)
     for entry in mounts:
