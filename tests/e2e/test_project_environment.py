@@ -272,3 +272,28 @@ def test_the_devcontainer_image_and_sandbox_image_choose_the_docker_image(tmp_pa
         assert res.returncode == 2, out[-3000:]
         assert "image 'crew-no-such-image:0' is missing" in out
         assert len(stub.requests) == asked and not (repo / ".crew" / "runs").exists()
+
+
+def test_setup_runs_once_per_worktree_from_the_feature_yaml(tmp_path: Path) -> None:
+    """`setup:` runs inside the sandbox once in each workspace (the task's worktree, the
+    integration worktree of the gate), before the first command there, without network."""
+    _require("bwrap")
+    with StubServer() as stub:
+        feature = make_project(tmp_path, stub, tools=["run_command"])
+        repo = tmp_path / "repo"
+        (repo / ".gitignore").write_text("build/\n")
+        _commit_all(repo)
+        _feature(feature, setup=["mkdir -p build && echo once >> build/setup.log",
+                                 "cat /proc/net/dev | tail -n +3 | cut -d: -f1 > build/nets"],
+                 acceptance=["test \"$(cat build/setup.log)\" = once && cat build/nets"])
+        cmd = "cat build/setup.log build/nets"
+        stub.enqueue(StubReply.tool_call(("run_command", {"command": cmd})),
+                     StubReply.tool_call(("run_command", {"command": cmd})),
+                     StubReply.text("done"), model="worker")
+        res = run_crew("run", str(feature), "--no-trace", "--sandbox", "bwrap", env=crew_env())
+        out = res.stdout + res.stderr
+        assert res.returncode == 0, out[-3000:]
+        results = tool_messages(stub, "worker")
+    assert [r.split("[stdout]")[1].split() for r in results] == [["once", "lo"]] * 2, results
+    state = state_of(only_run(repo))
+    assert state["status"] == "passed" and state["gates"][0]["passed"], state["gates"]
