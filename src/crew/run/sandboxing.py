@@ -68,15 +68,28 @@ def sandbox_environment(settings: SandboxSpec, repo: Path | None) -> SandboxEnvi
 
 
 def sandbox_image(settings: SandboxSpec, repo: Path | None) -> str | None:
-    """The Docker image: `sandbox.image`, else the repo's devcontainer image, else None (the
-    backend's default: CREW_SANDBOX_IMAGE or crew-sandbox:latest)."""
+    """The Docker image: `sandbox.image`, else the repo's devcontainer image (its Dockerfile
+    built offline as `crew-devcontainer:<hash>` when docker will run the commands), else None
+    (the backend's default: CREW_SANDBOX_IMAGE or crew-sandbox:latest)."""
     if settings.image:
         return settings.image
     if repo is None or settings.backend not in ("docker", "auto"):
         return None
-    from crew.tools.sandbox.devcontainer import devcontainer_image
+    from crew.tools.sandbox.devcontainer import read_devcontainer
 
-    return devcontainer_image(repo)
+    dc = read_devcontainer(repo)
+    if dc is None or dc.image:
+        return dc.image if dc is not None else None
+    assert dc.dockerfile is not None and dc.context is not None
+    from crew.tools.sandbox.docker import build_image, docker_status
+
+    ok, reason = docker_status()
+    if not ok and not reason.startswith(("image", "cannot inspect image")):
+        return None  # no daemon: auto goes on to bwrap, docker says why it is unavailable
+    import hashlib
+
+    digest = hashlib.sha256(f"{dc.context}\0{dc.dockerfile}".encode()).hexdigest()[:12]
+    return build_image(dc.context, dc.dockerfile, f"crew-devcontainer:{digest}")
 
 
 def describe_limits(sandbox: Any) -> str:

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from sandbox_support import ALL, LIMITS, require_backend
 
+from crew.errors import UserError
 from crew.tools.sandbox import SandboxError, select_sandbox
 from crew.tools.sandbox.environment import SandboxEnvironment, detect_environment
 from crew.tools.sandbox.setup import SetupOnce
@@ -129,3 +130,31 @@ async def test_a_path_entry_naming_the_workspace_leaves_it_writable(
     res = await _backend(name, env).run("touch made && echo ok", workspace=workspace)  # type: ignore[attr-defined]
     assert res.stdout.strip() == "ok", res.stderr
     assert (workspace / "made").exists()
+
+
+@pytest.mark.docker
+async def test_a_devcontainer_dockerfile_is_built_offline_and_used(tmp_path: Path) -> None:
+    require_backend("docker")
+    from crew.run.sandboxing import sandbox_image
+    from crew.spec.models import SandboxSpec
+    from crew.tools.sandbox.docker import default_image
+
+    repo = tmp_path / "repo"
+    (repo / ".devcontainer").mkdir(parents=True)
+    (repo / ".devcontainer" / "Dockerfile").write_text(
+        f"FROM {default_image()}\nCOPY marker.txt /opt/marker.txt\n")
+    (repo / ".devcontainer" / "marker.txt").write_text("built-from-devcontainer\n")
+    (repo / ".devcontainer" / "devcontainer.json").write_text(
+        '{"build": {"dockerfile": "Dockerfile", "context": "."}}')
+    image = sandbox_image(SandboxSpec(backend="docker"), repo)
+    assert image is not None and image.startswith("crew-devcontainer:")
+    assert sandbox_image(SandboxSpec(backend="docker", image="mine:1"), repo) == "mine:1"
+    assert sandbox_image(SandboxSpec(backend="bwrap"), repo) is None
+    ws = tmp_path / "ws"
+    ws.mkdir()
+    res = await select_sandbox("docker", limits=LIMITS, image=image).run(
+        "cat /opt/marker.txt", workspace=ws)
+    assert res.stdout.strip() == "built-from-devcontainer", res.stderr
+    (repo / ".devcontainer" / "Dockerfile").write_text("FROM crew-no-such-base:0\n")
+    with pytest.raises(UserError, match="building .*Dockerfile failed"):
+        sandbox_image(SandboxSpec(backend="docker"), repo)

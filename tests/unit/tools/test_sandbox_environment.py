@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from crew.errors import UserError
-from crew.tools.sandbox.devcontainer import devcontainer_image, strip_jsonc
+from crew.tools.sandbox.devcontainer import devcontainer_image, read_devcontainer, strip_jsonc
 from crew.tools.sandbox.environment import SandboxEnvironment, detect_environment, venv_home
 
 
@@ -118,7 +118,13 @@ def test_devcontainer_image_is_read_from_jsonc(tmp_path: Path) -> None:
     f.write_text('{\n  // the image\n  "name": "a // b", /* c */ "image": "node:20",\n}\n')
     assert devcontainer_image(tmp_path) == "node:20"
     assert strip_jsonc('{"u": "http://x/*y*/", "l": [1, 2,],}') == '{"u": "http://x/*y*/", "l": [1, 2]}'
-    f.write_text('{"build": {"dockerfile": "Dockerfile"}}')
+    f.write_text('{"build": {"dockerfile": "Dockerfile", "context": ".."}}')
+    with pytest.raises(UserError, match="Dockerfile .* is missing"):
+        read_devcontainer(tmp_path)
+    (tmp_path / ".devcontainer" / "Dockerfile").write_text("FROM scratch\n")
+    dc = read_devcontainer(tmp_path)
+    assert dc is not None and dc.image is None
+    assert (dc.dockerfile, dc.context) == (tmp_path / ".devcontainer" / "Dockerfile", tmp_path)
     assert devcontainer_image(tmp_path) is None
     f.write_text("{not json")
     with pytest.raises(UserError, match="cannot read"):

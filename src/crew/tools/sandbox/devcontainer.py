@@ -1,13 +1,12 @@
-"""The repository's `.devcontainer/devcontainer.json`: the image its commands expect.
-
-Only `image` is used: building a devcontainer's Dockerfile needs its base image, which a
-daemon without a registry (CI's, an offline machine's) usually lacks; such a repo names its
-image with `sandbox: {image: ...}` after building it (see the README).
+"""The repository's `.devcontainer/devcontainer.json`: the image its commands expect — its
+`image`, or its Dockerfile (`build.dockerfile`, `build.context`, legacy `dockerFile`), which the
+docker backend builds without pulling (offline: the base image must be on the daemon).
 """
 
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from pathlib import Path
 
 from crew.errors import UserError
@@ -52,8 +51,18 @@ def strip_jsonc(text: str) -> str:
     return "".join(out)
 
 
-def devcontainer_image(repo: Path) -> str | None:
-    """The `image` the repository's devcontainer.json names, or None (no file, no image key).
+@dataclass(frozen=True)
+class Devcontainer:
+    """What a devcontainer.json asks for: an image, or a Dockerfile and its build context."""
+
+    path: Path
+    image: str | None = None
+    dockerfile: Path | None = None
+    context: Path | None = None
+
+
+def read_devcontainer(repo: Path) -> Devcontainer | None:
+    """The repository's devcontainer, or None (no file, or neither image nor Dockerfile).
     A file that is not valid JSON(C) is a UserError naming it."""
     for rel in FILES:
         path = repo / rel
@@ -65,6 +74,27 @@ def devcontainer_image(repo: Path) -> str | None:
             raise UserError(f"cannot read {path}: {e}", file=str(path),
                             hint="fix the file, or name the image with `sandbox: {image: ...}`"
                             ) from None
-        image = data.get("image") if isinstance(data, dict) else None
-        return image if isinstance(image, str) and image.strip() else None
+        if not isinstance(data, dict):
+            return None
+        image = data.get("image")
+        if isinstance(image, str) and image.strip():
+            return Devcontainer(path, image=image.strip())
+        raw = data.get("build")
+        build: dict[str, object] = raw if isinstance(raw, dict) else {}
+        name = build.get("dockerfile") or data.get("dockerFile")
+        if not isinstance(name, str) or not name.strip():
+            return None
+        context = build.get("context") or data.get("context") or "."
+        here = path.parent
+        dockerfile, ctx = (here / name).resolve(), (here / str(context)).resolve()
+        if not dockerfile.is_file() or not ctx.is_dir():
+            raise UserError(f"{path}: Dockerfile {dockerfile} or context {ctx} is missing",
+                            file=str(path), field="build.dockerfile")
+        return Devcontainer(path, dockerfile=dockerfile, context=ctx)
     return None
+
+
+def devcontainer_image(repo: Path) -> str | None:
+    """The `image` the repository's devcontainer.json names, or None."""
+    dc = read_devcontainer(repo)
+    return dc.image if dc is not None else None

@@ -71,6 +71,30 @@ def docker_status(image: str | None = None) -> tuple[bool, str]:
     return True, image
 
 
+def build_image(context: Path, dockerfile: Path, tag: str) -> str:
+    """Build `dockerfile` in `context` as `tag` without pulling and without network (the base
+    image must be on the daemon; its layer cache makes a rebuild quick). UserError with the
+    build's last lines when it fails."""
+    import docker.errors
+
+    from crew.errors import UserError
+
+    client = _client(timeout=600)
+    try:
+        client.images.build(path=str(context), dockerfile=str(dockerfile), tag=tag, pull=False,
+                            rm=True, forcerm=True, network_mode="none")
+    except (docker.errors.BuildError, docker.errors.APIError) as e:
+        log = getattr(e, "build_log", None) or []
+        tail = "".join(str(x.get("stream", x.get("error", ""))) for x in log if isinstance(x, dict))
+        raise UserError(f"building {dockerfile} failed: {e}", file=str(dockerfile),
+                        hint=(tail.strip()[-500:] + "\n" if tail.strip() else "")
+                        + "build the image yourself and name it with `sandbox: {image: ...}`"
+                        ) from None
+    finally:
+        client.close()
+    return tag
+
+
 class DockerSandbox:
     """A fresh, locked-down container per command; the container is removed afterwards."""
 
