@@ -156,5 +156,5 @@ async def test_a_devcontainer_dockerfile_is_built_offline_and_used(tmp_path: Pat
         "cat /opt/marker.txt", workspace=ws)
     assert res.stdout.strip() == "built-from-devcontainer", res.stderr
     (repo / ".devcontainer" / "Dockerfile").write_text("FROM crew-no-such-base:0\n")
-    with pytest.raises(UserError, match="building .*Dockerfile failed"):
+    with pytest.raises(UserError, match=r"building .*Dockerfile failed"):
         sandbox_image(SandboxSpec(backend="docker"), repo)

@@ -119,7 +119,7 @@ def test_devcontainer_image_is_read_from_jsonc(tmp_path: Path) -> None:
     assert devcontainer_image(tmp_path) == "node:20"
     assert strip_jsonc('{"u": "http://x/*y*/", "l": [1, 2,],}') == '{"u": "http://x/*y*/", "l": [1, 2]}'
     f.write_text('{"build": {"dockerfile": "Dockerfile", "context": ".."}}')
-    with pytest.raises(UserError, match="Dockerfile .* is missing"):
+    with pytest.raises(UserError, match=r"Dockerfile .* is missing"):
         read_devcontainer(tmp_path)
     (tmp_path / ".devcontainer" / "Dockerfile").write_text("FROM scratch\n")
     dc = read_devcontainer(tmp_path)
