@@ -12,10 +12,17 @@ import sys
 from pathlib import Path
 
 import pytest
-from sandbox_support import ALL, ISOLATED, require_backend
+from sandbox_support import ALL, ISOLATED, LIMITS, require_backend
 
-from crew.tools.sandbox import SandboxLimits
-from crew.tools.sandbox.limits import exec_shim, hierarchy, mechanism, systemd_prefix
+from crew.tools.sandbox import SandboxError, SandboxLimits
+from crew.tools.sandbox.limits import (
+    Cgroup,
+    exec_shim,
+    hierarchy,
+    mechanism,
+    shim_failure,
+    systemd_prefix,
+)
 
 THREADED_SUITE = """
 import threading, unittest
@@ -120,3 +127,26 @@ def test_no_cgroup_is_left_behind() -> None:
     for d in h.dirs.values():
         mine = [p for p in d.iterdir() if p.name.startswith(f"crew-{os.getpid()}-")]
         assert mine == []
+
+
+def test_the_exec_shim_sets_the_limits_then_execs(tmp_path: Path) -> None:
+    """Issue 24 item 5: limits are applied by a fresh process that then execs the command,
+    not by Python code between fork and exec (`preexec_fn`)."""
+    shim = exec_shim(SandboxLimits(memory_mb=300), 10, cgroup=None, nproc=77)
+    out = subprocess.run([*shim, "sh", "-c", "ulimit -d; ulimit -p 2>/dev/null || ulimit -u; "
+                          "ulimit -c; echo $$"], capture_output=True, text=True, check=True)
+    data_kb, nproc, core, _pid = out.stdout.split()
+    assert (int(data_kb), int(nproc), int(core)) == (300 * 1024, 77, 0)
+    bogus = Cgroup(2, {"memory": tmp_path / "no-such-cgroup"})
+    bad = subprocess.run([*exec_shim(LIMITS, 10, cgroup=bogus, nproc=None), "true"],
+                         capture_output=True, text=True)
+    failed = shim_failure(bad.returncode, bad.stderr)
+    assert bad.returncode == 125 and failed is not None and "no-such-cgroup" in failed, bad.stderr
+
+
+async def test_a_program_that_cannot_start_is_a_sandbox_error(tmp_path: Path) -> None:
+    from crew.tools.sandbox.local import LocalSandbox
+
+    sb = LocalSandbox(LIMITS, warn=False, namespaces=False)
+    with pytest.raises(SandboxError, match="could not start /nonexistent/prog"):
+        await sb.run(["/nonexistent/prog"], workspace=tmp_path)
