@@ -38,6 +38,16 @@ def test_toolchains_under_home_are_visible_and_credentials_are_not(home: Path) -
                                     home / ".config/gcloud", home / ".cargo/credentials.toml"}
 
 
+def test_toolchain_variables_point_at_the_bound_toolchains(home: Path, tmp_path: Path) -> None:
+    (home / ".rustup").mkdir()
+    go = tmp_path / "goroot"
+    go.mkdir()
+    env = detect_environment(None, environ={"GOROOT": str(go), "GOPATH": "relative"},
+                             home=home)
+    assert env.env == {"RUSTUP_HOME": str(home / ".rustup"), "GOROOT": str(go)}
+    assert {home / ".rustup", go} <= set(env.ro_paths)
+
+
 def test_a_mount_covering_home_masks_every_credential(home: Path) -> None:
     env = detect_environment(None, environ={"PATH": "/usr/bin"}, home=home, mounts=["~"])
     assert env.ro_paths == (home,)  # the toolchains below it are not bound twice

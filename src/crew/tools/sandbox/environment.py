@@ -25,6 +25,10 @@ HOME_TOOLCHAINS = (
     ".volta", ".bun", ".deno", ".sdkman", "go", ".local/go", ".juliaup", ".elan", ".ghcup",
     ".local/share/uv/python", ".local/share/mise", ".asdf",
 )
+# Where toolchains find themselves: passed through (and bound) when set to a directory; HOME
+# is /tmp inside, so rustup's proxies also get RUSTUP_HOME=~/.rustup when it exists.
+TOOLCHAIN_VARS = ("RUSTUP_HOME", "CARGO_HOME", "GOROOT", "GOPATH", "GOMODCACHE", "PYENV_ROOT",
+                  "NVM_DIR", "VOLTA_HOME", "JAVA_HOME")
 # Credentials under the home directory: never readable inside, even below a mount covering
 # them (a file reads as empty, a directory is empty).
 HOME_CREDENTIALS = (
@@ -134,6 +138,7 @@ def detect_environment(
     repository's untracked `share` directories (None: DEFAULT_SHARE where present); every
     credential under `home` that any of them covers, masked."""
     ro: list[Path] = []
+    env: dict[str, str] = {}
     creds = [home / c for c in HOME_CREDENTIALS]
 
     def add(p: Path, *, explicit: bool = False) -> None:
@@ -146,7 +151,13 @@ def detect_environment(
         if not any(_inside(p, q) for q in ro):
             ro[:] = [q for q in ro if not _inside(q, p)] + [p]
 
-    env: dict[str, str] = {}
+    if (home / ".rustup").is_dir() and "RUSTUP_HOME" not in environ:
+        environ = {**environ, "RUSTUP_HOME": str(home / ".rustup")}
+    for var in TOOLCHAIN_VARS:
+        value = environ.get(var, "")
+        if value and Path(value).is_absolute() and Path(value).is_dir():
+            env[var] = value
+            add(Path(value))
     for var in ("VIRTUAL_ENV", "CONDA_PREFIX"):
         value = environ.get(var, "")
         if value and Path(value).is_absolute() and Path(value).is_dir():
