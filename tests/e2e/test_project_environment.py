@@ -297,3 +297,22 @@ def test_setup_runs_once_per_worktree_from_the_feature_yaml(tmp_path: Path) -> N
     assert [r.split("[stdout]")[1].split() for r in results] == [["once", "lo"]] * 2, results
     state = state_of(only_run(repo))
     assert state["status"] == "passed" and state["gates"][0]["passed"], state["gates"]
+
+
+@pytest.mark.parametrize(("key", "value", "message"), [
+    ("mounts", ["~/no-such-sdk"], "sandbox mount '~/no-such-sdk' does not exist"),
+    ("share", [".venv"], "sandbox share '.venv' is not an untracked directory"),
+])
+def test_a_bad_mount_or_share_stops_before_anything_exists(
+        key: str, value: list[str], message: str, tmp_path: Path) -> None:
+    _require("bwrap")
+    with StubServer() as stub:
+        feature = make_project(tmp_path, stub, tools=["run_command"])
+        _feature(feature, sandbox={key: value})
+        env = crew_env()
+        env["HOME"] = str(tmp_path)
+        res = run_crew("run", str(feature), "--no-trace", "--sandbox", "bwrap", env=env)
+        out = res.stdout + res.stderr
+        assert res.returncode == 2, out[-3000:]
+        assert message in out and "Traceback" not in out
+        assert stub.requests == [] and not (tmp_path / "repo" / ".crew" / "runs").exists()
