@@ -41,6 +41,7 @@ from crew.tools.conventions import with_conventions
 from crew.tools.paths import DEFAULT_PROTECTED, PathPolicy
 from crew.tools.registry import OutcomeStatus, ToolOutcome, ToolRegistry, run_registry
 from crew.tools.sandbox.base import SandboxBackend
+from crew.tools.sandbox.base import command_timeout as sandbox_command_timeout
 
 # The only text the framework adds to a role's prompt. Kept short: it is paid on every call.
 FRAMEWORK_NOTE = (
@@ -165,7 +166,7 @@ class Agent:
         on_turn: OnTurn | None = None,
         params: dict[str, Any] | None = None,
         count_tokens: Callable[[str], int] = estimate_tokens,
-        command_timeout: float = 300.0,
+        command_timeout: float | None = None,
         test_command: str = "python3 -m pytest -q",
         conventions: str | None = None,
     ) -> None:
@@ -188,7 +189,9 @@ class Agent:
             self.params["max_tokens"] = role.max_tokens
         self.params.update(params or {})
         self.count_tokens = count_tokens
-        self.command_timeout = command_timeout
+        # a command may run as long as the sandbox's timeout_s allows (never a fixed 300 s)
+        self.command_timeout = (command_timeout if command_timeout is not None
+                                else sandbox_command_timeout(sandbox))
         self.test_command = test_command
 
     def initial_messages(self, task: str, repo_context: str | None = None) -> list[Message]:

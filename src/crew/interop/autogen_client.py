@@ -47,7 +47,7 @@ from crew.patterns.turns import traced_call
 from crew.tools.base import ToolContext
 from crew.tools.paths import DEFAULT_PROTECTED, PathPolicy
 from crew.tools.registry import ToolRegistry
-from crew.tools.sandbox.base import SandboxBackend
+from crew.tools.sandbox.base import SandboxBackend, command_timeout
 
 _FINISH: dict[str, Literal["stop", "length", "function_calls", "content_filter", "unknown"]] = {
     "stop": "stop", "length": "length", "tool_calls": "function_calls",
@@ -279,7 +279,8 @@ class CrewWorkbench(Workbench):
         self.errors = errors or ErrorBox()
         self.tool_ctx = ToolContext(workspace=workdir, sandbox=sandbox,
                                     paths=PathPolicy(Path(workdir).resolve(), DEFAULT_PROTECTED),
-                                    call=context)
+                                    call=context,
+                                    command_timeout=command_timeout(sandbox))
         self.calls = 0
 
     async def list_tools(self) -> list[ToolSchema]:

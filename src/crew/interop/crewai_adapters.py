@@ -438,6 +438,7 @@ def crewai_tools(crewai: ModuleType, role_tools: list[str], workdir: Path, call:
     from crew.tools.base import ToolContext
     from crew.tools.paths import DEFAULT_PROTECTED, PathPolicy
     from crew.tools.registry import run_registry
+    from crew.tools.sandbox.base import command_timeout
 
     registry = run_registry().select(role_tools)
     if not len(registry):
@@ -445,7 +446,8 @@ def crewai_tools(crewai: ModuleType, role_tools: list[str], workdir: Path, call:
     tool_ctx = ToolContext(workspace=workdir, sandbox=sandbox,
                            paths=PathPolicy(workdir.resolve(), tuple(
                                getattr(sandbox, "protected", DEFAULT_PROTECTED))),
-                           call=call)
+                           call=call,
+                           command_timeout=command_timeout(sandbox))
     cls = tool_classes(importlib.import_module("crewai.tools"))
     ids = itertools.count(1)
     out = []

@@ -187,7 +187,7 @@ def resume_run(run_id: str, opts: RunOptions) -> RunOutcome:
             state.max_parallel = opts.max_parallel
         settings = sandbox_settings(resolved, opts, state.sandbox_settings or
                                     {"backend": state.sandbox})
-        sandbox = select_backend(settings, opts)
+        sandbox = select_backend(settings, opts, resolved, Path(state.repo))
         register_model_secrets(resolved.models)
         state.sandbox, state.sandbox_settings = settings.backend, settings.model_dump()
         state.trace = state.trace and opts.trace
@@ -330,23 +330,38 @@ def _recover_integration(path: Path) -> None:
         run_git(path, "reset", "--hard", "--quiet")
 
 
-def select_backend(settings: SandboxSpec, opts: RunOptions) -> Any:
-    """The backend with its limits (UserError when unavailable; `auto` never means local)."""
+def select_backend(settings: SandboxSpec, opts: RunOptions,
+                   resolved: ResolvedFeature | None = None, repo: Path | None = None) -> Any:
+    """The backend with its limits and the project's environment (UserError when unavailable;
+    `auto` never means local), wrapped to run the `setup:` commands once per worktree."""
+    from crew.run.sandboxing import sandbox_environment, sandbox_image, setup_commands
     from crew.tools.sandbox import SandboxLimits, select_sandbox
     from crew.tools.sandbox.masks import protected_patterns
 
     limits = SandboxLimits(memory_mb=settings.memory_mb, cpus=settings.cpus,
                            pids=settings.pids, timeout_s=float(settings.timeout_s),
                            network=settings.network)
-    sandbox = select_sandbox(settings.backend, limits=limits,
-                             protected=protected_patterns(settings.protected))
+    environment = sandbox_environment(settings, repo)
+    image = sandbox_image(settings, repo)
+    protected = protected_patterns(settings.protected)
+    sandbox = select_sandbox(settings.backend, limits=limits, image=image, protected=protected,
+                             environment=environment)
     if not sandbox.isolated:
         opts.say("sandbox: local (asked for) — the filesystem is NOT isolated: commands run "
                  "directly on this machine" + ("" if getattr(sandbox, "namespaces", False)
                                                else ", with network"))
     else:
         opts.say(f"sandbox: {sandbox.name} ({describe_limits(sandbox)})")
-    return sandbox
+    opts.say(f"sandbox environment: {environment.describe()}")
+    setup = setup_commands(resolved) if resolved is not None else []
+    if not setup:
+        return sandbox
+    from crew.tools.sandbox.setup import SetupOnce
+
+    quiet = replace(environment, shares=())  # setup makes the worktree's own .venv etc.
+    prep = select_sandbox(sandbox.name, limits=replace(limits, network=settings.setup_network),
+                          image=image, protected=protected, environment=quiet)
+    return SetupOnce(sandbox, setup, prep)
 
 
 def _llm(resolved: ResolvedFeature, state: RunState, d: Path,

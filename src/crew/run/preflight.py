@@ -40,7 +40,7 @@ def preflight(resolved: ResolvedFeature, opts: RunOptions) -> Checked:
         from crew.run.sandboxing import sandbox_settings
 
         settings = sandbox_settings(resolved, opts, None)
-        sandbox = select_backend(settings, opts)
+        sandbox = select_backend(settings, opts, resolved, root)
     except UserError as e:
         problems += e.problems
     llm = build_llm(resolved, problems, budget=run_budget(

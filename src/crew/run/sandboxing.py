@@ -12,9 +12,12 @@ from pydantic import ValidationError
 from crew.errors import UserError
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from crew.run.launch import RunOptions
     from crew.spec.models import ModelsConfig, SandboxSpec
     from crew.spec.resolve import ResolvedFeature
+    from crew.tools.sandbox.environment import SandboxEnvironment
 
 FLAGS = {"backend": "--sandbox", "memory_mb": "--memory-mb", "cpus": "--cpus",
          "pids": "--pids", "timeout_s": "--timeout-s", "network": "--network"}
@@ -47,13 +50,55 @@ def sandbox_settings(resolved: ResolvedFeature, opts: RunOptions,
                         hint="see `crew run --help` for the sandbox flags") from None
 
 
+def setup_commands(resolved: ResolvedFeature) -> list[str]:
+    """The `setup:` commands: the feature's list, else the crew's."""
+    feature = resolved.feature.spec.setup
+    return list(feature if feature is not None else resolved.crew.spec.setup)
+
+
+def sandbox_environment(settings: SandboxSpec, repo: Path | None) -> SandboxEnvironment:
+    """The project's environment for the sandbox, from this process's environment and home
+    and the `sandbox:` keys `share` and `mounts` (UserError for a missing one)."""
+    from pathlib import Path
+
+    from crew.tools.sandbox.environment import detect_environment
+
+    return detect_environment(repo, environ=dict(os.environ), home=Path.home(),
+                              share=settings.share, mounts=settings.mounts)
+
+
+def sandbox_image(settings: SandboxSpec, repo: Path | None) -> str | None:
+    """The Docker image: `sandbox.image`, else the repo's devcontainer image (its Dockerfile
+    built offline as `crew-devcontainer:<hash>` when docker will run the commands), else None
+    (the backend's default: CREW_SANDBOX_IMAGE or crew-sandbox:latest)."""
+    if settings.image:
+        return settings.image
+    if repo is None or settings.backend not in ("docker", "auto"):
+        return None
+    from crew.tools.sandbox.devcontainer import read_devcontainer
+
+    dc = read_devcontainer(repo)
+    if dc is None or dc.image:
+        return dc.image if dc is not None else None
+    assert dc.dockerfile is not None and dc.context is not None
+    from crew.tools.sandbox.docker import build_image, docker_status
+
+    ok, reason = docker_status()
+    if not ok and not reason.startswith(("image", "cannot inspect image")):
+        return None  # no daemon: auto goes on to bwrap, docker says why it is unavailable
+    import hashlib
+
+    digest = hashlib.sha256(f"{dc.context}\0{dc.dockerfile}".encode()).hexdigest()[:12]
+    return build_image(dc.context, dc.dockerfile, f"crew-devcontainer:{digest}")
+
+
 def describe_limits(sandbox: Any) -> str:
     """'memory 2048 MiB, 2 CPUs, 256 processes, timeout 600s, network off (cgroup v1)'."""
     limits = getattr(sandbox, "limits", None)
     if limits is None:
         return ""
     if sandbox.name == "docker":
-        how = "docker"
+        how = f"docker, image {getattr(sandbox, 'image', '?')}"
     else:
         from crew.tools.sandbox.limits import mechanism
 

@@ -304,13 +304,31 @@ class SandboxSpec(Strict):
         "depth (default: .env, .env.*, .envrc, .netrc, ...); .git and .crew always are.",
     )
 
-    @field_validator("protected")
+    share: list[str] | None = Field(
+        default=None, description="Untracked repository directories (.venv, node_modules) "
+        "bound read-only into every worktree (default: those of .venv, venv, node_modules "
+        "present).")
+    mounts: list[str] = Field(default_factory=list, description="More host paths (absolute "
+                              "or ~/...) visible read-only; credentials under home stay hidden.")
+    image: str | None = Field(default=None, description="Docker image (default: the repo's "
+                              ".devcontainer image, else CREW_SANDBOX_IMAGE or crew-sandbox).")
+    setup_network: bool = Field(default=False, description="Network for the `setup:` commands.")
+
+    @field_validator("protected", "share")
     @classmethod
     def _patterns(cls, v: list[str] | None) -> list[str] | None:
         for pat in v or []:
             if not pat.strip() or pat.startswith(("/", "~")) or ".." in pat.split("/"):
-                raise ValueError(f"{pat!r} is not a workspace-relative pattern such as '.env' "
+                raise ValueError(f"{pat!r} is not a workspace-relative path such as '.env' "
                                  "or 'config/secrets.yaml'")
+        return v
+
+    @field_validator("mounts")
+    @classmethod
+    def _mounts(cls, v: list[str]) -> list[str]:
+        for m in v:
+            if not (m.startswith("/") or m == "~" or m.startswith("~/")):
+                raise ValueError(f"{m!r} is not an absolute or ~/ path")
         return v
 
 
@@ -364,6 +382,8 @@ class CrewSpec(Strict, ToolSection):
     knowledge: KnowledgeMode | None = Field(default=None, description=_KNOWLEDGE_HELP)
     _k = field_validator("knowledge", mode="before")(lambda v: knowledge_of(v))
     sandbox: SandboxSpec | None = Field(default=None, description="Sandbox backend and limits.")
+    setup: list[str] = Field(default_factory=list, description="Commands run once per worktree "
+                             "in the sandbox before its first command (`uv sync`, `npm ci`).")
 
     _n = field_validator("name")(lambda v: v and _check_name(v))
 
@@ -436,6 +456,7 @@ class FeatureSpec(Strict, ToolSection):
                                             + " Overrides the crew's.")
     _k = field_validator("knowledge", mode="before")(lambda v: knowledge_of(v))
     sandbox: SandboxSpec | None = Field(default=None, description="Overrides the crew's.")
+    setup: list[str] | None = Field(default=None, description="Replaces the crew's `setup:`.")
 
     @field_validator("acceptance", mode="before")
     @classmethod

@@ -12,10 +12,17 @@ import sys
 from pathlib import Path
 
 import pytest
-from sandbox_support import ALL, ISOLATED, require_backend
+from sandbox_support import ALL, ISOLATED, LIMITS, require_backend
 
-from crew.tools.sandbox import SandboxLimits
-from crew.tools.sandbox.limits import hierarchy, mechanism, preexec, systemd_prefix
+from crew.tools.sandbox import SandboxError, SandboxLimits
+from crew.tools.sandbox.limits import (
+    Cgroup,
+    exec_shim,
+    hierarchy,
+    mechanism,
+    shim_failure,
+    systemd_prefix,
+)
 
 THREADED_SUITE = """
 import threading, unittest
@@ -97,10 +104,10 @@ async def test_fork_bomb_stays_below_the_default_pids(name: str, workspace: Path
 
 def test_the_child_gets_no_address_space_cap(tmp_path: Path) -> None:
     limits = SandboxLimits(memory_mb=512)
-    out = subprocess.run([sys.executable, "-c", "import resource as r; "
+    shim = exec_shim(limits, 10, cgroup=None, nproc=None)
+    out = subprocess.run([*shim, sys.executable, "-c", "import resource as r; "
                           "print(r.getrlimit(r.RLIMIT_AS)[0], r.getrlimit(r.RLIMIT_DATA)[0])"],
-                         capture_output=True, text=True, check=True,
-                         preexec_fn=preexec(limits, 10, cgroup=None, nproc=None))
+                         capture_output=True, text=True, check=True)
     as_cap, data_cap = (int(x) for x in out.stdout.split())
     assert as_cap == resource.RLIM_INFINITY
     assert data_cap == 512 * 1024 * 1024  # the fallback when no cgroup holds memory
@@ -120,3 +127,26 @@ def test_no_cgroup_is_left_behind() -> None:
     for d in h.dirs.values():
         mine = [p for p in d.iterdir() if p.name.startswith(f"crew-{os.getpid()}-")]
         assert mine == []
+
+
+def test_the_exec_shim_sets_the_limits_then_execs(tmp_path: Path) -> None:
+    """Issue 24 item 5: limits are applied by a fresh process that then execs the command,
+    not by Python code between fork and exec (`preexec_fn`)."""
+    shim = exec_shim(SandboxLimits(memory_mb=300), 10, cgroup=None, nproc=77)
+    out = subprocess.run([*shim, "sh", "-c", "ulimit -d; ulimit -p 2>/dev/null || ulimit -u; "
+                          "ulimit -c; echo $$"], capture_output=True, text=True, check=True)
+    data_kb, nproc, core, _pid = out.stdout.split()
+    assert (int(data_kb), int(nproc), int(core)) == (300 * 1024, 77, 0)
+    bogus = Cgroup(2, {"memory": tmp_path / "no-such-cgroup"})
+    bad = subprocess.run([*exec_shim(LIMITS, 10, cgroup=bogus, nproc=None), "true"],
+                         capture_output=True, text=True)
+    failed = shim_failure(bad.returncode, bad.stderr)
+    assert bad.returncode == 125 and failed is not None and "no-such-cgroup" in failed, bad.stderr
+
+
+async def test_a_program_that_cannot_start_is_a_sandbox_error(tmp_path: Path) -> None:
+    from crew.tools.sandbox.local import LocalSandbox
+
+    sb = LocalSandbox(LIMITS, warn=False, namespaces=False)
+    with pytest.raises(SandboxError, match="could not start /nonexistent/prog"):
+        await sb.run(["/nonexistent/prog"], workspace=tmp_path)

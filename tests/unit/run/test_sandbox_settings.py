@@ -22,11 +22,13 @@ def test_feature_wins_over_crew_and_flags_over_both() -> None:
                                  timeout_s=600, network=True)
     assert merge_sandbox("auto").model_dump() == {
         "backend": "auto", "memory_mb": 2048, "cpus": 2.0, "pids": 256, "timeout_s": 600,
-        "network": False, "protected": None}
+        "network": False, "protected": None, "share": None, "mounts": [], "image": None,
+        "setup_network": False}
 
 
 @pytest.mark.parametrize("bad", [{"memory_mb": 0}, {"pids": 4}, {"cpus": -1},
-                                 {"protected": ["../x"]}, {"swap": 1}])
+                                 {"protected": ["../x"]}, {"swap": 1}, {"share": ["/abs"]},
+                                 {"mounts": ["rel/path"]}])
 def test_bad_values_are_rejected(bad: dict[str, object]) -> None:
     with pytest.raises(ValueError):
         SandboxSpec.model_validate(bad)

@@ -21,6 +21,8 @@ from crew.tools.sandbox.base import (
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
+    from crew.tools.sandbox.environment import SandboxEnvironment
+
 __all__ = [
     "BACKENDS",
     "SandboxBackend",
@@ -58,8 +60,10 @@ def select_sandbox(
     image: str | None = None,
     extra_ro_binds: Sequence[Path] = (),
     protected: Sequence[str] | None = None,
+    environment: SandboxEnvironment | None = None,
 ) -> SandboxBackend:
-    """The named backend, or for `auto` the first available of docker and bwrap.
+    """The named backend, or for `auto` the first available of docker and bwrap;
+    `environment`: the project's environment it shows (`environment.detect_environment`).
 
     `auto` never falls back to `local` (no isolation by surprise): with neither Docker nor
     bubblewrap it is a UserError saying how to install one, or to pass `--sandbox local`.
@@ -79,7 +83,7 @@ def select_sandbox(
         if ok:
             if name == "auto" and reasons:
                 log.info("sandbox auto: using %s (%s)", candidate, "; ".join(reasons))
-            return _make(candidate, limits, image, extra_ro_binds, protected)
+            return _make(candidate, limits, image, extra_ro_binds, protected, environment)
         reasons.append(f"{candidate}: {reason}")
     if name == "auto":
         raise UserError(
@@ -94,7 +98,7 @@ def select_sandbox(
 
 def _make(
     name: str, limits: SandboxLimits | None, image: str | None, extra: Sequence[Path],
-    protected: Sequence[str] | None,
+    protected: Sequence[str] | None, environment: SandboxEnvironment | None = None,
 ) -> SandboxBackend:
     from crew.tools.sandbox.masks import DEFAULT_PROTECTED
 
@@ -102,11 +106,12 @@ def _make(
     if name == "docker":
         from crew.tools.sandbox.docker import DockerSandbox
 
-        return DockerSandbox(limits, image=image, protected=prot)
+        return DockerSandbox(limits, image=image, protected=prot, environment=environment)
     if name == "bwrap":
         from crew.tools.sandbox.bwrap import BwrapSandbox
 
-        return BwrapSandbox(limits, extra_ro_binds=extra, protected=prot)
+        return BwrapSandbox(limits, extra_ro_binds=extra, protected=prot,
+                            environment=environment)
     from crew.tools.sandbox.local import LocalSandbox
 
-    return LocalSandbox(limits, protected=prot)
+    return LocalSandbox(limits, protected=prot, environment=environment)

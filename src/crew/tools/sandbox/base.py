@@ -90,6 +90,13 @@ class SandboxBackend(Protocol):
     ) -> SandboxResult: ...
 
 
+def command_timeout(sandbox: object | None, default: float = 300.0) -> float:
+    """The longest a tool's command may run: the sandbox's `timeout_s` (YAML `sandbox:
+    timeout_s`, `--timeout-s`), passed on explicitly to every tool context."""
+    limits = getattr(sandbox, "limits", None)
+    return float(limits.timeout_s) if isinstance(limits, SandboxLimits) else default
+
+
 def sandbox_env(extra: Mapping[str, str] | None = None, *, path: str | None = None) -> dict[str, str]:
     """The environment inside a sandbox: the allowlist, HOME=/tmp, and the caller's `extra`."""
     env = {k: os.environ[k] for k in ENV_ALLOWLIST if k in os.environ}

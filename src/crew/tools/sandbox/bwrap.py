@@ -20,6 +20,7 @@ from crew.tools.sandbox.base import (
     inside,
     sandbox_env,
 )
+from crew.tools.sandbox.environment import SandboxEnvironment
 from crew.tools.sandbox.local import run_process, user_process_count
 from crew.tools.sandbox.masks import DEFAULT_PROTECTED, merged_masks
 
@@ -62,12 +63,15 @@ class BwrapSandbox:
         *,
         extra_ro_binds: Sequence[Path] = (),
         protected: Sequence[str] = DEFAULT_PROTECTED,
+        environment: SandboxEnvironment | None = None,
     ) -> None:
         """`extra_ro_binds`: host paths to make visible read-only (e.g. a virtualenv);
-        `protected`: patterns of paths kept read-only (.git, .crew) or masked (secrets)."""
+        `protected`: patterns of paths kept read-only (.git, .crew) or masked (secrets);
+        `environment`: the project's environment (host paths, shares, hidden credentials)."""
         self.limits = limits or SandboxLimits()
         self.protected = tuple(protected)
         self.extra_ro_binds = tuple(Path(p) for p in extra_ro_binds)
+        self.environment = environment or SandboxEnvironment()
 
     def command(
         self,
@@ -99,11 +103,19 @@ class BwrapSandbox:
                 args += ["--ro-bind", "/dev/null", f]
         args += ["--dev", "/dev", "--proc", "/proc"]
         args += ["--size", str(self.limits.tmp_mb * 1024 * 1024), "--tmpfs", "/tmp"]
-        for extra in self.extra_ro_binds:
+        envt = self.environment
+        binds = [*self.extra_ro_binds, *envt.ro_paths]
+        binds = [b for b in binds if b.resolve() != root]  # the workspace stays writable
+        within = [b for b in binds if root in b.resolve().parents]
+        for extra in sorted((b for b in binds if b not in within), key=lambda b: len(b.parts)):
             args += ["--ro-bind", str(extra), str(extra)]
         for gd in git_dirs(root):  # a worktree's git, read-only: status works, commit does not
             args += ["--ro-bind", str(gd), str(gd)]
         args += ["--bind", str(root), str(root)]
+        for extra in within:  # e.g. the repository's own .venv when the workspace is the repo
+            args += ["--ro-bind", str(extra), str(extra)]
+        for src, dest in envt.share_targets(root):  # .venv, node_modules in every worktree
+            args += ["--ro-bind", str(src), str(dest)]
         for rel in read_only:
             p = root / rel
             if p.exists() and not p.is_symlink():
@@ -112,6 +124,11 @@ class BwrapSandbox:
             p = root / rel
             if p.is_file() and not p.is_symlink():
                 args += ["--ro-bind", "/dev/null", str(p)]
+        for masked in envt.masked:  # credentials stay unreadable below any mount
+            if masked.is_dir():
+                args += ["--tmpfs", str(masked), "--remount-ro", str(masked)]
+            else:
+                args += ["--ro-bind", "/dev/null", str(masked)]
         args += ["--chdir", str(cwd), "--", *argv(cmd)]
         return args
 
@@ -137,7 +154,8 @@ class BwrapSandbox:
         res = await run_process(
             args,
             cwd=workspace.resolve(),
-            env=sandbox_env(env, path=os.environ.get("PATH")),
+            env=sandbox_env({**self.environment.env, **(env or {})},
+                            path=self.environment.path or os.environ.get("PATH")),
             timeout=timeout,
             limits=self.limits,
             backend=self.name,

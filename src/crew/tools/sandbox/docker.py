@@ -26,6 +26,7 @@ from crew.tools.sandbox.base import (
     inside,
     sandbox_env,
 )
+from crew.tools.sandbox.environment import SandboxEnvironment
 from crew.tools.sandbox.masks import DEFAULT_PROTECTED, merged_masks
 
 DEFAULT_IMAGE = "crew-sandbox:latest"
@@ -70,6 +71,30 @@ def docker_status(image: str | None = None) -> tuple[bool, str]:
     return True, image
 
 
+def build_image(context: Path, dockerfile: Path, tag: str) -> str:
+    """Build `dockerfile` in `context` as `tag` without pulling and without network (the base
+    image must be on the daemon; its layer cache makes a rebuild quick). UserError with the
+    build's last lines when it fails."""
+    import docker.errors
+
+    from crew.errors import UserError
+
+    client = _client(timeout=600)
+    try:
+        client.images.build(path=str(context), dockerfile=str(dockerfile), tag=tag, pull=False,
+                            rm=True, forcerm=True, network_mode="none")
+    except (docker.errors.BuildError, docker.errors.APIError) as e:
+        log = getattr(e, "build_log", None) or []
+        tail = "".join(str(x.get("stream", x.get("error", ""))) for x in log if isinstance(x, dict))
+        raise UserError(f"building {dockerfile} failed: {e}", file=str(dockerfile),
+                        hint=(tail.strip()[-500:] + "\n" if tail.strip() else "")
+                        + "build the image yourself and name it with `sandbox: {image: ...}`"
+                        ) from None
+    finally:
+        client.close()
+    return tag
+
+
 class DockerSandbox:
     """A fresh, locked-down container per command; the container is removed afterwards."""
 
@@ -83,10 +108,14 @@ class DockerSandbox:
         image: str | None = None,
         user: str | None = None,
         protected: Sequence[str] = DEFAULT_PROTECTED,
+        environment: SandboxEnvironment | None = None,
     ) -> None:
         """`user` defaults to the host uid:gid, so files written in the workspace stay yours;
-        `protected`: patterns of paths kept read-only (.git, .crew) or masked (secrets)."""
+        `protected`: patterns of paths kept read-only (.git, .crew) or masked (secrets);
+        `environment`: host paths bound read-only at the same path, shares, hidden credentials
+        (system directories come from the image, never from the host)."""
         self.limits = limits or SandboxLimits()
+        self.environment = environment or SandboxEnvironment()
         self.protected = tuple(protected)
         self.image = image or default_image()
         self.user = user or f"{os.getuid()}:{os.getgid()}"
@@ -111,12 +140,14 @@ class DockerSandbox:
             for r in hidden
             if (root / r).is_file() and not (root / r).is_symlink()
         ]
+        mounts += self._environment_mounts(root)
         lim = self.limits
+        envt = self.environment
         return dict(
             image=self.image,
             command=argv(cmd),
             working_dir=MOUNT if rel == "." else f"{MOUNT}/{rel}",
-            environment=sandbox_env(env),
+            environment=sandbox_env({**envt.env, **(env or {})}, path=envt.path),
             user=self.user,
             volumes=volumes,
             mounts=mounts,
@@ -134,6 +165,25 @@ class DockerSandbox:
                 type="json-file", config={"max-size": "8m", "max-file": "1"}
             ),
         )
+
+    def _environment_mounts(self, root: Path) -> list[Any]:
+        """The project's environment: host paths read-only at the same path, the shares in
+        the workspace (at /workspace/<rel>), credentials hidden below them."""
+        import docker.types
+
+        envt, out = self.environment, []
+        for p in envt.ro_paths:
+            out.append(docker.types.Mount(str(p), str(p.resolve()), type="bind", read_only=True))
+        for src, dest in envt.share_targets(root):
+            target = f"{MOUNT}/{dest.relative_to(root).as_posix()}"
+            out.append(docker.types.Mount(target, str(src), type="bind", read_only=True))
+        for m in envt.masked:
+            if m.is_dir():
+                out.append(docker.types.Mount(str(m), "", type="tmpfs", read_only=True,
+                                              tmpfs_size=4096))
+            else:
+                out.append(docker.types.Mount(str(m), "/dev/null", type="bind", read_only=True))
+        return out
 
     def _run_blocking(self, config: dict[str, Any], timeout: float) -> SandboxResult:
         import docker.errors

@@ -14,12 +14,11 @@ import contextlib
 import functools
 import itertools
 import os
-import resource
 import shutil
 import signal
 import subprocess
+import sys
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -153,16 +152,6 @@ class Cgroup:
     def paths(self) -> list[Path]:
         return list(dict.fromkeys(self.dirs.values()))
 
-    def enter(self) -> None:
-        """Move the calling process in (runs in the child between fork and exec)."""
-        pid = str(os.getpid()).encode()
-        for d in self.paths:
-            fd = os.open(d / "cgroup.procs", os.O_WRONLY)
-            try:
-                os.write(fd, pid)
-            finally:
-                os.close(fd)
-
     def oom_killed(self) -> bool:
         """Whether the kernel killed something in here for lack of memory."""
         d = self.dirs.get("memory")
@@ -248,26 +237,48 @@ def _write_limits(cg: Cgroup, limits: SandboxLimits) -> None:
             (d["cpu"] / "cpu.cfs_quota_us").write_text(str(quota))
 
 
-def preexec(
-    limits: SandboxLimits, timeout: float, *, cgroup: Cgroup | None, nproc: int | None
-) -> Callable[[], None]:
-    """What runs in the child before exec: join the cgroup, then the rlimits. RLIMIT_DATA
-    caps memory and RLIMIT_NPROC (`nproc`, never enforced on root) processes only when the
-    cgroup does not."""
+# The exec shim: a fresh interpreter (isolated, no site) that joins the cgroup(s), sets the
+# rlimits and execs the command. It runs after fork+exec, so crew's own threads and locks are
+# never touched between fork and exec (`preexec_fn` is documented unsafe with threads).
+# argv: cg=<cgroup.procs file>... | <RLIMIT name>=<value>... -- command...
+SHIM_MARK = "crew-exec-shim: "
+SHIM_EXIT = 125
+_SHIM = """import os,sys,resource as r
+a=sys.argv[1:];i=a.index('--');cmd=a[i+1:]
+try:
+ for o in a[:i]:
+  k,_,v=o.partition('=')
+  if k=='cg':
+   fd=os.open(v,os.O_WRONLY);os.write(fd,str(os.getpid()).encode());os.close(fd)
+  else:
+   n=int(v);r.setrlimit(getattr(r,'RLIMIT_'+k),(n,n))
+ os.execvp(cmd[0],cmd)
+except (OSError,ValueError) as e:
+ sys.stderr.write('%s%s: %s\\n'%(MARK,cmd[0] if cmd else '',e));sys.exit(EXIT)
+""".replace("MARK", repr(SHIM_MARK)).replace("EXIT", str(SHIM_EXIT))
+
+
+def exec_shim(
+    limits: SandboxLimits, timeout: float, *, cgroup: Cgroup | None, nproc: int | None,
+    python: str | None = None,
+) -> list[str]:
+    """The argv prefix that joins `cgroup`, sets the rlimits, then execs the command after it.
+    RLIMIT_DATA caps memory and RLIMIT_NPROC (`nproc`, never enforced on root) processes only
+    when the cgroup does not. `python`: the interpreter running the shim (this one)."""
     mem = limits.memory_mb * 1024 * 1024
     by_cgroup = set(cgroup.dirs) if cgroup is not None else set()
+    opts = [f"cg={d / 'cgroup.procs'}" for d in (cgroup.paths if cgroup is not None else [])]
+    if "memory" not in by_cgroup:
+        opts.append(f"DATA={mem}")
+    if nproc is not None and "pids" not in by_cgroup:
+        opts.append(f"NPROC={nproc}")
+    cpu = int(timeout * max(1.0, limits.cpus)) + 5  # CPU seconds summed over threads
+    opts += [f"CPU={cpu}", "CORE=0", f"FSIZE={1 << 30}"]
+    return [python or sys.executable, "-I", "-S", "-c", _SHIM, *opts, "--"]
 
-    def apply() -> None:  # between fork and exec: no allocation-heavy work
-        if cgroup is not None:
-            cgroup.enter()
-        if "memory" not in by_cgroup:
-            resource.setrlimit(resource.RLIMIT_DATA, (mem, mem))
-        if nproc is not None and "pids" not in by_cgroup:
-            resource.setrlimit(resource.RLIMIT_NPROC, (nproc, nproc))
-        cpu = int(timeout * max(1.0, limits.cpus)) + 5  # CPU seconds summed over threads
-        resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu))
-        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-        fsize = 1 << 30
-        resource.setrlimit(resource.RLIMIT_FSIZE, (fsize, fsize))
 
-    return apply
+def shim_failure(exit_code: int, stderr: str) -> str | None:
+    """The shim's own error (it could not join the cgroup, set a limit or exec), else None."""
+    if exit_code != SHIM_EXIT or not stderr.startswith(SHIM_MARK):
+        return None
+    return stderr[len(SHIM_MARK):].split("\n", 1)[0]

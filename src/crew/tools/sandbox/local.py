@@ -32,7 +32,14 @@ from crew.tools.sandbox.base import (
     inside,
     sandbox_env,
 )
-from crew.tools.sandbox.limits import make_cgroup, preexec, systemd_prefix, systemd_run
+from crew.tools.sandbox.environment import SandboxEnvironment
+from crew.tools.sandbox.limits import (
+    exec_shim,
+    make_cgroup,
+    shim_failure,
+    systemd_prefix,
+    systemd_run,
+)
 from crew.tools.sandbox.masks import DEFAULT_PROTECTED, merged_masks
 
 log = logging.getLogger(__name__)
@@ -44,13 +51,17 @@ WARNING = (
 )
 UNSHARE = ("--user", "--map-root-user", "--net", "--pid", "--fork", "--mount", "--mount-proc",
            "--kill-child")
-# Runs inside the new namespaces: bind the given paths read-only (`ro P`) or mask them
-# (`hide P`), then exec the command. Fails closed: a mount that fails stops the command.
+# Runs inside the new namespaces: bind the given paths read-only (`ro P`), mask a file
+# (`hide P`) or a directory (`hidedir P`), bind a host directory read-only at a workspace
+# path (`share SRC DEST`, through a bind of SRC at DEST), then exec the command. Fails
+# closed: a mount that fails stops the command.
 _MOUNTS = """set -e
 while [ "$1" != "--" ]; do
   case "$1" in
     ro) mount --bind "$2" "$2"; mount -o remount,bind,ro "$2";;
     hide) mount --bind /dev/null "$2";;
+    hidedir) mount -t tmpfs -o ro,size=4k none "$2";;
+    share) mkdir -p "$3"; mount --bind "$2" "$3"; mount -o remount,bind,ro "$3"; shift;;
   esac
   shift 2
 done
@@ -146,12 +157,14 @@ async def run_process(
     backend: str,
     nproc: int | None = None,
 ) -> SandboxResult:
-    """Run `args` in its own process group under `limits` (a transient cgroup, else rlimits);
-    on timeout kill the whole group and everything left in the cgroup."""
+    """Run `args` in its own process group under `limits` (a transient cgroup, else rlimits,
+    both applied by the exec shim: no Python runs in the child between fork and exec); on
+    timeout kill the whole group and everything left in the cgroup."""
     timeout = limits.cap(timeout)
     cgroup = make_cgroup(limits)
     if cgroup is None and await asyncio.to_thread(lambda: systemd_run() is not None):
         args = [*systemd_prefix(limits), *args]
+    args = [*exec_shim(limits, timeout, cgroup=cgroup, nproc=nproc), *args]
     out, err = Capture(limits.output_chars), Capture(limits.output_chars)
     start = time.monotonic()
     try:
@@ -163,12 +176,11 @@ async def run_process(
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE,
             start_new_session=True,
-            preexec_fn=preexec(limits, timeout, cgroup=cgroup, nproc=nproc),
         )
     except (OSError, subprocess.SubprocessError) as e:
         if cgroup is not None:
             cgroup.close()
-        raise SandboxError(f"{backend} sandbox could not start {args[0]!r}: {e}") from e
+        raise SandboxError(f"{backend} sandbox could not start its exec shim: {e}") from e
     pumps = asyncio.gather(_pump(proc.stdout, out), _pump(proc.stderr, err))
     timed_out = oom = False
     try:
@@ -199,6 +211,9 @@ async def run_process(
     if oom:
         err.feed(f"\n[killed: out of memory (limit {limits.memory_mb} MiB)]\n".encode())
     code = proc.returncode if proc.returncode is not None else -signal.SIGKILL
+    failed = shim_failure(code, err.text())
+    if failed:
+        raise SandboxError(f"{backend} sandbox could not start {failed}")
     return SandboxResult(
         exit_code=code,
         stdout=out.text(),
@@ -229,10 +244,13 @@ class LocalSandbox:
 
     def __init__(self, limits: SandboxLimits | None = None, *, warn: bool = True,
                  namespaces: bool | None = None,
-                 protected: Sequence[str] = DEFAULT_PROTECTED) -> None:
+                 protected: Sequence[str] = DEFAULT_PROTECTED,
+                 environment: SandboxEnvironment | None = None) -> None:
         """`namespaces`: None uses them when available; False never (plain subprocesses).
-        `protected`: patterns of paths kept read-only (.git, .crew) or masked (secrets)."""
+        `protected`: patterns of paths kept read-only (.git, .crew) or masked (secrets);
+        `environment`: its shares and hidden credentials (with namespaces) and variables."""
         self.limits = limits or SandboxLimits()
+        self.environment = environment or SandboxEnvironment()
         self.protected = tuple(protected)
         ok, reason = unshare_status()
         self.namespaces = ok if namespaces is None else namespaces and ok
@@ -264,6 +282,10 @@ class LocalSandbox:
             p = root / rel
             if p.is_file() and not p.is_symlink():
                 mounts += ["hide", str(p)]
+        for src, dest in self.environment.share_targets(root):
+            mounts += ["share", str(src), str(dest)]
+        for m in self.environment.credentials:
+            mounts += ["hidedir" if m.is_dir() else "hide", str(m)]
         exe = unshare_status()[1]
         return [exe, *opts, "--", "/bin/sh", "-c", _MOUNTS, "sh", *mounts, "--", *args]
 
@@ -278,7 +300,8 @@ class LocalSandbox:
         read_only: Sequence[str] = (),
         hidden: Sequence[str] = (),
     ) -> SandboxResult:
-        path = os.environ.get("PATH")
+        path = self.environment.path or os.environ.get("PATH")
+        env = {**self.environment.env, **(env or {})}
         if self.namespaces:
             read_only, hidden = merged_masks(workspace, self.protected, read_only, hidden)
         return await run_process(
