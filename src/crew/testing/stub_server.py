@@ -7,11 +7,13 @@ It lets tests exercise LiteLLM's real HTTP path: point a deployment at it with
         server.enqueue(StubReply.text("hello", prompt_tokens=12, completion_tokens=3))
         server.enqueue(StubReply.error(500), model="flaky")   # only for model "flaky"
         server.always(StubReply.rate_limited(retry_after=0), model="busy")
+        server.respond(lambda request: StubReply.text("computed"))  # a reply per request
         ...
         assert server.requests[0].body["messages"][0]["content"] == "hi"
 
 Replies are served per model name (the `<name>` in `openai/<name>`) first, then from the shared
-queue, then from the model's or the shared `always` reply. With nothing scripted the server answers
+queue, then from the `respond` function (when it returns a reply), then from the model's or the
+shared `always` reply. With nothing scripted the server answers
 HTTP 400 naming the model, so a missing script fails fast instead of being retried.
 
 Stdlib only (http.server in a thread, 127.0.0.1, ephemeral port); importing it is cheap.
@@ -24,6 +26,7 @@ import socket
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -45,6 +48,7 @@ class StubReply:
     error_message: str = ""
     delay_s: float = 0.0  # on top of the server's latency; a long one makes the client time out
     raw_body: str | None = None  # sent verbatim (e.g. malformed JSON)
+    hang_up: bool = False  # close the connection after the headers, before the body
 
     @classmethod
     def text(cls, content: str | None, *, prompt_tokens: int = 10, completion_tokens: int = 5,
@@ -100,6 +104,11 @@ class StubReply:
         """An HTTP 200 whose body is not JSON at all."""
         return cls(raw_body=body)
 
+    @classmethod
+    def closed_mid_answer(cls) -> StubReply:
+        """Headers of a 200 sent, then the connection closed before the body."""
+        return cls(hang_up=True)
+
 
 @dataclass(frozen=True)
 class RecordedRequest:
@@ -113,12 +122,17 @@ class RecordedRequest:
 class _Script:
     queues: dict[str | None, deque[StubReply]] = field(default_factory=dict)
     always: dict[str | None, StubReply] = field(default_factory=dict)
+    respond: Callable[[RecordedRequest], StubReply | None] | None = None
 
-    def next_for(self, model: str) -> StubReply | None:
+    def next_for(self, model: str, request: RecordedRequest) -> StubReply | None:
         for key in (model, None):
             q = self.queues.get(key)
             if q:
                 return q.popleft()
+        if self.respond is not None:
+            reply = self.respond(request)
+            if reply is not None:
+                return reply
         for key in (model, None):
             if key in self.always:
                 return self.always[key]
@@ -149,6 +163,13 @@ class StubServer:
         """Serve `reply` whenever nothing is queued (for `model` only, or for any model)."""
         with self._lock:
             self._script.always[model] = reply
+        return self
+
+    def respond(self, fn: Callable[[RecordedRequest], StubReply | None] | None) -> StubServer:
+        """Compute the reply to each request nothing is queued for (None: fall through to
+        `always`). Called on the server's threads, one request at a time."""
+        with self._lock:
+            self._script.respond = fn
         return self
 
     def pending(self) -> int:
@@ -195,9 +216,10 @@ class StubServer:
     def _answer(self, path: str, body: dict[str, Any], headers: dict[str, str]
                 ) -> tuple[int, list[tuple[str, str]], bytes, float]:
         model = str(body.get("model", ""))
+        request = RecordedRequest(path, model, body, headers)
         with self._lock:
-            self.requests.append(RecordedRequest(path, model, body, headers))
-            reply = self._script.next_for(model)
+            self.requests.append(request)
+            reply = self._script.next_for(model, request)
             self._n += 1
             n = self._n
         if reply is None:
@@ -210,8 +232,10 @@ class StubServer:
                 if k == "x-error-code":
                     kind = v
             return reply.status, list(reply.headers), _error_body(reply.error_message, kind), delay
+        if reply.hang_up:
+            return 200, [("x-stub-hang-up", "1")], b"", delay
         if reply.raw_body is not None:
-            return 200, [], reply.raw_body.encode(), delay
+            return 200, [], reply.raw_body.encode("utf-8", "surrogatepass"), delay
         message: dict[str, Any] = {"role": "assistant", "content": reply.content}
         if reply.tool_calls:
             message["tool_calls"] = list(reply.tool_calls)
@@ -260,6 +284,13 @@ def _make_handler(stub: StubServer) -> type[BaseHTTPRequestHandler]:
             self._send(status, headers, payload)
 
         def _send(self, status: int, headers: list[tuple[str, str]], payload: bytes) -> None:
+            if ("x-stub-hang-up", "1") in headers:
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", "4096")
+                self.end_headers()
+                self.close_connection = True
+                return
             try:
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")
