@@ -174,7 +174,7 @@ def five_pattern_feature(root: Path, stub_url: str) -> Path:
         "model_list": [{"model_name": a, "litellm_params": deployment,
                         "model_info": {"supports_response_schema": True}}
                        for a in ("smart", "fast")],
-        "router_settings": {"num_retries": 1, "retry_after": 0}}))
+        "router_settings": {"num_retries": 2, "retry_after": 0}}))
     (root / "feature.yaml").write_text(yaml.safe_dump({
         "title": "Greet", "goal": "Add a greet() function to app.py.", "repo": "project",
         "crew": "software-team", "models": "models.yaml", "tasks": TASKS,

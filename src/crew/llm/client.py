@@ -43,6 +43,8 @@ _PRICE_KEYS = ("input_cost_per_token", "output_cost_per_token")
 ALLOW_ENV = "CREW_ALLOW_MODEL_REQUESTS"
 _FALLBACK_KEYS = ("fallbacks", "context_window_fallbacks", "content_policy_fallbacks")
 MALFORMED_RETRIES = 2  # a 200 answer of the wrong shape is asked again this often
+# what LiteLLM says when a 200 answer is not JSON or lacks the message it must hold
+_UNREADABLE = ("Invalid response object", "Expecting value", "JSONDecodeError")
 
 
 class MalformedResponse(ModelBehaviorError):
@@ -383,9 +385,9 @@ class LLM:
             messages = safe_data(messages)
             t0 = time.perf_counter()
             for attempt in range(MALFORMED_RETRIES + 1):
-                resp = await self._call_router(alias, messages, params, call_id)
-                latency = time.perf_counter() - t0
                 try:
+                    resp = await self._call_router(alias, messages, params, call_id)
+                    latency = time.perf_counter() - t0
                     completion = self._to_completion(resp, alias, latency)
                     break
                 except MalformedResponse as e:
@@ -393,6 +395,7 @@ class LLM:
                                 if attempt < MALFORMED_RETRIES else " (read as an empty answer)")
                     current_tracer().event("malformed_answer", "WARNING",
                                            {"alias": alias, "detail": str(e)})
+                    latency = time.perf_counter() - t0
                     completion = Completion(content="", alias=alias, model=alias,
                                             latency_s=latency, finish_reason="malformed")
             gen.end(completion)
@@ -418,6 +421,9 @@ class LLM:
         except Exception as e:
             if miss is not None:  # the script had no answer: not hidden by what fell back
                 raise miss from None
+            if any(m in str(e) for m in _UNREADABLE):  # LiteLLM could not read the answer
+                raise MalformedResponse(
+                    f"the answer could not be read ({type(e).__name__})") from None
             # `from None`: the provider's exception may quote credentials; the mapped
             # one is scrubbed.
             raise self._map_error(e, alias) from None
