@@ -44,7 +44,8 @@ ALLOW_ENV = "CREW_ALLOW_MODEL_REQUESTS"
 _FALLBACK_KEYS = ("fallbacks", "context_window_fallbacks", "content_policy_fallbacks")
 MALFORMED_RETRIES = 2  # a 200 answer of the wrong shape is asked again this often
 # what LiteLLM says when a 200 answer is not JSON or lacks the message it must hold
-_UNREADABLE = ("Invalid response object", "Expecting value", "JSONDecodeError")
+_UNREADABLE = ("Invalid response object", "Expecting value", "JSONDecodeError",
+               "that is not a list", "Empty or invalid response")
 
 
 class MalformedResponse(ModelBehaviorError):
