@@ -16,9 +16,9 @@ import sys
 from pathlib import Path
 
 import pytest
-from chaos_answers import chaotic, five_pattern_feature
 from e2e_helpers import crew, crew_env, only_run, state_of
 
+from chaos_answers import chaotic, five_pattern_feature
 from crew.run.launch import RunOptions, RunOutcome, resume_run, start_run
 from crew.run.state import FINISHED_RUN
 from crew.testing import StubServer

@@ -9,7 +9,6 @@ import json
 from pathlib import Path
 
 import pytest
-from shared_helpers import committed_repo, git
 
 from crew.llm.types import ToolCall
 from crew.observability.events import EventLogSink
@@ -22,6 +21,7 @@ from crew.tools import OutcomeStatus, ToolContext, ToolError, ToolRegistry
 from crew.tools.paths import PathPolicy
 from crew.workspace.git import run_git
 from crew.workspace.worktrees import Workspace
+from shared_helpers import committed_repo, git
 
 BAD = "a\x00b\ud800c\x1b[2Jd\x7fe\x9bf"
 SAFE = f"a\\x00b{REPLACEMENT}c\\x1b[2Jd\\x7fe\\x9bf"

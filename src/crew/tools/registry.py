@@ -25,10 +25,10 @@ from typing import Any, cast
 from pydantic import ValidationError
 
 from crew.errors import CrewError, UserError
-from crew.textsafe import safe_text, unusable_at
 from crew.llm.types import ToolCall, ToolSpec
 from crew.observability.tracer import current_tracer
 from crew.spec.catalog import BUILTIN_TOOLS
+from crew.textsafe import safe_text, unusable_at
 from crew.tools.base import (
     Approval,
     Tool,

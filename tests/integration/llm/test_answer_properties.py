@@ -23,7 +23,6 @@ import pytest
 import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from shared_helpers import committed_repo
 
 from crew.llm import LLM
 from crew.llm.types import ToolCall
@@ -34,6 +33,7 @@ from crew.spec.models import ModelsConfig
 from crew.testing import StubReply, StubServer
 from crew.textsafe import is_safe
 from crew.tools import ToolContext, ToolOutcome, ToolRegistry
+from shared_helpers import committed_repo
 
 # -------------------------------------------------------------------------- strategies
 ANY_CHAR = st.characters(exclude_categories=())  # lone surrogates (Cs) included

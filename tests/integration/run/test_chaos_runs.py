@@ -13,11 +13,11 @@ from typing import Any
 
 import pytest
 import yaml
-from shared_helpers import committed_repo, git
 
 from crew.errors import InfrastructureError
 from crew.run.launch import RunOptions, resume_run, start_run
 from crew.run.state import RunState, save_state
+from shared_helpers import committed_repo, git
 
 
 class _View:
