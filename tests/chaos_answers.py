@@ -2,7 +2,8 @@
 mix of usable answers and the faults issue 31 measured (prose for JSON, truncated JSON, wrong
 types, unknown tools, missing or non-JSON arguments, repeated calls, empty and huge replies,
 unicode garbage, NUL bytes, lone surrogates, paths outside the repo, malformed response
-shapes, 500/429, connections closed mid-answer). Shared by the property tests and the soak."""
+shapes, 500/429, connections closed mid-answer, a command sleeping or printing 5 MB). Shared
+by the soak and the run-level tests."""
 
 from __future__ import annotations
 
@@ -126,6 +127,9 @@ FAULTS: dict[str, Fault] = {
     "rate_limited": lambda r, q: StubReply.rate_limited(0),
     "hang_up": lambda r, q: StubReply.closed_mid_answer(),
     "slow": lambda r, q: StubReply.text("slowly: done", delay_s=0.3),
+    "sleepy_command": lambda r, q: StubReply.tool_call(("run_command", {"command": "sleep 30"})),
+    "flooding_command": lambda r, q: StubReply.tool_call(
+        ("run_command", {"command": "python3 -c \"print('x' * 5_000_000)\""})),
 }
 
 
@@ -178,5 +182,6 @@ def five_pattern_feature(root: Path, stub_url: str) -> Path:
     (root / "feature.yaml").write_text(yaml.safe_dump({
         "title": "Greet", "goal": "Add a greet() function to app.py.", "repo": "project",
         "crew": "software-team", "models": "models.yaml", "tasks": TASKS,
-        "budget": {"usd": 5, "tokens": 2_000_000, "minutes": 5}}))
+        "budget": {"usd": 5, "tokens": 2_000_000, "minutes": 5},
+        "sandbox": {"timeout_s": 2}}))  # a sleeping command costs 2 s, not 10 minutes
     return root / "feature.yaml"

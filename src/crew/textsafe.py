@@ -86,6 +86,32 @@ def replace_surrogates(text: str) -> str:
     return _SURROGATE.sub(REPLACEMENT, text)
 
 
+def encodable_data(value: Any, _depth: int = 0) -> Any:
+    """`value` with the lone surrogates of its strings replaced, the rest kept: for data about
+    to be serialized as JSON (which escapes control characters itself), e.g. the messages of
+    the next request. Cheaper than `safe_data` on text that is already safe (an encode per
+    string, no regex)."""
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return replace_surrogates(value)
+        return value
+    if _depth > _MAX_DEPTH:
+        return value
+    if isinstance(value, dict):
+        out = {encodable_data(k, _depth + 1): encodable_data(v, _depth + 1)
+               for k, v in value.items()}
+        same = all(a is b and out[a] is value[a] for a, b in zip(out, value, strict=True))
+        return value if same and len(out) == len(value) else out
+    if isinstance(value, list | tuple):
+        items = [encodable_data(v, _depth + 1) for v in value]
+        if all(a is b for a, b in zip(items, value, strict=True)):
+            return value
+        return tuple(items) if isinstance(value, tuple) else items
+    return value
+
+
 def safe_bytes(data: bytes) -> str:
     """Bytes from a command or a file decoded as UTF-8 (invalid sequences replaced), then made
     safe."""

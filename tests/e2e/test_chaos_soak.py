@@ -16,9 +16,10 @@ import sys
 from pathlib import Path
 
 import pytest
-from e2e_helpers import crew, crew_env, only_run, state_of
+from e2e_helpers import crew_env, only_run, state_of
 
 from chaos_answers import chaotic, five_pattern_feature
+from crew.cli.run_cmd import runs
 from crew.run.launch import RunOptions, RunOutcome, resume_run, start_run
 from crew.run.state import FINISHED_RUN
 from crew.testing import StubServer
@@ -61,14 +62,18 @@ def _kill_after(feature: Path, events: int) -> None:
     assert "Traceback" not in err, err[-3000:]
 
 
-def _listed_resumable(repo: Path) -> dict[str, bool]:
-    res = crew("runs", "--json", "--repo", str(repo))
-    assert res.returncode == 0 and "Traceback" not in res.stderr, res.stderr[-2000:]
-    return {r["run_id"]: r["resumable"] for r in map(json.loads, res.stdout.splitlines())}
+def _listed_resumable(repo: Path, capsys: pytest.CaptureFixture[str]) -> dict[str, bool]:
+    """`crew runs --json --repo REPO` (its command function, in-process): run id → resumable."""
+    capsys.readouterr()
+    runs(repo=repo, json_mode=True)
+    return {r["run_id"]: r["resumable"] for r in map(json.loads,
+                                                      capsys.readouterr().out.splitlines())}
 
 
 @pytest.mark.slow
-def test_chaotic_model_never_crashes_a_run(tmp_path: Path) -> None:
+@pytest.mark.timeout(480)  # ~90 s of CPU; a loaded CI machine stretches the wall time
+def test_chaotic_model_never_crashes_a_run(tmp_path: Path,
+                                           capsys: pytest.CaptureFixture[str]) -> None:
     rng = random.Random(SEED)
     statuses: list[str] = []
     killed = stopped = 0
@@ -82,7 +87,7 @@ def test_chaotic_model_never_crashes_a_run(tmp_path: Path) -> None:
                 _kill_after(feature, rng.randrange(1, 80))
                 run = only_run(repo)
                 if state_of(run)["status"] not in FINISHED_RUN:
-                    assert _listed_resumable(repo) == {run.name: True}
+                    assert _listed_resumable(repo, capsys) == {run.name: True}
                     out = resume_run(run.name, RunOptions(repo=repo, sandbox="local",
                                                           trace=False))
                     _check_final(out, f"run {i} resumed after kill")
@@ -93,7 +98,7 @@ def test_chaotic_model_never_crashes_a_run(tmp_path: Path) -> None:
             if state["status"] in STOPPED:  # stopped: listed resumable, and a resume goes on
                 stopped += 1
                 run = only_run(repo)
-                assert _listed_resumable(repo) == {run.name: True}
+                assert _listed_resumable(repo, capsys) == {run.name: True}
                 out = resume_run(run.name, RunOptions(repo=repo, sandbox="local", trace=False))
                 _check_final(out, f"run {i} resumed")
                 assert out.state.sessions >= 2

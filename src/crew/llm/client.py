@@ -33,7 +33,7 @@ from crew.llm.structured import ask_structured
 from crew.llm.types import CallContext, Completion, Message, ToolCall, ToolSpec, Usage
 from crew.observability.tracer import GenerationObservation, current_tracer
 from crew.spec.models import ModelsConfig
-from crew.textsafe import safe_data, safe_text
+from crew.textsafe import encodable_data, safe_text
 
 T = TypeVar("T", bound=BaseModel)
 log = logging.getLogger("crew.llm")
@@ -382,8 +382,9 @@ class LLM:
                 # crew sends function tools only: litellm's handler for litellm-proxy MCP
                 # tools would import the MCP SDK (+20 MB, ~0.5 s) on the first such call
                 params["_skip_mcp_handler"] = True
-            # the next request carries only text UTF-8 can encode (see crew.textsafe)
-            messages = safe_data(messages)
+            # the next request carries only text UTF-8 can encode (see crew.textsafe); texts
+            # from models and tools were made safe where they entered
+            messages = encodable_data(messages)
             t0 = time.perf_counter()
             for attempt in range(MALFORMED_RETRIES + 1):
                 try:

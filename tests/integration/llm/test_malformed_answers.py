@@ -89,4 +89,6 @@ async def test_a_surrogate_in_the_next_request_is_sent_replaced(stub: StubServer
     c = await make_llm().complete("smart", [{"role": "user", "content": "bad \ud800 text\x00"}])
     # was: the body could not be encoded, reported as "provider failed after retries"
     assert c.content == "fine"
-    assert stub.requests[0].body["messages"][0]["content"] == "bad \ufffd text\\x00"
+    # a surrogate replaced; a NUL travels JSON-escaped (texts from models and tools were made
+    # safe where they entered)
+    assert stub.requests[0].body["messages"][0]["content"] == "bad \ufffd text\x00"
