@@ -110,9 +110,3 @@ def encodable_data(value: Any, _depth: int = 0) -> Any:
             return value
         return tuple(items) if isinstance(value, tuple) else items
     return value
-
-
-def safe_bytes(data: bytes) -> str:
-    """Bytes from a command or a file decoded as UTF-8 (invalid sequences replaced), then made
-    safe."""
-    return safe_text(data.decode("utf-8", errors="replace"))
