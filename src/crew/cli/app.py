@@ -74,6 +74,28 @@ def main() -> None:
     except KeyboardInterrupt:
         sys.stderr.write("interrupted\n")
         sys.exit(4)
+    except Exception as e:  # a bug in crew outside a run (a run saves its own in crash.txt)
+        sys.stderr.write(f"error: {_crash_note(e)}\n")
+        sys.exit(1)
+
+
+def _crash_note(e: Exception) -> str:
+    """Save `e`'s traceback to a file; one line saying crew crashed and where it is."""
+    import os
+    import tempfile
+    import traceback
+
+    from crew.textsafe import safe_text
+
+    text = safe_text("".join(traceback.format_exception(e)))
+    try:
+        fd, where = tempfile.mkstemp(prefix="crew-crash-", suffix=".txt")
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+    except OSError:
+        where = "(not saved: the temporary directory is not writable)"
+    return (f"crew crashed (a bug in crew): {safe_text(f'{type(e).__name__}: {e}')[:500]}; "
+            f"traceback in {where} - please report it with that file")
 
 
 def entry() -> None:

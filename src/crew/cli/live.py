@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any, Protocol, TextIO, runtime_checkable
 
 from crew.cli.live_board import ICONS, STYLES, Board, TaskRow, event_line, task_text
 from crew.run.state import PlannedTask
+from crew.textsafe import safe_data, safe_text
 
 if TYPE_CHECKING:
     from rich.console import Console, RenderableType
@@ -134,8 +135,8 @@ class LiveView:
 
     def message(self, text: str) -> None:
         live = self._live
-        (live.console if live is not None else self.console).print(text, markup=False,
-                                                                   highlight=False)
+        (live.console if live is not None else self.console).print(
+            safe_text(text), markup=False, highlight=False)
 
     def on_event(self, event: dict[str, Any]) -> None:
         self.board.apply(event)
@@ -249,7 +250,7 @@ def _is_plan(event: Mapping[str, Any]) -> bool:
 def _plain(text: str) -> Text:
     from rich.text import Text
 
-    return Text(text)  # never parsed as markup, never highlighted
+    return Text(safe_text(text))  # never parsed as markup, never highlighted
 
 
 class JsonView:
@@ -260,7 +261,8 @@ class JsonView:
         self._lock = threading.Lock()
 
     def _write(self, obj: Mapping[str, Any]) -> None:
-        line = json.dumps(obj, ensure_ascii=False, separators=(",", ":"), default=str)
+        line = json.dumps(safe_data(obj), ensure_ascii=False, separators=(",", ":"),
+                          default=str)
         with self._lock:
             self.stream.write(line + "\n")
             self.stream.flush()

@@ -227,8 +227,8 @@ def runs(
 ) -> None:
     """List runs: id, status (also plan-only, failed to start, interrupted), cost, time."""
     from crew.llm.ledger import Ledger
-    from crew.run.report import RESUMABLE, format_duration
-    from crew.run.state import run_label
+    from crew.run.report import format_duration
+    from crew.run.state import RESUMABLE_LABELS, run_label
 
     rows: list[dict[str, Any]] = []
     for d, s in _run_dirs(repo):
@@ -237,9 +237,10 @@ def runs(
             cost = (Ledger.from_dict(s.ledger).total.cost_usd if s.ledger  # a version-1 run
                     else float(s.spent.get("cost_usd", 0.0)))
         when = s.created_at if s is not None else d.stat().st_mtime
+        label = run_label(d, s)
         rows.append({"run_id": d.name, "feature": s.feature_title if s else "",
-                     "status": run_label(d, s), "checkpoint": s.status if s else None,
-                     "resumable": s is not None and s.status in RESUMABLE,
+                     "status": label, "checkpoint": s.status if s else None,
+                     "resumable": label in RESUMABLE_LABELS,
                      "cost_usd": round(cost, 6), "duration_s": round(s.wall_s if s else 0, 1),
                      "started": time.strftime("%Y-%m-%d %H:%M", time.localtime(when)),
                      "repo": s.repo if s else str(d.parents[2])})

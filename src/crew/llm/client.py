@@ -25,7 +25,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel
 
-from crew.errors import BudgetExceeded, Problem, UserError
+from crew.errors import BudgetExceeded, ModelBehaviorError, Problem, UserError
 from crew.llm.budget import Budget, BudgetWarning, Reservation
 from crew.llm.ledger import Ledger, LedgerEntry
 from crew.llm.proxy_settings import apply_proxy_settings
@@ -33,6 +33,7 @@ from crew.llm.structured import ask_structured
 from crew.llm.types import CallContext, Completion, Message, ToolCall, ToolSpec, Usage
 from crew.observability.tracer import GenerationObservation, current_tracer
 from crew.spec.models import ModelsConfig
+from crew.textsafe import encodable_data, safe_text
 
 T = TypeVar("T", bound=BaseModel)
 log = logging.getLogger("crew.llm")
@@ -41,6 +42,15 @@ _ENV_PREFIX = "os.environ/"
 _PRICE_KEYS = ("input_cost_per_token", "output_cost_per_token")
 ALLOW_ENV = "CREW_ALLOW_MODEL_REQUESTS"
 _FALLBACK_KEYS = ("fallbacks", "context_window_fallbacks", "content_policy_fallbacks")
+MALFORMED_RETRIES = 2  # a 200 answer of the wrong shape is asked again this often
+# what LiteLLM says when a 200 answer is not JSON or lacks the message it must hold
+_UNREADABLE = ("Invalid response object", "Expecting value", "JSONDecodeError",
+               "that is not a list", "Empty or invalid response")
+
+
+class MalformedResponse(ModelBehaviorError):
+    """An answer whose shape is unusable (no choices, no message): asked again, then read as
+    an empty answer (which callers degrade like any bad answer)."""
 
 
 def model_requests_allowed(env: Mapping[str, str] | None = None) -> bool:
@@ -372,25 +382,24 @@ class LLM:
                 # crew sends function tools only: litellm's handler for litellm-proxy MCP
                 # tools would import the MCP SDK (+20 MB, ~0.5 s) on the first such call
                 params["_skip_mcp_handler"] = True
+            # the next request carries only text UTF-8 can encode (see crew.textsafe); texts
+            # from models and tools were made safe where they entered
+            messages = encodable_data(messages)
             t0 = time.perf_counter()
-            miss = None
-            try:
+            for attempt in range(MALFORMED_RETRIES + 1):
                 try:
-                    resp = await self.router.acompletion(model=alias, messages=messages,
-                                                         **params)
-                finally:
-                    miss = self._replay.misses.pop(call_id, None)
-            except Exception as e:
-                if miss is not None:  # the script had no answer: not hidden by what fell back
-                    raise miss from None
-                # `from None`: the provider's exception may quote credentials; the mapped
-                # one is scrubbed.
-                raise self._map_error(e, alias) from None
-            miss = self._replay.misses.pop(call_id, None)
-            if miss is not None:  # a fallback answered a replay mismatch: surface the mismatch
-                raise miss
-            latency = time.perf_counter() - t0
-            completion = self._to_completion(resp, alias, latency)
+                    resp = await self._call_router(alias, messages, params, call_id)
+                    latency = time.perf_counter() - t0
+                    completion = self._to_completion(resp, alias, latency)
+                    break
+                except MalformedResponse as e:
+                    log.warning("%s: %s%s", alias, e, " (asking again)"
+                                if attempt < MALFORMED_RETRIES else " (read as an empty answer)")
+                    current_tracer().event("malformed_answer", "WARNING",
+                                           {"alias": alias, "detail": str(e)})
+                    latency = time.perf_counter() - t0
+                    completion = Completion(content="", alias=alias, model=alias,
+                                            latency_s=latency, finish_reason="malformed")
             gen.end(completion)
         self.ledger.record(LedgerEntry(
             alias=alias, deployment=completion.model,
@@ -402,6 +411,28 @@ class LLM:
         if self.budget is not None:
             self.budget.check_after(self.ledger, ctx)
         return completion
+
+    async def _call_router(self, alias: str, messages: list[Message], params: dict[str, Any],
+                           call_id: str) -> Any:
+        miss = None
+        try:
+            try:
+                resp = await self.router.acompletion(model=alias, messages=messages, **params)
+            finally:
+                miss = self._replay.misses.pop(call_id, None)
+        except Exception as e:
+            if miss is not None:  # the script had no answer: not hidden by what fell back
+                raise miss from None
+            if any(m in str(e) for m in _UNREADABLE):  # LiteLLM could not read the answer
+                raise MalformedResponse(
+                    f"the answer could not be read ({type(e).__name__})") from None
+            # `from None`: the provider's exception may quote credentials; the mapped
+            # one is scrubbed.
+            raise self._map_error(e, alias) from None
+        miss = self._replay.misses.pop(call_id, None)
+        if miss is not None:  # a fallback answered a replay mismatch: surface the mismatch
+            raise miss
+        return resp
 
     async def ask(self, alias: str, messages: list[Message], schema: type[T], *,
                   context: CallContext | None = None, max_reasks: int = 2, **params: Any) -> T:
@@ -427,18 +458,32 @@ class LLM:
         return [a for a in dict.fromkeys(out) if a != alias and a in self._alias_deps]
 
     def _to_completion(self, resp: Any, alias: str, latency: float) -> Completion:
-        choice = resp.choices[0]
-        msg = choice.message
+        """The answer as crew's Completion, its texts made safe (crew.textsafe); a shape
+        without a first choice or message raises MalformedResponse. A tool call without id
+        gets one, without a name gets "" (the tool layer refuses it to the model)."""
+        choices = getattr(resp, "choices", None)
+        if not isinstance(choices, list | tuple) or not choices:
+            raise MalformedResponse("the answer has no choices")
+        choice = choices[0]
+        msg = getattr(choice, "message", None)
+        if msg is None:
+            raise MalformedResponse("the answer's first choice has no message")
         calls = tuple(
-            ToolCall(id=tc.id or f"call_{i}", name=tc.function.name or "",
-                     arguments=tc.function.arguments or "{}")
-            for i, tc in enumerate(msg.tool_calls or ()))
+            ToolCall(id=safe_text(str(getattr(tc, "id", None) or f"call_{i}")),
+                     name=safe_text(str(getattr(fn, "name", None) or "")),
+                     arguments=_arguments(getattr(fn, "arguments", None)))
+            for i, tc in enumerate(getattr(msg, "tool_calls", None) or ())
+            for fn in (getattr(tc, "function", None),))
+        content = getattr(msg, "content", None)
+        content = safe_text(content) if isinstance(content, str) else (
+            None if content is None else safe_text(str(content)))
         u = getattr(resp, "usage", None)
         usage = Usage(int(getattr(u, "prompt_tokens", 0) or 0),
                       int(getattr(u, "completion_tokens", 0) or 0))
         hidden = getattr(resp, "_hidden_params", None) or {}
         dep = self._deployments.get(str(hidden.get("model_id")))
-        model = dep.model if dep else str(hidden.get("litellm_model_name") or resp.model or alias)
+        model = dep.model if dep else str(hidden.get("litellm_model_name")
+                                          or getattr(resp, "model", None) or alias)
         cost = float(hidden.get("response_cost") or 0.0)
         if dep is not None and dep.price is None and not dep.warned_price and not (
                 dep.model.startswith("replay/")):
@@ -446,9 +491,10 @@ class LLM:
             log.warning("no price known for %s (alias %s): its calls count as $0; set "
                         "input_cost_per_token/output_cost_per_token in its litellm_params",
                         dep.model, dep.alias)
-        return Completion(content=msg.content, tool_calls=calls, alias=alias, model=model,
+        finish = getattr(choice, "finish_reason", None)
+        return Completion(content=content, tool_calls=calls, alias=alias, model=model,
                           usage=usage, cost_usd=cost, latency_s=latency,
-                          finish_reason=choice.finish_reason)
+                          finish_reason=finish if isinstance(finish, str) else None)
 
     def _map_error(self, exc: Exception, alias: str) -> Exception:
         from crew.llm.errors import to_crew_error
@@ -456,3 +502,17 @@ class LLM:
         env = [v for d in self._alias_deps.get(alias, []) for v in d.env_vars]
         return to_crew_error(exc, alias=alias, env_vars=env, secrets=self._secrets,
                              source=self.source)
+
+
+def _arguments(raw: Any) -> str:
+    """A tool call's arguments as the JSON text the tool layer parses ("{}" when absent; an
+    object some providers send is encoded; anything else kept as text for the tool layer to
+    refuse)."""
+    if raw is None or raw == "":
+        return "{}"
+    if isinstance(raw, str):
+        return safe_text(raw)
+    try:
+        return safe_text(json.dumps(raw, ensure_ascii=False))
+    except (TypeError, ValueError):
+        return safe_text(str(raw))

@@ -45,6 +45,7 @@ from typing import Any, Literal, Protocol
 from crew.observability.events import EventLogSink
 from crew.observability.redact import Redactor
 from crew.observability.sinks import RunInfo, TraceSink, load_sinks
+from crew.textsafe import safe_data, safe_text
 
 log = logging.getLogger("crew.observability")
 
@@ -398,11 +399,13 @@ class Tracer:
         if self._closed:
             return
         try:
+            # texts made safe for every sink (crew.textsafe): one lone surrogate from a
+            # model must not stop the event log or Langfuse export
             event = {"id": id_, "parent_id": parent_id, "type": type_,
-                     "name": self._redact.text(name), "ts": time.time(),
-                     "payload": self._redact(payload)}
+                     "name": safe_text(self._redact.text(name)), "ts": time.time(),
+                     "payload": safe_data(self._redact(payload))}
         except Exception as exc:  # a payload that cannot even be redacted; keep the shape
-            event = {"id": id_, "parent_id": parent_id, "type": type_, "name": name,
+            event = {"id": id_, "parent_id": parent_id, "type": type_, "name": safe_text(name),
                      "ts": time.time(), "payload": {"error": f"unrecordable payload: {exc}"}}
         for sink in self._sinks:
             try:

@@ -20,6 +20,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field, create_model
 
 from crew.errors import ProviderError, UserError
+from crew.observability.tracer import current_tracer
 from crew.patterns.base import (
     Artifacts,
     BasePattern,
@@ -106,6 +107,14 @@ def borda(rankings: list[list[int]], n: int) -> tuple[int | None, list[int], dic
     return (top[0], [], scores) if len(top) == 1 else (None, top, scores)
 
 
+FILE_WRITERS = frozenset({"write_file", "edit_file"})
+
+
+def can_change_files(role: Any) -> bool:
+    """Whether a role (a RoleSpec) has a tool that writes files in its worktree."""
+    return bool(FILE_WRITERS & set(getattr(role, "tools", None) or ()))
+
+
 class Committee(BasePattern):
     """roles: [member, member, ...] (a role may repeat, with params models/temperatures)."""
 
@@ -116,6 +125,21 @@ class Committee(BasePattern):
     async def execute(self, ctx: PatternContext, params: Any, stop: Condition,
                       rec: Record) -> PatternResult:
         p: CommitteeParams = params
+        readers = sorted({r for r in ctx.task.roles if not can_change_files(ctx.role(r))})
+        if not (p.apply and ctx.workspace is not None and readers):
+            return await self._execute(ctx, p, rec)
+        # `apply` needs every member to propose a change; a member without a file-writing
+        # tool never could, so the committee votes on answers instead, and says so
+        note = (f"{', '.join(readers)} cannot change files (no write_file/edit_file): "
+                "voted on answers, nothing applied")
+        current_tracer().event("committee_votes_on_answers", "WARNING",
+                               {"task": ctx.task.id, "roles": readers})
+        result = await self._execute(ctx, p.model_copy(update={"apply": False}), rec)
+        result.summary = f"{note}. {result.summary}"
+        return result
+
+    async def _execute(self, ctx: PatternContext, p: CommitteeParams, rec: Record
+                       ) -> PatternResult:
         members = list(ctx.task.roles)
         if not members:
             raise UserError(f"task {ctx.task.id!r}: a committee needs members", field="roles")

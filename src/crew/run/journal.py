@@ -25,6 +25,8 @@ from typing import IO, TYPE_CHECKING, Any
 
 from pydantic_core import to_jsonable_python
 
+from crew.textsafe import safe_data
+
 if TYPE_CHECKING:
     from crew.llm.ledger import Ledger, LedgerEntry
 
@@ -48,8 +50,8 @@ def read_jsonl(path: Path) -> Iterator[dict[str, Any]]:
                 rec = json.loads(line)
             except ValueError:
                 continue
-            if isinstance(rec, dict):
-                yield rec
+            if isinstance(rec, dict):  # a run recorded before crew made texts safe, too
+                yield safe_data(rec)
 
 
 class JsonlLog:
@@ -64,7 +66,7 @@ class JsonlLog:
     def append(self, record: dict[str, Any]) -> None:
         from crew.observability.redact import scrub
 
-        line = scrub(json.dumps(record, ensure_ascii=False, separators=(",", ":"),
+        line = scrub(json.dumps(safe_data(record), ensure_ascii=False, separators=(",", ":"),
                                 default=str)) + "\n"
         with self._lock:
             if self._f is None:

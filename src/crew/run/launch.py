@@ -256,6 +256,8 @@ def _drive(resolved: ResolvedFeature, state: RunState, d: Path, opts: RunOptions
         _recover_integration(ws.path)
         opts.say(f"resuming run {state.run_id} on {ws.branch}")
     state.branch, state.base = ws.branch, ws.base
+    if fresh:  # on disk at once: a kill while planning leaves a run `crew resume` continues
+        save_state(d, state)
     state.sandbox_used = sandbox.name
     state.sandbox_limits = describe_limits(sandbox)
     llm = llm or _llm(resolved, state, d, opts.shared_budget)

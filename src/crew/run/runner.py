@@ -23,6 +23,7 @@ from crew.patterns.registry import default_registry
 from crew.patterns.setup import pattern_context
 from crew.run import gates as gates_mod
 from crew.run.checkpointer import Checkpointer
+from crew.run.crash import describe_crash, minimal_report, save_crash
 from crew.run.journal import TURNS_FILE, StateWriter, TurnJournal
 from crew.run.knowledge import join_sections, learn_from_run, read_for_prompt
 from crew.run.merge_fix import conflict_task, start_conflict_merge
@@ -38,6 +39,7 @@ from crew.run.state import (
     save_plan,
     write_atomic,
 )
+from crew.textsafe import safe_text
 from crew.tools.conventions import read_conventions
 from crew.tools.paths import DEFAULT_PROTECTED
 
@@ -95,6 +97,7 @@ class RunSession:
     writer: StateWriter | None = None  # None: state.json is written synchronously
     conventions: str | None = None  # AGENTS.md + crew's notes on the repo, read at the start
     _budget_out: bool = False  # a task ended on the budget: start nothing new
+    _stopped_by: str | None = None  # why running tasks were cancelled (a sibling stopped)
     _session_start: float = field(default_factory=time.monotonic)
     _wall_base: float = 0.0
     _checkpoints: Checkpointer = field(init=False)
@@ -160,10 +163,34 @@ class RunSession:
             self.state.status = "error"
             self.view.message(f"run stopped: {self.state.stop_reason}")
             self.tracer.event("run_error", "ERROR", {"error": self.state.stop_reason})
-        self.checkpoint()
-        self.flush()
-        if self.state.status != "planning" or not self.plan_only:
-            self.write_report()
+        except Exception as e:  # a bug in crew: said plainly, the traceback kept, resumable
+            self._crashed(e)
+        return self._final()
+
+    def _crashed(self, e: BaseException) -> None:
+        reason = describe_crash(e, save_crash(self.run_dir, e))
+        self._interrupted(reason)
+        self.state.status = "error"
+        self.view.message(f"{reason}. Please report it with that file; "
+                          f"`crew resume {self.state.run_id}` continues the run.")
+        with contextlib.suppress(Exception):
+            self.tracer.event("run_crash", "ERROR", {"error": reason})
+
+    def _final(self) -> int:
+        """Checkpoint and report whatever ended the run; a failure here is a crash too (then
+        the report is the status and the reason)."""
+        try:
+            self.checkpoint()
+            self.flush()
+            if self.state.status != "planning" or not self.plan_only:
+                self.write_report()
+        except Exception as e:
+            self._crashed(e)
+            with contextlib.suppress(Exception):
+                self.checkpoint()
+                self.flush()
+            with contextlib.suppress(OSError):
+                write_atomic(self.run_dir / REPORT_FILE, minimal_report(self.state))
         return EXIT.get(self.state.status, 1)
 
     def _interrupted(self, reason: str) -> None:
@@ -265,6 +292,7 @@ class RunSession:
                     running.pop(fut.get_name())
                     exc = fut.exception()
                     if exc is not None:
+                        self._stopped_by = f"task {fut.get_name()} stopped the run"
                         raise exc
         except BaseException:
             for fut in running.values():
@@ -342,6 +370,11 @@ class RunSession:
         with self.tracer.task(t.id, pattern=t.pattern, roles=t.roles) as obs:
             try:
                 result = await default_registry().run(template, ctx)
+            except asyncio.CancelledError:
+                if self._stopped_by is not None:  # not this task's failure: said so
+                    ts.error = f"stopped before it finished: {self._stopped_by}"
+                    obs.end({"outcome": "stopped", "summary": ts.error}, level="WARNING")
+                raise
             except (InfrastructureError, UserError) as e:
                 # not the model's problem: the task stops after this one attempt, resumable
                 stopped = TaskStopped(t.id, e)
@@ -447,7 +480,8 @@ class RunSession:
     # ------------------------------------------------------------------ report
     def write_report(self) -> str:
         limit = self.llm.budget.run.usd if self.llm.budget is not None else None
-        text = render_report(self.state, self.plan or [], self.llm.ledger, limit_usd=limit)
+        text = safe_text(render_report(self.state, self.plan or [], self.llm.ledger,
+                                       limit_usd=limit))
         write_atomic(self.run_dir / REPORT_FILE, text)
         return text
 

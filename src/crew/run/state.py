@@ -21,6 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from crew.errors import BudgetKind, UserError
 from crew.patterns.decisions import Degraded
+from crew.textsafe import replace_surrogates, safe_data
 
 STATE_FILE = "state.json"
 PLAN_FILE = "plan.json"
@@ -211,7 +212,7 @@ def write_atomic(path: Path, text: str) -> None:
     Known secrets and key shapes are redacted first: no file crew writes holds one."""
     from crew.observability.redact import scrub
 
-    text = scrub(text)
+    text = scrub(replace_surrogates(text))
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     with open(tmp, "w", encoding="utf-8") as f:
         f.write(text)
@@ -228,7 +229,11 @@ def write_atomic(path: Path, text: str) -> None:
 
 def state_text(state: RunState) -> str:
     state.updated_at = time.time()
-    return state.model_dump_json(indent=1)
+    try:
+        return state.model_dump_json(indent=1)
+    except ValueError:  # a text UTF-8 cannot encode (a lone surrogate): made safe, then written
+        return json.dumps(safe_data(state.model_dump(mode="python")), indent=1,
+                          ensure_ascii=False, default=str)
 
 
 def save_state(directory: Path, state: RunState) -> None:
@@ -310,6 +315,11 @@ def run_label(directory: Path, state: RunState | None) -> str:
     if state.status in ("running", "gates"):
         return "interrupted"
     return state.status
+
+
+# the `run_label`s of runs `crew resume` continues (`crew runs --json`'s "resumable"): killed
+# in any phase (planning included), stopped on a budget or an error, or a saved plan
+RESUMABLE_LABELS = frozenset({"budget", "interrupted", "plan-only", "error"})
 
 
 def is_locked(directory: Path) -> bool:

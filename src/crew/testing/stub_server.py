@@ -47,6 +47,7 @@ class StubReply:
     error_message: str = ""
     delay_s: float = 0.0  # on top of the server's latency; a long one makes the client time out
     raw_body: str | None = None  # sent verbatim (e.g. malformed JSON)
+    hang_up: bool = False  # close the connection after the headers, before the body
 
     @classmethod
     def text(cls, content: str | None, *, prompt_tokens: int = 10, completion_tokens: int = 5,
@@ -101,6 +102,11 @@ class StubReply:
     def bad_body(cls, body: str = '{"choices": [') -> StubReply:
         """An HTTP 200 whose body is not JSON at all."""
         return cls(raw_body=body)
+
+    @classmethod
+    def closed_mid_answer(cls) -> StubReply:
+        """Headers of a 200 sent, then the connection closed before the body."""
+        return cls(hang_up=True)
 
 
 @dataclass(frozen=True)
@@ -228,8 +234,10 @@ class StubServer:
                 if k == "x-error-code":
                     kind = v
             return reply.status, list(reply.headers), _error_body(reply.error_message, kind), delay
+        if reply.hang_up:
+            return 200, [("x-stub-hang-up", "1")], b"", delay
         if reply.raw_body is not None:
-            return 200, [], reply.raw_body.encode(), delay
+            return 200, [], reply.raw_body.encode("utf-8", "surrogatepass"), delay
         message: dict[str, Any] = {"role": "assistant", "content": reply.content}
         if reply.tool_calls:
             message["tool_calls"] = list(reply.tool_calls)
@@ -278,6 +286,13 @@ def _make_handler(stub: StubServer) -> type[BaseHTTPRequestHandler]:
             self._send(status, headers, payload)
 
         def _send(self, status: int, headers: list[tuple[str, str]], payload: bytes) -> None:
+            if ("x-stub-hang-up", "1") in headers:
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", "4096")
+                self.end_headers()
+                self.close_connection = True
+                return
             try:
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")

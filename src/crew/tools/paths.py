@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
+from crew.textsafe import safe_text, unusable_at
 from crew.tools.base import ToolError
 from crew.tools.sandbox.masks import DEFAULT_PROTECTED, protected_match, sandbox_masks
 
@@ -36,6 +37,9 @@ class PathPolicy:
         if not isinstance(path, str) or not path.strip():
             raise ToolError(f"empty {what}: give a path relative to the workspace root")
         raw = path.strip()
+        if unusable_at(raw) is not None:
+            raise ToolError(f"{what} {safe_text(raw)!r} refused: it holds a NUL byte or an "
+                            "invalid unicode character (a lone surrogate)")
         if raw.startswith("~"):
             raise ToolError(
                 f"{what} {raw!r} refused: '~' is not expanded; paths are relative to the workspace"

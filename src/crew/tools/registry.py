@@ -28,6 +28,7 @@ from crew.errors import CrewError, UserError
 from crew.llm.types import ToolCall, ToolSpec
 from crew.observability.tracer import current_tracer
 from crew.spec.catalog import BUILTIN_TOOL_MODULES, BUILTIN_TOOLS
+from crew.textsafe import safe_text, unusable_at
 from crew.tools.base import (
     Approval,
     Tool,
@@ -278,7 +279,8 @@ class ToolRegistry:
 
     async def _invoke(self, call: ToolCall, ctx: ToolContext) -> ToolOutcome:
         def out(text: str, status: OutcomeStatus, data: dict[str, Any] | None = None) -> ToolOutcome:
-            shown, cut = cap_text(text, ctx.output_chars)
+            # what a tool or a command printed, made safe before anyone stores or sends it
+            shown, cut = cap_text(safe_text(text), ctx.output_chars)
             return ToolOutcome(call, shown, status, data, truncated=cut)
 
         t = self._tools.get(call.name)
@@ -301,6 +303,13 @@ class ToolRegistry:
         if not isinstance(raw, dict):
             return out(
                 f"Error: the arguments for {t.name} must be a JSON object, not {type(raw).__name__}.",
+                OutcomeStatus.INVALID_ARGS,
+            )
+        bad = unusable_at(raw)
+        if bad is not None:  # no path, process argument or UTF-8 file can hold it
+            return out(
+                f"Error: invalid arguments for {t.name}: {safe_text(bad) or 'arguments'} holds a "
+                "NUL byte or an invalid unicode character (a lone surrogate). Send plain text.",
                 OutcomeStatus.INVALID_ARGS,
             )
         try:

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from crew.errors import CrewRuntimeError, UserError
+from crew.textsafe import safe_text
 
 # Options on every git call crew makes: crew's own commits are never signed, never run the
 # user's (or an agent's) hooks — crew's gates are its acceptance commands —, never replay
@@ -93,6 +94,7 @@ def run_git(
     exe = str(Git.GIT_PYTHON_GIT_EXECUTABLE or "git")
     if args and args[0] in _PATCH_COMMANDS:
         args = (args[0], "--no-ext-diff", *args[1:])
+    args = tuple(map(_passable, args))
     command: list[str] = [exe, *GIT_OPTIONS, *driver_options(cwd, exe), *args]
     kwargs: dict[str, Any] = {
         "with_extended_output": True,
@@ -108,6 +110,19 @@ def run_git(
             f"git {' '.join(args)} failed in {cwd} (exit {result.status}): {result.err.strip()}"
         )
     return result
+
+
+def _passable(arg: str) -> str:
+    """`arg` as it can be passed to a process: kept when the OS can take it (file names with
+    undecodable bytes included), else made safe (crew.textsafe): a NUL or a lone surrogate
+    from a model's text would fail the whole command."""
+    try:
+        if "\x00" not in arg:
+            os.fsencode(arg)
+            return arg
+    except UnicodeEncodeError:
+        pass
+    return safe_text(arg)
 
 
 def _config_files(cwd: Path) -> tuple[tuple[str, int, int], ...]:

@@ -25,6 +25,7 @@ from pathlib import Path
 
 from crew.errors import UserError
 from crew.observability.redact import scrub
+from crew.textsafe import safe_text
 from crew.workspace.git import (
     NOISE_PATHSPECS,
     WorkspaceError,
@@ -239,7 +240,7 @@ class Workspace:
             if body.strip()
             else (f"{subject}\n\n{trailers}\n")
         )
-        message = scrub(message)
+        message = scrub(safe_text(message))  # a model's NUL or surrogate cannot reach git
         with self._task_lock(wt):
             run_git(wt, "add", "-A", "--", *NOISE_PATHSPECS)
             if run_git(wt, "diff", "--cached", "--quiet", check=False).ok:

@@ -115,3 +115,27 @@ def test_init_scaffolds_files_that_validate(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr
     again = crew("init", str(tmp_path / "proj"))
     assert again.returncode == 2 and "--force" in again.stderr
+
+
+def test_a_crash_outside_a_run_says_so_and_keeps_its_traceback(
+        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+        tmp_path: Path) -> None:
+    """Issue 31: a bug in crew is a one-line message naming the saved traceback, exit 1 —
+    never a Python traceback on the terminal."""
+    import crew.cli.typer_app as typer_app
+    from crew.cli.app import main
+
+    def app() -> None:
+        raise KeyError("a bug in crew \x00")
+
+    monkeypatch.setattr(typer_app, "app", app)
+    monkeypatch.setattr(sys, "argv", ["crew", "runs"])
+    monkeypatch.setattr("tempfile.tempdir", str(tmp_path))
+    with pytest.raises(SystemExit) as exc:
+        main()
+    assert exc.value.code == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error: crew crashed (a bug in crew): KeyError: 'a bug in crew \\x00'")
+    assert "Traceback" not in err
+    saved = next(tmp_path.glob("crew-crash-*.txt"))
+    assert str(saved) in err and "Traceback" in saved.read_text()

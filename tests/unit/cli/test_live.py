@@ -206,3 +206,16 @@ def test_make_view_picks_live_on_a_terminal() -> None:
                      title="Add CSV export")
     assert isinstance(view, LiveView) and isinstance(view, RunDisplay)
     assert "Add CSV export" in text_of(view)
+
+
+def test_a_model_text_reaches_the_terminal_and_json_lines_made_safe() -> None:
+    """Issue 31: a NUL, an escape sequence or a lone surrogate in a message (a stop reason
+    quoting a model) is printed escaped, never acted on or crashing the encoder."""
+    out = io.StringIO()
+    PlainView(Console(file=out, force_terminal=False, width=200)).message(
+        "run stopped: \x00\x1b[2J \ud800")
+    assert out.getvalue().strip() == "run stopped: \\x00\\x1b[2J \ufffd"
+    stream = io.StringIO()
+    JsonView(stream).message("a\ud800\x00")
+    assert json.loads(stream.getvalue())["text"] == "a\ufffd\\x00"
+    stream.getvalue().encode("utf-8")

@@ -4,13 +4,17 @@ agree early, go to the judge, and send only the others' latest answers."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
-from pattern_helpers import MakeCtx
+import yaml
+from pattern_helpers import ROLES, MakeCtx
 
-from crew.patterns.base import Outcome
+from crew.patterns.base import Outcome, TaskInfo
 from crew.patterns.committee import Committee, borda, plurality
 from crew.patterns.debate import Debate, agreed, position
+from crew.patterns.setup import pattern_context
+from crew.spec.models import RoleSpec
 from crew.testing import ScriptedLLM
 from crew.workspace.worktrees import Workspace
 
@@ -124,3 +128,23 @@ async def test_debate_without_agreement_goes_to_the_judge(make_ctx: MakeCtx) -> 
     assert [s["round"] for s in saved] == [1, 2, 2]  # the last: the judge's verdict
     assert saved[-1]["verdict"]["decision"] == "A" and saved[1]["fired"] == ["max_rounds"]
     assert [c.context.purpose for c in llm.calls][-1] == "judge"
+
+
+async def test_a_committee_that_cannot_change_files_votes_on_answers(
+        make_ctx: MakeCtx, workspace: Workspace) -> None:
+    """Issue 31: the built-in reviewer and security_analyst (no write_file/edit_file) with
+    `apply: true` (the default) and a workspace: was always "no quorum: 0 valid answer(s) of
+    2" though both answered; now they vote on answers and the summary says why."""
+    library = Path(__file__).resolve().parents[3] / "roles"
+    roles = {**ROLES, **{n: RoleSpec(**yaml.safe_load((library / f"{n}.yaml").read_text()))
+                         for n in ("reviewer", "security_analyst")}}
+    llm = ScriptedLLM([ballot("ship it", 1), ballot("Ship it.", 2, "security_analyst")])
+    task = TaskInfo(id="t1", title="Ship?", description="", roles=("reviewer",
+                                                                   "security_analyst"))
+    ctx = pattern_context(task, roles, llm, run_id="r1", workspace=workspace)
+    res = await Committee().run(ctx)
+    llm.assert_complete()
+    assert res.outcome is Outcome.DONE and res.decision == "ship it"
+    assert res.summary.startswith("reviewer, security_analyst cannot change files (no "
+                                  "write_file/edit_file): voted on answers, nothing applied. ")
+    assert res.artifacts.commit is None
