@@ -226,7 +226,6 @@ def runs(
     json_mode: Annotated[bool, JSON_OPT] = False,
 ) -> None:
     """List runs: id, status (also plan-only, failed to start, interrupted), cost, time."""
-    from crew.llm.ledger import Ledger
     from crew.run.report import format_duration
     from crew.run.state import RESUMABLE_LABELS, run_label
 
@@ -234,8 +233,7 @@ def runs(
     for d, s in _run_dirs(repo):
         cost = 0.0
         if s is not None:
-            cost = (Ledger.from_dict(s.ledger).total.cost_usd if s.ledger  # a version-1 run
-                    else float(s.spent.get("cost_usd", 0.0)))
+            cost = float(s.spent.get("cost_usd", 0.0))
         when = s.created_at if s is not None else d.stat().st_mtime
         label = run_label(d, s)
         rows.append({"run_id": d.name, "feature": s.feature_title if s else "",
