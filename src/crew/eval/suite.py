@@ -67,11 +67,12 @@ def load_suite(path: Path, only: list[str] | None = None, *, check_features: boo
     variants = [_variant(loaded, i, v, base, problems) for i, v in enumerate(spec.variants)]
     for i, v in enumerate(variants):
         for case in cases if v.models and "{case}" in str(v.models) else []:
-            path = v.models_for(case.id)
-            if path is not None and not path.is_file():
+            per_case = v.models_for(case.id)
+            if per_case is not None and not per_case.is_file():
+                shown = per_case.relative_to(base) if per_case.is_relative_to(base) else per_case
                 problems.append(loaded.problem(
-                    f"models file {path.relative_to(base) if path.is_relative_to(base) else path}"
-                    f" (for case {case.id!r}) not found", ("variants", i, "models")))
+                    f"models file {shown} (for case {case.id!r}) not found",
+                    ("variants", i, "models")))
     if only:
         known = [v.id for v in variants]
         for name in only:
@@ -118,7 +119,7 @@ def _case(loaded: Loaded[SuiteSpec], i: int, c: SuiteCase, base: Path,
 def _variant(loaded: Loaded[SuiteSpec], i: int, v: SuiteVariant, base: Path,
              out: list[Problem]) -> Variant:
     models = (base / v.models).resolve() if v.models else None
-    if models is not None and "{case}" not in v.models and not models.is_file():
+    if models is not None and "{case}" not in (v.models or "") and not models.is_file():
         out.append(loaded.problem(f"models file {v.models!r} not found",
                                   ("variants", i, "models")))
     crew = v.crew
