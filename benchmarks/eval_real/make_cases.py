@@ -43,6 +43,8 @@ DROP = re.compile(r"(^|/)(PKG-INFO|[^/]*\.egg-info(/.*)?|__pycache__(/.*)?)$")
 PYTEST = "PYTEST_DISABLE_PLUGIN_AUTOLOAD=1 {pp}python3 -m pytest -q -p no:cacheprovider"
 USAGE = {"prompt_tokens": 3000, "completion_tokens": 300}
 PRICE = {"input_cost_per_token": 1e-6, "output_cost_per_token": 4e-6}
+ENVIRONMENT = {"pypi": "python3 with pytest, no other third-party package.",
+               "npm": "node >= 18; `tape` is the runner vendored in node_modules/."}
 TAPE_NOTE = ("node_modules/tape/index.js is a minimal tape-compatible runner written for "
              "crew (not upstream code; see benchmarks/eval_real/tape_shim.js): upstream's "
              "tests `require('tape')` and this machine runs them offline.\n")
@@ -275,7 +277,8 @@ def write_case(case: dict[str, Any], before: dict[str, str], hidden: dict[str, s
     head = (f"# crew eval case {case['id']}: {case['package']} {case['before']} -> "
             f"{case['after']} ({case['license']}), {case['repository']}\n"
             "# Made by benchmarks/eval_real/make_cases.py; models.yaml is the replay of "
-            "upstream's change.\n")
+            "upstream's change.\n"
+            f"# Environment (in the sandbox): {ENVIRONMENT[case['ecosystem']]}\n")
     (d / "feature.yaml").write_text(head + dump(feature), encoding="utf-8")
     for name, script, change in (("replay", "replay.yaml", edits), ("wrong", "wrong.yaml", wrong)):
         summary = ("Applied upstream's change; the project's tests pass." if name == "replay"
