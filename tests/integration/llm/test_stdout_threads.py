@@ -25,7 +25,7 @@ def test_clients_built_in_threads_leave_stdout_alone(tmp_path: Path) -> None:
             barrier.wait()
             for _ in range(5):
                 LLM(cfg, base_dir=tmp_path)
-        except BaseException as e:  # noqa: BLE001 - reported below
+        except BaseException as e:
             errors.append(e)
 
     threads = [threading.Thread(target=build) for _ in range(8)]
