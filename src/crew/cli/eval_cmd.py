@@ -98,3 +98,5 @@ def _print_table(outcome: EvalOutcome) -> None:
         mark = "PASS" if r["passed"] else "fail"
         out.write(f"  {mark}  {r['case']} / {r['variant']} #{r['repeat']}  {r['status']}  "
                   f"run {r['run_id'] or '-'}\n")
+        for name in r.get("failed_tests") or []:
+            out.write(f"        failed: {name}\n")

@@ -1,4 +1,5 @@
-"""`crew import crewai PATH`: bring a project over from another agent framework.
+"""`crew import crewai PATH`: bring a project over from another agent framework; `crew import
+swebench FILE`: SWE-bench-style instances and local clones as a `crew eval` suite.
 
 Registered as `crew import` by the command table (crew.cli.commands).
 """
@@ -34,3 +35,25 @@ def import_crewai_command(
     typer.echo(result.report_text)
     typer.echo(f"wrote {len(result.written)} files to {result.out_dir} "
                f"(this report: {result.out_dir / REPORT_FILE})")
+
+
+@import_app.command("swebench")
+def import_swebench_command(
+    instances: Annotated[Path, typer.Argument(help="SWE-bench-style JSONL: instance_id, repo, "
+                                                   "base_commit, problem_statement, "
+                                                   "test_patch, FAIL_TO_PASS, PASS_TO_PASS.")],
+    clones: Annotated[Path, typer.Option("--clones", help="Folder of local clones, one per "
+                                         "repository (owner__name, owner/name or name; a "
+                                         "directory or NAME.bundle).")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="The suite folder to write.")],
+    test_cmd: Annotated[str, typer.Option("--test-cmd", help="Runs the instances' test ids "
+                                          "(in the sandbox, on the result).")]
+    = "python3 -m pytest -q -p no:cacheprovider",
+    force: Annotated[bool, typer.Option(help="Write into a non-empty folder.")] = False,
+) -> None:
+    """Turn SWE-bench-style instances and local clones into a `crew eval` suite."""
+    from crew.eval.swebench import import_swebench
+
+    result = import_swebench(instances, clones, out, force=force, test_cmd=test_cmd)
+    typer.echo(f"wrote {len(result.cases)} cases to {result.suite}\n"
+               f"run them with: crew eval {result.suite}")

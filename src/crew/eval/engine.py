@@ -154,7 +154,7 @@ def _jobs(suite: Suite, d: Path, eval_id: str, state: dict[str, Any],
                 if find_run(repo) is None:  # never started (or died before its run dir)
                     make_repo(case.repo, repo, case.hidden)
                     write_spec(case.feature, spec, crew=variant.crew, pattern=variant.pattern,
-                               models=variant.models)
+                               models=variant.models_for(case.id))
                 jobs.append(Job(key, case.id, variant.id, r, eval_id, str(spec / "feature.yaml"),
                                 str(repo), str(case.hidden) if case.hidden else None,
                                 [dict(c) for c in case.checks], state.get("sandbox"),

@@ -66,6 +66,7 @@ class CaseResult:
     branch: str | None = None
     checks: list[dict[str, Any]] = field(default_factory=list)
     error: str | None = None
+    failed_tests: list[str] = field(default_factory=list)  # named by the failed checks
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -143,6 +144,7 @@ def run_job(job: Job, pool: Any, stop_requested: Any = None) -> CaseResult | Non
         return res
     res.checks = hidden_checks(job, state.branch, state.sandbox_used or job.sandbox or "auto")
     res.passed = bool(res.checks) and all(c["passed"] for c in res.checks)
+    res.failed_tests = [t for c in res.checks if not c["passed"] for t in c["failed_tests"]]
     if res.status == CaseStatus.ERROR.value and state.status in ("passed", "failed"):
         res.status = (CaseStatus.PASSED if res.passed else CaseStatus.FAILED).value
         res.error = None
@@ -152,6 +154,7 @@ def run_job(job: Job, pool: Any, stop_requested: Any = None) -> CaseResult | Non
 def hidden_checks(job: Job, branch: str, sandbox_name: str) -> list[dict[str, Any]]:
     """Clone the run's branch next to the case repo, copy the hidden files in as hidden/, and
     run each check in the sandbox. The crew's worktrees never held them."""
+    from crew.eval.failures import failed_tests
     from crew.eval.workdir import git
     from crew.tools.sandbox import select_sandbox
 
@@ -174,5 +177,6 @@ def hidden_checks(job: Job, branch: str, sandbox_name: str) -> list[dict[str, An
             code, text = -1, f"{type(e).__name__}: {e}"
         out.append({"name": check.get("name") or check["run"], "command": check["run"],
                     "exit_code": code, "passed": code == 0,
+                    "failed_tests": failed_tests(text) if code != 0 else [],
                     "output": text[-CHECK_TAIL:], "duration_s": round(time.monotonic() - t0, 3)})
     return out

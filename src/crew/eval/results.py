@@ -60,7 +60,7 @@ def summarize(variants: list[str], results: list[dict[str, Any]]) -> list[Varian
 
 
 RESULT_KEYS = ("case", "variant", "repeat", "passed", "status", "usd", "tokens", "calls",
-               "wall_s", "run_id")
+               "wall_s", "run_id", "failed_tests")
 
 
 def eval_json(eval_id: str, variants: list[str], results: list[dict[str, Any]],

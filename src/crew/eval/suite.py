@@ -28,7 +28,11 @@ class Variant:
     id: str
     crew: str | None  # a name, or an absolute crew file
     pattern: str | None
-    models: Path | None
+    models: Path | None  # may hold `{case}`: one models file per case (see models_for)
+
+    def models_for(self, case: str) -> Path | None:
+        """The models file this variant runs `case` with (`{case}` filled in)."""
+        return Path(str(self.models).replace("{case}", case)) if self.models else None
 
 
 @dataclass(frozen=True)
@@ -61,6 +65,14 @@ def load_suite(path: Path, only: list[str] | None = None, *, check_features: boo
     _unique(loaded, "variants", [v.id for v in spec.variants], problems)
     cases = [_case(loaded, i, c, base, problems) for i, c in enumerate(spec.cases)]
     variants = [_variant(loaded, i, v, base, problems) for i, v in enumerate(spec.variants)]
+    for i, v in enumerate(variants):
+        for case in cases if v.models and "{case}" in str(v.models) else []:
+            per_case = v.models_for(case.id)
+            if per_case is not None and not per_case.is_file():
+                shown = per_case.relative_to(base) if per_case.is_relative_to(base) else per_case
+                problems.append(loaded.problem(
+                    f"models file {shown} (for case {case.id!r}) not found",
+                    ("variants", i, "models")))
     if only:
         known = [v.id for v in variants]
         for name in only:
@@ -107,7 +119,7 @@ def _case(loaded: Loaded[SuiteSpec], i: int, c: SuiteCase, base: Path,
 def _variant(loaded: Loaded[SuiteSpec], i: int, v: SuiteVariant, base: Path,
              out: list[Problem]) -> Variant:
     models = (base / v.models).resolve() if v.models else None
-    if models is not None and not models.is_file():
+    if models is not None and "{case}" not in (v.models or "") and not models.is_file():
         out.append(loaded.problem(f"models file {v.models!r} not found",
                                   ("variants", i, "models")))
     crew = v.crew
@@ -126,7 +138,7 @@ def _feature_problems(case: Case, variant: Variant) -> list[Problem]:
     from crew.spec.resolve import resolve_feature
 
     try:
-        resolved = resolve_feature(case.feature, models_override=variant.models,
+        resolved = resolve_feature(case.feature, models_override=variant.models_for(case.id),
                                    kinds=pattern_kinds(require_installed=True))
     except UserError as e:
         return list(e.problems)

@@ -17,8 +17,9 @@ import json
 import logging
 import os
 import sys
+import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -114,6 +115,18 @@ def _probes_network(lt: Any, model: str, params: Mapping[str, Any]) -> bool:
     return provider in _HUB_PROVIDERS
 
 
+_STDOUT_LOCK = threading.Lock()
+
+
+@contextlib.contextmanager
+def _stdout_to_stderr() -> Iterator[None]:
+    """stdout to stderr while litellm prints its debug tables. `redirect_stdout` swaps the
+    process-wide sys.stdout: two threads interleaving it (`crew eval` builds one client per
+    run, in threads) could leave stdout pointing at stderr for good, so it is serialised."""
+    with _STDOUT_LOCK, contextlib.redirect_stdout(sys.stderr):
+        yield
+
+
 @dataclass
 class _Deployment:
     alias: str
@@ -147,7 +160,7 @@ class LLM:
         base = Path(base_dir) if base_dir is not None else Path.cwd()
         self._session_id, self._replay = new_session(self)
         self._call_ids = itertools.count(1)
-        with contextlib.redirect_stdout(sys.stderr):  # litellm's debug tables print to stdout
+        with _stdout_to_stderr():  # litellm's debug tables print to stdout
             settings = apply_proxy_settings(lt, config, source)
         self._router_settings = settings.router_settings
 
@@ -205,7 +218,7 @@ class LLM:
         if problems:
             raise UserError("", problems=problems)
         try:
-            with contextlib.redirect_stdout(sys.stderr):
+            with _stdout_to_stderr():
                 self.router: Any = lt.Router(model_list=model_list, **self._router_settings)
         except (TypeError, ValueError) as e:
             raise UserError(f"LiteLLM rejected the router config: {e}", file=source,

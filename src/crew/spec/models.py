@@ -493,7 +493,8 @@ class SuiteVariant(Strict):
                              "to the suite) instead of each feature's.")
     pattern: str | None = Field(default=None, description="The crew's default pattern.")
     models: str | None = Field(default=None, description="A LiteLLM router config, relative "
-                               "to the suite, instead of each feature's.")
+                               "to the suite, instead of each feature's; `{case}` in the path "
+                               "is the case id (one file per case).")
 
 
 class SuiteBudget(Strict):

@@ -67,7 +67,8 @@ def test_wilson_interval_and_json_shape() -> None:
     assert set(out) == {"eval_id", "variants", "results"}
     assert set(out["variants"][0]) >= {"id", "pass_rate", "usd", "tokens", "calls", "wall_s"}
     assert set(out["results"][0]) == {"case", "variant", "repeat", "passed", "status", "usd",
-                                      "tokens", "calls", "wall_s", "run_id"}
+                                      "tokens", "calls", "wall_s", "run_id",
+                                      "failed_tests"}
 
 
 def _suite(tmp_path: Path, text: str) -> Path:
