@@ -281,6 +281,12 @@ class LLM:
     def aliases(self) -> frozenset[str]:
         return frozenset(self._alias_deps)
 
+    def unpriced(self, alias: str) -> list[str]:
+        """The models of `alias` with no known price (a USD budget cannot count them; a
+        replay model costs nothing and is never listed)."""
+        return [d.model for d in self._alias_deps.get(alias, [])
+                if d.price is None and not d.model.startswith("replay/")]
+
     def supports_native_schema(self, alias: str) -> bool:
         """Whether every deployment of `alias` takes response_format json_schema."""
         return all(d.native_schema for d in self._alias_deps.get(alias, []))

@@ -11,6 +11,7 @@ from collections import Counter
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
+from crew.run.budgets import budgets_section, resume_flag
 from crew.run.state import GateResult, PlannedTask, RunState, TaskState
 
 if TYPE_CHECKING:
@@ -136,7 +137,10 @@ def resume_command(state: RunState, ledger: Ledger, limit_usd: float | None = No
     """`crew resume <id>`; after a budget stop, with the flag that raises the limit that was
     hit (`--budget-tokens` after a token stop) set to a higher value."""
     cmd = f"crew resume {state.run_id}"
-    if state.status == "budget":
+    scoped = resume_flag(state, ledger) if state.status == "budget" else None
+    if scoped:
+        cmd += f" {scoped}"
+    elif state.status == "budget":
         kind = budget_kind(state) or "usd"
         value = suggested_budget(state, ledger, limit_usd, kind)
         cmd += f" {BUDGET_FLAGS[kind]} {value or 'X'}"
@@ -396,6 +400,7 @@ def render_report(state: RunState, plan: list[PlannedTask], ledger: Ledger, *,
     lines += _gates_section(state)
     lines += _safety_section(state)
     lines += _totals_section(state, ledger)
+    lines += budgets_section(state, ledger)
     lines += _next_section(state, ledger, limit_usd)
     return "\n".join(lines).rstrip() + "\n"
 
