@@ -56,13 +56,13 @@ def parse_scope_budget(flag: str, value: str, known: Iterable[str]) -> tuple[str
     name, sep, rest = value.partition(":")
     known = sorted(known)
     if not sep or not name or not rest:
-        raise UserError(f"{flag} {value!r}: expected NAME:KIND=VALUE", field=flag,
+        raise UserError(f"{value!r}: expected NAME:KIND=VALUE", field=flag,
                         hint=f"e.g. `{example}` (KIND: usd, tokens"
                              f"{', minutes' if scope == 'task' else ''})")
     if name not in known:
         from crew.spec.suggest import did_you_mean
 
-        raise UserError(f"{flag}: no {scope} {name!r} in this run{did_you_mean(name, known)}",
+        raise UserError(f"no {scope} {name!r} in this run{did_you_mean(name, known)}",
                         field=flag, hint=f"{scope}s: " + ", ".join(known))
     kinds: dict[str, float] = {}
     for part in rest.split(","):
@@ -74,7 +74,7 @@ def parse_scope_budget(flag: str, value: str, known: Iterable[str]) -> tuple[str
         except ValueError:
             amount = math.nan
         if kind not in allowed or not amount > 0 or not math.isfinite(amount):
-            raise UserError(f"{flag} {value!r}: {part!r} is not KIND=VALUE with a positive "
+            raise UserError(f"{value!r}: {part!r} is not KIND=VALUE with a positive "
                             "value", field=flag,
                             hint=f"KIND is one of {', '.join(allowed)}; e.g. `{example}`")
         kinds[kind] = int(amount) if kind == "tokens" else amount
