@@ -12,11 +12,11 @@ from pathlib import Path
 
 import pytest
 import yaml
-from shared_helpers import committed_repo, git
 
 from crew.errors import BudgetExceeded, UserError
 from crew.llm import Budget, CallContext, Ledger, Limits
 from crew.run.budgets import parse_scope_budget
+from shared_helpers import committed_repo, git
 
 
 def crew(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
