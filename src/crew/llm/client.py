@@ -120,6 +120,7 @@ class _Deployment:
     warned_price: bool = False
     max_output: int | None = None  # set by the user: litellm_params max_tokens or model_info
     sends_max: bool = False  # litellm_params already sends max_tokens on every call
+    default_max: int = DEFAULT_MAX_OUTPUT  # else: this, or the model map's maximum if lower
 
 
 def _max_output(params: Mapping[str, Any], info: Mapping[str, Any]) -> dict[str, Any]:
@@ -204,7 +205,8 @@ class LLM:
                               self._price(lt, model, params, info),
                               self._supports_schema(lt, model, info),
                               offline=is_offline_deployment(model, params),
-                              **_max_output(params, info))
+                              **_max_output(params, info),
+                              default_max=self._map_max_output(lt, model, params))
             self._deployments[model_id] = dep
             self._alias_deps.setdefault(d.model_name, []).append(dep)
         if not model_list and self._skipped:
@@ -253,6 +255,18 @@ class LLM:
             return None
         pin, pout = mi.get(_PRICE_KEYS[0]), mi.get(_PRICE_KEYS[1])
         return (float(pin or 0.0), float(pout or 0.0)) if pin or pout else None
+
+    @staticmethod
+    def _map_max_output(lt: Any, model: str, params: Mapping[str, Any]) -> int:
+        """DEFAULT_MAX_OUTPUT, or LiteLLM's maximum output for `model` when that is lower."""
+        if model.startswith("replay/") or _probes_network(lt, model, params):
+            return DEFAULT_MAX_OUTPUT
+        try:
+            known = lt.get_model_info(model=model).get("max_output_tokens")
+        except Exception:
+            return DEFAULT_MAX_OUTPUT
+        return min(DEFAULT_MAX_OUTPUT, known) if isinstance(known, int) and known > 0 else (
+            DEFAULT_MAX_OUTPUT)
 
     @staticmethod
     def _provider_problem(lt: Any, model: str, params: Mapping[str, Any], field: str,
@@ -353,7 +367,7 @@ class LLM:
         out = next((int(params[k]) for k in _OUT_KEYS if params.get(k)), 0)
         if not out:
             stated = [d.max_output for d in deps if d.max_output]
-            out = max(stated) if len(stated) == len(deps) else DEFAULT_MAX_OUTPUT
+            out = max(stated) if len(stated) == len(deps) else max(d.default_max for d in deps)
             if not all(d.sends_max for d in deps):
                 params["max_tokens"] = out
         pin = max((d.price or (0.0, 0.0))[0] for d in deps)
