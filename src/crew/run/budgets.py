@@ -102,12 +102,14 @@ def unpriced_problems(resolved: ResolvedFeature, llm: Any, budget: Budget) -> li
 
 def resume_flag(state: RunState, ledger: Ledger) -> str | None:
     """`--task-budget ID:KIND=NEW` after a task or role limit stopped the run (None after a
-    run limit): twice the larger of the limit and what the scope spent."""
+    run or suite limit): twice the larger of the limit and what the scope spent."""
     scope, limit = state.budget_scope, state.budget_limit
     if not scope or scope == "run" or state.budget_kind is None or limit is None:
         return None
     kind = state.budget_kind.value
     what, _, name = scope.partition(":")
+    if what not in SCOPE_FLAGS:  # "suite": crew eval's own resume raises it
+        return None
     spent = ledger.task(name) if what == "task" else ledger.role(name)
     if kind == "tokens":
         value = str(2 * max(int(limit), spent.tokens))
