@@ -309,7 +309,8 @@ class Budget:
                 + (f" + {est:g} estimated for the next call" if est else ""))
         raise BudgetExceeded(
             f"{scope} budget {verb} its {kind} limit: {what} > {limit:g} {kind}",
-            scope=scope, kind=kind, limit=float(limit), spent=float(spent))
+            scope=scope, kind=kind, limit=float(limit), spent=float(spent),
+            needed=float(spent + held + est))
 
     # ------------------------------------------------------------------ persistence
     def to_dict(self) -> dict[str, Any]:

@@ -173,6 +173,7 @@ class PatternResult(BaseModel):
     budget_kind: BudgetKind | None = None  # the limit behind Outcome.BUDGET
     budget_scope: str | None = None  # whose limit: "run", "task:<id>", "role:<name>"
     budget_limit: float | None = None
+    budget_needed: float = 0.0  # what the refused call needed in all (a raise must cover it)
 
     @property
     def ok(self) -> bool:
@@ -257,6 +258,7 @@ class BasePattern:
             result = self.result(rec, Outcome.BUDGET, f"stopped by the budget: {e}",
                                  stopped_by="budget")
             result.budget_kind, result.budget_scope, result.budget_limit = e.kind, e.scope, e.limit
+            result.budget_needed = e.needed
             return result
 
     async def execute(self, ctx: PatternContext, params: Any, stop: Condition,

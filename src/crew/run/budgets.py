@@ -106,6 +106,7 @@ def resume_flag(state: RunState, ledger: Ledger) -> str | None:
     scope, limit = state.budget_scope, state.budget_limit
     if not scope or scope == "run" or state.budget_kind is None or limit is None:
         return None
+    limit = max(limit, state.budget_needed)
     kind = state.budget_kind.value
     what, _, name = scope.partition(":")
     if what not in SCOPE_FLAGS:  # "suite": crew eval's own resume raises it

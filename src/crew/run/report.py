@@ -118,11 +118,12 @@ def _limit(state: RunState, kind: str, override: float | None = None) -> float |
 
 def suggested_budget(state: RunState, ledger: Ledger, limit_usd: float | None = None,
                      kind: str = "usd") -> str | None:
-    """A new limit for a resume: twice the larger of the limit that stopped the run and what
-    was spent of it; None when the limit is unknown."""
+    """A new limit for a resume: twice the larger of the limit that stopped the run, what was
+    spent of it and what the refused call needed; None when the limit is unknown."""
     limit = _limit(state, kind, limit_usd if kind == "usd" else None)
     if limit is None:
         return None
+    limit = max(limit, state.budget_needed)
     if kind == "tokens":
         return str(2 * max(int(limit), ledger.total.tokens))
     if kind == "minutes":

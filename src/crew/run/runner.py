@@ -147,6 +147,7 @@ class RunSession:
         self.state.sessions += 1
         self.state.stop_reason = self.state.budget_kind = None
         self.state.budget_scope = self.state.budget_limit = None
+        self.state.budget_needed = 0.0
         if self.llm.budget is not None:
             self.llm.budget.start()  # the run's minutes: crew's start-up and checks are done
         try:
@@ -157,7 +158,7 @@ class RunSession:
         except BudgetExceeded as e:
             self.state.status, self.state.stop_reason = "budget", str(e)
             self.state.budget_kind, self.state.budget_scope = e.kind, e.scope
-            self.state.budget_limit = e.limit
+            self.state.budget_limit, self.state.budget_needed = e.limit, e.needed
         except (UserError, CrewRuntimeError, OSError) as e:
             # the checkpoint is intact: say what broke; `crew resume` continues after a fix
             self._interrupted(str(e) if isinstance(e, TaskStopped) else f"{type(e).__name__}: {e}")
@@ -379,6 +380,7 @@ class RunSession:
             self.state.budget_kind = result.budget_kind
             self.state.budget_scope = result.budget_scope
             self.state.budget_limit = result.budget_limit
+            self.state.budget_needed = result.budget_needed
 
     def _info(self, t: PlannedTask) -> TaskInfo:
         desc = t.description.strip()

@@ -119,6 +119,7 @@ class RunState(BaseModel):
     budget_kind: BudgetKind | None = None  # the limit that stopped the run (status budget)
     budget_scope: str | None = None  # whose: "run", "task:<id>" or "role:<name>"
     budget_limit: float | None = None  # that limit's value
+    budget_needed: float = 0.0  # spent + held + the refused call's worst case
     # `crew resume --task-budget/--role-budget`: {"task:<id>": {"usd": 0.5}}, kept for resumes
     budget_overrides: dict[str, dict[str, float]] = Field(default_factory=dict)
     tasks: dict[str, TaskState] = Field(default_factory=dict)
