@@ -47,7 +47,8 @@ async def test_an_unbounded_model_gets_a_max_tokens_it_is_reserved_for(
     """Nothing states a maximum: crew sends max_tokens so the worst case it reserved holds."""
     stub.always(StubReply.text("long", prompt_tokens=12, completion_tokens=100_000))
     usd = 2.5 * DEFAULT_MAX_OUTPUT * OUT_PRICE
-    llm = make_llm(budget=Budget(Limits(usd=usd)))
+    # a model name of its own: LiteLLM keeps the model_info other tests register, per name
+    llm = make_llm({"smart": "model-unbounded"}, budget=Budget(Limits(usd=usd)))
     await _spend_until_stopped(llm, 1)
     assert [r.body.get("max_tokens") for r in stub.requests] == [DEFAULT_MAX_OUTPUT] * 2
     assert llm.ledger.total.cost_usd <= usd * 1.1
