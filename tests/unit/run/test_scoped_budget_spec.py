@@ -106,3 +106,25 @@ def test_run_minutes_count_from_the_run_s_start_not_crew_s_start_up() -> None:
     now[0] = 111.0
     with pytest.raises(BudgetExceeded):
         budget.check_before(Ledger(), CallContext())
+
+
+def test_task_template_budgets_reach_planned_tasks_and_overrides_win(tmp_path: Path) -> None:
+    from crew.run.budgets import scoped_limits
+    from crew.run.state import PlannedTask
+    from crew.spec.library import builtin_library_dir
+    from crew.spec.resolve import resolve_feature
+
+    feature = _feature(tmp_path, budget={"usd": 1}, price=True, task_budget={"tokens": 500})
+    template = yaml.safe_load((builtin_library_dir() / "tasks" / "implement.yaml").read_text())
+    template["budget"] = {"usd": 0.2, "minutes": 5}
+    (tmp_path / "tasks").mkdir()
+    (tmp_path / "tasks" / "implement.yaml").write_text(yaml.safe_dump(template))
+    resolved = resolve_feature(feature)
+    planned = [PlannedTask(id="x", title="X", template="implement", pattern="review_loop"),
+               PlannedTask(id="y", title="Y", pattern="single")]
+    per_task, per_role = scoped_limits(resolved, planned,
+                                       {"task:x": {"usd": 0.5}, "role:coder": {"tokens": 9}})
+    assert per_task["one"] == Limits(tokens=500)  # the pinned task's own
+    assert per_task["x"] == Limits(usd=0.5, minutes=5)  # template's, usd raised on resume
+    assert "y" not in per_task
+    assert per_role == {"coder": Limits(tokens=9)}
