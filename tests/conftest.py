@@ -31,8 +31,6 @@ def _offline(no_llm_network: list[str]) -> Iterator[None]:
 
 
 @pytest.fixture(autouse=True)
-def _own_state_home(tmp_path_factory: pytest.TempPathFactory,
-                    monkeypatch: pytest.MonkeyPatch) -> None:
-    """crew's per-user index of runs goes to a fresh XDG_STATE_HOME per test (subprocesses
-    inherit it), never to the developer's ~/.local/state."""
-    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path_factory.mktemp("state")))
+def _own_state_home(crew_state_home: Path) -> None:
+    """crew's per-user index of runs goes to a fresh XDG_STATE_HOME per test (the plugin
+    already isolates the whole session, module fixtures and Ray workers included)."""

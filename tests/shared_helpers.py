@@ -67,7 +67,7 @@ def wait_until(cond: Callable[[], bool], timeout: float) -> bool:
 
 
 def replay_llm(base_dir: Path, answers: list[dict[str, Any]], aliases: tuple[str, ...],
-               budget: Budget | None = None) -> LLM:
+               budget: Budget | None = None, model_info: dict[str, Any] | None = None) -> LLM:
     """crew's LLM over the real LiteLLM Router, every alias the replay provider reading
     `answers` (written to base_dir/script.yaml); no Router retries."""
     import yaml
@@ -78,7 +78,8 @@ def replay_llm(base_dir: Path, answers: list[dict[str, Any]], aliases: tuple[str
     script = base_dir / "script.yaml"
     script.write_text(yaml.safe_dump({"answers": answers}))
     deps = [{"model_name": n, "litellm_params": {"model": "replay/demo",
-                                                 "replay_script": str(script)}}
+                                                 "replay_script": str(script)},
+             **({"model_info": model_info} if model_info else {})}
             for n in aliases]
     cfg = ModelsConfig.model_validate({"model_list": deps,
                                        "router_settings": {"num_retries": 0}})

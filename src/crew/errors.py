@@ -111,6 +111,7 @@ class BudgetExceeded(CrewRuntimeError):
     exit_code = 3
 
     def __init__(self, message: str, *, scope: str = "run", kind: BudgetKind = BudgetKind.USD,
-                 limit: float = 0.0, spent: float = 0.0) -> None:
+                 limit: float = 0.0, spent: float = 0.0, needed: float = 0.0) -> None:
         self.scope, self.kind, self.limit, self.spent = scope, BudgetKind(kind), limit, spent
+        self.needed = needed  # spent + held in flight + the refused call's worst case
         super().__init__(message)

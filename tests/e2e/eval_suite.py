@@ -113,7 +113,9 @@ def make_suite(root: Path, *, stub_url: str | None = None, budget_usd: float = 5
                         for a in answers(cid, v)[1:]]
             (d / "replay.yaml").write_text(yaml.safe_dump({"answers": entries}))
         (d / "models.yaml").write_text(yaml.safe_dump({
-            "model_list": [{"model_name": a, "litellm_params": params}
+            # each call reserves its worst case: the answers are 100 tokens long
+            "model_list": [{"model_name": a, "litellm_params": params,
+                            "model_info": {"max_output_tokens": 100}}
                            for a in ("smart", "fast")],
             "router_settings": {"num_retries": 0}}))
         cases.append({"id": cid, "repo": f"cases/{cid}/project",

@@ -52,10 +52,21 @@ def _echo(stream: Any, text: str) -> None:
         sys.exit(1)
 
 
+def _redact_output() -> None:
+    """Every byte crew prints goes through the redactor (the files it writes already do)."""
+    from crew.observability.redact import RedactingStream
+
+    for name in ("stdout", "stderr"):
+        stream = getattr(sys, name)
+        if stream is not None and not isinstance(stream, RedactingStream):
+            setattr(sys, name, RedactingStream(stream))
+
+
 def main() -> None:
     """The CLI in-process (tests call this): UserError → short message, exit 2; Ctrl-C →
     exit 4; always ends in SystemExit."""
     _answer_without_typer(sys.argv[1:])
+    _redact_output()
     from crew.cli.typer_app import app
     from crew.errors import UserError
 

@@ -182,6 +182,14 @@ def resume(
     budget_minutes: Annotated[float | None, typer.Option(
         "--budget-minutes", help="A new wall-time limit in minutes, counting the time already "
                                  "used (after a minutes budget stop).")] = None,
+    task_budget: Annotated[list[str] | None, typer.Option(
+        "--task-budget", metavar="ID:KIND=VALUE",
+        help="A new limit for one task, e.g. export-csv:usd=0.5 (KIND: usd, tokens, minutes; "
+             "repeatable; after a task budget stop).")] = None,
+    role_budget: Annotated[list[str] | None, typer.Option(
+        "--role-budget", metavar="NAME:KIND=VALUE",
+        help="A new limit for one role over the run, e.g. coder:tokens=400000 (KIND: usd, "
+             "tokens; repeatable; after a role budget stop).")] = None,
     max_parallel: Annotated[int | None, PARALLEL_OPT] = None,
     sandbox: Annotated[str | None, SANDBOX_OPT] = None,
     memory_mb: Annotated[int | None, MEMORY_OPT] = None,
@@ -206,6 +214,8 @@ def resume(
                                   "timeout_s": timeout_s, "network": network},
                           yes=yes, approve_tools=approve_tools, budget_tokens=budget_tokens,
                           budget_minutes=budget_minutes)
+    opts.scoped_budgets = [*(("--task-budget", v) for v in task_budget or []),
+                           *(("--role-budget", v) for v in role_budget or [])]
     with _view(view):
         outcome = resume_run(run_id, opts)
         _final_frame(view, outcome)

@@ -6,11 +6,13 @@ parallel are counted against the limits before any of them has been recorded.
 Crossing a limit raises crew.errors.BudgetExceeded (a run turns it into a clean, resumable stop,
 exit 3). Reaching `warn_at` (80%) of a limit calls each listener once per scope and kind.
 Per-task and per-role limits are keyed by id/name; the key "*" applies to every task or role.
-A task's minutes count from its first LLM call.
+A task's minutes count from its first LLM call; the run's from `start()` (the runner calls it
+when the run begins: crew's own start-up, imports and checks are not the run's time).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import threading
 import time
@@ -142,20 +144,18 @@ class Budget:
                  clock: Callable[[], float] = time.monotonic,
                  shared: BudgetPool | None = None) -> None:
         self.run = Limits.of(run) if run is not None else Limits()
-        self.per_task = {k: Limits.of(v) for k, v in (per_task or {}).items()}
-        self.per_role = {k: Limits.of(v) for k, v in (per_role or {}).items()}
-        for name, lim in self.per_role.items():
-            if lim.minutes is not None:
-                raise UserError("a role budget cannot limit minutes", field=f"per_role.{name}",
-                                hint="limit usd or tokens, or give the task minutes")
+        self._lock = threading.Lock()
+        self.per_task: dict[str, Limits] = {}
+        self.per_role: dict[str, Limits] = {}
+        self.set_scoped(per_task or {}, per_role or {})
         self.warn_at = warn_at
         self.listeners: list[Callable[[BudgetWarning], None]] = []
         self._clock = clock
-        self._started = clock() - elapsed_s  # a resumed run passes the minutes already used
+        self._elapsed0 = elapsed_s  # a resumed run passes the seconds already used
+        self._started = clock()
         self._task_started: dict[str, float] = {}
         self._warned: set[tuple[str, str]] = set()
         self._held: dict[str, list[float]] = {}  # scope → [tokens, usd] reserved in flight
-        self._lock = threading.Lock()
         self.shared = shared  # limits shared with other runs (crew eval's suite budget)
         self._shared_seen: tuple[int, float] | None = None  # ledger totals already reported
 
@@ -164,9 +164,25 @@ class Budget:
         """From feature.yaml's `budget` (crew.spec.models.BudgetSpec)."""
         return cls(Limits.of(spec), **kw)
 
+    def set_scoped(self, per_task: Mapping[str, Limits | Mapping[str, Any]],
+                   per_role: Mapping[str, Limits | Mapping[str, Any]]) -> None:
+        """Replace the task and role limits (a run adds its planned tasks' once planned)."""
+        roles = {k: Limits.of(v) for k, v in per_role.items()}
+        for name, lim in roles.items():
+            if lim.minutes is not None:
+                raise UserError("a role budget cannot limit minutes", field=f"per_role.{name}",
+                                hint="limit usd or tokens, or give the task minutes")
+        with self._lock:
+            self.per_task = {k: Limits.of(v) for k, v in per_task.items()}
+            self.per_role = roles
+
+    def start(self) -> None:
+        """The run begins now: its minutes count from here (plus any a resume carried)."""
+        self._started = self._clock()
+
     # ------------------------------------------------------------------ queries
     def elapsed_s(self) -> float:
-        return self._clock() - self._started
+        return self._elapsed0 + self._clock() - self._started
 
     def _scopes(self, ledger: Ledger, ctx: CallContext) -> list[tuple[str, Limits, Totals]]:
         scopes = [("run", self.run, ledger.total)] if not self.run.empty else []
@@ -249,9 +265,9 @@ class Budget:
             self._check(scope, BudgetKind.USD, lim.usd, spent.cost_usd, est_usd, "would cross",
                         held_usd)
             if lim.minutes is not None:
-                start = self._started if scope == "run" else self._task_started.get(
-                    ctx.task_id, now)
-                self._check(scope, BudgetKind.MINUTES, lim.minutes, (now - start) / 60, 0,
+                used = (self.elapsed_s() if scope == "run" else
+                        now - self._task_started.get(ctx.task_id, now))
+                self._check(scope, BudgetKind.MINUTES, lim.minutes, used / 60, 0,
                             "has crossed")
         return scopes
 
@@ -293,13 +309,19 @@ class Budget:
                 + (f" + {est:g} estimated for the next call" if est else ""))
         raise BudgetExceeded(
             f"{scope} budget {verb} its {kind} limit: {what} > {limit:g} {kind}",
-            scope=scope, kind=kind, limit=float(limit), spent=float(spent))
+            scope=scope, kind=kind, limit=float(limit), spent=float(spent),
+            needed=float(spent + held + est))
 
     # ------------------------------------------------------------------ persistence
     def to_dict(self) -> dict[str, Any]:
-        return {"elapsed_s": self.elapsed_s(), "warned": sorted(map(list, self._warned))}
+        """What a checkpoint keeps (and the report shows: every limit by scope)."""
+        limits = {"run": dataclasses.asdict(self.run)} if not self.run.empty else {}
+        for prefix, table in (("task", self.per_task), ("role", self.per_role)):
+            limits.update({f"{prefix}:{k}": dataclasses.asdict(v) for k, v in table.items()})
+        return {"elapsed_s": self.elapsed_s(), "warned": sorted(map(list, self._warned)),
+                "limits": limits}
 
     def restore(self, data: Mapping[str, Any]) -> None:
         """Continue a checkpointed run: minutes already used and warnings already given."""
-        self._started = self._clock() - float(data.get("elapsed_s", 0.0))
+        self._elapsed0, self._started = float(data.get("elapsed_s", 0.0)), self._clock()
         self._warned = {(str(s), str(k)) for s, k in data.get("warned", [])}

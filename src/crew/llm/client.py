@@ -41,6 +41,11 @@ log = logging.getLogger("crew.llm")
 _NO_CONTEXT = CallContext()
 _ENV_PREFIX = "os.environ/"
 _PRICE_KEYS = ("input_cost_per_token", "output_cost_per_token")
+_OUT_KEYS = ("max_tokens", "max_completion_tokens")
+# A call's worst-case output when a usd/tokens budget applies and neither the call, the
+# deployment's litellm_params nor its model_info bound it (then crew sends it as max_tokens,
+# so the reservation is a real bound); also the most a model map's maximum is trusted with.
+DEFAULT_MAX_OUTPUT = 4096
 ALLOW_ENV = "CREW_ALLOW_MODEL_REQUESTS"
 _FALLBACK_KEYS = ("fallbacks", "context_window_fallbacks", "content_policy_fallbacks")
 MALFORMED_RETRIES = 2  # a 200 answer of the wrong shape is asked again this often
@@ -136,6 +141,18 @@ class _Deployment:
     native_schema: bool
     offline: bool = False
     warned_price: bool = False
+    max_output: int | None = None  # set by the user: litellm_params max_tokens or model_info
+    sends_max: bool = False  # litellm_params already sends max_tokens on every call
+    default_max: int = DEFAULT_MAX_OUTPUT  # else: this, or the model map's maximum if lower
+
+
+def _max_output(params: Mapping[str, Any], info: Mapping[str, Any]) -> dict[str, Any]:
+    """A deployment's bound on output tokens, as its config states it."""
+    for src, sent in ((params, True), (info, False)):
+        for key in (*_OUT_KEYS, "max_output_tokens"):
+            if isinstance(src.get(key), int) and src[key] > 0:
+                return {"max_output": int(src[key]), "sends_max": sent and key in _OUT_KEYS}
+    return {}
 
 
 def _env_refs(params: Mapping[str, Any]) -> list[tuple[str, str]]:
@@ -210,7 +227,9 @@ class LLM:
             dep = _Deployment(d.model_name, model, tuple(v for _, v in refs),
                               self._price(lt, model, params, info),
                               self._supports_schema(lt, model, info),
-                              offline=is_offline_deployment(model, params))
+                              offline=is_offline_deployment(model, params),
+                              **_max_output(params, info),
+                              default_max=self._map_max_output(lt, model, params))
             self._deployments[model_id] = dep
             self._alias_deps.setdefault(d.model_name, []).append(dep)
         if not model_list and self._skipped:
@@ -261,6 +280,18 @@ class LLM:
         return (float(pin or 0.0), float(pout or 0.0)) if pin or pout else None
 
     @staticmethod
+    def _map_max_output(lt: Any, model: str, params: Mapping[str, Any]) -> int:
+        """DEFAULT_MAX_OUTPUT, or LiteLLM's maximum output for `model` when that is lower."""
+        if model.startswith("replay/") or _probes_network(lt, model, params):
+            return DEFAULT_MAX_OUTPUT
+        try:
+            known = lt.get_model_info(model=model).get("max_output_tokens")
+        except Exception:
+            return DEFAULT_MAX_OUTPUT
+        return min(DEFAULT_MAX_OUTPUT, known) if isinstance(known, int) and known > 0 else (
+            DEFAULT_MAX_OUTPUT)
+
+    @staticmethod
     def _provider_problem(lt: Any, model: str, params: Mapping[str, Any], field: str,
                           source: str | None) -> Problem | None:
         """A Problem if LiteLLM cannot tell which provider serves `model`, else None."""
@@ -286,6 +317,12 @@ class LLM:
     @property
     def aliases(self) -> frozenset[str]:
         return frozenset(self._alias_deps)
+
+    def unpriced(self, alias: str) -> list[str]:
+        """The models of `alias` with no known price (a USD budget cannot count them; a
+        replay model costs nothing and is never listed)."""
+        return [d.model for d in self._alias_deps.get(alias, [])
+                if d.price is None and not d.model.startswith("replay/")]
 
     def supports_native_schema(self, alias: str) -> bool:
         """Whether every deployment of `alias` takes response_format json_schema."""
@@ -341,16 +378,24 @@ class LLM:
 
     def _reserve_budget(self, budget: Budget, alias: str, messages: list[Message],
                         tools: list[ToolSpec] | None, ctx: CallContext,
-                        params: Mapping[str, Any]) -> Reservation | None:
-        """Check the budget and hold this call's estimate while it is in flight. No await in
-        here: parallel calls are admitted one at a time against each other's estimates."""
+                        params: dict[str, Any]) -> Reservation | None:
+        """Check the budget and hold this call's worst case while it is in flight: the prompt
+        (estimated) plus its maximum output, at the alias's dearest deployment's prices.
+        Without a stated maximum crew sends `max_tokens` (DEFAULT_MAX_OUTPUT) so the worst
+        case is real. No await in here: parallel calls are admitted one at a time."""
         if not budget.needs_estimate(ctx):
             budget.check_before(self.ledger, ctx)
             return None
-        out = int(params.get("max_tokens") or params.get("max_completion_tokens") or 0)
-        dep = self._alias_deps[alias][0]
-        pin, pout = dep.price or (0.0, 0.0)
-        # A cheap over-estimate first; count exactly only when it might cross a limit.
+        deps = self._alias_deps[alias]
+        out = next((int(params[k]) for k in _OUT_KEYS if params.get(k)), 0)
+        if not out:
+            stated = [d.max_output for d in deps if d.max_output]
+            out = max(stated) if len(stated) == len(deps) else max(d.default_max for d in deps)
+            if not all(d.sends_max for d in deps):
+                params["max_tokens"] = out
+        pin = max((d.price or (0.0, 0.0))[0] for d in deps)
+        pout = max((d.price or (0.0, 0.0))[1] for d in deps)
+        # A cheap over-estimate of the prompt first; count exactly only when it might cross.
         rough = sum(len(str(m.get("content") or "")) + 8 for m in messages)
         if tools:
             rough += len(json.dumps(tools))
@@ -360,7 +405,8 @@ class LLM:
         except BudgetExceeded as e:
             if e.kind == "minutes":
                 raise
-        exact = int(self._litellm.token_counter(model=dep.model, messages=messages, tools=tools))
+        exact = int(self._litellm.token_counter(model=deps[0].model, messages=messages,
+                                                tools=tools))
         return budget.reserve(self.ledger, ctx, est_tokens=exact + out,
                               est_usd=exact * pin + out * pout)
 

@@ -6,12 +6,17 @@ Sources of secrets: the values of environment variables whose names look secret 
 ``*_TOKEN``, ``*_SECRET``, ``*PASSWORD*``), values registered with `register_secrets` (a run
 registers its models.yaml keys), any values a caller adds, and common key shapes
 (OpenAI/Anthropic ``sk-…``, Langfuse ``pk-lf-…``/``sk-lf-…``, ``Bearer`` tokens, AWS
-``AKIA…``, GitHub tokens). One compiled regex does a single pass per string.
+``AKIA…``, GitHub tokens). One compiled regex does a single pass per string. Known values
+match in any letter case: ids and branch slugs made from a model's text are lowercased.
+
+`RedactingStream` puts the same redaction on the terminal: the CLI wraps stdout and stderr
+with it, so the plan view, the live view, `crew show` and every message are scrubbed too.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import io
 import json
 import os
 import re
@@ -129,14 +134,15 @@ class Redactor:
         # a secret with quotes or backslashes appears escaped inside JSON text
         literals |= {json.dumps(s)[1:-1] for s in literals}
         # Longest first so a secret containing another one is replaced whole.
-        parts = [re.escape(s) for s in sorted(literals, key=len, reverse=True)]
+        parts = [f"(?i:{re.escape(s)})" for s in sorted(literals, key=len, reverse=True)]
         self._pattern = re.compile("|".join([*parts, *_SHAPES]))
-        self._triggers = (*_SHAPE_TRIGGERS, *literals)
+        self._triggers = tuple(dict.fromkeys(t.lower() for t in (*_SHAPE_TRIGGERS, *literals)))
 
     def text(self, value: str) -> str:
         """``value`` with every secret replaced by ``[REDACTED]``."""
+        low = value.lower()
         for trigger in self._triggers:  # substring search is ~50x cheaper than the regex
-            if trigger in value:
+            if trigger in low:
                 return self._pattern.sub(REDACTED, value)
         return value
 
@@ -173,3 +179,38 @@ class Redactor:
         if isinstance(value, bytes):
             value = value.decode("utf-8", "replace")
         return self.text(str(value))
+
+
+class RedactingStream(io.TextIOBase):
+    """A text stream (a terminal's stdout or stderr) that scrubs each write with the current
+    `default_redactor` before passing it on; everything else is the wrapped stream's."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+
+    def write(self, s: str) -> int:
+        self.inner.write(default_redactor().text(s))
+        return len(s)
+
+    def flush(self) -> None:
+        self.inner.flush()
+
+    def isatty(self) -> bool:
+        return bool(self.inner.isatty())
+
+    def fileno(self) -> int:
+        return int(self.inner.fileno())
+
+    def writable(self) -> bool:
+        return True
+
+    @property
+    def encoding(self) -> str:  # type: ignore[override]
+        return str(getattr(self.inner, "encoding", None) or "utf-8")
+
+    @property
+    def errors(self) -> str | None:  # type: ignore[override]
+        return getattr(self.inner, "errors", None)
+
+    def __getattr__(self, name: str) -> Any:  # buffer, mode, reconfigure, ...
+        return getattr(self.inner, name)

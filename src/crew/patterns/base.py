@@ -171,6 +171,9 @@ class PatternResult(BaseModel):
     framework_tokens: int = 0  # prompt text added by the framework and the pattern
     degraded: list[Degraded] = Field(default_factory=list)  # decisions taken by a fallback
     budget_kind: BudgetKind | None = None  # the limit behind Outcome.BUDGET
+    budget_scope: str | None = None  # whose limit: "run", "task:<id>", "role:<name>"
+    budget_limit: float | None = None
+    budget_needed: float = 0.0  # what the refused call needed in all (a raise must cover it)
 
     @property
     def ok(self) -> bool:
@@ -254,7 +257,8 @@ class BasePattern:
         except BudgetExceeded as e:
             result = self.result(rec, Outcome.BUDGET, f"stopped by the budget: {e}",
                                  stopped_by="budget")
-            result.budget_kind = e.kind
+            result.budget_kind, result.budget_scope, result.budget_limit = e.kind, e.scope, e.limit
+            result.budget_needed = e.needed
             return result
 
     async def execute(self, ctx: PatternContext, params: Any, stop: Condition,

@@ -57,6 +57,8 @@ class RunOptions:
     budget_usd: float | None = None
     budget_tokens: int | None = None
     budget_minutes: float | None = None
+    # `crew resume --task-budget/--role-budget VALUE`: (flag, value) pairs (crew.run.budgets)
+    scoped_budgets: Sequence[tuple[str, str]] = ()
     sandbox: str | None = None
     # --memory-mb, --cpus, --pids, --timeout-s, --network: over the feature's and crew's
     sandbox_flags: dict[str, Any] = field(default_factory=dict)
@@ -183,6 +185,7 @@ def resume_run(run_id: str, opts: RunOptions) -> RunOutcome:
             state.budget_tokens = opts.budget_tokens
         if opts.budget_minutes is not None:
             state.budget_minutes = opts.budget_minutes
+        _scoped_overrides(state, resolved, opts)
         if opts.max_parallel:
             state.max_parallel = opts.max_parallel
         settings = sandbox_settings(resolved, opts, state.sandbox_settings or
@@ -373,7 +376,7 @@ def _llm(resolved: ResolvedFeature, state: RunState, d: Path,
     from crew.run.preflight import build_llm, run_budget
 
     budget = run_budget(resolved, state.budget_usd, state.budget_tokens, state.budget_minutes,
-                        shared)
+                        shared, scoped=state.budget_overrides)
     if state.budget:
         budget.restore(state.budget)
     problems: list[Problem] = []
@@ -382,6 +385,17 @@ def _llm(resolved: ResolvedFeature, state: RunState, d: Path,
         raise UserError("invalid", problems=problems)
     state.limits = _limits_of(llm)
     return llm
+
+
+def _scoped_overrides(state: RunState, resolved: ResolvedFeature, opts: RunOptions) -> None:
+    """Apply `--task-budget`/`--role-budget` to the checkpoint (a bad one: UserError, exit 2,
+    before anything changed)."""
+    from crew.run.budgets import SCOPE_FLAGS, parse_scope_budget
+
+    for flag, value in opts.scoped_budgets:
+        known = state.tasks if flag == SCOPE_FLAGS["task"] else resolved.roles
+        scope, kinds = parse_scope_budget(flag, value, known)
+        state.budget_overrides.setdefault(scope, {}).update(kinds)
 
 
 def _limits_of(llm: Any) -> dict[str, Any]:

@@ -191,7 +191,10 @@ def _pattern_of(resolved: ResolvedFeature, t: PlanTaskOut) -> str:
 
 
 def _task_id(raw: str, taken: set[str]) -> str:
-    base = _ID_RE.sub("-", raw.lower()).strip("-_")[:40] or "task"
+    """A valid, unused id from a model's text; a secret in it never names a branch."""
+    from crew.observability.redact import scrub
+
+    base = _ID_RE.sub("-", scrub(raw).lower()).strip("-_")[:40] or "task"
     if not base[0].isalnum():
         base = "t" + base
     tid, n = base, 2
@@ -205,7 +208,10 @@ def repair_plan(resolved: ResolvedFeature, pinned: list[PlannedTask],
                 tasks: list[PlanTaskOut], kinds: PatternKinds | None = None
                 ) -> list[PlannedTask]:
     """Make any proposed plan valid: fix ids, names (nearest valid one), role counts,
-    dangling dependencies and cycles. Pinned tasks come first, unchanged."""
+    dangling dependencies and cycles. Pinned tasks come first, unchanged. Secrets the model
+    repeated are redacted from the planned text (it names branches and reaches the screen)."""
+    from crew.observability.redact import scrub
+
     crew = resolved.crew.spec
     taken = {t.id for t in pinned}
     renamed: dict[str, str] = {}
@@ -231,10 +237,11 @@ def repair_plan(resolved: ResolvedFeature, pinned: list[PlannedTask],
                 break
             if extra in allowed and extra not in roles:
                 roles.append(extra)
-        out.append(PlannedTask(id=tid, title=t.title.strip() or tid, description=t.description,
-                               template=tpl_name, pattern=pattern, roles=roles,
-                               depends_on=list(t.depends_on),
-                               acceptance=list(t.acceptance or (tpl.acceptance if tpl else []))))
+        out.append(PlannedTask(id=tid, title=scrub(t.title.strip()) or tid,
+                               description=scrub(t.description), template=tpl_name,
+                               pattern=pattern, roles=roles, depends_on=list(t.depends_on),
+                               acceptance=[scrub(a) for a in t.acceptance or (
+                                   tpl.acceptance if tpl else [])]))
     known = taken
     for pt in out:
         deps = [renamed.get(d, d) for d in pt.depends_on]

@@ -7,6 +7,7 @@ routable). Problems of all three are reported together, each at its file and lin
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -115,15 +116,20 @@ def _relative(target: Path, start: Path) -> str:
 
 
 def run_budget(resolved: ResolvedFeature, usd: float | None, tokens: int | None,
-               minutes: float | None, shared: Any = None) -> Any:
+               minutes: float | None, shared: Any = None, *,
+               scoped: Mapping[str, Mapping[str, float]] | None = None) -> Any:
     """The run's Budget: each limit from its flag (or the checkpoint's) else the feature's
-    `budget:`; `shared` is a pool the run draws from as well (`crew eval`'s suite budget)."""
+    `budget:`; task and role limits from their YAML and `scoped` (resume flags, see
+    crew.run.budgets); `shared` is a pool the run draws from as well (`crew eval`)."""
     from crew.llm import Budget, Limits
+    from crew.run.budgets import scoped_limits
 
     spec = Limits.of(resolved.feature.spec.budget)
+    per_task, per_role = scoped_limits(resolved, overrides=scoped)
     return Budget(Limits(usd if usd is not None else spec.usd,
                          tokens if tokens is not None else spec.tokens,
-                         minutes if minutes is not None else spec.minutes), shared=shared)
+                         minutes if minutes is not None else spec.minutes),
+                  per_task=per_task, per_role=per_role, shared=shared)
 
 
 def build_llm(resolved: ResolvedFeature, problems: list[Problem], *, budget: Any,
@@ -143,6 +149,10 @@ def build_llm(resolved: ResolvedFeature, problems: list[Problem], *, budget: Any
         p = llm.unroutable(alias)
         if p is not None:
             problems.append(resolved.locate_models_problem(p))
+    if budget is not None:
+        from crew.run.budgets import unpriced_problems
+
+        problems += unpriced_problems(resolved, llm, budget)
     return llm
 
 

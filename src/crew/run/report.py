@@ -11,6 +11,7 @@ from collections import Counter
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
+from crew.run.budgets import budgets_section, resume_flag
 from crew.run.state import GateResult, PlannedTask, RunState, TaskState
 
 if TYPE_CHECKING:
@@ -117,11 +118,12 @@ def _limit(state: RunState, kind: str, override: float | None = None) -> float |
 
 def suggested_budget(state: RunState, ledger: Ledger, limit_usd: float | None = None,
                      kind: str = "usd") -> str | None:
-    """A new limit for a resume: twice the larger of the limit that stopped the run and what
-    was spent of it; None when the limit is unknown."""
+    """A new limit for a resume: twice the larger of the limit that stopped the run, what was
+    spent of it and what the refused call needed; None when the limit is unknown."""
     limit = _limit(state, kind, limit_usd if kind == "usd" else None)
     if limit is None:
         return None
+    limit = max(limit, state.budget_needed)
     if kind == "tokens":
         return str(2 * max(int(limit), ledger.total.tokens))
     if kind == "minutes":
@@ -136,7 +138,10 @@ def resume_command(state: RunState, ledger: Ledger, limit_usd: float | None = No
     """`crew resume <id>`; after a budget stop, with the flag that raises the limit that was
     hit (`--budget-tokens` after a token stop) set to a higher value."""
     cmd = f"crew resume {state.run_id}"
-    if state.status == "budget":
+    scoped = resume_flag(state, ledger) if state.status == "budget" else None
+    if scoped:
+        cmd += f" {scoped}"
+    elif state.status == "budget":
         kind = budget_kind(state) or "usd"
         value = suggested_budget(state, ledger, limit_usd, kind)
         cmd += f" {BUDGET_FLAGS[kind]} {value or 'X'}"
@@ -411,6 +416,7 @@ def render_report(state: RunState, plan: list[PlannedTask], ledger: Ledger, *,
     lines += _knowledge_section(state)
     lines += _safety_section(state)
     lines += _totals_section(state, ledger)
+    lines += budgets_section(state, ledger)
     lines += _next_section(state, ledger, limit_usd)
     return "\n".join(lines).rstrip() + "\n"
 

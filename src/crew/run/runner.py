@@ -22,6 +22,7 @@ from crew.patterns.decisions import Degraded, trace_degraded
 from crew.patterns.registry import default_registry
 from crew.patterns.setup import pattern_context
 from crew.run import gates as gates_mod
+from crew.run.budgets import scoped_limits
 from crew.run.checkpointer import Checkpointer
 from crew.run.crash import describe_crash, minimal_report, save_crash
 from crew.run.journal import TURNS_FILE, StateWriter, TurnJournal
@@ -149,6 +150,10 @@ class RunSession:
         """Run (or continue) to the end; the exit code of DESIGN.md §7."""
         self.state.sessions += 1
         self.state.stop_reason = self.state.budget_kind = None
+        self.state.budget_scope = self.state.budget_limit = None
+        self.state.budget_needed = 0.0
+        if self.llm.budget is not None:
+            self.llm.budget.start()  # the run's minutes: crew's start-up and checks are done
         try:
             with self.tracer.run({"goal": self.resolved.feature.spec.goal}):
                 await self._execute()
@@ -156,7 +161,8 @@ class RunSession:
             self._interrupted("interrupted")
         except BudgetExceeded as e:
             self.state.status, self.state.stop_reason = "budget", str(e)
-            self.state.budget_kind = e.kind
+            self.state.budget_kind, self.state.budget_scope = e.kind, e.scope
+            self.state.budget_limit, self.state.budget_needed = e.limit, e.needed
         except (UserError, CrewRuntimeError, OSError) as e:
             # the checkpoint is intact: say what broke; `crew resume` continues after a fix
             self._interrupted(str(e) if isinstance(e, TaskStopped) else f"{type(e).__name__}: {e}")
@@ -230,6 +236,9 @@ class RunSession:
                     break
                 self.view.message("the plan is invalid: " + "; ".join(problems))
             self._save_plan()
+        if self.llm.budget is not None:  # the planned tasks' template budgets
+            self.llm.budget.set_scoped(*scoped_limits(self.resolved, self.plan,
+                                                      self.state.budget_overrides))
         self.state.status = "running"
         self.checkpoint()
         await self._schedule()
@@ -405,6 +414,9 @@ class RunSession:
             self._budget_out = True
             self.state.stop_reason = result.summary
             self.state.budget_kind = result.budget_kind
+            self.state.budget_scope = result.budget_scope
+            self.state.budget_limit = result.budget_limit
+            self.state.budget_needed = result.budget_needed
 
     def _info(self, t: PlannedTask) -> TaskInfo:
         desc = t.description.strip()

@@ -126,6 +126,11 @@ class RunState(BaseModel):
     status: RunStatus = "planning"
     stop_reason: str | None = None
     budget_kind: BudgetKind | None = None  # the limit that stopped the run (status budget)
+    budget_scope: str | None = None  # whose: "run", "task:<id>" or "role:<name>"
+    budget_limit: float | None = None  # that limit's value
+    budget_needed: float = 0.0  # spent + held + the refused call's worst case
+    # `crew resume --task-budget/--role-budget`: {"task:<id>": {"usd": 0.5}}, kept for resumes
+    budget_overrides: dict[str, dict[str, float]] = Field(default_factory=dict)
     tasks: dict[str, TaskState] = Field(default_factory=dict)
     order: list[str] = Field(default_factory=list)  # task ids in plan order
     gates: list[GateResult] = Field(default_factory=list)

@@ -186,6 +186,15 @@ class ModelsConfig(Strict):
 # ---------------------------------------------------------------- roles/<name>.yaml
 
 
+class RoleBudgetSpec(Strict):
+    """A role's `budget:` (usd, tokens) over all its calls in a run; minutes belong to tasks
+    (a role works on several at once)."""
+
+    usd: float | None = Field(default=None, gt=0)
+    tokens: int | None = Field(default=None, gt=0)
+
+
+
 class RoleSpec(Strict):
     """One specialist agent."""
 
@@ -198,6 +207,8 @@ class RoleSpec(Strict):
     max_tokens: int | None = Field(default=None, gt=0)
     tools: list[str] = Field(default_factory=list, description="Names from the tool registry.")
     max_turns: int = Field(default=12, ge=1, le=200)
+    budget: RoleBudgetSpec | None = Field(
+        default=None, description="Limits over all of this role's calls in a run.")
 
     _n = field_validator("name")(lambda v: v and _check_name(v))
 
@@ -281,6 +292,8 @@ class TaskTemplateSpec(Strict):
     pattern: str = Field(min_length=1, description="Default pattern template.")
     outputs: list[str] = Field(default_factory=list, description="Expected outputs.")
     acceptance: list[str] = Field(default_factory=list, description="Acceptance hints.")
+    budget: BudgetSpec | None = Field(
+        default=None, description="Limits of each task made from this template.")
 
     _n = field_validator("name")(lambda v: v and _check_name(v))
 
@@ -436,6 +449,7 @@ class PinnedTask(Strict):
     params: dict[str, Any] = Field(default_factory=dict)
     engine: Engine | None = None
     acceptance: list[str] = Field(default_factory=list)
+    budget: BudgetSpec | None = Field(default=None, description="This task's own limits.")
 
     _i = field_validator("id")(_check_name)
 

@@ -13,12 +13,24 @@ deployments (replay/…, mock_response, an api_base on loopback) may be called, 
 and in every `crew` subprocess that inherits the environment.
 
 Mark a test `@pytest.mark.allow_network` to opt out of both.
+
+State isolation (on by default in every suite that has crew installed): from the start of the
+session, before any fixture of any scope runs, `XDG_STATE_HOME` and `XDG_DATA_HOME` point into
+a temporary directory removed at the end, so crew's index of runs and what its engines keep
+under HOME (CrewAI's storage) never land in the user's ~/.local — also from session- or
+module-scoped fixtures and from worker processes they start (Ray). Fixture `crew_state_home`
+gives one test a fresh state directory of its own. Opt out with `crew_isolate_state = false`
+in the pytest ini (or `-p no:crew`).
 """
 
 from __future__ import annotations
 
+import os
+import shutil
 import socket
+import tempfile
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -38,10 +50,48 @@ def _is_local(host: Any) -> bool:
     return host == "" or is_loopback_host(host)  # "": INADDR_ANY, this machine
 
 
+ISOLATED_VARS = ("XDG_STATE_HOME", "XDG_DATA_HOME")
+_SAVED = pytest.StashKey[tuple[str, dict[str, str | None]]]()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addini("crew_isolate_state", type="bool", default=True,
+                  help="crew: point XDG_STATE_HOME and XDG_DATA_HOME at a temporary directory "
+                       "for the whole session (default true)")
+
+
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", "allow_network: let this test reach non-loopback addresses "
         "(the crew plugin's no_llm_network fixture otherwise blocks them)")
+    if config.getini("crew_isolate_state"):
+        root = tempfile.mkdtemp(prefix="crew-test-home-")
+        config.stash[_SAVED] = (root, {k: os.environ.get(k) for k in ISOLATED_VARS})
+        for var in ISOLATED_VARS:
+            os.environ[var] = os.path.join(root, var.lower())
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    saved = config.stash.get(_SAVED, None)
+    if saved is None:
+        return
+    root, before = saved
+    for var, value in before.items():
+        if value is None:
+            os.environ.pop(var, None)
+        else:
+            os.environ[var] = value
+    shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture
+def crew_state_home(tmp_path_factory: pytest.TempPathFactory,
+                    monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A fresh XDG_STATE_HOME for this test (subprocesses inherit it): crew's index of runs
+    starts empty."""
+    path = tmp_path_factory.mktemp("state")
+    monkeypatch.setenv("XDG_STATE_HOME", str(path))
+    return path
 
 
 @pytest.fixture

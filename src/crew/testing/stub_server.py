@@ -242,13 +242,17 @@ class StubServer:
         if reply.tool_calls:
             message["tool_calls"] = list(reply.tool_calls)
         finish = reply.finish_reason or ("tool_calls" if reply.tool_calls else "stop")
+        completion_tokens = reply.completion_tokens
+        cap = body.get("max_completion_tokens") or body.get("max_tokens")
+        if isinstance(cap, int) and 0 < cap < completion_tokens:  # as a real server would
+            completion_tokens, finish = cap, "length"
         payload = {
             "id": f"chatcmpl-stub-{n}", "object": "chat.completion", "created": int(time.time()),
             "model": model,
             "choices": [{"index": 0, "message": message, "finish_reason": finish}],
             "usage": {"prompt_tokens": reply.prompt_tokens,
-                      "completion_tokens": reply.completion_tokens,
-                      "total_tokens": reply.prompt_tokens + reply.completion_tokens},
+                      "completion_tokens": completion_tokens,
+                      "total_tokens": reply.prompt_tokens + completion_tokens},
         }
         return 200, [], json.dumps(payload).encode(), delay
 

@@ -17,8 +17,11 @@ CREW_IDENTITY = ("crew", "crew@crew.invalid")
 
 
 def feature_slug(title: str, max_len: int = 40) -> str:
-    """A branch-safe slug of a feature title: 'Add CSV export!' -> 'add-csv-export'."""
-    ascii_title = unicodedata.normalize("NFKD", title).encode("ascii", "ignore").decode()
+    """A branch-safe slug of a feature title: 'Add CSV export!' -> 'add-csv-export' (a
+    secret in it becomes 'redacted')."""
+    from crew.observability.redact import scrub
+
+    ascii_title = unicodedata.normalize("NFKD", scrub(title)).encode("ascii", "ignore").decode()
     slug = re.sub(r"[^a-z0-9]+", "-", ascii_title.lower()).strip("-")
     return slug[:max_len].strip("-") or "feature"
 

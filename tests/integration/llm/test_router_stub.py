@@ -197,7 +197,7 @@ async def test_usd_budget_per_task_and_the_80_percent_warning(
     llm = make_llm({"smart": "model-a"}, budget=budget)
     stub.always(StubReply.text("ok", prompt_tokens=1000, completion_tokens=0))
     ctx = CallContext(task_id="t1")
-    await llm.complete("smart", HI, context=ctx)
+    await llm.complete("smart", HI, context=ctx, max_tokens=1)  # its worst case fits
     assert [(w.scope, w.kind) for w in warnings] == [("task:t1", "usd")]
     with pytest.raises(BudgetExceeded) as info:
         await llm.complete("smart", HI, context=ctx, max_tokens=100)  # 100 * OUT_PRICE too much

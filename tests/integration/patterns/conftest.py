@@ -45,8 +45,10 @@ def _stub_reply(a: dict[str, Any]) -> StubReply:
 @pytest.fixture
 def make_llm(backend: str, stub: StubServer, tmp_path: Path) -> MakeLLM:
     def make(answers: list[dict[str, Any]], budget: Budget | None = None) -> LLM:
+        # a budget reserves each call's worst case: the answers here are 10 tokens long
+        info = {"max_output_tokens": 10}
         if backend == "replay":
-            return replay_llm(tmp_path, answers, tuple(ROLE_NAMES), budget)
+            return replay_llm(tmp_path, answers, tuple(ROLE_NAMES), budget, info)
         for a in answers:
             if a.get("repeat"):
                 stub.always(_stub_reply(a), model=a["role"])
@@ -54,7 +56,8 @@ def make_llm(backend: str, stub: StubServer, tmp_path: Path) -> MakeLLM:
                 stub.enqueue(_stub_reply(a), model=a["role"])
         deps = [{"model_name": n, "litellm_params": {
             "model": f"openai/{n}", "api_base": stub.url, "api_key": "sk-stub",
-            "input_cost_per_token": 1e-6, "output_cost_per_token": 2e-6}} for n in ROLE_NAMES]
+            "input_cost_per_token": 1e-6, "output_cost_per_token": 2e-6}, "model_info": info}
+            for n in ROLE_NAMES]
         cfg = ModelsConfig.model_validate({"model_list": deps,
                                            "router_settings": {"num_retries": 0}})
         return LLM(cfg, budget=budget, base_dir=tmp_path)

@@ -114,3 +114,53 @@ def test_a_crew_subprocess_inherits_the_switch(tmp_path: Path) -> None:
                          env=dict(os.environ), timeout=120)
     assert res.returncode == 2, res.stderr
     assert "CREW_ALLOW_MODEL_REQUESTS=0" in res.stdout
+
+
+def test_the_plugin_keeps_runs_out_of_the_users_home(pytester: pytest.Pytester,
+                                                     tmp_path: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """Regression (tests/e2e/test_eval_ray.py wrote 12 runs into ~/.local/state): a module
+    fixture runs before any function fixture, and the workers it starts (Ray's) keep the
+    environment of that moment; the plugin isolates the state from the session's start."""
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    for var in ("XDG_STATE_HOME", "XDG_DATA_HOME"):
+        monkeypatch.delenv(var, raising=False)
+    pytester.makepyfile(test_inner="""
+        import os, subprocess, sys
+        from pathlib import Path
+        import pytest
+        from crew.run.index import index_path, record_run
+
+        CHILD = "from pathlib import Path; from crew.run.index import record_run; " \\
+                "record_run('child', Path('/r'), Path('/r/.crew/runs/child'))"
+
+        @pytest.fixture(scope="module")
+        def worker():
+            record_run("module", Path("/r"), Path("/r/.crew/runs/module"))
+            return subprocess.Popen([sys.executable, "-c", CHILD], env=dict(os.environ))
+
+        def test_run(worker, crew_state_home):
+            assert worker.wait() == 0
+            assert index_path().parent.parent == crew_state_home
+            assert not index_path().exists()
+            record_run("test", Path("/r"), Path("/r/.crew/runs/test"))
+    """)
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-q")
+    result.assert_outcomes(passed=1)
+    left = sorted(str(p.relative_to(home)) for p in home.rglob("*") if p.is_file())
+    assert left == []
+    assert "XDG_STATE_HOME" not in os.environ  # the in-process session restored it
+
+
+def test_isolation_can_be_switched_off(pytester: pytest.Pytester, tmp_path: Path,
+                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "mine"))
+    pytester.makeini("[pytest]\ncrew_isolate_state = false\n")
+    pytester.makepyfile(test_inner=f"""
+        import os
+        def test_env():
+            assert os.environ["XDG_STATE_HOME"] == {str(tmp_path / "mine")!r}
+    """)
+    pytester.runpytest_inprocess("-p", "no:cacheprovider", "-q").assert_outcomes(passed=1)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
+from pathlib import Path
 
 from crew.observability.redact import REDACTED, Redactor, secret_env_values
 
@@ -84,3 +86,24 @@ def test_unknown_objects_become_redacted_strings() -> None:
 
     out = Redactor(env=ENV)({"o": Opaque(), "b": b"bytes hunter2hunter2"})
     assert out == {"o": f"holds {REDACTED}", "b": f"bytes {REDACTED}"}
+
+
+def test_known_values_are_found_in_any_letter_case() -> None:
+    """A task id or branch slug made from a model's text is lowercased (issue 26)."""
+    r = Redactor(env=ENV)
+    assert r.text("task tok-LIVE_4242424242 / TOK_LIVE_4242424242") == (
+        f"task tok-LIVE_4242424242 / {REDACTED}")
+    assert r.text("branch crew/x--hunter2HUNTER2-fix") == f"branch crew/x--{REDACTED}-fix"
+
+
+def test_the_cli_scrubs_what_it_prints(tmp_path: Path) -> None:
+    """Terminal output goes through the redactor too, not only the files crew writes."""
+    import subprocess
+    import sys
+
+    key = "Zq7LeakValue9X2mPqT"
+    env = {**os.environ, "LEAK_SERVICE_TOKEN": key}
+    res = subprocess.run([sys.executable, "-m", "crew", "show", key.lower()], cwd=tmp_path,
+                         capture_output=True, text=True, env=env, timeout=120)
+    assert res.returncode == 2
+    assert "[REDACTED]" in res.stderr and key.lower() not in res.stderr.lower(), res.stderr
