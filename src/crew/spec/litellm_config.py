@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from crew.errors import UserError
-from crew.spec.loader import Loaded, load_spec
+from crew.spec.loader import Loaded, SpecProblems, load_spec
 from crew.spec.models import ModelsConfig
 from crew.spec.yamlio import Loc, YamlDoc, read_text
 
@@ -59,7 +59,12 @@ def _resolve(entry: str, declared_in: Path, root: Path) -> Path:
 def load_models(path: Path) -> Loaded[ModelsConfig]:
     """Load, merge the includes of, and validate one LiteLLM proxy config file."""
     root = path.resolve()
-    first = load_spec(path, ModelsConfig)
+    try:
+        first = load_spec(path, ModelsConfig)
+    except SpecProblems as e:
+        if e.salvaged is not None and e.salvaged.spec.include:
+            raise SpecProblems(e.problems) from None  # without its includes: not the config
+        raise
     if not first.spec.include:
         return first
     merged: dict[str, Any] = {k: v for k, v in first.doc.data.items() if k != "include"}

@@ -14,7 +14,7 @@ from crew.errors import Problem, UserError
 from crew.spec.catalog import known_pattern_kinds, known_tool_names
 from crew.spec.library import Library
 from crew.spec.litellm_config import load_models
-from crew.spec.loader import Loaded, load_spec
+from crew.spec.loader import Loaded, SpecProblems, load_spec
 from crew.spec.models import (
     KIND_DIRS,
     CrewSpec,
@@ -80,15 +80,18 @@ class Collector:
         self.warnings.append(p)
 
     def load(self, fn: Any, *args: Any) -> Any:
+        """fn(*args); its problems collected, and what of an invalid file is still usable
+        returned so that the checks after it report their problems too."""
         try:
             return fn(*args)
         except UserError as e:
             self.problems.extend(e.problems)
-            return None
+            return e.salvaged if isinstance(e, SpecProblems) else None
 
-    def raise_if_any(self) -> None:
+    def raise_if_any(self, salvaged: Any = None) -> None:
+        """One error listing every problem (`salvaged`: what later checks may still use)."""
         if self.problems:
-            raise UserError("invalid", problems=self.problems)
+            raise SpecProblems(self.problems, salvaged)
 
 
 def _ref(c: Collector, lib: Library, kind: str, name: str, owner: Loaded[Any],
@@ -294,9 +297,12 @@ def resolve_feature(path: Path, *, models_override: Path | None = None,
     `kinds` checks plugin kinds' params and engines too (crew.patterns.checks). `text`: the
     feature's content when it comes from elsewhere (a run's frozen copy); relative paths
     still resolve beside `path`."""
-    feature = load_spec(path, FeatureSpec, text=text)
-    lib = Library.beside(path)
     c = Collector()
+    feature: Loaded[FeatureSpec] | None = c.load(lambda: load_spec(path, FeatureSpec, text=text))
+    if feature is None:
+        c.raise_if_any()
+        raise AssertionError("unreachable")
+    lib = Library.beside(path)
     spec = feature.spec
     crew_ref = spec.crew
     if crew_ref.endswith((".yaml", ".yml")):
@@ -330,8 +336,8 @@ def resolve_feature(path: Path, *, models_override: Path | None = None,
     check_tool_sections([crew, feature], c.add)
     _check_pinned_tasks(feature, crew.spec, lib, c)
     _check_task_patterns(resolved, kinds or BuiltinKinds(), c)
-    c.raise_if_any()
     resolved.warnings = c.warnings
+    c.raise_if_any(resolved if models else None)
     return resolved
 
 
