@@ -140,6 +140,13 @@ def run(
     """Build a feature: plan, run the tasks, run the gates, leave a branch and a report."""
     from crew.llm import prewarm
 
+    if approve_plan and not _answerable(sys.stdin):
+        raise UserError("--approve-plan asks before the plan runs, and there is no terminal "
+                        "(or piped input) to answer on; nothing was started",
+                        field="--approve-plan",
+                        hint="run it in a terminal or pipe the answer (`echo y | crew run ...`),"
+                        " or save the plan with `crew plan FEATURE` and run it with `crew "
+                        "resume RUN_ID`")
     prewarm()  # litellm imports while the spec loads and the workspace is prepared
     from crew.run.launch import check_new_run, start_run
 
@@ -158,6 +165,22 @@ def run(
         view.message(f"plan saved; run it with `crew resume {outcome.run_id}` (from any "
                      "directory)")
     _finish(outcome, view, json_mode)
+
+
+def _answerable(stdin: Any) -> bool:
+    """Whether a question can be answered on `stdin`: a terminal, a pipe or a file (scripted
+    answers); not a closed stdin or /dev/null (cron, CI, `< /dev/null`)."""
+    import stat
+
+    try:
+        if stdin is None or stdin.closed:
+            return False
+        if stdin.isatty():
+            return True
+        mode = os.fstat(stdin.fileno()).st_mode
+    except (OSError, ValueError, AttributeError):
+        return False
+    return stat.S_ISFIFO(mode) or stat.S_ISREG(mode) or stat.S_ISSOCK(mode)
 
 
 def plan(
@@ -308,7 +331,7 @@ def _approver(view: Any) -> Any:
                 try:
                     answer = typer.prompt("Run this plan? [y]es / [n]o / [e]dit", default="y",
                                           err=console.stderr)
-                except (click.exceptions.Abort, EOFError):
+                except (typer.Abort, click.exceptions.Abort, EOFError):  # typer vendors click
                     console.print("no answer (end of input): the plan is not run",
                                   markup=False)
                     return None

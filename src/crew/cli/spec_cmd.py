@@ -155,8 +155,9 @@ def init(
     force: Annotated[bool, typer.Option(help="Overwrite existing files.")] = False,
 ) -> None:
     """Scaffold a feature.yaml and a models.yaml that validate."""
-    from crew.cli.scaffold import scaffold
+    from crew.cli.scaffold import from_cwd, scaffold
 
     for path in scaffold(directory, force=force):
-        typer.echo(f"wrote {path}")
-    typer.echo("next: edit feature.yaml, then `crew validate feature.yaml`")
+        typer.echo(f"wrote {from_cwd(path)}")
+    feature = from_cwd(directory / "feature.yaml")
+    typer.echo(f"next: edit {feature}, then `crew validate {feature}`")

@@ -113,6 +113,7 @@ class _Deployment:
     native_schema: bool
     offline: bool = False
     warned_price: bool = False
+    api_base: str | None = None  # where it is served (named when it cannot be reached)
 
 
 def _env_refs(params: Mapping[str, Any]) -> list[tuple[str, str]]:
@@ -187,7 +188,9 @@ class LLM:
             dep = _Deployment(d.model_name, model, tuple(v for _, v in refs),
                               self._price(lt, model, params, info),
                               self._supports_schema(lt, model, info),
-                              offline=is_offline_deployment(model, params))
+                              offline=is_offline_deployment(model, params),
+                              api_base=str(params.get("api_base") or params.get("base_url")
+                                           or "") or None)
             self._deployments[model_id] = dep
             self._alias_deps.setdefault(d.model_name, []).append(dep)
         if not model_list and self._skipped:
@@ -453,6 +456,7 @@ class LLM:
     def _map_error(self, exc: Exception, alias: str) -> Exception:
         from crew.llm.errors import to_crew_error
 
-        env = [v for d in self._alias_deps.get(alias, []) for v in d.env_vars]
-        return to_crew_error(exc, alias=alias, env_vars=env, secrets=self._secrets,
-                             source=self.source)
+        deps = self._alias_deps.get(alias, [])
+        return to_crew_error(exc, alias=alias, env_vars=[v for d in deps for v in d.env_vars],
+                             secrets=self._secrets, source=self.source,
+                             urls=[d.api_base for d in deps if d.api_base])

@@ -3,7 +3,8 @@ worktree exists (`crew validate FEATURE` runs the same): the repository (exactly
 repository's root, usable, its base a commit), the sandbox (settings and the backend available
 here), and the router config as the run will build it (`os.environ/` variables set, providers
 LiteLLM knows, replay scripts, router settings LiteLLM accepts, every alias the crew calls
-routable). Problems of all three are reported together, each at its file and line."""
+routable, the servers of `api_base` deployments reachable: crew.run.reach). Problems of all
+three are reported together, each at its file and line."""
 
 from __future__ import annotations
 
@@ -45,6 +46,13 @@ def preflight(resolved: ResolvedFeature, opts: RunOptions) -> Checked:
         problems += e.problems
     llm = build_llm(resolved, problems, budget=run_budget(
         resolved, opts.budget_usd, opts.budget_tokens, opts.budget_minutes, opts.shared_budget))
+    from crew.run.reach import ModelServerUnreachable, unreachable_servers
+
+    down = unreachable_servers(resolved, _called_aliases(resolved)) if llm is not None else []
+    if problems or not down:
+        problems += down
+    else:  # the config is right, a server is down: its own exit code (README)
+        raise ModelServerUnreachable("unreachable", problems=down)
     if problems:
         raise UserError("invalid", problems=problems)
     assert root is not None and base is not None and settings is not None
