@@ -37,6 +37,11 @@ model_list:
     litellm_params:
       model: openai/gpt-4o-mini
       api_key: os.environ/OPENAI_API_KEY
+  # A local OpenAI-compatible server (Ollama, vLLM, llama.cpp) instead: say it enforces a
+  # JSON schema, or plans and verdicts fall back to prompt instructions (crew validate warns):
+  # - model_name: fast
+  #   litellm_params: {model: ollama_chat/qwen2.5-coder:7b, api_base: "http://localhost:11434"}
+  #   model_info: {supports_response_schema: true}
 router_settings:
   fallbacks: [{smart: [fast]}]
   num_retries: 2

@@ -127,6 +127,7 @@ def check_models(models: ModelsConfig, owner: Loaded[Any], prefix: tuple[str, ..
     aliases = models.aliases()
     rs = models.router_settings
     _check_router_numbers(rs, owner, prefix, c)
+    _recommend_schema(models, owner, prefix, c)
     for key in ("fallbacks", "context_window_fallbacks", "content_policy_fallbacks"):
         entries = rs.get(key)
         if entries is None:
@@ -150,6 +151,28 @@ def check_models(models: ModelsConfig, owner: Loaded[Any], prefix: tuple[str, ..
                         c.add(owner.problem(
                             f"{key} names model alias {name!r}, which no model_list entry has",
                             (*loc, i), hint=did_you_mean(name, aliases).strip(" ()") or None))
+
+
+def _recommend_schema(models: ModelsConfig, owner: Loaded[Any], prefix: tuple[str, ...],
+                      c: Collector) -> None:
+    """A warning per deployment served at an `api_base` (a local or self-hosted server) that
+    does not say whether it takes `response_format`: LiteLLM cannot tell for such a model,
+    so every plan and verdict would go through prompt instructions and repairs silently."""
+    for i, d in enumerate(models.model_list):
+        params = d.litellm_params.model_dump()
+        info = getattr(d, "model_info", None) or {}
+        if not (params.get("api_base") or params.get("base_url")) or str(
+                params.get("model", "")).startswith("replay/"):
+            continue
+        if isinstance(info, dict) and "supports_response_schema" in info:
+            continue
+        c.warn(owner.problem(
+            f"alias {d.model_name!r} is served at an api_base without "
+            "model_info.supports_response_schema: plans and verdicts cannot use structured "
+            "output and may degrade", (*prefix, "model_list", i),
+            hint="add `model_info: {supports_response_schema: true}` if the server enforces "
+            "a JSON schema (Ollama >= 0.5, vLLM, llama.cpp), or `false` to keep prompt "
+            "instructions and silence this"))
 
 
 # Router settings that are counts (int) or durations in seconds (number); LiteLLM reads them

@@ -7,13 +7,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from shared_helpers import committed_repo
 from typer.testing import CliRunner
 
 from crew.cli.demo import LOCAL_NOTE, demo_sandbox, make_demo
 from crew.cli.typer_app import app
 from crew.errors import UserError
 from crew.run.state import RunState, save_state
+from shared_helpers import committed_repo
 
 FIXTURES = Path(__file__).parents[2] / "fixtures" / "crewai"
 
@@ -76,7 +76,7 @@ def test_init_dir_points_repo_at_the_repository_and_prints_paths_from_the_cwd(
     assert "`crew validate my-feature/feature.yaml`" in out
     problems: list[object] = []
     resolved = resolve_feature(repo / "my-feature" / "feature.yaml")
-    assert check_repo(resolved, None, problems) [0] == repo.resolve() and problems == []
+    assert check_repo(resolved, None, problems)[0] == repo.resolve() and problems == []
 
 
 def test_import_crewai_prints_next_steps_from_the_cwd(

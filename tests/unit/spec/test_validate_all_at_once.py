@@ -17,8 +17,10 @@ MODELS = """\
 model_list:
   - model_name: smart
     litellm_params: {model: openai/x, api_base: 'http://127.0.0.1:9/v1', api_key: k}
+    model_info: {supports_response_schema: true}
   - model_name: fast
     litellm_params: {model: openai/y, api_base: 'http://127.0.0.1:9/v1', api_key: k}
+    model_info: {supports_response_schema: false}
 router_settings: {fallbacks: [{smart: [fsat]}]}
 """
 # One schema typo (budjet) and five problems the later stages find.
