@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 import types
 import typing
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Generic, TypeVar
 
@@ -25,6 +25,7 @@ class Loaded(Generic[M]):
 
     spec: M
     doc: YamlDoc
+    warnings: list[Problem] = field(default_factory=list)  # reported, not refused
 
     @property
     def path(self) -> Path:

@@ -299,6 +299,7 @@ def _models_file(owner: Loaded[Any], loc: tuple[str, ...], rel: str,
     loaded: Loaded[ModelsConfig] | None = c.load(load_models, path)
     if loaded is None:
         return None
+    c.warnings += loaded.warnings
     check_models(loaded.spec, loaded, (), c)
     return Models(loaded.spec, path.parent, loaded.doc, ())
 
@@ -368,6 +369,7 @@ def _load_models_path(path: Path, c: Collector) -> Models | None:
     if not path.is_file():
         raise UserError("router config not found", file=str(path), hint="check --models")
     loaded = load_models(path)
+    c.warnings += loaded.warnings
     check_models(loaded.spec, loaded, (), c)
     return Models(loaded.spec, path.parent, loaded.doc, ())
 

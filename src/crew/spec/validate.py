@@ -93,6 +93,7 @@ def validate_path(path: Path, kind: str | None = None, *,
         c.raise_if_any()
         raise AssertionError("unreachable")
     spec = loaded.spec
+    c.warnings += loaded.warnings
     if isinstance(spec, RoleSpec):
         check_role(loaded, None, c)
     elif isinstance(spec, PatternSpec):
