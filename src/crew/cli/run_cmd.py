@@ -222,6 +222,7 @@ def resume(
 
     prewarm()
     from crew.run.launch import resume_run
+    from crew.run.state import find_run_dir
 
     opts, view = _options(repo=repo, models=None, budget_usd=budget_usd, sandbox=sandbox,
                           max_parallel=max_parallel, no_trace=no_trace, json_mode=json_mode,
@@ -229,6 +230,7 @@ def resume(
                                   "timeout_s": timeout_s, "network": network},
                           yes=yes, approve_tools=approve_tools, budget_tokens=budget_tokens,
                           budget_minutes=budget_minutes)
+    find_run_dir(run_id, repo)  # an unknown id: its error alone, before any progress line
     with _view(view):
         outcome = resume_run(run_id, opts)
         _final_frame(view, outcome)
@@ -273,10 +275,26 @@ def runs(
     if not rows:
         typer.echo("no runs yet (start one with `crew run feature.yaml`)")
         return
-    typer.echo(f"{'RUN':<22} {'STATUS':<16} {'COST':>9} {'TIME':>8}  FEATURE")
+    repos = _repo_column(rows, repo)
+    typer.echo(f"{'RUN':<22} {'STATUS':<16} {'COST':>9} {'TIME':>8}  "
+               + (f"{'REPO':<{repos}}  " if repos else "") + "FEATURE")
     for r in rows:
+        where = f"{_short_path(r['repo']):<{repos}}  " if repos else ""
         typer.echo(f"{r['run_id']:<22} {r['status']:<16} ${r['cost_usd']:>8.4f} "
-                   f"{format_duration(float(r['duration_s'])):>8}  {r['feature']}")
+                   f"{format_duration(float(r['duration_s'])):>8}  {where}{r['feature']}")
+
+
+def _repo_column(rows: list[dict[str, Any]], repo: Path | None) -> int:
+    """The REPO column's width: listed outside a repository (crew's index: runs of many
+    repositories), else 0 (no column)."""
+    if repo is not None or any((p / ".git").exists() for p in (Path.cwd(), *Path.cwd().parents)):
+        return 0
+    return min(40, max(4, *(len(_short_path(r["repo"])) for r in rows)))
+
+
+def _short_path(path: str) -> str:
+    home = str(Path.home())
+    return "~" + path[len(home):] if path == home or path.startswith(home + os.sep) else path
 
 
 def _run_dirs(repo: Path | None) -> list[tuple[Path, Any]]:

@@ -113,22 +113,26 @@ def trace_url(events: list[Event]) -> str | None:
     return None
 
 
-def _text(value: Any, limit: int = PREVIEW_CHARS) -> str:
+def _text(value: Any, limit: int | None = PREVIEW_CHARS) -> str:
+    """`value` as text, cut at `limit` characters (None: whole)."""
     if value is None:
         return ""
     text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str)
-    return text if len(text) <= limit else text[:limit] + f"… (+{len(text) - limit} chars)"
+    if limit is None or len(text) <= limit:
+        return text
+    return text[:limit] + f"… (+{len(text) - limit} chars)"
 
 
-def _said(node: Node) -> tuple[str, list[str]]:
-    """What a generation said: its text and its tool calls as 'name(args)'."""
+def _said(node: Node, limit: int | None = PREVIEW_CHARS) -> tuple[str, list[str]]:
+    """What a generation said: its text and its tool calls as 'name(args)' (`limit`: the
+    terminal's preview length; the HTML page shows it whole, a plan's JSON included)."""
     out = (node.end or {}).get("output")
     if isinstance(out, dict):
         calls = [f"{c.get('function', {}).get('name', '?')}"
                  f"({c.get('function', {}).get('arguments', '')})"
                  for c in out.get("tool_calls") or [] if isinstance(c, dict)]
-        return _text(out.get("content")), calls
-    return _text(out), []
+        return _text(out.get("content"), limit), calls
+    return _text(out, limit), []
 
 
 def _gen_meta(node: Node) -> str:
@@ -276,7 +280,7 @@ def _html(node: Node) -> str:
     e = html.escape
     err = f' <span class=err>✗ {e(_text(node.error, 500))}</span>' if node.error else ""
     if node.kind == "generation":
-        content, calls = _said(node)
+        content, calls = _said(node, None)
         body = f"<div class=dim>{e(node.name)} [{e(_gen_meta(node))}]{err}</div>"
         if content:
             body += f"<div class=msg>{e(content)}</div>"
