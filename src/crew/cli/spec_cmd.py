@@ -55,7 +55,7 @@ def _validate_one(p: Path, kind: str | None, kinds: Any, *, mcp: bool,
             kind, reason = detected.kind, detected.reason
         done = validate_path(p, kind, kinds=kinds)
     except UserError as e:
-        found = list(e.problems)
+        found = list(dict.fromkeys(e.problems))  # a file referenced twice: reported once
         salvaged = e.salvaged if isinstance(e, SpecProblems) else None
         if isinstance(salvaged, ResolvedFeature) and not spec_only:
             found += [q for q in _problems_of(_preflight, salvaged) if q not in found]
