@@ -75,3 +75,23 @@ def test_the_demo_runs_without_docker_or_bubblewrap_and_says_so(tmp_path: Path) 
     out = res.stdout + res.stderr
     assert "neither Docker nor bubblewrap" in out and "--sandbox local" in out
     assert "sandbox: local" in out
+
+
+def test_resume_with_its_model_server_down_is_exit_6_and_leaves_the_run_as_it_was(
+        demo: Path) -> None:
+    repo = demo.parent / "project"
+    res = crew("run", str(demo), "--no-trace", "--plan-only", cwd=demo.parent)
+    assert res.returncode == 0, res.stdout[-2000:] + res.stderr[-2000:]
+    (run_dir,) = (repo / ".crew" / "runs").iterdir()
+    before = (run_dir / "state.json").read_text()
+    url = f"http://127.0.0.1:{closed_port()}/v1"
+    (demo.parent / "models.yaml").write_text(
+        "model_list:\n"
+        f"  - model_name: smart\n    litellm_params: {{model: openai/x, api_base: '{url}', "
+        "api_key: k}\n"
+        f"  - model_name: fast\n    litellm_params: {{model: openai/y, api_base: '{url}', "
+        "api_key: k}\n")
+    res = crew("resume", run_dir.name, "--repo", str(repo), "--no-trace", cwd=demo.parent)
+    assert res.returncode == 6, res.stdout[-2000:] + res.stderr[-2000:]
+    assert f"the model server at {url} is unreachable" in res.stderr
+    assert (run_dir / "state.json").read_text() == before
