@@ -79,7 +79,11 @@ def to_crew_error(exc: BaseException, *, alias: str, env_vars: Iterable[str] = (
     if isinstance(exc, litellm.RateLimitError) or type(exc).__name__ == "RouterRateLimitError":
         return RateLimitedError(f"{where}: rate limited after retries: {msg}")
     servers = sorted(set(urls))
-    if isinstance(exc, litellm.APIConnectionError) and servers:
+    # the OpenAI client's "Connection error." reaches crew as APIConnectionError or, after
+    # the Router's retries, as InternalServerError carrying that text
+    unreachable = isinstance(exc, litellm.APIConnectionError) or (
+        isinstance(exc, litellm.InternalServerError) and "connection error" in msg.lower())
+    if unreachable and servers:
         config = source or "the models config"
         return ProviderError(
             f"{where}: cannot reach the model server at {' / '.join(servers)} after retries: "

@@ -105,3 +105,31 @@ def test_a_server_lost_mid_run_is_named_with_its_url() -> None:
     text = str(err)
     assert "alias 'smart'" in text and "http://127.0.0.1:8000/v1" in text
     assert "fix api_base of 'smart' in models.yaml" in text and "crew resume" in text
+    # what the Router raises after its retries (seen in a real run against a closed port)
+    exc2 = litellm.InternalServerError(message="OpenAIException - Connection error.",
+                                       llm_provider="openai", model="openai/x")
+    text2 = str(to_crew_error(exc2, alias="smart", source="models.yaml",
+                              urls=["http://127.0.0.1:8000/v1"]))
+    assert "cannot reach the model server at http://127.0.0.1:8000/v1" in text2
+
+
+def test_a_call_to_a_closed_port_names_the_server(tmp_path: Path) -> None:
+    """Through the real Router: the error a run stops with names alias, URL and fix."""
+    import asyncio
+
+    from crew.errors import ProviderError
+    from crew.llm import LLM
+    from crew.observability.otlp_receiver import closed_port
+    from shared_helpers import litellm_globals_restored
+
+    url = f"http://127.0.0.1:{closed_port()}/v1"
+    f = tmp_path / "models.yaml"
+    f.write_text("model_list:\n  - model_name: smart\n    litellm_params: {model: openai/x, "
+                 f"api_base: '{url}', api_key: k, max_retries: 0}}\n"
+                 "router_settings: {num_retries: 0}\n")
+    with litellm_globals_restored():
+        llm = LLM.from_file(f)
+        with pytest.raises(ProviderError) as e:
+            asyncio.run(llm.complete("smart", [{"role": "user", "content": "hi"}]))
+    text = str(e.value)
+    assert f"cannot reach the model server at {url}" in text and "fix api_base" in text
