@@ -109,6 +109,7 @@ def test_crew_demo_makes_the_project_and_runs_it(tmp_path: Path) -> None:
     repo = dest / "project"
     assert git(repo, "log", "--format=%s", "main").strip() == "todo: the sample project"
     assert "def export_csv" in git(repo, "show", f"{result['branch']}:todo.py")
-    again = crew("demo", str(dest))  # not empty now: refused, nothing touched
-    assert again.returncode == 2 and "not an empty directory" in again.stderr
+    again = crew("demo", str(dest))  # passed already: refused, a new folder suggested
+    assert again.returncode == 2 and "already passed" in again.stderr
+    assert f"crew demo {dest}-2" in again.stderr
     assert "Traceback" not in again.stderr

@@ -106,6 +106,12 @@ def _finished(repo: Path | None) -> list[tuple[Path, Any, str]]:
     from crew.run.state import run_label, scan_runs
     from crew.workspace.git import repo_root
 
+    if repo is None and not any((p / ".git").exists()
+                                for p in (Path.cwd().resolve(), *Path.cwd().resolve().parents)):
+        raise UserError(f"--all-finished cleans one repository's runs, and {Path.cwd()} is not "
+                        "inside a git repository", field="--all-finished",
+                        hint="run it inside the repository the runs worked on, pass --repo "
+                        "PATH, or clean one run by id from anywhere: `crew runs` lists them")
     out = []
     for d, state in scan_runs(repo_root(repo or Path.cwd())):
         label = run_label(d, state)

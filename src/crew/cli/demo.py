@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
 
@@ -29,12 +30,37 @@ def demo_source() -> Path:
     return src
 
 
+def _is_demo(dest: Path) -> bool:
+    return all((dest / n).is_file() for n in FILES) and (dest / "project" / ".git").is_dir()
+
+
+def _passed_before(dest: Path) -> bool:
+    from crew.run.state import scan_runs
+
+    return any(s is not None and s.status == "passed" for _, s in scan_runs(dest / "project"))
+
+
+def _fresh_name(dest: Path) -> Path:
+    n = 2
+    while dest.with_name(f"{dest.name}-{n}").exists():
+        n += 1
+    return dest.with_name(f"{dest.name}-{n}")
+
+
 def make_demo(dest: Path, source: Path | None = None) -> Path:
-    """Create the demo in `dest` (new or empty); returns its feature.yaml."""
+    """Create the demo in `dest` (new or empty) and return its feature.yaml; a demo made
+    there before that has not passed yet (a failed or stopped first try) is run again as it
+    is."""
     src = source or demo_source()
+    if dest.is_dir() and _is_demo(dest) and not _passed_before(dest):
+        return dest / "feature.yaml"
     if dest.exists() and (not dest.is_dir() or any(dest.iterdir())):
-        raise UserError(f"{dest} is not an empty directory", field="DIR",
-                        hint="pick a new directory, e.g. `crew demo /tmp/crew-demo`")
+        done = dest.is_dir() and _is_demo(dest)
+        raise UserError(
+            f"{dest} " + ("holds a demo that already passed" if done else
+                          "is not an empty directory"), field="DIR",
+            hint=(f"see its run with `crew runs --repo {dest / 'project'}`, or " if done
+                  else "") + f"make a new one: `crew demo {_fresh_name(dest)}`")
     try:
         dest.mkdir(parents=True, exist_ok=True)
         for name in FILES:
@@ -67,8 +93,34 @@ def demo_command(
     from crew.llm import prewarm
 
     prewarm()  # litellm imports while the demo's repository is made
+    again = directory.is_dir() and _is_demo(directory)
     feature = make_demo(directory)
     project = (directory / "project").resolve()
-    typer.echo(f"demo: a todo CLI as a fresh git repo in {project}; the crew adds CSV export",
-               err=json_mode)
+    where = "again, on the demo made before in" if again else "a todo CLI as a fresh git repo in"
+    typer.echo(f"demo: {where} {project}; the crew adds CSV export", err=json_mode)
+    if sandbox is None:
+        sandbox = demo_sandbox()
+        if sandbox == "local":
+            typer.echo(LOCAL_NOTE, err=json_mode)
     run(feature, sandbox=sandbox, no_trace=no_trace, json_mode=json_mode)
+
+
+LOCAL_NOTE = ("demo: neither Docker nor bubblewrap is available here, so the demo's commands run "
+              "with `--sandbox local` (no filesystem isolation; no network and its own process "
+              "namespace where user namespaces work). They are crew's own, from its replay "
+              "script: the sample project's tests and the CSV export. Your own features stop "
+              "instead: install bubblewrap (`apt-get install bubblewrap`) or Docker first.")
+
+
+def demo_sandbox(status: Callable[[str], tuple[bool, str]] | None = None) -> str:
+    """The demo's sandbox: the first isolating backend available, else `local` — the demo
+    only runs crew's own replayed commands, so it works wherever Python does (a user's feature
+    never falls back: `auto` stops and says how to install one)."""
+    if status is None:
+        from crew.tools.sandbox import backend_status
+
+        status = backend_status
+    for name in ("docker", "bwrap"):
+        if status(name)[0]:
+            return "auto"
+    return "local"

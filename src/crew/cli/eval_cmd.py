@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -100,3 +100,29 @@ def _print_table(outcome: EvalOutcome) -> None:
                   f"run {r['run_id'] or '-'}\n")
         for name in r.get("failed_tests") or []:
             out.write(f"        failed: {name}\n")
+        why = case_reason(r)
+        if why:
+            out.write(f"        why: {why}\n")
+
+
+def case_reason(r: dict[str, Any]) -> str:
+    """Why a case did not pass, in one line: its error, its failing hidden checks (exit code
+    and last output line), or what stopped its run; "" for a passed case."""
+    if r.get("passed"):
+        return ""
+    if r.get("error"):
+        return " ".join(str(r["error"]).split())[:200]
+    failing = [c for c in r.get("checks") or [] if not c.get("passed")]
+    parts = []
+    for c in failing[:3]:
+        lines = [x.strip() for x in str(c.get("output") or "").splitlines() if x.strip()]
+        parts.append(f"check `{c.get('command') or c.get('name')}` exit {c.get('exit_code')}"
+                     + (f": {lines[-1][:120]}" if lines else ""))
+    if len(failing) > 3:
+        parts.append(f"{len(failing) - 3} more checks failed")
+    if not r.get("checks"):
+        parts.append("no hidden check ran" + ("" if r.get("branch") else
+                                              " (the run left no branch)"))
+    if r.get("run_status") not in (None, "passed"):
+        parts.append(f"the run ended {r['run_status']}")
+    return "; ".join(parts)

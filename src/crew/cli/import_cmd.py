@@ -29,10 +29,11 @@ def import_crewai_command(
     force: Annotated[bool, typer.Option(help="Overwrite existing files.")] = False,
 ) -> None:
     """Turn a CrewAI project into crew roles, task templates, a crew and a feature.yaml."""
+    from crew.cli.scaffold import from_cwd
     from crew.interop.crewai_import import REPORT_FILE, import_crewai
 
     result = import_crewai(path, out, force=force)
-    typer.echo(result.report_text)
+    typer.echo(result.report.render(from_cwd(result.out_dir / "feature.yaml")))
     typer.echo(f"wrote {len(result.written)} files to {result.out_dir} "
                f"(this report: {result.out_dir / REPORT_FILE})")
 

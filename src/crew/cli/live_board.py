@@ -72,6 +72,8 @@ def tool_label(name: str, tool_input: Any, width: int = 48) -> str:
 def event_line(event: Mapping[str, Any]) -> str:
     """One line for a point event (gate result, budget warning, guard stop, …)."""
     payload = event.get("payload") or {}
+    if event.get("name") == "gate" and "passed" in payload:
+        return gate_line(payload)
     level = payload.get("level", "DEFAULT")
     if "passed" in payload:
         icon = "✔" if payload["passed"] else "✘"
@@ -83,6 +85,19 @@ def event_line(event: Mapping[str, Any]) -> str:
     if len(text) > 160:
         text = text[:159] + "…"
     return f"{icon} {event.get('name', '')}" + (f": {text}" if text else "")
+
+
+def gate_line(payload: Mapping[str, Any]) -> str:
+    """An acceptance gate's result: its command and exit code; a failure adds the last line
+    of its output (the whole output is in the report)."""
+    command = " ".join(str(payload.get("command") or payload.get("gate") or "").split())
+    attempt = payload.get("attempt")
+    again = f", attempt {attempt}" if isinstance(attempt, int) and attempt > 1 else ""
+    if payload.get("passed"):
+        return f"✔ gate `{command}` passed{again}"
+    lines = [x.strip() for x in str(payload.get("output") or "").splitlines() if x.strip()]
+    last = f": {lines[-1][:120]}" if lines else ""
+    return f"✘ gate `{command}` failed (exit {payload.get('exit_code')}{again}){last}"
 
 
 class Board:

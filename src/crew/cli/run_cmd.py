@@ -140,6 +140,13 @@ def run(
     """Build a feature: plan, run the tasks, run the gates, leave a branch and a report."""
     from crew.llm import prewarm
 
+    if approve_plan and not _answerable(sys.stdin):
+        raise UserError("--approve-plan asks before the plan runs, and there is no terminal "
+                        "(or piped input) to answer on; nothing was started",
+                        field="--approve-plan",
+                        hint="run it in a terminal or pipe the answer (`echo y | crew run ...`),"
+                        " or save the plan with `crew plan FEATURE` and run it with `crew "
+                        "resume RUN_ID`")
     prewarm()  # litellm imports while the spec loads and the workspace is prepared
     from crew.run.launch import check_new_run, start_run
 
@@ -158,6 +165,22 @@ def run(
         view.message(f"plan saved; run it with `crew resume {outcome.run_id}` (from any "
                      "directory)")
     _finish(outcome, view, json_mode)
+
+
+def _answerable(stdin: Any) -> bool:
+    """Whether a question can be answered on `stdin`: a terminal, a pipe or a file (scripted
+    answers); not a closed stdin or /dev/null (cron, CI, `< /dev/null`)."""
+    import stat
+
+    try:
+        if stdin is None or stdin.closed:
+            return False
+        if stdin.isatty():
+            return True
+        mode = os.fstat(stdin.fileno()).st_mode
+    except (OSError, ValueError, AttributeError):
+        return False
+    return stat.S_ISFIFO(mode) or stat.S_ISREG(mode) or stat.S_ISSOCK(mode)
 
 
 def plan(
@@ -207,6 +230,7 @@ def resume(
 
     prewarm()
     from crew.run.launch import resume_run
+    from crew.run.state import find_run_dir
 
     opts, view = _options(repo=repo, models=None, budget_usd=budget_usd, sandbox=sandbox,
                           max_parallel=max_parallel, no_trace=no_trace, json_mode=json_mode,
@@ -216,6 +240,7 @@ def resume(
                           budget_minutes=budget_minutes)
     opts.scoped_budgets = [*(("--task-budget", v) for v in task_budget or []),
                            *(("--role-budget", v) for v in role_budget or [])]
+    find_run_dir(run_id, repo)  # an unknown id: its error alone, before any progress line
     with _view(view):
         outcome = resume_run(run_id, opts)
         _final_frame(view, outcome)
@@ -259,10 +284,26 @@ def runs(
     if not rows:
         typer.echo("no runs yet (start one with `crew run feature.yaml`)")
         return
-    typer.echo(f"{'RUN':<22} {'STATUS':<16} {'COST':>9} {'TIME':>8}  FEATURE")
+    repos = _repo_column(rows, repo)
+    typer.echo(f"{'RUN':<22} {'STATUS':<16} {'COST':>9} {'TIME':>8}  "
+               + (f"{'REPO':<{repos}}  " if repos else "") + "FEATURE")
     for r in rows:
+        where = f"{_short_path(r['repo']):<{repos}}  " if repos else ""
         typer.echo(f"{r['run_id']:<22} {r['status']:<16} ${r['cost_usd']:>8.4f} "
-                   f"{format_duration(float(r['duration_s'])):>8}  {r['feature']}")
+                   f"{format_duration(float(r['duration_s'])):>8}  {where}{r['feature']}")
+
+
+def _repo_column(rows: list[dict[str, Any]], repo: Path | None) -> int:
+    """The REPO column's width: listed outside a repository (crew's index: runs of many
+    repositories), else 0 (no column)."""
+    if repo is not None or any((p / ".git").exists() for p in (Path.cwd(), *Path.cwd().parents)):
+        return 0
+    return min(40, max(4, *(len(_short_path(r["repo"])) for r in rows)))
+
+
+def _short_path(path: str) -> str:
+    home = str(Path.home())
+    return "~" + path[len(home):] if path == home or path.startswith(home + os.sep) else path
 
 
 def _run_dirs(repo: Path | None) -> list[tuple[Path, Any]]:
@@ -317,7 +358,7 @@ def _approver(view: Any) -> Any:
                 try:
                     answer = typer.prompt("Run this plan? [y]es / [n]o / [e]dit", default="y",
                                           err=console.stderr)
-                except (click.exceptions.Abort, EOFError):
+                except (typer.Abort, click.exceptions.Abort, EOFError):  # typer vendors click
                     console.print("no answer (end of input): the plan is not run",
                                   markup=False)
                     return None

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import json
+import os
+import re
+import shlex
 from pathlib import Path
 
 from crew.errors import UserError
@@ -13,7 +17,7 @@ title: Describe the feature in one line
 goal: |
   What the feature must do, for whom, and how you will know it works.
   Name the files, commands or APIs it touches when you know them.
-repo: .                  # the git repository to work on, relative to this file
+repo: @REPO@# the git repository to work on, relative to this file
 crew: software-team      # the built-in crew: supervisor, coder, tester, reviewer, ...
 models: models.yaml      # LiteLLM router config with the aliases `smart` and `fast`
 acceptance:              # commands that must pass in the sandbox at the end
@@ -33,6 +37,11 @@ model_list:
     litellm_params:
       model: openai/gpt-4o-mini
       api_key: os.environ/OPENAI_API_KEY
+  # A local OpenAI-compatible server (Ollama, vLLM, llama.cpp) instead: say it enforces a
+  # JSON schema, or plans and verdicts fall back to prompt instructions (crew validate warns):
+  # - model_name: fast
+  #   litellm_params: {model: ollama_chat/qwen2.5-coder:7b, api_base: "http://localhost:11434"}
+  #   model_info: {supports_response_schema: true}
 router_settings:
   fallbacks: [{smart: [fast]}]
   num_retries: 2
@@ -40,10 +49,32 @@ router_settings:
 """
 
 
+def from_cwd(path: Path) -> str:
+    """`path` as typed from the current directory (for printed commands), shell-quoted."""
+    try:
+        rel = os.path.relpath(path.resolve(), Path.cwd().resolve())
+    except ValueError:  # another drive
+        rel = str(path.resolve())
+    return shlex.quote(rel)
+
+
+def repo_for(directory: Path) -> str:
+    """`repo:` for a feature in `directory`: the git repository around it (where a feature
+    usually lives, e.g. `my-feature/` in the project), else the current directory, relative
+    to `directory`."""
+    target = directory.resolve()
+    root = next((p for p in (target, *target.parents) if (p / ".git").exists()),
+                Path.cwd().resolve())
+    return Path(os.path.relpath(root, target)).as_posix()
+
+
 def scaffold(directory: Path, *, force: bool = False) -> list[Path]:
     if directory.exists() and not directory.is_dir():
         raise UserError("not a directory", file=str(directory))
-    files = {directory / "feature.yaml": FEATURE, directory / "models.yaml": MODELS}
+    repo = repo_for(directory)
+    shown = repo if re.fullmatch(r"[\w./-]+", repo) else json.dumps(repo)
+    feature = FEATURE.replace("@REPO@", shown + " " * max(1, 19 - len(shown)))
+    files = {directory / "feature.yaml": feature, directory / "models.yaml": MODELS}
     existing = [p for p in files if p.exists()]
     if existing and not force:
         raise UserError("already exists", file=str(existing[0]),

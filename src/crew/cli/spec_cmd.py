@@ -30,27 +30,60 @@ def validate(
     before it starts: repository, router config and its variables, sandbox."""
     from crew.errors import Problem
     from crew.patterns.checks import pattern_kinds
-    from crew.spec.validate import validate_path
 
     problems: list[Problem] = []
     kinds = pattern_kinds(require_installed=not spec_only)
     for p in paths:
-        try:
-            done = validate_path(p, kind, kinds=kinds)
-            if done.resolved is not None and not spec_only:
-                _preflight(done.resolved)
-            if mcp and done.kind == "feature":
-                _check_live_tools(p)
-        except UserError as e:
-            problems.extend(e.problems)
-            continue
-        for w in done.warnings:
-            sys.stderr.write(f"warning: {w.render()}\n")
-        typer.echo(f"ok  {p} ({done.kind})")
-        for note in done.notes:
-            typer.echo(f"    {note}")
+        found = _validate_one(p, kind, kinds, mcp=mcp, spec_only=spec_only)
+        problems += [q for q in found if q not in problems]  # a file named twice: once
     if problems:
         raise UserError("invalid", problems=problems)
+
+
+def _validate_one(p: Path, kind: str | None, kinds: Any, *, mcp: bool,
+                  spec_only: bool) -> list[Any]:
+    """Validate one file: every problem any stage finds (its schema, what it references,
+    what `crew run` checks here), each stage going on with what the previous one salvaged."""
+    from crew.spec.loader import SpecProblems
+    from crew.spec.resolve import ResolvedFeature
+    from crew.spec.validate import detect_kind, validate_path
+
+    reason = "--kind"
+    try:
+        if kind is None:
+            detected = detect_kind(p)
+            kind, reason = detected.kind, detected.reason
+        done = validate_path(p, kind, kinds=kinds)
+    except UserError as e:
+        found = list(dict.fromkeys(e.problems))  # a file referenced twice: reported once
+        salvaged = e.salvaged if isinstance(e, SpecProblems) else None
+        if isinstance(salvaged, ResolvedFeature) and not spec_only:
+            found += [q for q in _problems_of(_preflight, salvaged) if q not in found]
+        if kind is not None:
+            sys.stderr.write(f"{p}: checked as a {kind} ({reason}; --kind KIND checks it as "
+                             f"another kind): {len(found)} problem(s)\n")
+        return found
+    found = []
+    if done.resolved is not None and not spec_only:
+        found += _problems_of(_preflight, done.resolved)
+    if mcp and done.kind == "feature" and not found:
+        found += _problems_of(_check_live_tools, p)
+    if found:
+        return found
+    for w in done.warnings:
+        sys.stderr.write(f"warning: {w.render()}\n")
+    typer.echo(f"ok  {p} ({done.kind})")
+    for note in done.notes:
+        typer.echo(f"    {note}")
+    return []
+
+
+def _problems_of(check: Callable[[Any], object], arg: Any) -> list[Any]:
+    try:
+        check(arg)
+    except UserError as e:
+        return list(e.problems)
+    return []
 
 
 def _preflight(resolved: Any) -> None:
@@ -122,8 +155,9 @@ def init(
     force: Annotated[bool, typer.Option(help="Overwrite existing files.")] = False,
 ) -> None:
     """Scaffold a feature.yaml and a models.yaml that validate."""
-    from crew.cli.scaffold import scaffold
+    from crew.cli.scaffold import from_cwd, scaffold
 
     for path in scaffold(directory, force=force):
-        typer.echo(f"wrote {path}")
-    typer.echo("next: edit feature.yaml, then `crew validate feature.yaml`")
+        typer.echo(f"wrote {from_cwd(path)}")
+    feature = from_cwd(directory / "feature.yaml")
+    typer.echo(f"next: edit {feature}, then `crew validate {feature}`")

@@ -18,10 +18,35 @@ W, H, PAD_L, PAD_R, PAD_T, PAD_B = 640, 360, 64, 24, 20, 48
 COLORS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#17becf", "#8c564b")
 
 
+def cost_ticks(maximum: float, count: int = 5) -> list[float]:
+    """Round ticks from 0 past `maximum`: a step of 1, 2, 2.5 or 5 times a power of ten, so
+    labels read $0.0002, $0.0004 ..., not $0.000736."""
+    import math
+
+    if maximum <= 0 or not math.isfinite(maximum):
+        return [i / count for i in range(count + 1)]
+    raw = maximum / count
+    power = 10 ** math.floor(math.log10(raw))
+    step = next(m * power for m in (1, 2, 2.5, 5, 10) if m * power >= raw)
+    n = math.ceil(maximum / step - 1e-9)
+    return [round(i * step, 12) for i in range(n + 1)]
+
+
+def tick_label(value: float, step: float) -> str:
+    """`$value` with the decimals the step needs (and no more)."""
+    import math
+
+    decimals = max(0, -math.floor(math.log10(step))) if step > 0 else 0
+    if decimals and round(step * 10 ** decimals) != step * 10 ** decimals:
+        decimals += 1  # 2.5 × 10^k
+    return f"${value:.{decimals}f}"
+
+
 def plot_svg(summaries: list[VariantSummary]) -> str:
     """Pass rate (y, 0-100%) against $ per run (x) for each variant, with its Wilson bar."""
     costs = [s.usd / s.n if s.n else 0.0 for s in summaries]
-    top = max(costs, default=0.0) * 1.15 or 1.0
+    ticks = cost_ticks(max(costs, default=0.0) * 1.1)
+    top = ticks[-1]
     pw, ph = W - PAD_L - PAD_R, H - PAD_T - PAD_B
 
     def x(v: float) -> float:
@@ -39,9 +64,10 @@ def plot_svg(summaries: list[VariantSummary]) -> str:
         parts.append(f'<line x1="{PAD_L}" x2="{PAD_L + pw}" y1="{y(v):.1f}" y2="{y(v):.1f}" '
                      f'stroke="#ddd"/><text x="{PAD_L - 6}" y="{y(v) + 4:.1f}" '
                      f'text-anchor="end" font-size="11">{v:.0%}</text>')
-        c = top * i / 5
-        parts.append(f'<text x="{x(c):.1f}" y="{PAD_T + ph + 16}" text-anchor="middle" '
-                     f'font-size="11">${c:.4g}</text>')
+    for i, c in enumerate(ticks):  # the last label ends at the plot's edge: never clipped
+        anchor = "end" if i == len(ticks) - 1 else "middle"
+        parts.append(f'<text x="{x(c):.1f}" y="{PAD_T + ph + 16}" text-anchor="{anchor}" '
+                     f'font-size="11">{tick_label(c, ticks[1] - ticks[0])}</text>')
     parts.append(f'<text x="{PAD_L + pw / 2}" y="{H - 8}" text-anchor="middle" '
                  'font-size="12">$ per run (mean)</text>')
     parts.append(f'<text x="14" y="{PAD_T + ph / 2}" text-anchor="middle" font-size="12" '

@@ -100,7 +100,9 @@ class _Converter:
         self.templates: dict[str, dict[str, Any]] = {}
 
     def where(self, e: Entry, *keys: str | int) -> str:
-        return f"{self.p.rel(e.doc)}:{e.line(*keys)}"
+        """file:line of a field: crew.py's line where Python set it, else the entry's file."""
+        set_in_py = self.p.py_where.get((e.name, str(keys[0]))) if keys else None
+        return set_in_py or f"{self.p.rel(e.doc)}:{e.line(*keys)}"
 
     # ---------------------------------------------------------------- agents → roles
 

@@ -126,7 +126,9 @@ class Report:
         if where not in places:
             places.append(where)
 
-    def render(self) -> str:
+    def render(self, feature: str = "feature.yaml") -> str:
+        """The report; `feature`: the feature.yaml as the reader reaches it (the file in the
+        output folder names it beside itself, the terminal from the cwd)."""
         layout = {"classic": "classic (config/agents.yaml, config/tasks.yaml)",
                   "jsonc": "JSON-first (crew.jsonc, agents/*.jsonc)"}[self.layout]
         out = ["# CrewAI import report", "", f"Source: `{self.source}` — {layout}", ""]
@@ -145,8 +147,7 @@ class Report:
             out.append("")
         if self.notes:
             out += ["## Notes", "", *(f"- {n}" for n in self.notes), ""]
-        out += ["Next: `crew validate feature.yaml`, then `crew run feature.yaml --plan-only`.",
-                ""]
+        out += [f"Next: `crew validate {feature}`, then `crew run {feature} --plan-only`.", ""]
         return "\n".join(out)
 
 

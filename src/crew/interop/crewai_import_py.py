@@ -74,12 +74,42 @@ def _returned_call(fn: ast.FunctionDef) -> ast.Call | None:
 
 
 def _config_key(call: ast.Call) -> str | None:
+    """The YAML key a call reads: `config=cfg["key"]`, else (a script's task)
+    `description=cfg["key"]["description"]`."""
     for kw in call.keywords:
         v = kw.value
         if kw.arg == "config" and isinstance(v, ast.Subscript) and isinstance(
                 v.slice, ast.Constant) and isinstance(v.slice.value, str):
             return v.slice.value
+    for kw in call.keywords:
+        v = kw.value
+        if kw.arg in ("description", "expected_output") and isinstance(v, ast.Subscript) and \
+                isinstance(v.value, ast.Subscript) and isinstance(v.value.slice, ast.Constant) \
+                and isinstance(v.value.slice.value, str):
+            return v.value.slice.value
     return None
+
+
+def _script_defs(tree: ast.Module, out: PyCrew) -> None:
+    """A plain-script crew (no @CrewBase): `name = Agent(...)`, `name = Task(...)` and
+    `Crew(...)` at module level; the variable plays the method's part."""
+    for stmt in tree.body:
+        target = stmt.targets[0] if isinstance(stmt, ast.Assign) and len(
+            stmt.targets) == 1 else None
+        call = stmt.value if isinstance(stmt, ast.Assign | ast.Expr) else None
+        if not isinstance(call, ast.Call) or _name(call.func) not in ("Agent", "Task", "Crew"):
+            continue
+        name = target.id if isinstance(target, ast.Name) else _name(call.func).lower()
+        kwargs = {kw.arg: kw.value for kw in call.keywords if kw.arg}
+        for arg, value in kwargs.items():
+            out.doc.key_pos[(name, arg)] = (value.lineno, value.col_offset + 1)
+        out.doc.value_pos[(name,)] = (stmt.lineno, stmt.col_offset + 1)
+        kind = _name(call.func)
+        if kind == "Crew":
+            out.crew, out.crew_line, out.crew_method = kwargs, stmt.lineno, name
+        else:
+            d = PyDef(name, _config_key(call) or name, kwargs, stmt.lineno)
+            (out.agents if kind == "Agent" else out.tasks)[name] = d
 
 
 def read_crew_py(path: Path) -> PyCrew | None:
@@ -106,6 +136,8 @@ def read_crew_py(path: Path) -> PyCrew | None:
                 continue
             d = PyDef(fn.name, _config_key(call) or fn.name, kwargs, fn.lineno)
             (out.agents if "agent" in kinds else out.tasks)[fn.name] = d
+    if not (out.agents or out.tasks or out.crew):
+        _script_defs(tree, out)
     return out
 
 
@@ -125,6 +157,7 @@ class PyMerge:
 
     mapped: list[str] = field(default_factory=list)
     skips: list[tuple[str, str, Any, str]] = field(default_factory=list)  # where, what, value, why
+    where: dict[tuple[str, str], str] = field(default_factory=dict)  # (key, field) -> file:line
     process: str | None = None
     manager_method: str | None = None
     crew_data: dict[str, Any] = field(default_factory=dict)
@@ -146,14 +179,32 @@ class Merger:
         self.out.skips.append((self.where(d, arg), what, ast.unparse(node), reason))
 
     def _self_call(self, node: ast.expr, table: dict[str, PyDef]) -> str | None:
-        """The config key of `self.method()` when method is one of table's."""
+        """The config key of `self.method()` when method is one of table's (a script's
+        variable: `agent=analyst`)."""
+        if isinstance(node, ast.Name) and node.id in table:
+            return table[node.id].key
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and isinstance(
                 node.func.value, ast.Name) and node.func.value.id == "self":
             d = table.get(node.func.attr)
             return d.key if d else None
         return None
 
+    def _origin(self, d: PyDef, data: dict[str, Any], before: set[str]) -> None:
+        """Remember the Python line of every field Python set (cited there, not in YAML)."""
+        for arg in set(data) - before:
+            self.out.where[(d.key, arg)] = self.where(d, arg)
+
     def agent(self, d: PyDef, data: dict[str, Any]) -> None:
+        before = set(data)
+        self._agent(d, data)
+        self._origin(d, data, before)
+
+    def task(self, d: PyDef, data: dict[str, Any]) -> None:
+        before = set(data)
+        self._task(d, data)
+        self._origin(d, data, before)
+
+    def _agent(self, d: PyDef, data: dict[str, Any]) -> None:
         for arg, node in d.kwargs.items():
             value = literal(node)
             what = f"{d.key}.{arg} (Python)"
@@ -201,7 +252,7 @@ class Merger:
         if mapped and "tools" not in data:
             data["tools"] = mapped
 
-    def task(self, d: PyDef, data: dict[str, Any]) -> None:
+    def _task(self, d: PyDef, data: dict[str, Any]) -> None:
         for arg, node in d.kwargs.items():
             value = literal(node)
             if arg in _IGNORED:

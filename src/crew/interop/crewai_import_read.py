@@ -58,6 +58,7 @@ class CrewAIProject:
     notes: list[str] = field(default_factory=list)
     py_mapped: list[str] = field(default_factory=list)  # report lines from crew.py
     py_skips: list[tuple[str, str, Any, str]] = field(default_factory=list)
+    py_where: dict[tuple[str, str], str] = field(default_factory=dict)  # set in Python: there
 
     def rel(self, doc: YamlDoc) -> str:
         try:
@@ -130,6 +131,7 @@ def _add_crew(project: CrewAIProject, other: CrewAIProject, prefix: str) -> None
     project.notes += other.notes
     project.py_mapped += other.py_mapped
     project.py_skips += other.py_skips
+    project.py_where.update(other.py_where)
 
 
 def _read_classic(root: Path, config: Path) -> CrewAIProject:
@@ -186,8 +188,22 @@ def _merge_python(project: CrewAIProject, path: Path) -> None:
         project.crew = Entry("crew", m.out.crew_data, py.doc, (py.crew_method,))
     project.py_mapped += m.out.mapped
     project.py_skips += m.out.skips
+    project.py_where.update(m.out.where)
+    _note_outside_crew(project, py, rel)
     project.notes.append(f"{rel} was read with ast, never run: agents, tasks, tools and llms "
                          f"set there are merged (process {project.process!r})")
+
+
+def _note_outside_crew(project: CrewAIProject, py: Any, rel: str) -> None:
+    """A script's tasks run alone (`task.execute()`), outside its Crew(tasks=[...])."""
+    listed = py.crew.get("tasks")
+    if not isinstance(listed, ast.List):
+        return
+    inside = {e.id for e in listed.elts if isinstance(e, ast.Name)}
+    alone = [d.key for var, d in py.tasks.items() if var not in inside]
+    if alone and inside:
+        project.notes.append(f"{rel}: {', '.join(alone)} run outside the Crew(...) in the "
+                             "script; imported as pinned tasks in file order with the others")
 
 
 def _yaml_mapping(path: Path) -> YamlDoc:

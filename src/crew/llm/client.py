@@ -144,6 +144,7 @@ class _Deployment:
     max_output: int | None = None  # set by the user: litellm_params max_tokens or model_info
     sends_max: bool = False  # litellm_params already sends max_tokens on every call
     default_max: int = DEFAULT_MAX_OUTPUT  # else: this, or the model map's maximum if lower
+    api_base: str | None = None  # where it is served (named when it cannot be reached)
 
 
 def _max_output(params: Mapping[str, Any], info: Mapping[str, Any]) -> dict[str, Any]:
@@ -229,7 +230,9 @@ class LLM:
                               self._supports_schema(lt, model, info),
                               offline=is_offline_deployment(model, params),
                               **_max_output(params, info),
-                              default_max=self._map_max_output(lt, model, params))
+                              default_max=self._map_max_output(lt, model, params),
+                              api_base=str(params.get("api_base") or params.get("base_url")
+                                           or "") or None)
             self._deployments[model_id] = dep
             self._alias_deps.setdefault(d.model_name, []).append(dep)
         if not model_list and self._skipped:
@@ -558,9 +561,10 @@ class LLM:
     def _map_error(self, exc: Exception, alias: str) -> Exception:
         from crew.llm.errors import to_crew_error
 
-        env = [v for d in self._alias_deps.get(alias, []) for v in d.env_vars]
-        return to_crew_error(exc, alias=alias, env_vars=env, secrets=self._secrets,
-                             source=self.source)
+        deps = self._alias_deps.get(alias, [])
+        return to_crew_error(exc, alias=alias, env_vars=[v for d in deps for v in d.env_vars],
+                             secrets=self._secrets, source=self.source,
+                             urls=[d.api_base for d in deps if d.api_base])
 
 
 def _arguments(raw: Any) -> str:

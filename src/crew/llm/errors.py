@@ -46,8 +46,10 @@ def _first_line(exc: BaseException) -> str:
 
 
 def to_crew_error(exc: BaseException, *, alias: str, env_vars: Iterable[str] = (),
-                  secrets: Iterable[str] = (), source: str | None = None) -> CrewError:
-    """Map one exception raised by router.acompletion (litellm must be loaded)."""
+                  secrets: Iterable[str] = (), source: str | None = None,
+                  urls: Iterable[str] = ()) -> CrewError:
+    """Map one exception raised by router.acompletion (litellm must be loaded); `urls`: the
+    alias's api_base values, named when its server cannot be reached."""
     carried = getattr(exc, "crew_error", None)
     if isinstance(carried, CrewError):
         return carried
@@ -76,6 +78,17 @@ def to_crew_error(exc: BaseException, *, alias: str, env_vars: Iterable[str] = (
         return ModelBehaviorError(f"{where}: the provider's content filter refused: {msg}")
     if isinstance(exc, litellm.RateLimitError) or type(exc).__name__ == "RouterRateLimitError":
         return RateLimitedError(f"{where}: rate limited after retries: {msg}")
+    servers = sorted(set(urls))
+    # the OpenAI client's "Connection error." reaches crew as APIConnectionError or, after
+    # the Router's retries, as InternalServerError carrying that text
+    unreachable = isinstance(exc, litellm.APIConnectionError) or (
+        isinstance(exc, litellm.InternalServerError) and "connection error" in msg.lower())
+    if unreachable and servers:
+        config = source or "the models config"
+        return ProviderError(
+            f"{where}: cannot reach the model server at {' / '.join(servers)} after retries: "
+            f"{msg}. Start the server (or fix api_base of {alias!r} in {config}), then "
+            "`crew resume` the run", transient=True)
     transient: tuple[type[Any], ...] = (
         litellm.Timeout, litellm.APIConnectionError, litellm.ServiceUnavailableError,
         litellm.InternalServerError, litellm.BadGatewayError, litellm.APIError)

@@ -74,13 +74,16 @@ def set_environment(config: ModelsConfig) -> None:
 
 def verbose_to_stderr() -> None:
     """LiteLLM's debug output on, on stderr (set_verbose's replacement). At DEBUG litellm also
-    prints a rich table of each redis connection to stdout: that one becomes a log line."""
-    from litellm import _redis
-
+    prints a rich table of each redis connection to stdout: that one becomes a log line
+    (without the redis package there is no such table, and nothing to patch)."""
     from crew.llm._litellm import LITELLM_LOGGERS
 
     for name in LITELLM_LOGGERS:
         logging.getLogger(name).setLevel(logging.DEBUG)
+    try:
+        from litellm import _redis
+    except ImportError:  # litellm._redis imports redis, an optional package (crew[cache])
+        return
     masked = getattr(_redis, "_redis_kwargs_for_logging", None)
 
     def _log_redis_config(redis_kwargs: dict[str, Any]) -> None:

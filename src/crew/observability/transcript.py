@@ -114,17 +114,21 @@ def trace_url(events: list[Event]) -> str | None:
     return None
 
 
-def _text(value: Any, limit: int = PREVIEW_CHARS) -> str:
+def _text(value: Any, limit: int | None = PREVIEW_CHARS) -> str:
+    """`value` as text, cut at `limit` characters (None: whole)."""
     if value is None:
         return ""
     text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str)
-    return text if len(text) <= limit else text[:limit] + f"… (+{len(text) - limit} chars)"
+    if limit is None or len(text) <= limit:
+        return text
+    return text[:limit] + f"… (+{len(text) - limit} chars)"
 
 
-def said(node: Node, limit: int = PREVIEW_CHARS,
+def said(node: Node, limit: int | None = PREVIEW_CHARS,
          call_limit: int | None = None) -> tuple[str, list[str]]:
-    """What a generation said: its text (cut at `limit`) and its tool calls as 'name(args)'
-    (the arguments cut at `call_limit`)."""
+    """What a generation said: its text (cut at `limit`; None: whole — the HTML page shows a
+    plan's JSON in full) and its tool calls as 'name(args)' (the arguments cut at
+    `call_limit`)."""
     out = (node.end or {}).get("output")
     if isinstance(out, dict):
         calls = [f"{c.get('function', {}).get('name', '?')}"
@@ -284,7 +288,7 @@ def _html(node: Node) -> str:
     e = html.escape
     err = f' <span class=err>✗ {e(_text(node.error, 500))}</span>' if node.error else ""
     if node.kind == "generation":
-        content, calls = said(node)
+        content, calls = said(node, None)
         body = f"<div class=dim>{e(node.name)} [{e(gen_meta(node))}]{err}</div>"
         if content:
             body += f"<div class=msg>{e(content)}</div>"

@@ -1,11 +1,11 @@
 """`review_loop`: an author works, an optional gate runs, a reviewer approves or requests
 concrete changes; repeated until approved or max_rounds.
 
-The reviewer is an agent (it reads the diff with its tools) whose final answer is a structured
-`Verdict`; when that answer does not parse, its APPROVED / CHANGES REQUESTED marker decides,
-else one structured `ask` on the same conversation repairs it; a verdict that still cannot be
-read counts as changes requested with the review's text as the feedback (a degraded decision,
-crew.patterns.decisions). The author keeps one append-only conversation across rounds (prompt
+The reviewer is an agent (it reads the diff with its tools) whose final answer holds an
+APPROVED / CHANGES REQUESTED marker (what the reviewer role's instructions ask for) or a JSON
+`Verdict`; either is a first-class answer. With neither, one structured `ask` on the same
+conversation repairs it; a verdict that still cannot be read counts as changes requested
+with the review's text as the feedback (a degraded decision, crew.patterns.decisions). The author keeps one append-only conversation across rounds (prompt
 caching).
 """
 
@@ -41,9 +41,12 @@ from crew.patterns.termination import Condition, Fired, RoundState, Stop
 from crew.spec.params import ReviewLoopParams as ReviewLoopParams
 from crew.workspace import ops as gitops
 
-VERDICT_NOTE = ('End with a JSON verdict: {"approved": true|false, "summary": "...", '
-                '"changes": [{"file": "...", "line": 0, "problem": "...", "fix": "..."}]}; '
-                "changes lists each blocking item (none when approved).")
+# Agrees with the reviewer role's instructions: the marker is an answer on its own, the JSON
+# (when given and valid) adds structured change items.
+VERDICT_NOTE = ("Start your verdict with APPROVED or CHANGES REQUESTED (then each blocking item: "
+                'file:line, problem, fix). You may end with a JSON verdict: {"approved": '
+                'true|false, "summary": "...", "changes": [{"file": "...", "line": 0, '
+                '"problem": "...", "fix": "..."}]}.')
 GATE_OUTPUT_CHARS = 3000
 
 
@@ -71,6 +74,16 @@ class Verdict(BaseModel):
         if not self.approved and not self.changes:
             raise ValueError("a verdict requesting changes must list them in `changes`")
         return self
+
+
+def marker_verdict(approved: bool, text: str | None) -> Verdict:
+    """The verdict a review states with its APPROVED / CHANGES REQUESTED marker, as the
+    reviewer role's instructions ask: a first-class answer (the review is the feedback)."""
+    body = (text or "").strip()[:TEXT_CHARS]
+    first = body.splitlines()[0][:200] if body else ""
+    if approved:
+        return Verdict(approved=True, summary=first)
+    return Verdict(approved=False, summary=first, changes=[ChangeRequest(problem=body)])
 
 
 class ReviewLoop(BasePattern):
@@ -189,23 +202,23 @@ class ReviewLoop(BasePattern):
         try:
             verdict = parse_as(Verdict, res.text)
         except ValueError as e:
-            verdict = await self._unparsed(ctx, rec, rnd, reviewer, res.text, res.messages,
-                                           str(e))
+            marked = read_approval(res.text)
+            verdict = (marker_verdict(marked, res.text) if marked is not None else
+                       await self._unparsed(ctx, rec, rnd, reviewer, res.text, res.messages,
+                                            str(e)))
         rec.votes.append({"round": rnd, "role": reviewer, **verdict.model_dump()})
         return verdict, res.messages
 
     async def _unparsed(self, ctx: PatternContext, rec: Record, rnd: int, reviewer: str,
                         review: str | None, msgs: list[dict[str, Any]], error: str) -> Verdict:
-        """The verdict of a review without a valid JSON verdict: its marker, else a structured
-        ask, else the ask's marker, else changes requested with the review as feedback."""
-        approved, raw = read_approval(review), review
-        if approved is None:
-            answer, raw, error = await try_ask(ctx, reviewer, rnd, msgs, Verdict,
-                                               purpose="verdict")
-            rec.call(reviewer, rnd, "verdict")
-            if answer is not None:
-                return answer
-            approved = read_approval(raw)
+        """The verdict of a review with neither a marker nor a valid JSON verdict: a
+        structured ask, else the ask's marker, else changes requested with the review as
+        feedback (both degraded decisions)."""
+        answer, raw, error = await try_ask(ctx, reviewer, rnd, msgs, Verdict, purpose="verdict")
+        rec.call(reviewer, rnd, "verdict")
+        if answer is not None:
+            return answer
+        approved = read_approval(raw)
         text = ((review or "").strip() or (raw or "").strip())[:TEXT_CHARS]
         reason = (DegradedReason.CHANGES_REQUESTED if approved is None
                   else DegradedReason.READ_FROM_TEXT)

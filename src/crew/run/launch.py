@@ -196,6 +196,9 @@ def resume_run(run_id: str, opts: RunOptions) -> RunOutcome:
         state.trace = state.trace and opts.trace
         before = hostcheck.snapshot(Path(state.repo))
         llm = _llm(resolved, state, d, opts.shared_budget)  # its problems before the worktree is reopened
+        from crew.run.preflight import servers_up
+
+        servers_up(resolved)  # a model server still down: exit 6, the run untouched
         with _tools(resolved, opts) as opts:
             return _drive(resolved, state, d, opts, sandbox, before, fresh=False, llm=llm)
 

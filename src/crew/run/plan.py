@@ -205,10 +205,11 @@ def _task_id(raw: str, taken: set[str]) -> str:
 
 
 def repair_plan(resolved: ResolvedFeature, pinned: list[PlannedTask],
-                tasks: list[PlanTaskOut], kinds: PatternKinds | None = None
-                ) -> list[PlannedTask]:
+                tasks: list[PlanTaskOut], changes: list[str] | None = None, *,
+                kinds: PatternKinds | None = None) -> list[PlannedTask]:
     """Make any proposed plan valid: fix ids, names (nearest valid one), role counts,
-    dangling dependencies and cycles. Pinned tasks come first, unchanged. Secrets the model
+    dangling dependencies and cycles. Pinned tasks come first, unchanged. Each change is
+    appended to `changes` (the report lists them: a repair is never silent). Secrets the model
     repeated are redacted from the planned text (it names branches and reaches the screen)."""
     from crew.observability.redact import scrub
 
@@ -216,19 +217,32 @@ def repair_plan(resolved: ResolvedFeature, pinned: list[PlannedTask],
     taken = {t.id for t in pinned}
     renamed: dict[str, str] = {}
     out: list[PlannedTask] = []
+    said = changes if changes is not None else []
     for t in tasks:
         tid = _task_id(t.id or t.title, taken)
         renamed.setdefault(t.id, tid)
+        if t.id and tid != t.id:
+            said.append(f"task id {t.id!r} → {tid!r}")
         tpl_name = t.template if t.template in crew.templates else (
             nearest(t.template, crew.templates) if t.template else None)
+        if t.template and tpl_name != t.template:
+            said.append(f"{tid}: template {t.template!r} → {tpl_name or 'none'}")
         tpl = resolved.templates[tpl_name].spec if tpl_name else None
-        pattern = t.pattern or (tpl.pattern if tpl else crew.defaults.pattern)
+        asked = t.pattern or (tpl.pattern if tpl else crew.defaults.pattern)
+        pattern = asked
         if pattern not in crew.patterns:
             pattern = nearest(pattern, crew.patterns) or (
                 tpl.pattern if tpl and tpl.pattern in crew.patterns else crew.defaults.pattern)
+            said.append(f"{tid}: pattern {asked!r} → {pattern!r}")
         allowed = crew.all_roles()
-        roles = [r if r in allowed else (nearest(r, allowed) or "") for r in t.roles]
-        roles = list(dict.fromkeys(r for r in roles if r))
+        roles = []
+        for r in t.roles:
+            fixed = r if r in allowed else nearest(r, allowed)
+            if fixed != r:
+                said.append(f"{tid}: role {r!r} → " + (repr(fixed) if fixed else
+                                                       "dropped (not in the crew)"))
+            if fixed and fixed not in roles:
+                roles.append(fixed)
         kind = resolved.patterns[pattern].spec.kind
         desc = (kinds or pattern_kinds()).descriptor(kind)
         need = desc.min_roles if desc else 1
@@ -237,6 +251,7 @@ def repair_plan(resolved: ResolvedFeature, pinned: list[PlannedTask],
                 break
             if extra in allowed and extra not in roles:
                 roles.append(extra)
+                said.append(f"{tid}: role {extra!r} added ({pattern} needs {need})")
         out.append(PlannedTask(id=tid, title=scrub(t.title.strip()) or tid,
                                description=scrub(t.description), template=tpl_name,
                                pattern=pattern, roles=roles, depends_on=list(t.depends_on),
@@ -245,11 +260,15 @@ def repair_plan(resolved: ResolvedFeature, pinned: list[PlannedTask],
     known = taken
     for pt in out:
         deps = [renamed.get(d, d) for d in pt.depends_on]
+        said += [f"{pt.id}: dependency on unknown task {d!r} dropped" for d in deps
+                 if d not in known and d != pt.id]
         pt.depends_on = list(dict.fromkeys(d for d in deps if d in known and d != pt.id))
     graph = {t.id: list(t.depends_on) for t in [*pinned, *out]}
     while (cycle := find_cycle(graph)) is not None:  # drop the edge that closes the cycle
         a, b = cycle[-1], cycle[0]
         graph[a].remove(b)
+        said.append(f"{a}: dependency on {b!r} dropped (cycle "
+                    + " -> ".join([*cycle, cycle[0]]) + ")")
         for pt in out:
             if pt.id == a and b in pt.depends_on:
                 pt.depends_on.remove(b)
@@ -323,7 +342,10 @@ async def make_plan(resolved: ResolvedFeature, llm: StructuredChatModel, *, run_
     if not answer.tasks and not pinned:  # nothing to do is no plan: the goal as one task
         answer = fall_back("the supervisor planned no task", "the plan has no tasks",
                            answer.model_dump_json())
-    return repair_plan(resolved, pinned, answer.tasks), notes
+    changes: list[str] = []
+    plan = repair_plan(resolved, pinned, answer.tasks, changes)
+    notes += [f"plan repair: {c}" for c in changes]
+    return plan, notes
 
 
 def render_plan(tasks: list[PlannedTask]) -> str:

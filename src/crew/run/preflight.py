@@ -3,7 +3,8 @@ worktree exists (`crew validate FEATURE` runs the same): the repository (exactly
 repository's root, usable, its base a commit), the sandbox (settings and the backend available
 here), and the router config as the run will build it (`os.environ/` variables set, providers
 LiteLLM knows, replay scripts, router settings LiteLLM accepts, every alias the crew calls
-routable). Problems of all three are reported together, each at its file and line."""
+routable, the servers of `api_base` deployments reachable: crew.run.reach). Problems of all
+three are reported together, each at its file and line."""
 
 from __future__ import annotations
 
@@ -46,10 +47,26 @@ def preflight(resolved: ResolvedFeature, opts: RunOptions) -> Checked:
         problems += e.problems
     llm = build_llm(resolved, problems, budget=run_budget(
         resolved, opts.budget_usd, opts.budget_tokens, opts.budget_minutes, opts.shared_budget))
+    from crew.run.reach import unreachable_servers
+
+    if llm is not None and problems:
+        problems += unreachable_servers(resolved, _called_aliases(resolved))
+    elif llm is not None:
+        servers_up(resolved)  # the config is right, a server is down: its own exit code
     if problems:
         raise UserError("invalid", problems=problems)
     assert root is not None and base is not None and settings is not None
     return Checked(root, base, settings, sandbox, llm)
+
+
+def servers_up(resolved: ResolvedFeature) -> None:
+    """ModelServerUnreachable (exit 6) when a server the crew calls refuses connections
+    (crew.run.reach): before a run starts, or a resumed run reopens its worktree."""
+    from crew.run.reach import ModelServerUnreachable, unreachable_servers
+
+    down = unreachable_servers(resolved, _called_aliases(resolved))
+    if down:
+        raise ModelServerUnreachable("unreachable", problems=down)
 
 
 def _repo_problem(resolved: ResolvedFeature, override: Path | None, message: str,

@@ -397,6 +397,14 @@ def _shell_path(path: str) -> str:
     return shlex.quote(path)
 
 
+def _plan_section(state: RunState) -> list[str]:
+    """What re-asking and repairing the supervisor's plan changed (each role swapped, role
+    added, dependency dropped...): a repaired plan is never silent."""
+    if not state.plan_notes:
+        return []
+    return ["## Plan repairs", "", *(f"- {_cell(n)}" for n in state.plan_notes), ""]
+
+
 def render_report(state: RunState, plan: list[PlannedTask], ledger: Ledger, *,
                   limit_usd: float | None = None) -> str:
     """The Markdown report of a run (what `report.md` holds). `limit_usd`: the run's USD
@@ -412,6 +420,7 @@ def render_report(state: RunState, plan: list[PlannedTask], ledger: Ledger, *,
     lines.append("")
     lines += _tasks_section(state, plan, ledger)
     lines += _degraded_section(state, plan)
+    lines += _plan_section(state)
     lines += _gates_section(state)
     lines += _knowledge_section(state)
     lines += _safety_section(state)

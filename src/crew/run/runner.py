@@ -260,6 +260,7 @@ class RunSession:
             for d in degraded:
                 trace_degraded(d)
         self.state.degraded = degraded
+        self.state.plan_notes = list(notes)  # report.md lists them
         for n in notes:
             self.view.message(n)
             self.tracer.event("plan_repaired", "WARNING", {"detail": n})

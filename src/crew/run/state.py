@@ -146,6 +146,7 @@ class RunState(BaseModel):
     sandbox_limits: str = ""  # the limits commands ran under, as the report shows them
     host_changes: list[str] | None = None  # after the run: changes crew did not make
     degraded: list[Degraded] = Field(default_factory=list)  # the run plan's, if degraded
+    plan_notes: list[str] = Field(default_factory=list)  # what re-asks and repair changed
     cleanup: list[str] = Field(default_factory=list)  # what the end of the run removed or kept
     knowledge: KnowledgeOutcome | None = None  # what the run added to the repository's notes
 

@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from crew.errors import UserError
-from crew.spec.loader import Loaded, load_spec
+from crew.errors import Problem, UserError
+from crew.spec.loader import Loaded, SpecProblems, load_spec
 from crew.spec.models import ModelsConfig
 from crew.spec.yamlio import Loc, YamlDoc, read_text
 
@@ -59,10 +59,17 @@ def _resolve(entry: str, declared_in: Path, root: Path) -> Path:
 def load_models(path: Path) -> Loaded[ModelsConfig]:
     """Load, merge the includes of, and validate one LiteLLM proxy config file."""
     root = path.resolve()
-    first = load_spec(path, ModelsConfig)
+    try:
+        first = _load_one(path)
+    except SpecProblems as e:
+        if e.salvaged is not None and e.salvaged.spec.include:
+            raise SpecProblems(e.problems) from None  # without its includes: not the config
+        raise
     if not first.spec.include:
         return first
-    merged: dict[str, Any] = {k: v for k, v in first.doc.data.items() if k != "include"}
+    warnings = list(first.warnings)
+    merged: dict[str, Any] = {k: v for k, v in first.doc.data.items()
+                              if k != "include" and k in ModelsConfig.model_fields}
     origins = {k: [(first.doc, 0)] for k in merged}
     seen = {root}
     pending = [(entry, i, first) for i, entry in enumerate(first.spec.include)]
@@ -79,9 +86,10 @@ def load_models(path: Path) -> Loaded[ModelsConfig]:
         seen.add(target)
         if not read_text(target).strip():
             continue  # the proxy reads an empty file as {}
-        inc = load_spec(target, ModelsConfig)
+        inc = _load_one(target)
+        warnings += inc.warnings
         for key, value in inc.doc.data.items():
-            if key == "include":
+            if key == "include" or key not in ModelsConfig.model_fields:
                 continue
             base = merged.get(key)
             if isinstance(base, list) and isinstance(value, list):
@@ -97,4 +105,40 @@ def load_models(path: Path) -> Loaded[ModelsConfig]:
         spec = ModelsConfig.model_validate(merged)
     except ValueError as e:  # each file validated alone; only the merge itself can fail here
         raise doc.error(f"the merged config is invalid: {str(e).splitlines()[0]}") from None
-    return Loaded(spec, doc)
+    return Loaded(spec, doc, warnings)
+
+
+def _load_one(path: Path) -> Loaded[ModelsConfig]:
+    """One config file; a top-level section LiteLLM's proxy does not read (a newer proxy's,
+    or an example's `model_list_with_extra_headers`) is a warning, as the proxy ignores it
+    too, and it is left out."""
+    try:
+        return load_spec(path, ModelsConfig)
+    except SpecProblems as e:
+        unknown = [p for p in e.problems if _unknown_section(p)]
+        rest = [p for p in e.problems if not _unknown_section(p)]
+        if not unknown or e.salvaged is None:
+            raise
+        if rest:
+            raise SpecProblems(rest, e.salvaged) from None
+        loaded: Loaded[ModelsConfig] = e.salvaged
+        loaded.warnings += [
+            Problem(f"unknown top-level section {p.field!r}: LiteLLM's proxy ignores it, and "
+                    "so does crew", p.file, p.line, p.column, p.field, _section_hint(p.field))
+            for p in unknown]
+        return loaded
+
+
+def _section_hint(key: str | None) -> str | None:
+    """'did you mean ...' for a section: the nearest name, else the one it extends."""
+    from crew.spec.suggest import nearest
+
+    sections = [f for f in ModelsConfig.model_fields if f != "include"]
+    best = nearest(key or "", sections) or max(
+        (f for f in sections if (key or "").startswith(f)), key=len, default=None)
+    return f"did you mean {best!r}?" if best else None
+
+
+def _unknown_section(p: Problem) -> bool:
+    return bool(p.field) and "." not in (p.field or "") and "[" not in (p.field or "") and \
+        p.message.startswith("unknown field")

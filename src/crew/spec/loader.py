@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import copy
 import types
 import typing
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Generic, TypeVar
 
@@ -24,6 +25,7 @@ class Loaded(Generic[M]):
 
     spec: M
     doc: YamlDoc
+    warnings: list[Problem] = field(default_factory=list)  # reported, not refused
 
     @property
     def path(self) -> Path:
@@ -36,9 +38,21 @@ class Loaded(Generic[M]):
         return self.error(message, loc, hint=hint).problems[0]
 
 
+class SpecProblems(UserError):
+    """Every problem of one file's own schema, and what of the file is still usable
+    (`salvaged`: the file with the offending fields dropped, or None) so that the later
+    checks (references, tools, the repository...) still run and report theirs too. Nothing
+    runs on a salvaged spec: it only feeds checks whose problems join these."""
+
+    def __init__(self, problems: list[Problem], salvaged: Any = None) -> None:
+        self.salvaged = salvaged
+        super().__init__("invalid", problems=problems)
+
+
 def load_spec(path: Path, model: type[M], *, text: str | None = None) -> Loaded[M]:
     """Load and validate one file as `model` (`text`: its content, read before; reported as
-    `path`). Library kinds get `name` from the file stem."""
+    `path`). Library kinds get `name` from the file stem. Invalid: a SpecProblems with the
+    file's every schema problem and its salvaged remainder."""
     doc = load_yaml(path, text=text)
     data = dict(doc.data)
     found: list[Problem] = []  # every problem of the file, reported together
@@ -52,13 +66,52 @@ def load_spec(path: Path, model: type[M], *, text: str | None = None) -> Loaded[
             found += doc.error(f"name {name!r} differs from the file name {path.stem!r}",
                                ("name",), hint=f"rename the file to {name}.yaml or the name "
                                f"to {path.stem!r}").problems
+    spec: M | None = None
     try:
         spec = model.model_validate(data)
     except ValidationError as e:
         found += problems_of(e, doc, model)
+        spec = _salvage(model, data, e)
     if found:
-        raise UserError("invalid", problems=found)
+        raise SpecProblems(found, Loaded(spec, doc) if spec is not None else None)
+    assert spec is not None
     return Loaded(spec, doc)
+
+
+def _salvage(model: type[M], data: dict[str, Any], err: ValidationError,
+             rounds: int = 4) -> M | None:
+    """`data` valid as `model` once every field pydantic refused (or the part missing a
+    required field) is dropped, defaults taking their place; None when that is not enough
+    (the file's own required field is wrong or missing)."""
+    data = copy.deepcopy(data)
+    for _ in range(rounds):
+        for e in err.errors(include_url=False):
+            loc = _split_loc(model, e["loc"])[0]
+            if not _drop(data, loc[:-1] if e["type"] == "missing" else loc):
+                return None  # a required field of the file itself
+        try:
+            return model.model_validate(data)
+        except ValidationError as again:
+            err = again
+    return None
+
+
+def _drop(data: Any, loc: Loc) -> bool:
+    """Remove the value at `loc` (a refused list item: its whole list, so that the positions
+    later checks report stay those of the file). False: nothing left to drop."""
+    while loc and isinstance(loc[-1], int):
+        loc = loc[:-1]
+    if not loc:
+        return False
+    node = data
+    for part in loc[:-1]:
+        try:
+            node = node[part]
+        except (KeyError, IndexError, TypeError):
+            return True  # an earlier drop removed it already
+    if isinstance(node, dict) and loc[-1] in node:
+        del node[loc[-1]]
+    return True
 
 
 def _is_library_kind(model: type[BaseModel]) -> bool:

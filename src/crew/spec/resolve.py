@@ -14,7 +14,7 @@ from crew.errors import Problem, UserError
 from crew.spec.catalog import known_pattern_kinds, known_tool_names
 from crew.spec.library import Library
 from crew.spec.litellm_config import load_models
-from crew.spec.loader import Loaded, load_spec
+from crew.spec.loader import Loaded, SpecProblems, load_spec
 from crew.spec.models import (
     KIND_DIRS,
     CrewSpec,
@@ -84,15 +84,18 @@ class Collector:
         self.warnings.append(p)
 
     def load(self, fn: Any, *args: Any) -> Any:
+        """fn(*args); its problems collected, and what of an invalid file is still usable
+        returned so that the checks after it report their problems too."""
         try:
             return fn(*args)
         except UserError as e:
             self.problems.extend(e.problems)
-            return None
+            return e.salvaged if isinstance(e, SpecProblems) else None
 
-    def raise_if_any(self) -> None:
+    def raise_if_any(self, salvaged: Any = None) -> None:
+        """One error listing every problem (`salvaged`: what later checks may still use)."""
         if self.problems:
-            raise UserError("invalid", problems=self.problems)
+            raise SpecProblems(self.problems, salvaged)
 
 
 def _ref(c: Collector, lib: Library, kind: str, name: str, owner: Loaded[Any],
@@ -128,6 +131,7 @@ def check_models(models: ModelsConfig, owner: Loaded[Any], prefix: tuple[str, ..
     aliases = models.aliases()
     rs = models.router_settings
     _check_router_numbers(rs, owner, prefix, c)
+    _recommend_schema(models, owner, prefix, c)
     for key in ("fallbacks", "context_window_fallbacks", "content_policy_fallbacks"):
         entries = rs.get(key)
         if entries is None:
@@ -151,6 +155,28 @@ def check_models(models: ModelsConfig, owner: Loaded[Any], prefix: tuple[str, ..
                         c.add(owner.problem(
                             f"{key} names model alias {name!r}, which no model_list entry has",
                             (*loc, i), hint=did_you_mean(name, aliases).strip(" ()") or None))
+
+
+def _recommend_schema(models: ModelsConfig, owner: Loaded[Any], prefix: tuple[str, ...],
+                      c: Collector) -> None:
+    """A warning per deployment served at an `api_base` (a local or self-hosted server) that
+    does not say whether it takes `response_format`: LiteLLM cannot tell for such a model,
+    so every plan and verdict would go through prompt instructions and repairs silently."""
+    for i, d in enumerate(models.model_list):
+        params = d.litellm_params.model_dump()
+        info = getattr(d, "model_info", None) or {}
+        if not (params.get("api_base") or params.get("base_url")) or str(
+                params.get("model", "")).startswith("replay/"):
+            continue
+        if isinstance(info, dict) and "supports_response_schema" in info:
+            continue
+        c.warn(owner.problem(
+            f"alias {d.model_name!r} is served at an api_base without "
+            "model_info.supports_response_schema: plans and verdicts cannot use structured "
+            "output and may degrade", (*prefix, "model_list", i),
+            hint="add `model_info: {supports_response_schema: true}` if the server enforces "
+            "a JSON schema (Ollama >= 0.5, vLLM, llama.cpp), or `false` to keep prompt "
+            "instructions and silence this"))
 
 
 # Router settings that are counts (int) or durations in seconds (number); LiteLLM reads them
@@ -300,6 +326,7 @@ def _models_file(owner: Loaded[Any], loc: tuple[str, ...], rel: str,
     loaded: Loaded[ModelsConfig] | None = c.load(load_models, path)
     if loaded is None:
         return None
+    c.warnings += loaded.warnings
     check_models(loaded.spec, loaded, (), c)
     return Models(loaded.spec, path.parent, loaded.doc, ())
 
@@ -321,9 +348,12 @@ def resolve_feature(path: Path, *, models_override: Path | None = None,
     `kinds` checks plugin kinds' params and engines too (crew.patterns.checks). `text`: the
     feature's content when it comes from elsewhere (a run's frozen copy); relative paths
     still resolve beside `path`."""
-    feature = load_spec(path, FeatureSpec, text=text)
-    lib = Library.beside(path)
     c = Collector()
+    feature: Loaded[FeatureSpec] | None = c.load(lambda: load_spec(path, FeatureSpec, text=text))
+    if feature is None:
+        c.raise_if_any()
+        raise AssertionError("unreachable")
+    lib = Library.beside(path)
     spec = feature.spec
     crew_ref = spec.crew
     if crew_ref.endswith((".yaml", ".yml")):
@@ -357,8 +387,8 @@ def resolve_feature(path: Path, *, models_override: Path | None = None,
     check_tool_sections([crew, feature], c.add)
     _check_pinned_tasks(feature, crew.spec, lib, c)
     _check_task_patterns(resolved, kinds or BuiltinKinds(), c)
-    c.raise_if_any()
     resolved.warnings = c.warnings
+    c.raise_if_any(resolved if models else None)
     return resolved
 
 
@@ -366,6 +396,7 @@ def _load_models_path(path: Path, c: Collector) -> Models | None:
     if not path.is_file():
         raise UserError("router config not found", file=str(path), hint="check --models")
     loaded = load_models(path)
+    c.warnings += loaded.warnings
     check_models(loaded.spec, loaded, (), c)
     return Models(loaded.spec, path.parent, loaded.doc, ())
 

@@ -1,4 +1,4 @@
-"""`crew validate`: any kind of file, detected from its folder, name or keys."""
+"""`crew validate`: any kind of file, detected from its content (`--kind` overrides it)."""
 
 from __future__ import annotations
 
@@ -22,41 +22,47 @@ from crew.spec.resolve import (
     crew_models,
     resolve_feature,
 )
+from crew.spec.suggest import nearest
 from crew.spec.tooling import check_tool_sections
 from crew.spec.yamlio import load_yaml, resolved
 
 _DIR_KINDS = {d: k for k, d in KIND_DIRS.items()}
-# Distinctive keys, most specific first.
-_KEY_HINTS: list[tuple[str, str]] = [
-    ("model_list", "models"),
-    ("variants", "suite"),
-    ("instructions", "role"),
-    ("supervisor", "crew"),
-    ("kind", "pattern"),
-    ("goal", "feature"),
-    ("roles", "task"),
-    ("title", "feature"),
-]
 
 
-def detect_kind(path: Path) -> str:
-    """The kind of a spec file: from its folder (roles/...), its name, or its keys."""
-    parent = resolved(path).parent.name
-    if parent in _DIR_KINDS:
-        return _DIR_KINDS[parent]
-    stem = path.stem.lower()
-    if "feature" in stem:
-        return "feature"
-    if "suite" in stem:
-        return "suite"
-    if stem in ("litellm", "config", "router") or "models" in stem or "litellm" in stem:
-        return "models"
+@dataclass(frozen=True)
+class Detected:
+    """A file's kind and why crew thinks so (named in messages: `--kind` overrides it)."""
+
+    kind: str
+    reason: str
+
+
+def detect_kind(path: Path) -> Detected:
+    """The kind of a spec file from its content: the kind whose fields its top-level keys
+    match best (a near miss counts half, all required ones present and its folder, roles/...,
+    count extra); a tie goes to its name. The name alone never decides: `add-models-endpoint.yaml` may well be a feature."""
     doc = load_yaml(path)
-    for key, kind in _KEY_HINTS:
-        if key in doc.data:
-            return kind
-    raise UserError("cannot tell what kind of file this is", file=str(path), line=1,
-                    hint=f"pass --kind ({', '.join(KINDS)})")
+    keys = set(doc.data)
+    parent = resolved(path).parent.name
+    stem = path.stem.lower()
+
+    def score(kind: str) -> tuple[float, int, int]:
+        fields = KINDS[kind].model_fields
+        known = keys & set(fields)
+        typos = {k for k in keys - known if nearest(k, set(fields) - known)}
+        required = [n for n, f in fields.items() if f.is_required()]
+        complete = all(r in keys for r in required) and bool(known)
+        folder = int(_DIR_KINDS.get(parent) == kind)
+        return (len(known) + 0.5 * len(typos) - len(keys - known - typos) + folder
+                + (1.5 if complete else 0), folder + int(kind in stem), -list(KINDS).index(kind))
+
+    best = max(KINDS, key=score)
+    if not keys & set(KINDS[best].model_fields):
+        raise UserError("cannot tell what kind of file this is", file=str(path), line=1,
+                        hint=f"pass --kind ({', '.join(KINDS)})")
+    matched = sorted(keys & set(KINDS[best].model_fields))
+    shown = ", ".join(matched[:4]) + (", ..." if len(matched) > 4 else "")
+    return Detected(best, f"from its keys {shown}")
 
 
 @dataclass
@@ -73,7 +79,7 @@ def validate_path(path: Path, kind: str | None = None, *,
     plugin kinds' params and engines (crew.patterns.checks); raises one UserError. What a
     router config holds that crew keeps but does not use is listed in `notes`."""
     notes: list[str] = []
-    kind = kind or detect_kind(path)
+    kind = kind or detect_kind(path).kind
     if kind not in KINDS:
         raise UserError(f"unknown kind {kind!r}", hint=f"kinds: {', '.join(KINDS)}")
     if kind == "feature":
@@ -81,9 +87,13 @@ def validate_path(path: Path, kind: str | None = None, *,
         _note_ignored(resolved.models, notes)
         return Validated(kind, resolved.warnings, notes, resolved)
     c = Collector()
-    loaded: Loaded[Any] = (load_models(path) if kind == "models" else
-                           load_spec(path, KINDS[kind]))
+    loaded: Loaded[Any] | None = c.load(load_models if kind == "models" else
+                                        lambda p: load_spec(p, KINDS[kind]), path)
+    if loaded is None:
+        c.raise_if_any()
+        raise AssertionError("unreachable")
     spec = loaded.spec
+    c.warnings += loaded.warnings
     if isinstance(spec, RoleSpec):
         check_role(loaded, None, c)
     elif isinstance(spec, PatternSpec):

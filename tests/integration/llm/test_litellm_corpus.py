@@ -97,3 +97,19 @@ def test_real_config(name: str, capfd: pytest.CaptureFixture[str]) -> None:
                                           mock_response="pong"))
     assert completion.content == "pong"
     assert capfd.readouterr().out == ""  # set_verbose and litellm's debug prints: stderr only
+
+
+@pytest.mark.parametrize(("name", "section", "nearest"), [
+    ("repo/anthropic_custom_user_agent_config.yaml", "model_list_with_extra_headers",
+     "model_list"),
+    ("repo/builtin_mcp_config.yaml", "mcp_builtin_servers", "mcp_servers"),
+])
+def test_an_unknown_top_level_section_is_a_warning(name: str, section: str,
+                                                   nearest: str) -> None:
+    """The proxy ignores a section it does not read; crew warns (did you mean) and goes on
+    (issue 26). The configs also answer a mock call in test_real_config."""
+    done = validate_path(CORPUS / name)
+    assert done.kind == "models"
+    (warning,) = [w for w in done.warnings if w.field == section]
+    assert "unknown top-level section" in warning.message
+    assert warning.hint == f"did you mean {nearest!r}?" and warning.line is not None

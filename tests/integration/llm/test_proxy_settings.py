@@ -91,3 +91,41 @@ def test_callbacks_are_not_installed(tmp_path: Path) -> None:
     lt = load_litellm()
     llm_for(tmp_path, "litellm_settings: {success_callback: [langfuse], callbacks: [otel]}\n")
     assert "langfuse" not in lt.success_callback and "otel" not in lt.callbacks
+
+
+def test_set_verbose_works_without_redis(tmp_path: Path) -> None:
+    """redis is optional (crew[cache]); litellm._redis imports it (issue 26)."""
+    import subprocess
+    import sys
+
+    f = tmp_path / "models.yaml"
+    f.write_text(BASE + "litellm_settings: {set_verbose: true}\n")
+    child = (
+        "import sys, asyncio\n"
+        "sys.modules['redis'] = None  # as on a machine without the redis package\n"
+        "from crew.llm import LLM\n"
+        f"llm = LLM.from_file({str(f)!r})\n"
+        "c = asyncio.run(llm.complete('smart', [{'role': 'user', 'content': 'hi'}], "
+        "mock_response='pong'))\n"
+        "sys.exit(0 if c.content == 'pong' else 3)\n")
+    proc = subprocess.run([sys.executable, "-c", child], capture_output=True, text=True,
+                          timeout=120, env={**os.environ, "LITELLM_LOCAL_MODEL_COST_MAP": "True"})
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout == "" and "LiteLLM" in proc.stderr
+
+
+def test_the_cache_extra_installs_what_a_disk_cache_needs(tmp_path: Path) -> None:
+    """`pip install 'crew[cache]'`, the fix crew prints for a disk cache, installs diskcache;
+    with it the disk cache answers a repeated call."""
+    import tomllib
+
+    project = tomllib.loads((Path(__file__).parents[3] / "pyproject.toml").read_text())
+    extra = project["project"]["optional-dependencies"]["cache"]
+    assert any(req.startswith("diskcache") for req in extra), extra
+    pytest.importorskip("diskcache")
+    llm = llm_for(tmp_path, "litellm_settings:\n  cache: true\n  cache_params: {type: disk, "
+                            f"disk_cache_dir: {str(tmp_path / 'cache')!r}}}\n")
+    first = asyncio.run(llm.complete("smart", HI, mock_response="cached answer"))
+    second = asyncio.run(llm.complete("smart", HI, mock_response="cached answer"))
+    assert first.content == second.content == "cached answer"
+    assert any((tmp_path / "cache").iterdir())

@@ -73,7 +73,9 @@ async def test_still_bad_after_the_re_ask_is_repaired(feature: Path) -> None:
            {"id": "b", "title": "B again", "pattern": "single", "roles": ["tester"]}]
     resolved, llm = _llm(feature, [_plan(*bad), _plan(*bad, purpose="plan-fix")])
     plan, notes = await make_plan(resolved, llm, run_id="r1", repo_text="")
-    assert "repaired" in notes[-1]
+    assert any(n.startswith("plan repaired: ") for n in notes)
+    assert "plan repair: a: role 'codr' → 'coder'" in notes  # and what it changed
+    assert "plan repair: a: pattern 'reviewloop' → 'review_loop'" in notes
     ids = [t.id for t in plan]
     assert len(ids) == len(set(ids)) == 4
     a = plan[1]
@@ -120,3 +122,27 @@ def test_repair_breaks_every_cycle(feature: Path) -> None:
            for t in plan]
     assert check_plan(resolved, [], out) == []
     assert sum(len(t.depends_on) for t in plan) == 2
+
+
+def test_repair_says_what_it_changed_and_the_report_lists_it(feature: Path) -> None:
+    """A role swapped for its nearest name, a role added for the pattern's minimum, a cycle
+    edge dropped: each is a line of report.md (issue 26: plan repair was silent)."""
+    from crew.llm.ledger import Ledger
+    from crew.run.report import render_report
+    from crew.run.state import RunState
+
+    (feature.parent / "replay.yaml").write_text("answers: []\n")
+    resolved = resolve_feature(feature)
+    tasks = [PlanTaskOut(id="a", title="A", pattern="review_loop", roles=["codr"],
+                         depends_on=["b"]),
+             PlanTaskOut(id="b", title="B", pattern="single", roles=["coder"],
+                         depends_on=["a"])]
+    changes: list[str] = []
+    repair_plan(resolved, [], tasks, changes)
+    assert "a: role 'codr' → 'coder'" in changes
+    assert any(c.startswith("a: role 'reviewer' added") for c in changes), changes
+    assert any("dependency on" in c and "dropped (cycle" in c for c in changes), changes
+    state = RunState(run_id="r", feature_path=str(feature), feature_title="t", repo=".",
+                     plan_notes=[f"plan repair: {c}" for c in changes])
+    report = render_report(state, [], Ledger())
+    assert "## Plan repairs" in report and "role 'codr' → 'coder'" in report

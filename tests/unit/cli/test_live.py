@@ -108,7 +108,7 @@ def test_live_view_in_a_real_live_display_and_runner_status_wins() -> None:
     tracer.close()  # closes the view too
     screen = ANSI.sub("", out.getvalue())
     assert "≠ impl" in screen and "– docs" in screen
-    assert "✘ gate: command=pytest -q exit_code=1" in screen
+    assert "✘ gate `pytest -q` failed (exit 1)" in screen
     assert "gates failed; starting fix round 1" in screen
     assert view._live is None
 

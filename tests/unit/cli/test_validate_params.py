@@ -66,7 +66,9 @@ def test_validate_rejects_bad_params_and_engine(tmp_path: Path) -> None:
     assert "Traceback" not in proc.stderr and "ok " not in proc.stdout
     for text in EXPECTED:
         assert text in proc.stderr, proc.stderr
-    assert proc.stderr.count("error: ") == 3
+    # the three spec problems, and (issue 26: every stage at once) the stub's closed port
+    assert proc.stderr.count("error: ") == 5
+    assert proc.stderr.count("the model server at http://127.0.0.1:9/v1 is unreachable") == 2
 
 
 def test_run_refuses_before_anything_exists(tmp_path: Path) -> None:

@@ -95,7 +95,9 @@ def test_classic_project(tmp_path: Path) -> None:
     assert resolved.crew.spec.defaults.pattern == "single"
 
     report = (out / "IMPORT_REPORT.md").read_text(encoding="utf-8")
-    assert report.strip() in proc.stdout
+    body, next_line = report.strip().rsplit("\n", 1)
+    assert body in proc.stdout and next_line == (
+        "Next: `crew validate feature.yaml`, then `crew run feature.yaml --plan-only`.")
     for unmapped in ("historian.allow_delegation", "historian.verbose", "writer.memory",
                      '"SerperDevTool"', "collect_changes.async_execution",
                      "write_notes.human_input"):

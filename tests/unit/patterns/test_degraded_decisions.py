@@ -70,7 +70,7 @@ async def test_unreadable_verdict_is_changes_requested_with_the_text_until_max_r
         ("verdict", "changes_requested")] * 2
 
 
-async def test_verdict_marker_decides_without_a_structured_ask(make_ctx: MakeCtx) -> None:
+async def test_verdict_marker_is_a_first_class_answer(make_ctx: MakeCtx) -> None:
     llm = ScriptedLLM([
         {"role": "coder", "content": "Done.", "repeat": True},
         {"role": "reviewer", "turn": 1, "content": "CHANGES REQUESTED\n- add a test for x"},
@@ -79,10 +79,21 @@ async def test_verdict_marker_decides_without_a_structured_ask(make_ctx: MakeCtx
     res = await ReviewLoop().run(make_ctx(llm, ["coder", "reviewer"], {"max_rounds": 3}))
     llm.assert_complete()
     assert res.outcome is Outcome.DONE and res.rounds == 2
-    assert kinds(res) == [(DecisionKind.VERDICT, DegradedReason.READ_FROM_TEXT)] * 2
+    assert kinds(res) == []  # the marker the reviewer role asks for is an answer, not degraded
     assert not [c for c in llm.calls if c.context.purpose == "verdict"]
     second_author = [c for c in llm.calls if c.context.role == "coder"][1]
     assert "add a test for x" in second_author.messages[-1]["content"]
+
+
+def test_the_reviewer_role_and_the_verdict_ask_agree() -> None:
+    """The reviewer's instructions and the pattern's ask name the same answer (issue 26)."""
+    from crew.patterns.review_loop import VERDICT_NOTE
+    from crew.spec.library import Library
+
+    role = Library([]).load("role", "reviewer").spec.instructions
+    for marker in ("APPROVED", "CHANGES REQUESTED"):
+        assert marker in role and marker in VERDICT_NOTE
+    assert "Start your verdict with APPROVED or CHANGES REQUESTED" in VERDICT_NOTE
 
 
 async def test_judge_that_cannot_decide_is_no_decision_keeping_the_proposals(
@@ -244,7 +255,9 @@ async def test_degraded_decisions_survive_a_resume(make_ctx: MakeCtx) -> None:
 
     states: list[dict[str, Any]] = []
     first = ScriptedLLM([{"role": "coder", "content": "Draft.", "repeat": True},
-                         {"role": "reviewer", "turn": 1, "content": "CHANGES REQUESTED: fix x"},
+                         {"role": "reviewer", "turn": 1, "purpose": "review", "content": PROSE},
+                         {"role": "reviewer", "turn": 1, "purpose": "verdict", "repeat": True,
+                          "content": "CHANGES REQUESTED: fix x"},  # the re-ask's marker
                          {"role": "reviewer", "turn": 2, "error": "server"}])
     with pytest.raises(ProviderError):  # the provider dies in round 2
         await ReviewLoop().run(make_ctx(first, ["coder", "reviewer"],
