@@ -20,8 +20,9 @@ goal: |
 repo: @REPO@# the git repository to work on, relative to this file
 crew: software-team      # the built-in crew: supervisor, coder, tester, reviewer, ...
 models: models.yaml      # LiteLLM router config with the aliases `smart` and `fast`
+test_command: @TEST@   # what the agents' run_tests runs (@SOURCE@)
 acceptance:              # commands that must pass in the sandbox at the end
-  - run: pytest -q
+  - run: @TEST@
 budget: {usd: 3.00, tokens: 500000, minutes: 30}
 """
 
@@ -68,12 +69,34 @@ def repo_for(directory: Path) -> str:
     return Path(os.path.relpath(root, target)).as_posix()
 
 
+def with_test_command(feature: str, repo: Path) -> str:
+    """The feature template with the repository's test command (AGENTS.md's or detected from
+    its files; an active virtualenv is not written in: its path is this machine's)."""
+    from crew.run.testcmd import DEFAULT_TEST_COMMAND, detect_test_command, named_in_conventions
+
+    found = (named_in_conventions(repo) or detect_test_command(repo, env={})) \
+        if repo.is_dir() else None
+    test, source = found or (DEFAULT_TEST_COMMAND, "")
+    source = f"found in {source}" if source else "nothing detected: the default"
+    return feature.replace("@TEST@", _yaml_scalar(test)).replace("@SOURCE@", source)
+
+
+def _yaml_scalar(text: str) -> str:
+    """`text` as a YAML scalar on one line (quoted when plain style would change it)."""
+    import yaml
+
+    plain = yaml.safe_dump(text, default_flow_style=True, width=10_000).strip()
+    plain = plain.removesuffix("...").strip()
+    return plain if "\n" not in plain else json.dumps(text)
+
+
 def scaffold(directory: Path, *, force: bool = False) -> list[Path]:
     if directory.exists() and not directory.is_dir():
         raise UserError("not a directory", file=str(directory))
     repo = repo_for(directory)
     shown = repo if re.fullmatch(r"[\w./-]+", repo) else json.dumps(repo)
     feature = FEATURE.replace("@REPO@", shown + " " * max(1, 19 - len(shown)))
+    feature = with_test_command(feature, directory / repo)
     files = {directory / "feature.yaml": feature, directory / "models.yaml": MODELS}
     existing = [p for p in files if p.exists()]
     if existing and not force:

@@ -274,13 +274,18 @@ class CrewWorkbench(Workbench):
     infrastructure failure is kept in `errors` (the client refuses to call the model again)."""
 
     def __init__(self, registry: ToolRegistry, workdir: Path, context: CallContext, *,
-                 sandbox: SandboxBackend | None = None, errors: ErrorBox | None = None) -> None:
+                 sandbox: SandboxBackend | None = None, errors: ErrorBox | None = None,
+                 test_command: str | None = None) -> None:
         self.registry = registry
         self.errors = errors or ErrorBox()
+        # the crew's `protected:` list, as the sandbox masks it (crew's Agent does the same)
+        protected = tuple(getattr(sandbox, "protected", DEFAULT_PROTECTED))
         self.tool_ctx = ToolContext(workspace=workdir, sandbox=sandbox,
-                                    paths=PathPolicy(Path(workdir).resolve(), DEFAULT_PROTECTED),
+                                    paths=PathPolicy(Path(workdir).resolve(), protected),
                                     call=context,
                                     command_timeout=command_timeout(sandbox))
+        if test_command:
+            self.tool_ctx.test_command = test_command
         self.calls = 0
 
     async def list_tools(self) -> list[ToolSchema]:

@@ -103,7 +103,8 @@ class AutogenTurns:
         client = CrewChatCompletionClient(
             ctx.llm, alias or spec.model, call, params=call_params(ctx, role, temperature),
             schema=schema, errors=errors, turn_offset=done if turn is None else turn - 1)
-        bench = (CrewWorkbench(tools, workdir, call, sandbox=ctx.sandbox, errors=errors)
+        bench = (CrewWorkbench(tools, workdir, call, sandbox=ctx.sandbox, errors=errors,
+                               test_command=ctx.test_command)
                  if tools is not None and workdir is not None else None)
         system = [m for m in msgs[:1] if m.get("role") == "system"]
         rest = msgs[len(system):]

@@ -433,7 +433,8 @@ def tool_classes(crewai_tools: ModuleType) -> type[Any]:
 
 
 def crewai_tools(crewai: ModuleType, role_tools: list[str], workdir: Path, call: CallContext,
-                 bridge: Bridge, sandbox: Any = None) -> list[Any]:
+                 bridge: Bridge, sandbox: Any = None, test_command: str | None = None
+                 ) -> list[Any]:
     """crew's tools for a role, confined to `workdir` (and the sandbox), as CrewAI tools."""
     from crew.tools.base import ToolContext
     from crew.tools.paths import DEFAULT_PROTECTED, PathPolicy
@@ -448,6 +449,8 @@ def crewai_tools(crewai: ModuleType, role_tools: list[str], workdir: Path, call:
                                getattr(sandbox, "protected", DEFAULT_PROTECTED))),
                            call=call,
                            command_timeout=command_timeout(sandbox))
+    if test_command:
+        tool_ctx.test_command = test_command
     cls = tool_classes(importlib.import_module("crewai.tools"))
     ids = itertools.count(1)
     out = []

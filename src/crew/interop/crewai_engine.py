@@ -60,7 +60,8 @@ class _Kickoff:
                                      params=call_params(ctx, role, temperature), own_text=own,
                                      first_turn=first_turn)
         self.stats[role] = llm.stats
-        kit = (crewai_tools(self.crewai, spec.tools, workdir, call, self.bridge, ctx.sandbox)
+        kit = (crewai_tools(self.crewai, spec.tools, workdir, call, self.bridge, ctx.sandbox,
+                            ctx.test_command)
                if workdir is not None else [])
         return self.crewai.Agent(
             role=spec.title, goal=spec.goal.strip(), backstory=spec.instructions.strip(),

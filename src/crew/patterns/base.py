@@ -88,6 +88,7 @@ class PatternContext:
     turns: MemberTurns = field(default=NATIVE_TURNS)  # how members take turns (the engine)
     turn_store: TurnStore | None = None  # turn-level resume: completed turns are never redone
     conventions: str | None = None  # the repo's AGENTS.md/CONTRIBUTING.md section (every role)
+    test_command: str | None = None  # what run_tests runs (None: the Agent's default)
     _seen: dict[str, int] = field(default_factory=dict, repr=False)
 
     def role(self, name: str) -> RoleSpec:
@@ -121,6 +122,8 @@ class PatternContext:
 
         spec = self.role(role)
         kw.setdefault("conventions", self.conventions)
+        if self.test_command:
+            kw.setdefault("test_command", self.test_command)
         if workdir is None:
             return Agent(spec, self.llm, tools=[], **kw)
         return Agent(spec, self.llm, workspace=workdir, sandbox=self.sandbox, **kw)

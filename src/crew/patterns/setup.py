@@ -36,12 +36,13 @@ def pattern_context(
     turn_store: TurnStore | None = None,
     turns: MemberTurns | None = None,
     conventions: str | None = None,
+    test_command: str | None = None,
 ) -> PatternContext:
     """The context a pattern runs `task` in: the task's params merged over the template's, the
     template's termination (or `termination`), a copy of the saved pattern `state`. `turns`
     (how members take turns) is the template engine's, set by `PatternRegistry.run`; tests may
     pass a fake. `conventions` (crew.tools.conventions.read_conventions) heads every role's
-    system message."""
+    system message; `test_command` is what the agents' run_tests runs."""
     if template is not None:
         task = replace(task, params=merge_params(template, task.params))
     return PatternContext(
@@ -49,7 +50,7 @@ def pattern_context(
         sandbox=sandbox, dependencies=dependencies,
         termination=termination or (template.termination if template else None),
         state=dict(state or {}), checkpoint=checkpoint, turn_store=turn_store,
-        turns=turns or NATIVE_TURNS, conventions=conventions)
+        turns=turns or NATIVE_TURNS, conventions=conventions, test_command=test_command)
 
 
 def context_for_task(

@@ -246,6 +246,7 @@ def _check_saved_plan(resolved: ResolvedFeature, d: Path) -> None:
 def _drive(resolved: ResolvedFeature, state: RunState, d: Path, opts: RunOptions,
            sandbox: Any, before: hostcheck.Snapshot, *, fresh: bool,
            llm: Any = None) -> RunOutcome:
+    from crew.run.testcmd import choose_test_command
     from crew.workspace.worktrees import Workspace
 
     spec = resolved.feature.spec
@@ -267,6 +268,7 @@ def _drive(resolved: ResolvedFeature, state: RunState, d: Path, opts: RunOptions
     state.sandbox_used = sandbox.name
     state.sandbox_limits = describe_limits(sandbox)
     llm = llm or _llm(resolved, state, d, opts.shared_budget)
+    test_command = choose_test_command(resolved, ws.root).command
     files = RunFiles(d)
     try:
         with _tracer(resolved, state, d, opts) as tracer:
@@ -278,7 +280,7 @@ def _drive(resolved: ResolvedFeature, state: RunState, d: Path, opts: RunOptions
                                  view=opts.view or _NoView(),
                                  plan=None if fresh else load_plan(d), plan_only=opts.plan_only,
                                  approve=opts.approve, turns=files.turns,
-                                 writer=files.writer)
+                                 writer=files.writer, test_command=test_command)
             # ledger.jsonl gets one line per call; state.json is written off the loop
             llm.ledger.listeners.append(lambda e: files.on_call(e, session.checkpoint))
             with use_tracer(tracer):

@@ -40,6 +40,7 @@ from crew.run.state import (
     save_plan,
     write_atomic,
 )
+from crew.run.testcmd import with_test_command
 from crew.textsafe import safe_text
 from crew.tools.conventions import read_conventions
 from crew.tools.paths import DEFAULT_PROTECTED
@@ -97,6 +98,7 @@ class RunSession:
     turns: TurnJournal | None = None  # turns.jsonl (opened from run_dir when not given)
     writer: StateWriter | None = None  # None: state.json is written synchronously
     conventions: str | None = None  # AGENTS.md + crew's notes on the repo, read at the start
+    test_command: str | None = None  # what run_tests runs; every role is told it
     _budget_out: bool = False  # a task ended on the budget: start nothing new
     _stopped_by: str | None = None  # why running tasks were cancelled (a sibling stopped)
     _session_start: float = field(default_factory=time.monotonic)
@@ -213,6 +215,8 @@ class RunSession:
         self.conventions = join_sections(  # AGENTS.md, then crew's notes on this repository
             await asyncio.to_thread(read_conventions, self.workspace.path, self._protected()),
             await asyncio.to_thread(read_for_prompt, self))
+        if self.test_command:
+            self.conventions = with_test_command(self.conventions, self.test_command)
         if self.plan is None:
             self.state.status = "planning"
             self.checkpoint()
@@ -376,7 +380,7 @@ class RunSession:
             template=template, workspace=self.workspace, sandbox=self.sandbox,
             dependencies=self._dep_summaries(t), state=self._pattern_state(t.id),
             checkpoint=self._pattern_checkpoint(t.id), turn_store=self.turns,
-            conventions=self.conventions)
+            conventions=self.conventions, test_command=self.test_command)
         with self.tracer.task(t.id, pattern=t.pattern, roles=t.roles) as obs:
             try:
                 result = await default_registry().run(template, ctx)

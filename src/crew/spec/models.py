@@ -370,6 +370,12 @@ class GateFixSettings(Strict):
                             "fails (0: none).")
 
 
+TEST_COMMAND_DOC = ("The project's test command (run_tests runs it; the roles are told it). "
+                    "Default: detected (pytest config, package.json, go.mod, Cargo.toml, "
+                    "Makefile) or AGENTS.md's `Test command:` line; a feature's wins over a "
+                    "crew's.")
+
+
 class CrewDefaults(Strict):
     pattern: str = "single"
     max_parallel: int = Field(default=3, ge=1, le=64)
@@ -397,6 +403,7 @@ class CrewSpec(Strict, ToolSection):
     sandbox: SandboxSpec | None = Field(default=None, description="Sandbox backend and limits.")
     setup: list[str] = Field(default_factory=list, description="Commands run once per worktree "
                              "in the sandbox before its first command (`uv sync`, `npm ci`).")
+    test_command: str | None = Field(default=None, min_length=1, description=TEST_COMMAND_DOC)
 
     _n = field_validator("name")(lambda v: v and _check_name(v))
 
@@ -471,6 +478,7 @@ class FeatureSpec(Strict, ToolSection):
     _k = field_validator("knowledge", mode="before")(lambda v: knowledge_of(v))
     sandbox: SandboxSpec | None = Field(default=None, description="Overrides the crew's.")
     setup: list[str] | None = Field(default=None, description="Replaces the crew's `setup:`.")
+    test_command: str | None = Field(default=None, min_length=1, description=TEST_COMMAND_DOC)
 
     @field_validator("acceptance", mode="before")
     @classmethod
