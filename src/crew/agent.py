@@ -53,6 +53,10 @@ ELIDED = "[old output elided ({chars} chars) to keep the context short; call the
 TRUNCATION_NOTE_CHARS = 40  # "[... N characters omitted ...]" added by the registry
 EMPTY_NUDGE = ("Your reply was empty. Continue the task: call a tool, or reply with your final "
                "answer.")
+# the task's change would be refused at commit (a protected path, a secret): told this many
+# times at most per agent run before its final answer stands (the commit then refuses it)
+COMMIT_REFUSED = "Your change cannot be committed:\n{problems}\nUndo that, then answer again."
+COMMIT_ASKS = 2
 UNREADABLE_CALL = ("Your tool call could not be read ({problem}). Call tools natively, or write "
                    'each call as <tool_call>{{"name": "...", "arguments": {{...}}}}</tool_call> '
                    "with valid JSON.")
@@ -169,6 +173,8 @@ class Agent:
         command_timeout: float | None = None,
         test_command: str = "python3 -m pytest -q",
         conventions: str | None = None,
+        commit_check: Callable[[], list[str]] | None = None,
+        diff_base: str | None = None,
     ) -> None:
         self.role = role
         self.conventions = conventions  # the repo's AGENTS.md section, first in the system
@@ -193,6 +199,8 @@ class Agent:
         self.command_timeout = (command_timeout if command_timeout is not None
                                 else sandbox_command_timeout(sandbox))
         self.test_command = test_command
+        self.commit_check = commit_check  # why the change would be refused at commit
+        self.diff_base = diff_base  # the task's base commit (git_diff's default)
 
     def initial_messages(self, task: str, repo_context: str | None = None) -> list[Message]:
         """[system: conventions, role], [user: context then task]: stable first, volatile last."""
@@ -257,6 +265,7 @@ class _Loop:
         self.turn_output: Message | None = None
         self.last_text: str | None = None  # the last assistant text seen
         self.nudged = False  # an empty or unreadable reply was answered once already
+        self.commit_asks = 0  # times told the change cannot be committed
         self.specs = agent.tools.specs()
         self.schema_tokens = agent.count_tokens(json.dumps(self.specs)) if self.specs else 0
         _, glue = system_prompt(agent.role, with_tools=len(agent.tools) > 0)
@@ -269,6 +278,7 @@ class _Loop:
             call=self.context,
             command_timeout=agent.command_timeout,
             test_command=agent.test_command,
+            diff_base=agent.diff_base,
             output_chars=agent.limits.tool_output_chars,
         )
 
@@ -318,6 +328,8 @@ class _Loop:
             if note is not None and not self.nudged:
                 await self._nudge(turn, completion, note)
                 return None
+            if note is None and await self._refused(turn, completion):
+                return None
             self.messages.append(self.turn_output)
             self.shown = len(self.messages)
             detail = "final answer" if note is None else "final answer (after a nudge)"
@@ -365,10 +377,24 @@ class _Loop:
                 **({"problem": parsed.problem} if parsed.problem else {})})
         return parsed.text if parsed.calls else content, parsed.calls, parsed.problem
 
-    async def _nudge(self, turn: int, completion: Completion, note: str) -> None:
+    async def _refused(self, turn: int, completion: Completion) -> bool:
+        """Before a final answer stands: tell the agent (at most COMMIT_ASKS times) what in
+        its change the commit would refuse, so it can undo it. True when told."""
+        if self.a.commit_check is None or self.commit_asks >= COMMIT_ASKS:
+            return False
+        problems = await asyncio.to_thread(self.a.commit_check)
+        if not problems:
+            return False
+        self.commit_asks += 1
+        await self._nudge(turn, completion, COMMIT_REFUSED.format(
+            problems="\n".join(f"- {p}" for p in problems)), once=False)
+        return True
+
+    async def _nudge(self, turn: int, completion: Completion, note: str,
+                     once: bool = True) -> None:
         """Answer an empty reply, or a call that could not be read, once with `note`. An empty
         reply is not kept (some providers refuse empty assistant messages)."""
-        self.nudged = True
+        self.nudged = self.nudged or once
         if (completion.content or "").strip():
             self.messages.append(self.turn_output or {})
         self.shown = len(self.messages)

@@ -11,6 +11,7 @@ import inspect
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol, runtime_checkable
 
@@ -33,6 +34,8 @@ if TYPE_CHECKING:
     from crew.tools.sandbox.base import SandboxBackend
     from crew.workspace.worktrees import Workspace
 
+# a role with one of these may change the worktree: told before it ends what a commit refuses
+WRITING_TOOLS = frozenset({"write_file", "edit_file", "run_command"})
 Checkpoint = Callable[[dict[str, Any]], Awaitable[None] | None]
 
 
@@ -126,6 +129,10 @@ class PatternContext:
             kw.setdefault("test_command", self.test_command)
         if workdir is None:
             return Agent(spec, self.llm, tools=[], **kw)
+        if self.workspace is not None:
+            kw.setdefault("diff_base", self.workspace.task_base(workdir))
+            if WRITING_TOOLS & set(spec.tools) or any(t.startswith("mcp:") for t in spec.tools):
+                kw.setdefault("commit_check", partial(self.workspace.commit_problems, workdir))
         return Agent(spec, self.llm, workspace=workdir, sandbox=self.sandbox, **kw)
 
     def turn_key(self, role: str, rnd: int, purpose: str = "", task_id: str | None = None

@@ -187,15 +187,19 @@ class ReviewLoop(BasePattern):
     async def _review(self, ctx: PatternContext, rec: Record, rnd: int, reviewer: str,
                       author_text: str, msgs: list[dict[str, Any]] | None,
                       workdir: Any) -> tuple[Verdict, list[dict[str, Any]]]:
+        files = ""
+        if workdir is not None and ctx.workspace is not None:
+            files = gitops.files_line(await gitops.changed_files(ctx.workspace, workdir))
         if msgs is None:
-            where = "Read the changes with your tools (git_diff). " if workdir else ""
+            where = (f"{files}Read the whole change with your tools (git_diff). "
+                     if workdir else "")
             task = (f"Review the author's work on this task.\n\n{ctx.task.prompt()}\n\n"
                     f"## Author's answer\n{author_text}\n\n{where}{VERDICT_NOTE}")
             added = task.replace(ctx.task.prompt(), "").replace(author_text, "")
             res = await run_agent(ctx, rec, rnd, reviewer, workdir, task=task, purpose="review",
                                   pattern_text=added)
         else:
-            note = f"The author revised:\n{author_text}\n\nReview again. {VERDICT_NOTE}"
+            note = f"The author revised:\n{author_text}\n\n{files}Review again. {VERDICT_NOTE}"
             res = await run_agent(ctx, rec, rnd, reviewer, workdir, purpose="review",
                                   pattern_text=note,
                                   messages=[*msgs, {"role": "user", "content": note}])

@@ -247,6 +247,7 @@ def _drive(resolved: ResolvedFeature, state: RunState, d: Path, opts: RunOptions
            sandbox: Any, before: hostcheck.Snapshot, *, fresh: bool,
            llm: Any = None) -> RunOutcome:
     from crew.run.testcmd import choose_test_command
+    from crew.tools.protect import commit_guard
     from crew.workspace.worktrees import Workspace
 
     spec = resolved.feature.spec
@@ -265,6 +266,8 @@ def _drive(resolved: ResolvedFeature, state: RunState, d: Path, opts: RunOptions
     state.branch, state.base = ws.branch, ws.base
     if fresh:  # on disk at once: a kill while planning leaves a run `crew resume` continues
         save_state(d, state)
+    ws.protected = commit_guard(tuple(getattr(sandbox, "protected", ())),
+                                resolved.tools.hooks)
     state.sandbox_used = sandbox.name
     state.sandbox_limits = describe_limits(sandbox)
     llm = llm or _llm(resolved, state, d, opts.shared_budget)

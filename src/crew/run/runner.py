@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from crew.errors import BudgetExceeded, CrewRuntimeError, InfrastructureError, UserError
-from crew.patterns.base import Outcome, TaskInfo
+from crew.patterns.base import Outcome, PatternResult, TaskInfo
 from crew.patterns.decisions import Degraded, trace_degraded
 from crew.patterns.registry import default_registry
 from crew.patterns.setup import pattern_context
@@ -44,6 +44,7 @@ from crew.run.testcmd import with_test_command
 from crew.textsafe import safe_text
 from crew.tools.conventions import read_conventions
 from crew.tools.paths import DEFAULT_PROTECTED
+from crew.workspace.secrets import CommitRefused
 
 if TYPE_CHECKING:
     from crew.llm import LLM
@@ -395,6 +396,9 @@ class RunSession:
                 self._set(t.id, "error", error=stopped.reason, finished_at=time.time())
                 await self.durable()
                 raise stopped from e
+            except CommitRefused as e:  # told to the agents, not undone: this task fails
+                result = PatternResult(kind=template.kind, outcome=Outcome.FAILED,
+                                       summary=str(e))
             status = OUTCOME_STATUS.get(result.outcome, "failed")
             commit = result.artifacts.commit
             if commit is None and status == "done":

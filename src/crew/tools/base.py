@@ -76,6 +76,7 @@ class ToolContext:
     call: CallContext = field(default_factory=CallContext)
     command_timeout: float = 300.0
     test_command: str = "python3 -m pytest -q"
+    diff_base: str | None = None  # the task's base commit: git_diff's default comparison
     env: dict[str, str] = field(default_factory=dict)  # extra env for sandboxed commands
     output_chars: int = 12_000  # cap on one tool result's text
 

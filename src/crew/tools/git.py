@@ -57,27 +57,33 @@ async def git_status(ctx: ToolContext, args: GitStatusArgs) -> str:
 class GitDiffArgs(BaseModel):
     model_config = ConfigDict(extra="forbid")
     path: str | None = Field(None, description="Limit to this file or directory.")
-    staged: bool = Field(False, description="Show staged changes instead of unstaged ones.")
+    staged: bool = Field(False, description="Only the staged changes (against HEAD).")
     base: str | None = Field(
-        None, description="Compare the working tree with this commit or branch instead."
+        None, description="Compare with this commit or branch instead of the task's start."
     )
     stat: bool = Field(False, description="Only a summary of changed files and line counts.")
 
 
 @tool(args=GitDiffArgs)
 async def git_diff(ctx: ToolContext, args: GitDiffArgs) -> str:
-    """Show changes as a unified diff: unstaged by default, staged, or against a base commit."""
-    cmd = ["diff", "--no-ext-diff", "--no-textconv"]
-    if args.stat:
-        cmd.append("--stat")
+    """Show the task's whole change as a unified diff: everything since the task started
+    (committed or not, new files included), or against a base commit, or only the staged."""
+    paths = [ctx.policy.relative(ctx.policy.resolve(args.path))] if args.path else []
     if args.staged:
-        cmd.append("--cached")
-    if args.base:
-        if args.base.startswith("-"):
-            raise ToolError(f"invalid base {args.base!r}")
-        cmd.append(args.base)
-    cmd.append("--")
-    if args.path:
-        cmd.append(ctx.policy.relative(ctx.policy.resolve(args.path)))
-    out = await git(ctx, *cmd)
-    return out.rstrip() or "(no changes)"
+        stat = ["--stat"] if args.stat else []
+        out = await git(ctx, "diff", "--no-ext-diff", "--no-textconv", "--cached", *stat, "--",
+                        *paths)
+        return out.rstrip() or "(no changes)"
+    base = args.base or ctx.diff_base or "HEAD"
+    if base.startswith("-"):
+        raise ToolError(f"invalid base {base!r}")
+    from crew.workspace.changes import full_diff
+    from crew.workspace.git import WorkspaceError
+
+    try:
+        out, hidden = await asyncio.to_thread(full_diff, ctx.policy.root, base, paths,
+                                              stat=args.stat, hidden=ctx.policy.protected_match)
+    except WorkspaceError as e:
+        raise ToolError(f"git diff failed: {str(e)[-800:]}") from None
+    note = f"\n(protected, not shown: {', '.join(hidden)})" if hidden else ""
+    return (out.rstrip() or "(no changes)") + note

@@ -9,6 +9,7 @@ write_file and edit_file) with the argument naming the path (default `path`).
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Sequence
 from fnmatch import fnmatchcase
 from pathlib import PurePosixPath
 from typing import Any
@@ -65,3 +66,22 @@ class ProtectHook(Hook):
                 return (f"{path} is protected (hook 'protect', pattern {pat!r}); "
                         "leave it unchanged and change other files instead")
         return None
+
+
+def commit_guard(protected: Sequence[str], hooks: Iterable[Any] = ()
+                 ) -> Callable[[str], str | None]:
+    """What a task's commit refuses, whatever wrote it (a tool, a command): a path the
+    sandbox's `protected` list covers, or one of a `protect` hook's `paths` (its HookSpecs
+    among `hooks`). Returns path -> the pattern that protects it, or None."""
+    from crew.tools.sandbox.masks import protected_match
+
+    globs = [pat for h in hooks if getattr(h, "name", None) == "protect"
+             for pat in ProtectSettings.model_validate(getattr(h, "settings", {})).paths]
+
+    def match(path: str) -> str | None:
+        found = protected_match(path, protected)
+        if found is not None:
+            return found
+        return next((f"protect: {pat}" for pat in globs if matches(path, pat)), None)
+
+    return match

@@ -81,3 +81,20 @@ async def diff_of(path: Path, rev: str, limit: int = 6000) -> str:
         return out
     half = limit // 2
     return f"{out[:half]}\n[... {len(out) - limit} characters omitted ...]\n{out[-half:]}"
+
+
+async def changed_files(ws: Workspace, path: Path) -> list[str]:
+    """Every file the task in the worktree at `path` changed since it started: committed or
+    not, new files included."""
+    from crew.workspace.changes import changed_paths
+
+    base = await asyncio.to_thread(ws.task_base, path)
+    return await asyncio.to_thread(changed_paths, path, base or "HEAD")
+
+
+def files_line(files: list[str], limit: int = 40) -> str:
+    """'Changed files: a, b (+N more).' for a prompt ('' when none)."""
+    if not files:
+        return "No file is changed yet. "
+    more = f" (+{len(files) - limit} more)" if len(files) > limit else ""
+    return f"Changed files: {', '.join(files[:limit])}{more}. "

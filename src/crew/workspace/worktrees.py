@@ -26,6 +26,7 @@ from pathlib import Path
 from crew.errors import UserError
 from crew.observability.redact import scrub
 from crew.textsafe import safe_text
+from crew.workspace.changes import ProtectedMatch, commit_problems, fork_point
 from crew.workspace.git import (
     NOISE_PATHSPECS,
     WorkspaceError,
@@ -55,9 +56,10 @@ from crew.workspace.naming import (
     feature_slug,
     role_identity,
 )
-from crew.workspace.secrets import SecretInDiff, refuse_secrets
+from crew.workspace.secrets import CommitRefused, SecretInDiff, refuse_secrets
 
 __all__ = [
+    "CommitRefused",
     "MergeConflict",
     "SecretInDiff",
     "TaskWorktree",
@@ -111,6 +113,9 @@ class Workspace:
         self.run_dir = root / ".crew" / "worktrees" / run_id
         self.path = self.run_dir / "integration"
         self._lock = threading.RLock()
+        # the run's protected paths (the crew's `protected:` list and the protect hook's):
+        # a task's change touching one is refused at commit (None: only secrets are checked)
+        self.protected: ProtectedMatch | None = None
 
     # ------------------------------------------------------------------ construction
 
@@ -245,7 +250,7 @@ class Workspace:
             run_git(wt, "add", "-A", "--", *NOISE_PATHSPECS)
             if run_git(wt, "diff", "--cached", "--quiet", check=False).ok:
                 return None
-            refuse_secrets(wt, task_id)
+            refuse_secrets(wt, task_id, self.protected)
             run_git(
                 wt, "commit", "--no-verify", "--quiet", "-m", message,
                 env=identity_env(*role_identity(role)),
@@ -253,6 +258,18 @@ class Workspace:
             sha = rev(wt, "HEAD")
         assert sha is not None
         return sha
+
+    def task_base(self, path: Path) -> str | None:
+        """The commit a task worktree started from (where it left the integration branch);
+        None for the integration worktree itself (its HEAD is the base)."""
+        if path.resolve() == self.path.resolve():
+            return None
+        return fork_point(path, self.branch)
+
+    def commit_problems(self, path: Path) -> list[str]:
+        """Why the change in the worktree at `path` would be refused at commit (empty: it
+        would not be): what an agent is told before it ends its turn."""
+        return commit_problems(path, self.protected)
 
     # ------------------------------------------------------------------ concurrent tasks
 

@@ -113,7 +113,8 @@ async def test_search_code(ws: Path, ripgrep: bool, monkeypatch: pytest.MonkeyPa
 
 
 async def test_git_status_and_diff(ws: Path) -> None:
-    assert (await run(ws, "git_diff")).output == "(no changes)"
+    # the untracked .env is protected: named, never shown
+    assert (await run(ws, "git_diff")).output == "(no changes)\n(protected, not shown: .env)"
     (ws / "app.py").write_text((ws / "app.py").read_text().replace("a + b", "b + a"))
     (ws / "notes.txt").write_text("x\n")
     status = await run(ws, "git_status")
@@ -121,14 +122,38 @@ async def test_git_status_and_diff(ws: Path) -> None:
     assert " M app.py" in status.output and "?? notes.txt" in status.output
     diff = await run(ws, "git_diff")
     assert "-    return a + b" in diff.output and "+    return b + a" in diff.output
+    assert "+++ b/notes.txt" in diff.output and "sk-planted" not in diff.output
     only = await run(ws, "git_diff", path="README.md")
     assert only.output == "(no changes)"
     stat = await run(ws, "git_diff", stat=True)
-    assert "app.py" in stat.output and "1 file changed" in stat.output
+    assert "app.py" in stat.output and "notes.txt" in stat.output
+    assert "2 files changed" in stat.output
     refused = await run(ws, "git_diff", path="../x")
     assert refused.is_error and "outside the workspace" in refused.output
     bad = await run(ws, "git_diff", base="--output=/tmp/pwned")
     assert bad.is_error and not Path("/tmp/pwned").exists()
+
+
+async def test_git_diff_shows_the_whole_change_since_the_task_base(ws: Path) -> None:
+    """Regression (issue 24): a reviewer's git_diff said "(no changes)" when the coder had
+    created files (untracked) or when the work was committed already."""
+    base = subprocess.run(["git", "-C", str(ws), "rev-parse", "HEAD"], capture_output=True,
+                          text=True, check=True).stdout.strip()
+    (ws / "committed.py").write_text("DONE = 1\n")
+    git = ["git", "-C", str(ws), "-c", "user.name=t", "-c", "user.email=t@t"]
+    subprocess.run([*git, "add", "committed.py"], check=True)
+    subprocess.run([*git, "commit", "-qm", "part one"], check=True)
+    (ws / "created.py").write_text("NEW = 2\n")
+    reg = ToolRegistry.builtin()
+    ctx = ToolContext(ws, diff_base=base)
+    out = await reg.invoke(ToolCall("c", "git_diff", "{}"), ctx)
+    assert "+++ b/created.py" in out.output and "+NEW = 2" in out.output
+    assert "+++ b/committed.py" in out.output and "+DONE = 1" in out.output
+    index = subprocess.run([*git, "status", "--porcelain"], capture_output=True, text=True,
+                           check=True).stdout
+    assert "?? created.py" in index  # the real index is untouched
+    staged = await reg.invoke(ToolCall("c", "git_diff", '{"staged": true}'), ctx)
+    assert staged.output == "(no changes)"
 
 
 async def test_git_tools_outside_a_repo(tmp_path: Path) -> None:
