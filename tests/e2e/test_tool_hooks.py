@@ -5,6 +5,7 @@ its globs. A hook's bad settings or unknown name is exit 2 before the run starts
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 
 from e2e_helpers import crew_env
@@ -82,3 +83,34 @@ def test_bad_hook_settings_and_names_are_exit_2(tmp_path: Path) -> None:
         assert "did you mean 'veto'" in res.stdout + res.stderr
         assert stub.requests == []
     assert not (tmp_path / "repo" / ".crew" / "runs").exists()
+
+
+def test_a_command_writing_a_protected_path_is_refused_at_commit_and_undone(
+        tmp_path: Path) -> None:
+    """Regression (issue 24): the protect hook vetoed write_file, but `run_command` wrote its
+    globs and the file was committed. Now the commit refuses it, the agent is told why,
+    removes it, and the run goes on."""
+    hooks = [{"name": "protect", "settings": {"paths": ["docs/**"]}}]
+    with StubServer() as stub:
+        feature = make_project(tmp_path, stub, tools=["run_command"], extra={"hooks": hooks})
+        stub.enqueue(StubReply.tool_call(("run_command", {"command": (
+                         "echo changed >> docs/notes.md && echo new > docs/extra.md && "
+                         "echo ok > notes.txt")})),
+                     StubReply.text("done"),
+                     StubReply.tool_call(("run_command", {"command": (
+                         "git show HEAD:docs/notes.md > docs/notes.md && rm docs/extra.md")})),
+                     StubReply.text("restored the docs"), model="worker")
+        res = run_crew("run", str(feature), "--no-trace")
+        assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
+        told = [m["content"] for m in stub.requests_for("worker")[2].body["messages"]
+                if m.get("role") == "user"][-1]
+    assert told.startswith("Your change cannot be committed:")
+    assert "docs/extra.md is protected ('protect: docs/**')" in told
+    assert "docs/notes.md is protected ('protect: docs/**')" in told
+    repo = tmp_path / "repo"
+    branch = subprocess.run(["git", "-C", str(repo), "branch", "--list", "crew/*",
+                             "--format=%(refname:short)"], capture_output=True, text=True,
+                            check=True).stdout.split()[0]
+    changed = subprocess.run(["git", "-C", str(repo), "diff", "--name-only", "main", branch],
+                             capture_output=True, text=True, check=True).stdout.split()
+    assert changed == ["notes.txt"]

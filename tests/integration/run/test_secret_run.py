@@ -72,16 +72,42 @@ def test_a_repeated_secret_is_redacted_everywhere(tmp_path: Path,
         "256 processes, timeout 600s, network off" in out.report
 
 
-def test_a_secret_written_by_a_command_blocks_the_commit(
+def test_a_secret_written_by_a_command_is_told_to_the_agent_who_removes_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Regression (issue 24): a secret in a task's change ended the whole run (SecretInDiff);
+    now the agent is told before its answer stands, removes it, and the run goes on."""
+    monkeypatch.setenv("OPENAI_API_KEY", SECRET)
+    feature = _setup(tmp_path, [
+        _call("run_command", command=f"printf 'K = \"%s\"\\n' {SECRET} > leak.py"),
+        {"content": "Done."},
+        _call("run_command", command="rm leak.py && echo 'K = None' > ok.py"),
+        {"content": "Removed it."},
+    ])
+    out = start_run(feature, RunOptions(sandbox="local", trace=False))
+    assert out.exit_code == 0, out.state.stop_reason
+    assert out.state.tasks["leak"].status == "done"
+    assert git(tmp_path / "repo", "show", f"{out.state.branch}:ok.py") == "K = None"
+    assert "leak.py" not in git(tmp_path / "repo", "ls-tree", "-r", "--name-only",
+                                out.state.branch)
+    turns = (out.run_dir / "turns.jsonl").read_text()
+    assert "Your change cannot be committed" in turns
+    assert "leak.py: the value of OPENAI_API_KEY" in turns
+    _assert_nowhere(tmp_path, out.run_dir)
+
+
+def test_a_secret_the_agent_keeps_fails_its_task_not_the_run(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("OPENAI_API_KEY", SECRET)
     feature = _setup(tmp_path, [
         _call("run_command", command=f"printf 'K = \"%s\"\\n' {SECRET} > leak.py"),
-        {"content": "Done."},
+        {"content": "Done."}, {"content": "Still done."}, {"content": "Really done."},
     ])
     out = start_run(feature, RunOptions(sandbox="local", trace=False))
-    assert out.exit_code == 1 and out.state.status == "error"
-    assert "refused to commit" in (out.state.stop_reason or "")
-    assert "leak.py: the value of OPENAI_API_KEY" in (out.state.stop_reason or "")
+    assert out.exit_code == 1 and out.state.status == "failed", out.state.stop_reason
+    task = out.state.tasks["leak"]
+    assert task.status == "failed"
+    assert "refused to commit" in task.summary
+    assert "leak.py: the value of OPENAI_API_KEY" in task.summary
     _assert_nowhere(tmp_path, out.run_dir)
