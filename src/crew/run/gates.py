@@ -40,10 +40,25 @@ async def run_gate(sandbox: SandboxBackend, workdir: Path, cmd: AcceptanceComman
                           output=f"{type(e).__name__}: {e}",
                           duration_s=time.monotonic() - started, attempt=attempt)
     output = (res.stdout + ("\n" + res.stderr if res.stderr.strip() else ""))
+    if res.exit_code in (126, 127) and not res.timed_out:
+        raise GateCommandNotRunnable(cmd.run, res.exit_code, _tail(output, 600))
     if res.timed_out:
         output += f"\n[timed out after {cmd.timeout}s]"
     return GateResult(name=name, command=cmd.run, exit_code=res.exit_code, passed=res.ok,
                       output=_tail(output), duration_s=res.duration_s, attempt=attempt)
+
+
+class GateCommandNotRunnable(InfrastructureError):
+    """A gate exited 126 (found, not executable) or 127 (not found): the machine lacks
+    something, which no code change fixes. The run stops resumable (status `error`, exit 1)
+    instead of paying a fix round; `crew resume` runs the gates again after the fix."""
+
+    def __init__(self, command: str, exit_code: int, output: str) -> None:
+        what = "was not found" if exit_code == 127 else "could not be executed"
+        super().__init__(
+            f"gate `{command}` exited {exit_code}: a program it runs {what} in the sandbox "
+            f"({output.strip() or 'no output'}); install it where the sandbox sees it or fix "
+            "the command, then `crew resume`")
 
 
 def fix_task(resolved: ResolvedFeature, failed: list[GateResult], n: int) -> PlannedTask:

@@ -45,6 +45,8 @@ def preflight(resolved: ResolvedFeature, opts: RunOptions) -> Checked:
         sandbox = select_backend(settings, opts, resolved, root)
     except UserError as e:
         problems += e.problems
+    if sandbox is not None and root is not None:
+        problems += check_programs(resolved, sandbox, root)
     llm = build_llm(resolved, problems, budget=run_budget(
         resolved, opts.budget_usd, opts.budget_tokens, opts.budget_minutes, opts.shared_budget))
     from crew.run.reach import unreachable_servers
@@ -67,6 +69,42 @@ def servers_up(resolved: ResolvedFeature) -> None:
     down = unreachable_servers(resolved, _called_aliases(resolved))
     if down:
         raise ModelServerUnreachable("unreachable", problems=down)
+
+
+def check_programs(resolved: ResolvedFeature, sandbox: Any, root: Path) -> list[Problem]:
+    """The acceptance gates' and the test command's programs, looked for inside `sandbox` in
+    the repository: a problem at the command's YAML field for each one missing. The default
+    test command (nothing configured or detected) is not checked."""
+    from crew.errors import CrewError
+    from crew.run.programs import find_missing, run_sync
+    from crew.run.testcmd import choose_test_command
+
+    feature = resolved.feature
+    where: dict[str, tuple[Any, tuple[str | int, ...] | None]] = {}
+    for i, gate in enumerate(feature.spec.acceptance):
+        where.setdefault(gate.run, (feature, ("acceptance", i, "run")))
+    chosen = choose_test_command(resolved, root)
+    if chosen.source != "default":
+        owner = {"feature": feature, "crew": resolved.crew}.get(chosen.source)
+        where.setdefault(chosen.command, (owner or str(root / chosen.source.rstrip("/")),
+                                          ("test_command",) if owner else None))
+    try:
+        missing = run_sync(find_missing(sandbox, root, list(where)))
+    except CrewError as e:
+        return [Problem(f"the {sandbox.name} sandbox could not run the programs check: {e}",
+                        field="sandbox", hint="see the sandbox's message; `crew validate` "
+                        "checks the sandbox the same way")]
+    problems = []
+    for m in missing:
+        owner, loc = where[m.command]
+        text, hint = m.describe(sandbox.name), m.hint()
+        if isinstance(owner, str):  # detected from a file: name it, and the key to set
+            problems.append(Problem(f"the test command detected from this file: {text}",
+                                    file=owner, field="test_command",
+                                    hint=hint + "; or set `test_command:` in the feature"))
+        else:
+            problems.append(owner.problem(text, loc, hint=hint))
+    return problems
 
 
 def _repo_problem(resolved: ResolvedFeature, override: Path | None, message: str,
