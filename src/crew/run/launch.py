@@ -266,8 +266,9 @@ def _drive(resolved: ResolvedFeature, state: RunState, d: Path, opts: RunOptions
     state.branch, state.base = ws.branch, ws.base
     if fresh:  # on disk at once: a kill while planning leaves a run `crew resume` continues
         save_state(d, state)
-    ws.protected = commit_guard(tuple(getattr(sandbox, "protected", ())),
-                                resolved.tools.hooks)
+    masks = tuple(getattr(sandbox, "protected", ()))
+    ws.protected = commit_guard(masks, resolved.tools.hooks)
+    ws.masked = commit_guard(masks)
     state.sandbox_used = sandbox.name
     state.sandbox_limits = describe_limits(sandbox)
     llm = llm or _llm(resolved, state, d, opts.shared_budget)

@@ -107,3 +107,14 @@ def added_secrets(diff: str) -> list[str]:
         elif line.startswith("+"):
             hits += [f"{path}: {what}" for what in find_secrets(line[1:])]
     return list(dict.fromkeys(hits))
+
+
+def skip_masked(wt: Path, masked: ProtectedMatch) -> list[str]:
+    """Mark the tracked files a sandbox masks (they read as empty inside) skip-worktree in the
+    worktree's index, so `git status` inside the sandbox does not show them as modified and
+    no commit stages the mask. Returns the paths marked."""
+    out = run_git(wt, "ls-files", "-z").out
+    paths = [p for p in out.split("\0") if p and masked(p) is not None]
+    if paths:
+        run_git(wt, "update-index", "--skip-worktree", "--", *paths)
+    return paths

@@ -26,7 +26,7 @@ from pathlib import Path
 from crew.errors import UserError
 from crew.observability.redact import scrub
 from crew.textsafe import safe_text
-from crew.workspace.changes import ProtectedMatch, commit_problems, fork_point
+from crew.workspace.changes import ProtectedMatch, commit_problems, fork_point, skip_masked
 from crew.workspace.git import (
     NOISE_PATHSPECS,
     WorkspaceError,
@@ -116,6 +116,8 @@ class Workspace:
         # the run's protected paths (the crew's `protected:` list and the protect hook's):
         # a task's change touching one is refused at commit (None: only secrets are checked)
         self.protected: ProtectedMatch | None = None
+        # the files a sandbox masks (read as empty inside): skip-worktree in task worktrees
+        self.masked: ProtectedMatch | None = None
 
     # ------------------------------------------------------------------ construction
 
@@ -285,6 +287,8 @@ class Workspace:
                 path.parent.mkdir(parents=True, exist_ok=True)
                 run_git(self.root, "worktree", "prune")
                 run_git(self.root, "worktree", "add", "-b", tb, str(path), self.branch)
+            if self.masked is not None:
+                skip_masked(path, self.masked)
         return TaskWorktree(task_id, tb, path)
 
     def merge_task(self, task_id: str, *, fast_forward: bool = False) -> str | MergeConflict:

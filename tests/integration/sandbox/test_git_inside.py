@@ -67,3 +67,32 @@ async def test_git_reads_work_and_writes_are_refused(
     assert "config=0" not in res.stdout
     assert _git(repo, "rev-parse", "HEAD").strip() == head
     assert _fingerprint(repo) == before  # refs, hooks, config, objects: all unchanged
+
+
+@pytest.mark.parametrize("name", ALL)
+async def test_a_masked_tracked_file_is_not_shown_as_modified(name: str, tmp_path: Path) -> None:
+    """Regression (issue 24): a tracked `.env` masked inside the sandbox showed as ` M .env` in
+    `git status` there (an agent would "restore" it, or a reviewer ask why)."""
+    from crew.tools.protect import commit_guard
+    from crew.tools.sandbox.masks import protected_patterns
+
+    sb = require_backend(name)
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    _git(repo, "init", "-q", "-b", "main")
+    (repo / "app").mkdir()
+    (repo / "app" / ".env").write_text("TOKEN=tracked-secret-value\n")
+    (repo / "main.py").write_text("X = 1\n")
+    _git(repo, "add", "-A")
+    _git(repo, "-c", "user.email=u@e.com", "-c", "user.name=u", "commit", "-qm", "init")
+    ws = Workspace.create(repo, "20261201-000000-abce", "masked")
+    ws.masked = commit_guard(protected_patterns(None))
+    wt = ws.task_worktree("t1").path
+    subprocess.run(["chmod", "-R", "a+rwX", str(tmp_path)], check=True)  # docker's uid
+    res = await sb.run("git status --porcelain; echo END; cat app/.env 2>/dev/null",
+                       workspace=wt, timeout=60)
+    assert res.stdout.split("END")[0].strip() == "", res.stdout + res.stderr
+    assert "tracked-secret-value" not in res.stdout
+    (wt / "main.py").write_text("X = 2\n")
+    assert ws.commit_task("t1", "change", "coder") is not None
+    assert _git(wt, "show", "--name-only", "--format=", "HEAD").split() == ["main.py"]
