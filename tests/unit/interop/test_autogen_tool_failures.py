@@ -42,3 +42,22 @@ async def test_the_workbench_keeps_the_error_and_the_client_stops(tmp_path: Path
     with pytest.raises(SandboxError):
         await client.create([UserMessage(content="go on", source="user")])
     assert llm.calls == []
+
+
+async def test_the_workbench_honours_the_crews_protected_list(tmp_path: Path) -> None:
+    """Regression (issue 24): the AutoGen workbench used the default protected list, so a
+    crew's `sandbox: protected: [secrets/*.json]` was readable through its tools."""
+    from types import SimpleNamespace
+
+    from crew.interop.autogen_client import CrewWorkbench
+
+    (tmp_path / "secrets").mkdir()
+    (tmp_path / "secrets" / "db.json").write_text('{"password": "hunter2"}')
+    sandbox = SimpleNamespace(protected=(".git", ".crew", "secrets/*.json"))
+    bench = CrewWorkbench(ToolRegistry.builtin().select(["read_file"]), tmp_path,
+                          CallContext(role="coder"), sandbox=sandbox,  # type: ignore[arg-type]
+                          test_command="npm test")
+    result = await bench.call_tool("read_file", {"path": "secrets/db.json"})
+    text = "".join(getattr(part, "content", "") for part in result.result)
+    assert "protected" in text and "hunter2" not in text
+    assert bench.tool_ctx.test_command == "npm test"
