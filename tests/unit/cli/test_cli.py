@@ -115,6 +115,27 @@ def test_init_scaffolds_files_that_validate(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr
     again = crew("init", str(tmp_path / "proj"))
     assert again.returncode == 2 and "--force" in again.stderr
+    written = yaml.safe_load((tmp_path / "proj" / "feature.yaml").read_text())
+    assert written["test_command"] == "python3 -m pytest -q"  # nothing to detect
+    assert written["acceptance"] == [{"run": "python3 -m pytest -q"}]
+
+
+@pytest.mark.parametrize(("files", "expected"), [
+    ({"go.mod": "module x\n"}, "go test ./..."),
+    ({"pytest.ini": "[pytest]\n", ".venv/bin/python": ""}, ".venv/bin/python -m pytest -q"),
+    ({"AGENTS.md": "Test command: `make check -j2`\n", "go.mod": ""}, "make check -j2"),
+])
+def test_init_writes_the_repositorys_test_command(tmp_path: Path, files: dict[str, str],
+                                                  expected: str) -> None:
+    """Regression (issue 24): `crew init` wrote `run: pytest -q` whatever the project."""
+    for name, text in files.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(text)
+    proc = crew("init", str(tmp_path))
+    assert proc.returncode == 0, proc.stderr
+    written = yaml.safe_load((tmp_path / "feature.yaml").read_text())
+    assert written["test_command"] == expected
+    assert written["acceptance"] == [{"run": expected}]
 
 
 def test_a_crash_outside_a_run_says_so_and_keeps_its_traceback(
