@@ -264,3 +264,27 @@ async def test_no_progress_ignores_timings_in_command_output(ws: Path) -> None:
     result = await agent.run("x")
     assert "exit code 0 (" in result.tool_calls[0].output  # the output carries a duration
     assert result.stop_reason is StopReason.NO_PROGRESS and result.turns == 4
+
+
+async def test_a_change_the_commit_would_refuse_is_told_before_the_answer_stands(
+        ws: Path) -> None:
+    """Issue 24: the agent hears what in its change a commit refuses (a protected path, a
+    secret) before its final answer stands, at most twice, so it can undo it."""
+    def check() -> list[str]:
+        changed = (ws / "x.env").exists() and (ws / "x.env").read_text() != ""
+        return ["x.env is protected ('*.env'): restore it"] if changed else []
+
+    llm = ScriptedLLM([{"tool_calls": [call("write_file", path="x.env", content="A=1")]},
+                       {"content": "Done."},
+                       {"tool_calls": [call("write_file", path="x.env", content="")]},
+                       {"content": "Undone."}])
+    agent = Agent(role(), llm, workspace=ws, commit_check=check, protected=(".git",))
+    first = await agent.run("Write it.")
+    told = [m["content"] for m in first.messages if m["role"] == "user"][-1]
+    assert told.startswith("Your change cannot be committed:\n- x.env is protected")
+    assert first.text == "Undone." and first.stop_reason == StopReason.FINAL
+    assert len(llm.calls) == 4
+    (ws / "x.env").write_text("A=2")
+    stubborn = ScriptedLLM([{"content": "Done."}] * 3)
+    result = await Agent(role(), stubborn, workspace=ws, commit_check=check).run("Again.")
+    assert len(stubborn.calls) == 3 and result.text == "Done."  # told twice, then it stands
