@@ -22,7 +22,8 @@ def _branches(repo: Path) -> list[str]:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("backend", ["local", pytest.param("bwrap", marks=pytest.mark.bwrap)])
+@pytest.mark.parametrize("backend", ["local", pytest.param("bwrap", marks=pytest.mark.bwrap),
+                                     pytest.param("docker", marks=pytest.mark.docker)])
 def test_a_gate_program_that_does_not_exist_is_exit_2_before_anything(
         tmp_path: Path, backend: str) -> None:
     from crew.tools.sandbox import backend_status

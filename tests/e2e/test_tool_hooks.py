@@ -8,6 +8,7 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
+import pytest
 from e2e_helpers import crew_env
 from tool_project import events, make_project, run_crew, tool_messages, with_plugins
 
@@ -85,8 +86,9 @@ def test_bad_hook_settings_and_names_are_exit_2(tmp_path: Path) -> None:
     assert not (tmp_path / "repo" / ".crew" / "runs").exists()
 
 
+@pytest.mark.parametrize("backend", ["local", pytest.param("bwrap", marks=pytest.mark.bwrap)])
 def test_a_command_writing_a_protected_path_is_refused_at_commit_and_undone(
-        tmp_path: Path) -> None:
+        tmp_path: Path, backend: str) -> None:
     """Regression (issue 24): the protect hook vetoed write_file, but `run_command` wrote its
     globs and the file was committed. Now the commit refuses it, the agent is told why,
     removes it, and the run goes on."""
@@ -100,7 +102,11 @@ def test_a_command_writing_a_protected_path_is_refused_at_commit_and_undone(
                      StubReply.tool_call(("run_command", {"command": (
                          "git show HEAD:docs/notes.md > docs/notes.md && rm docs/extra.md")})),
                      StubReply.text("restored the docs"), model="worker")
-        res = run_crew("run", str(feature), "--no-trace")
+        from crew.tools.sandbox import backend_status
+
+        if not backend_status(backend)[0]:
+            pytest.skip(f"{backend} is unavailable")
+        res = run_crew("run", str(feature), "--no-trace", "--sandbox", backend)
         assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
         told = [m["content"] for m in stub.requests_for("worker")[2].body["messages"]
                 if m.get("role") == "user"][-1]
