@@ -77,3 +77,20 @@ def test_a_gate_exiting_127_during_the_run_stops_it_resumable_without_a_fix_roun
         in state["stop_reason"]
     assert "fix-gates-1" not in state["tasks"]
     assert f"crew resume {runs[0].name}" in out
+
+
+@pytest.mark.slow
+def test_setup_programs_are_checked_and_setup_does_not_run_at_validation(
+        tmp_path: Path) -> None:
+    with StubServer() as stub:
+        feature = make_project(tmp_path, stub, tools=[], extra={
+            "setup": ["touch setup-ran && no-such-installer-xyz sync"],
+            "acceptance": [".venv/bin/python -m pytest -q"]})  # made by setup: not checked
+        res = run_crew("validate", str(feature))
+        out = res.stdout + res.stderr
+        assert res.returncode == 2, out[-3000:]
+        assert ("setup[0]: `touch setup-ran && no-such-installer-xyz sync`: program "
+                "'no-such-installer-xyz' was not found inside the local sandbox") in out
+        assert ".venv/bin/python" not in out
+        assert stub.requests == []
+    assert not (tmp_path / "repo" / "setup-ran").exists()

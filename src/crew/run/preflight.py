@@ -72,15 +72,22 @@ def servers_up(resolved: ResolvedFeature) -> None:
 
 
 def check_programs(resolved: ResolvedFeature, sandbox: Any, root: Path) -> list[Problem]:
-    """The acceptance gates' and the test command's programs, looked for inside `sandbox` in
-    the repository: a problem at the command's YAML field for each one missing. The default
-    test command (nothing configured or detected) is not checked."""
+    """The `setup:` commands', the acceptance gates' and the test command's programs, looked
+    for inside `sandbox` in the repository: a problem at the command's YAML field for each one
+    missing. The default test command (nothing configured or detected) is not checked; with
+    `setup:` commands, neither are programs inside the workspace nor `python -m` modules
+    (setup makes them). Setup itself is not run here (the backend `SetupOnce` wraps)."""
     from crew.errors import CrewError
     from crew.run.programs import find_missing, run_sync
+    from crew.run.sandboxing import setup_commands
     from crew.run.testcmd import choose_test_command
 
     feature = resolved.feature
     where: dict[str, tuple[Any, tuple[str | int, ...] | None]] = {}
+    setup = setup_commands(resolved)
+    owner_of_setup = feature if feature.spec.setup is not None else resolved.crew
+    for i, cmd in enumerate(setup):
+        where.setdefault(cmd, (owner_of_setup, ("setup", i)))
     for i, gate in enumerate(feature.spec.acceptance):
         where.setdefault(gate.run, (feature, ("acceptance", i, "run")))
     chosen = choose_test_command(resolved, root)
@@ -89,7 +96,8 @@ def check_programs(resolved: ResolvedFeature, sandbox: Any, root: Path) -> list[
         where.setdefault(chosen.command, (owner or str(root / chosen.source.rstrip("/")),
                                           ("test_command",) if owner else None))
     try:
-        missing = run_sync(find_missing(sandbox, root, list(where)))
+        missing = run_sync(find_missing(getattr(sandbox, "inner", sandbox), root, list(where),
+                                        made_by_setup=bool(setup)))
     except CrewError as e:
         return [Problem(f"the {sandbox.name} sandbox could not run the programs check: {e}",
                         field="sandbox", hint="see the sandbox's message; `crew validate` "

@@ -134,12 +134,15 @@ def _script(needed: Sequence[Needed]) -> str:
     return "\n".join(lines)
 
 
-async def find_missing(sandbox: SandboxBackend, workdir: Path, commands: Sequence[str]
-                       ) -> list[Missing]:
+async def find_missing(sandbox: SandboxBackend, workdir: Path, commands: Sequence[str], *,
+                       made_by_setup: bool = False) -> list[Missing]:
     """Each command's programs (and `python -m` modules) the sandbox cannot find, checked
-    with one sandboxed shell in `workdir`. A sandbox that cannot start raises as it would in
-    the run (crew.errors.InfrastructureError)."""
-    per_command = [(c, programs_of(c)) for c in commands]
+    with one sandboxed shell in `workdir`. `made_by_setup`: setup commands will run first, so
+    programs inside the workspace (relative paths) and modules are not checked. A sandbox that
+    cannot start raises as it would in the run (crew.errors.InfrastructureError)."""
+    per_command = [(c, [Needed(n.program) if made_by_setup else n for n in programs_of(c)
+                        if not (made_by_setup and _in_workspace(n.program))])
+                   for c in commands]
     needed = list(dict.fromkeys(n for _, ns in per_command for n in ns))
     if not needed:
         return []
@@ -163,6 +166,10 @@ async def find_missing(sandbox: SandboxBackend, workdir: Path, commands: Sequenc
             elif n.module and (n.program, n.module) in no_module:
                 out.append(Missing(command, n.program, n.module, path))
     return out
+
+
+def _in_workspace(program: str) -> bool:
+    return "/" in program and not program.startswith("/")
 
 
 def run_sync(coro: Coroutine[Any, Any, T]) -> T:
