@@ -116,8 +116,7 @@ def test_init_scaffolds_files_that_validate(tmp_path: Path) -> None:
     again = crew("init", str(tmp_path / "proj"))
     assert again.returncode == 2 and "--force" in again.stderr
     written = yaml.safe_load((tmp_path / "proj" / "feature.yaml").read_text())
-    assert written["test_command"] == "python3 -m pytest -q"  # nothing to detect
-    assert written["acceptance"] == [{"run": "python3 -m pytest -q"}]
+    assert written["acceptance"] == [{"run": written["test_command"]}]
 
 
 @pytest.mark.parametrize(("files", "expected"), [
@@ -128,6 +127,7 @@ def test_init_scaffolds_files_that_validate(tmp_path: Path) -> None:
 def test_init_writes_the_repositorys_test_command(tmp_path: Path, files: dict[str, str],
                                                   expected: str) -> None:
     """Regression (issue 24): `crew init` wrote `run: pytest -q` whatever the project."""
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
     for name, text in files.items():
         (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / name).write_text(text)
