@@ -26,13 +26,14 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel
 
-from crew.errors import BudgetExceeded, ModelBehaviorError, Problem, UserError
-from crew.llm.budget import Budget, BudgetWarning, Reservation
-from crew.llm.ledger import Ledger, LedgerEntry
+from crew.errors import ModelBehaviorError, Problem, UserError
+from crew.llm.accounting import AccountedModel
+from crew.llm.budget import Budget
+from crew.llm.ledger import Ledger
 from crew.llm.proxy_settings import apply_proxy_settings
 from crew.llm.structured import ask_structured
 from crew.llm.types import CallContext, Completion, Message, ToolCall, ToolSpec, Usage
-from crew.observability.tracer import GenerationObservation, current_tracer
+from crew.observability.tracer import current_tracer
 from crew.spec.models import ModelsConfig
 from crew.textsafe import encodable_data, safe_text
 
@@ -79,31 +80,6 @@ def is_offline_deployment(model: str, params: Mapping[str, Any]) -> bool:
 
     host = urlsplit(base).hostname or ""
     return bool(host) and is_loopback_host(host)
-
-
-def _trace_budget_warning(w: BudgetWarning) -> None:
-    current_tracer().event("budget_warning", "WARNING", {
-        "scope": w.scope, "kind": w.kind, "limit": w.limit, "spent": w.spent})
-
-
-def trace_budget_warnings(budget: Budget) -> None:
-    """Report `budget`'s warnings as `budget_warning` events of the current run's trace."""
-    if _trace_budget_warning not in budget.listeners:
-        budget.listeners.append(_trace_budget_warning)
-
-
-def start_generation(alias: str, messages: list[Message], tools: list[ToolSpec] | None,
-                     ctx: CallContext, params: Mapping[str, Any]) -> GenerationObservation:
-    """The trace observation of one model call (a no-op outside a traced run)."""
-    tracer = current_tracer()
-    if not tracer.enabled:
-        return tracer.generation(alias, messages)
-    extra: dict[str, Any] = {k: v for k, v in (("role", ctx.role), ("purpose", ctx.purpose),
-                                                ("turn", ctx.turn)) if v}
-    if tools:
-        extra["tools"] = [str(t.get("function", {}).get("name", "?")) for t in tools]
-    return tracer.generation(alias, messages, {k: v for k, v in params.items()
-                                               if k not in ("metadata", "tools")}, **extra)
 
 
 # Providers whose model-info lookups query a hub over the network (huggingface: the provider
@@ -161,7 +137,7 @@ def _env_refs(params: Mapping[str, Any]) -> list[tuple[str, str]]:
             if isinstance(v, str) and v.startswith(_ENV_PREFIX)]
 
 
-class LLM:
+class LLM(AccountedModel):
     """The ChatModel agents and patterns call: `complete` and `ask`, by router alias."""
 
     def __init__(self, config: ModelsConfig, *, base_dir: str | Path | None = None,
@@ -170,9 +146,8 @@ class LLM:
         from crew.llm._litellm import load_litellm
         from crew.llm.replay import new_session
 
+        super().__init__(ledger=ledger, budget=budget)
         self.config = config
-        self.ledger = ledger if ledger is not None else Ledger()
-        self.budget = budget
         self.source = source
         self._litellm = lt = load_litellm()
         base = Path(base_dir) if base_dir is not None else Path.cwd()
@@ -379,16 +354,16 @@ class LLM:
                 hint="use a replay/<name> deployment or an api_base on loopback (e.g. "
                      f"crew.testing.StubServer), or unset {ALLOW_ENV}")
 
-    def _reserve_budget(self, budget: Budget, alias: str, messages: list[Message],
-                        tools: list[ToolSpec] | None, ctx: CallContext,
-                        params: dict[str, Any]) -> Reservation | None:
-        """Check the budget and hold this call's worst case while it is in flight: the prompt
-        (estimated) plus its maximum output, at the alias's dearest deployment's prices.
-        Without a stated maximum crew sends `max_tokens` (DEFAULT_MAX_OUTPUT) so the worst
-        case is real. No await in here: parallel calls are admitted one at a time."""
-        if not budget.needs_estimate(ctx):
-            budget.check_before(self.ledger, ctx)
-            return None
+    # ------------------------------------------------------------ the transport hooks
+    def _admit(self, alias: str, params: Mapping[str, Any]) -> None:
+        if alias not in self._alias_deps:
+            self._check_alias(alias)
+        self._check_requests_allowed(alias, params)
+
+    def _call_limits(self, alias: str, params: dict[str, Any]) -> tuple[int, float, float]:
+        """The call's maximum output (the call's, else what every deployment states, else
+        DEFAULT_MAX_OUTPUT — then sent as `max_tokens` so the worst case is real) at the
+        alias's dearest deployment's prices."""
         deps = self._alias_deps[alias]
         out = next((int(params[k]) for k in _OUT_KEYS if params.get(k)), 0)
         if not out:
@@ -398,81 +373,41 @@ class LLM:
                 params["max_tokens"] = out
         pin = max((d.price or (0.0, 0.0))[0] for d in deps)
         pout = max((d.price or (0.0, 0.0))[1] for d in deps)
-        # A cheap over-estimate of the prompt first; count exactly only when it might cross.
-        rough = sum(len(str(m.get("content") or "")) + 8 for m in messages)
-        if tools:
-            rough += len(json.dumps(tools))
-        try:
-            return budget.reserve(self.ledger, ctx, est_tokens=rough + out,
-                                  est_usd=rough * pin + out * pout)
-        except BudgetExceeded as e:
-            if e.kind == "minutes":
-                raise
-        exact = int(self._litellm.token_counter(model=deps[0].model, messages=messages,
-                                                tools=tools))
-        return budget.reserve(self.ledger, ctx, est_tokens=exact + out,
-                              est_usd=exact * pin + out * pout)
+        return out, pin, pout
 
-    async def complete(self, alias: str, messages: list[Message], *,
-                       tools: list[ToolSpec] | None = None, context: CallContext | None = None,
-                       **params: Any) -> Completion:
-        """One chat completion by alias; records it in the ledger and enforces the budget."""
-        if alias not in self._alias_deps:
-            self._check_alias(alias)
-        self._check_requests_allowed(alias, params)
-        ctx = context or _NO_CONTEXT
-        budget = self.budget
-        held = None
-        if budget is not None:
-            trace_budget_warnings(budget)
-            held = self._reserve_budget(budget, alias, messages, tools, ctx, params)
-        try:
-            return await self._complete(alias, messages, tools, ctx, params)
-        finally:
-            if held is not None and budget is not None:
-                budget.release(held)
+    def _count_prompt(self, alias: str, messages: list[Message],
+                      tools: list[ToolSpec] | None) -> int:
+        model = self._alias_deps[alias][0].model
+        return int(self._litellm.token_counter(model=model, messages=messages, tools=tools))
 
-    async def _complete(self, alias: str, messages: list[Message], tools: list[ToolSpec] | None,
-                        ctx: CallContext, params: dict[str, Any]) -> Completion:
+    async def _send(self, alias: str, messages: list[Message], tools: list[ToolSpec] | None,
+                    ctx: CallContext, params: dict[str, Any]) -> Completion:
+        """The call through the Router; an answer of the wrong shape is asked again, then read
+        as an empty answer."""
         call_id = f"c{next(self._call_ids)}"
-        with start_generation(alias, messages, tools, ctx, params) as gen:
-            crew_meta = {**ctx.__dict__, "session": self._session_id, "call": call_id}
-            meta = params.pop("metadata", None)
-            params["metadata"] = {**meta, "crew": crew_meta} if meta else {"crew": crew_meta}
-            if tools:
-                params["tools"] = tools
-                # crew sends function tools only: litellm's handler for litellm-proxy MCP
-                # tools would import the MCP SDK (+20 MB, ~0.5 s) on the first such call
-                params["_skip_mcp_handler"] = True
-            # the next request carries only text UTF-8 can encode (see crew.textsafe); texts
-            # from models and tools were made safe where they entered
-            messages = encodable_data(messages)
-            t0 = time.perf_counter()
-            for attempt in range(MALFORMED_RETRIES + 1):
-                try:
-                    resp = await self._call_router(alias, messages, params, call_id)
-                    latency = time.perf_counter() - t0
-                    completion = self._to_completion(resp, alias, latency)
-                    break
-                except MalformedResponse as e:
-                    log.warning("%s: %s%s", alias, e, " (asking again)"
-                                if attempt < MALFORMED_RETRIES else " (read as an empty answer)")
-                    current_tracer().event("malformed_answer", "WARNING",
-                                           {"alias": alias, "detail": str(e)})
-                    latency = time.perf_counter() - t0
-                    completion = Completion(content="", alias=alias, model=alias,
-                                            latency_s=latency, finish_reason="malformed")
-            gen.end(completion)
-        self.ledger.record(LedgerEntry(
-            alias=alias, deployment=completion.model,
-            prompt_tokens=completion.usage.prompt_tokens,
-            completion_tokens=completion.usage.completion_tokens,
-            cost_usd=completion.cost_usd, latency_s=latency, run_id=ctx.run_id,
-            task_id=ctx.task_id, role=ctx.role, pattern=ctx.pattern, purpose=ctx.purpose,
-            turn=ctx.turn, at=time.time()))
-        if self.budget is not None:
-            self.budget.check_after(self.ledger, ctx)
-        return completion
+        crew_meta = {**ctx.__dict__, "session": self._session_id, "call": call_id}
+        meta = params.pop("metadata", None)
+        params["metadata"] = {**meta, "crew": crew_meta} if meta else {"crew": crew_meta}
+        if tools:
+            params["tools"] = tools
+            # crew sends function tools only: litellm's handler for litellm-proxy MCP
+            # tools would import the MCP SDK (+20 MB, ~0.5 s) on the first such call
+            params["_skip_mcp_handler"] = True
+        # the next request carries only text UTF-8 can encode (see crew.textsafe); texts
+        # from models and tools were made safe where they entered
+        messages = encodable_data(messages)
+        t0 = time.perf_counter()
+        for attempt in range(MALFORMED_RETRIES + 1):
+            try:
+                resp = await self._call_router(alias, messages, params, call_id)
+                return self._to_completion(resp, alias, time.perf_counter() - t0)
+            except MalformedResponse as e:
+                log.warning("%s: %s%s", alias, e, " (asking again)"
+                            if attempt < MALFORMED_RETRIES else " (read as an empty answer)")
+                current_tracer().event("malformed_answer", "WARNING",
+                                       {"alias": alias, "detail": str(e)})
+        return Completion(content="", alias=alias, model=alias,
+                          latency_s=time.perf_counter() - t0, finish_reason="malformed")
 
     async def _call_router(self, alias: str, messages: list[Message], params: dict[str, Any],
                            call_id: str) -> Any:

@@ -12,7 +12,9 @@
 Answers use the replay script format (crew.llm.replay_script): match keys (alias, task, role,
 pattern, purpose, turn) select the answer for each caller's CallContext; a plain string is an
 answer for anyone. `ScriptedLLM.from_file(path)` reads a replay script. `ask` works like
-crew.llm.LLM.ask (repair, re-ask). A Ledger and Budget may be given to test budget stops.
+crew.llm.LLM.ask (repair, re-ask). A Ledger and Budget may be given to test budget stops:
+calls take production's accounting path (crew.llm.accounting), each reserving its worst case
+(`max_tokens`, else `max_output`, at `price`).
 """
 
 from __future__ import annotations
@@ -26,9 +28,10 @@ from typing import Any, TypeVar
 from pydantic import BaseModel
 
 from crew.errors import ContextTooLongError, ProviderError, UserError
+from crew.llm.accounting import AccountedModel
 from crew.llm.budget import Budget
-from crew.llm.client import start_generation, trace_budget_warnings
-from crew.llm.ledger import Ledger, LedgerEntry
+from crew.llm.client import DEFAULT_MAX_OUTPUT
+from crew.llm.ledger import Ledger
 from crew.llm.replay_script import (
     ReplayEntry,
     ReplayScript,
@@ -40,7 +43,6 @@ from crew.llm.structured import ask_structured
 from crew.llm.types import CallContext, Completion, Message, ToolSpec, Usage, estimate_tokens
 
 T = TypeVar("T", bound=BaseModel)
-_NO_CONTEXT = CallContext()
 
 
 @dataclass(frozen=True)
@@ -55,12 +57,19 @@ class RecordedCall:
     entry: int = -1  # index of the script answer served
 
 
-class ScriptedLLM:
-    """A scripted ChatModel: answers from a list or replay script; records every call."""
+class ScriptedLLM(AccountedModel):
+    """A scripted ChatModel: answers from a list or replay script; records every call. Its
+    calls go through crew's one accounting path (crew.llm.accounting): the same budget
+    reservation, ledger and tracing as the Router's. `max_output` is each call's worst-case
+    output without `max_tokens` (as a deployment's `model_info.max_output_tokens`);
+    `price` is (input, output) USD per token (default: free)."""
 
     def __init__(self, answers: list[str | dict[str, Any] | Completion] | None = None, *,
                  ledger: Ledger | None = None, budget: Budget | None = None,
-                 name: str = "scripted", source: str = "<ScriptedLLM>") -> None:
+                 name: str = "scripted", source: str = "<ScriptedLLM>",
+                 max_output: int = DEFAULT_MAX_OUTPUT,
+                 price: tuple[float, float] = (0.0, 0.0)) -> None:
+        super().__init__(ledger=ledger, budget=budget)
         items: list[Any] = []
         for a in answers or []:
             if isinstance(a, Completion):
@@ -69,8 +78,8 @@ class ScriptedLLM:
             items.append(a)
         self._script = ReplayScript(parse_entries(items, source=source), source=source)
         self.name = name
-        self.ledger = ledger if ledger is not None else Ledger()
-        self.budget = budget
+        self.max_output = max_output
+        self.price = price
         self.calls: list[RecordedCall] = []
 
     @classmethod
@@ -79,36 +88,28 @@ class ScriptedLLM:
         llm._script = ReplayScript(load_script(Path(path)), source=str(path))
         return llm
 
-    async def complete(self, alias: str, messages: list[Message], *,
-                       tools: list[ToolSpec] | None = None, context: CallContext | None = None,
-                       **params: Any) -> Completion:
-        ctx = context or _NO_CONTEXT
-        prompt = estimate_tokens(json.dumps(messages, default=str))
-        if self.budget is not None:
-            trace_budget_warnings(self.budget)
-            out = int(params.get("max_tokens") or 0)
-            self.budget.check_before(self.ledger, ctx, est_tokens=prompt + out)
-        with start_generation(alias, messages, tools, ctx, params) as gen:
-            entry = self._script.take(asked_from(ctx.__dict__, model=self.name, alias=alias))
-            self.calls.append(RecordedCall(alias, copy.deepcopy(messages), copy.deepcopy(tools),
-                                           ctx, dict(params), entry.index))
-            if entry.error:
-                raise _error_for(entry, alias)
-            usage = entry.usage or Usage(prompt, estimate_tokens(
-                (entry.content or "") + "".join(c.arguments for c in entry.tool_calls)))
-            completion = Completion(
-                content=entry.content, tool_calls=entry.tool_calls, alias=alias,
-                model=f"{self.name}/{alias}", usage=usage,
-                finish_reason="tool_calls" if entry.tool_calls else "stop")
-            gen.end(completion)
-        self.ledger.record(LedgerEntry(
-            alias=alias, deployment=completion.model, prompt_tokens=usage.prompt_tokens,
-            completion_tokens=usage.completion_tokens, cost_usd=0.0, latency_s=0.0,
-            run_id=ctx.run_id, task_id=ctx.task_id, role=ctx.role, pattern=ctx.pattern,
-            purpose=ctx.purpose, turn=ctx.turn))
-        if self.budget is not None:
-            self.budget.check_after(self.ledger, ctx)
-        return completion
+    def _call_limits(self, alias: str, params: dict[str, Any]) -> tuple[int, float, float]:
+        out = int(params.get("max_tokens") or params.get("max_completion_tokens") or 0)
+        return out or self.max_output, self.price[0], self.price[1]
+
+    def _count_prompt(self, alias: str, messages: list[Message],
+                      tools: list[ToolSpec] | None) -> int:
+        return estimate_tokens(json.dumps(messages, default=str))
+
+    async def _send(self, alias: str, messages: list[Message], tools: list[ToolSpec] | None,
+                    ctx: CallContext, params: dict[str, Any]) -> Completion:
+        entry = self._script.take(asked_from(ctx.__dict__, model=self.name, alias=alias))
+        self.calls.append(RecordedCall(alias, copy.deepcopy(messages), copy.deepcopy(tools),
+                                       ctx, dict(params), entry.index))
+        if entry.error:
+            raise _error_for(entry, alias)
+        usage = entry.usage or Usage(self._count_prompt(alias, messages, tools), estimate_tokens(
+            (entry.content or "") + "".join(c.arguments for c in entry.tool_calls)))
+        cost = usage.prompt_tokens * self.price[0] + usage.completion_tokens * self.price[1]
+        return Completion(
+            content=entry.content, tool_calls=entry.tool_calls, alias=alias,
+            model=f"{self.name}/{alias}", usage=usage, cost_usd=cost,
+            finish_reason="tool_calls" if entry.tool_calls else "stop")
 
     async def ask(self, alias: str, messages: list[Message], schema: type[T], *,
                   context: CallContext | None = None, max_reasks: int = 2, **params: Any) -> T:

@@ -138,7 +138,7 @@ def test_task_minutes_count_from_the_task_s_first_call() -> None:
 
 async def test_a_budget_stop_in_a_scripted_run_is_recorded_in_the_ledger() -> None:
     llm = ScriptedLLM([{"content": "a", "usage": {"prompt_tokens": 80, "completion_tokens": 30}},
-                       "never"], budget=Budget(Limits(tokens=100)))
+                       "never"], budget=Budget(Limits(tokens=100)), max_output=10)
     with pytest.raises(BudgetExceeded, match="has crossed its tokens limit"):
         await llm.complete("smart", [])
     assert llm.ledger.total.tokens == 110  # the call happened and is paid for

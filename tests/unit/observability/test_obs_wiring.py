@@ -95,7 +95,8 @@ async def test_a_failed_model_call_and_a_budget_warning() -> None:
     budget = Budget(Limits(tokens=100))
     llm = ScriptedLLM([{"role": "coder", "content": "ok",
                         "usage": {"prompt_tokens": 70, "completion_tokens": 15}},
-                       {"role": "coder", "error": "server"}], budget=budget)
+                       {"role": "coder", "error": "server"}], budget=budget,
+                      max_output=1)  # the worst case each call reserves
     tracer, sink = traced()
     ctx = CallContext(role="coder")
     with use_tracer(tracer), tracer.run():
