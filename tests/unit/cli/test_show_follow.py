@@ -47,7 +47,7 @@ def test_follow_prints_every_turn_and_exits_with_the_runs_code(repo: Path) -> No
     assert "    t1 · coder: Done; the key was [REDACTED]" in lines
     assert '    → read_file({"path": "a.py"})' in lines and "    ⚙ read_file(a.py)" in lines
     assert "    ✘ read_file: no such file" in lines
-    assert any(line.startswith("  ✘ gate:") for line in lines)
+    assert "  ✘ gate `tests` failed (exit 1)" in lines
     assert lines[-1] == "run 20261207-010101-beef ended: failed (exit 1)"
     assert SECRET not in res.output
 

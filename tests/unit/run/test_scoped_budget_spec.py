@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -16,6 +17,7 @@ import yaml
 from crew.errors import BudgetExceeded, UserError
 from crew.llm import Budget, CallContext, Ledger, Limits
 from crew.run.budgets import parse_scope_budget
+from crew.testing import StubServer
 from shared_helpers import committed_repo, git
 
 
@@ -25,10 +27,17 @@ def crew(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
                           text=True, env=env, timeout=120)
 
 
+@pytest.fixture(scope="module")
+def server() -> Iterator[StubServer]:
+    """A reachable local model server (validate refuses an unreachable api_base)."""
+    with StubServer() as s:
+        yield s
+
+
 def _feature(root: Path, *, budget: dict[str, float], price: bool = False,
-             task_budget: dict[str, float] | None = None) -> Path:
+             task_budget: dict[str, float] | None = None, url: str) -> Path:
     committed_repo(root / "project", {"app.py": "x = 1\n"})
-    params: dict[str, object] = {"model": "openai/my-local", "api_base": "http://127.0.0.1:9/v1",
+    params: dict[str, object] = {"model": "openai/my-local", "api_base": url,
                                  "api_key": "sk-stub-not-a-key"}
     if price:
         params.update(input_cost_per_token=1e-6, output_cost_per_token=2e-6)
@@ -45,8 +54,10 @@ def _feature(root: Path, *, budget: dict[str, float], price: bool = False,
 
 
 @pytest.mark.parametrize("command", ["validate", "run"])
-def test_a_usd_budget_over_an_unpriced_model_is_refused(tmp_path: Path, command: str) -> None:
-    feature = _feature(tmp_path, budget={"tokens": 10_000}, task_budget={"usd": 0.5})
+def test_a_usd_budget_over_an_unpriced_model_is_refused(tmp_path: Path, command: str,
+                                                        server: StubServer) -> None:
+    feature = _feature(tmp_path, budget={"tokens": 10_000}, task_budget={"usd": 0.5},
+                       url=server.url)
     args = [command, str(feature)] + (["--sandbox", "local", "--no-trace"]
                                       if command == "run" else [])
     res = crew(*args, cwd=tmp_path)
@@ -60,16 +71,19 @@ def test_a_usd_budget_over_an_unpriced_model_is_refused(tmp_path: Path, command:
     assert git(project, "branch", "--list", "crew/*") == ""
 
 
-def test_a_priced_model_or_a_token_budget_validates(tmp_path: Path) -> None:
-    feature = _feature(tmp_path / "a", budget={"usd": 1}, price=True, task_budget={"usd": 0.1})
+def test_a_priced_model_or_a_token_budget_validates(tmp_path: Path, server: StubServer) -> None:
+    feature = _feature(tmp_path / "a", budget={"usd": 1}, price=True, task_budget={"usd": 0.1},
+                       url=server.url)
     assert crew("validate", str(feature), cwd=tmp_path).returncode == 0
-    feature = _feature(tmp_path / "b", budget={"tokens": 1000}, task_budget={"tokens": 100})
+    feature = _feature(tmp_path / "b", budget={"tokens": 1000}, task_budget={"tokens": 100},
+                       url=server.url)
     res = crew("validate", str(feature), cwd=tmp_path)
     assert res.returncode == 0, res.stderr
 
 
-def test_a_role_budget_takes_usd_and_tokens_not_minutes(tmp_path: Path) -> None:
-    feature = _feature(tmp_path, budget={"tokens": 1000})
+def test_a_role_budget_takes_usd_and_tokens_not_minutes(tmp_path: Path,
+                                                       server: StubServer) -> None:
+    feature = _feature(tmp_path, budget={"tokens": 1000}, url=server.url)
     roles = tmp_path / "roles"
     roles.mkdir()
     role = {"title": "Coder", "goal": "g", "instructions": "i", "budget": {"minutes": 3}}
@@ -114,7 +128,8 @@ def test_task_template_budgets_reach_planned_tasks_and_overrides_win(tmp_path: P
     from crew.spec.library import builtin_library_dir
     from crew.spec.resolve import resolve_feature
 
-    feature = _feature(tmp_path, budget={"usd": 1}, price=True, task_budget={"tokens": 500})
+    feature = _feature(tmp_path, budget={"usd": 1}, price=True, task_budget={"tokens": 500},
+                       url="http://127.0.0.1:9/v1")  # resolved only: never called
     template = yaml.safe_load((builtin_library_dir() / "tasks" / "implement.yaml").read_text())
     template["budget"] = {"usd": 0.2, "minutes": 5}
     (tmp_path / "tasks").mkdir()
