@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import enum
 import json
+import os
 import shutil
 import time
 from dataclasses import asdict, dataclass, field
@@ -157,6 +158,7 @@ def hidden_checks(job: Job, branch: str, sandbox_name: str) -> list[dict[str, An
     from crew.eval.failures import failed_tests
     from crew.eval.workdir import git
     from crew.tools.sandbox import select_sandbox
+    from crew.tools.sandbox.environment import detect_environment
 
     repo = Path(job.repo)
     dest = repo.parent / (repo.name + ".checks")
@@ -165,7 +167,10 @@ def hidden_checks(job: Job, branch: str, sandbox_name: str) -> list[dict[str, An
     git(repo.parent, "clone", "--quiet", "--branch", branch, str(repo), str(dest))
     if job.hidden:
         shutil.copytree(job.hidden, dest / "hidden", dirs_exist_ok=True)
-    sandbox = select_sandbox(sandbox_name)
+    # the checks see the project's environment as the run's gates did (issue 24): the active
+    # interpreter and toolchains, the case repository's environment directories
+    environment = detect_environment(dest, environ=dict(os.environ), home=Path.home())
+    sandbox = select_sandbox(sandbox_name, environment=environment)
     out = []
     for check in job.checks:
         t0 = time.monotonic()

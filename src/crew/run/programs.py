@@ -95,9 +95,32 @@ def programs_of(command: str) -> list[Needed]:
             module = rest[1]
         found.append(Needed(prog, module))
 
+    skip_until: str | None = None  # `for NAME in ...; do`, `case WORD in`: not commands
+    case_depth = 0  # inside `case ... esac`: after `;;` come patterns up to `)`
     for tok in tokens:
         if skip_next:
             skip_next = False
+            continue
+        if skip_until is not None:
+            if tok == skip_until or tok == "esac":
+                case_depth -= tok == "esac"
+                skip_until, start = None, True
+                if tok == "in":  # `case WORD in`: the first pattern follows
+                    skip_until = ")"
+            continue
+        if start and tok in ("for", "select"):
+            skip_until = "do"
+            continue
+        if start and tok == "case":
+            skip_until, case_depth = "in", case_depth + 1
+            continue
+        if tok == ";;" and case_depth:
+            close()
+            words, start, after_env = [], True, False
+            skip_until = ")"
+            continue
+        if start and tok == "esac" and case_depth:
+            case_depth -= 1
             continue
         if tok in _OPERATORS:
             close()

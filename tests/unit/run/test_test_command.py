@@ -102,6 +102,11 @@ def test_the_roles_are_told_the_test_command() -> None:
     ("echo 'a && b' > out.txt", []),
     (".venv/bin/python -m pytest", [Needed(".venv/bin/python", "pytest")]),
     ("unbalanced 'quote", []),
+    # loop variables, case words and patterns are not programs (eval-real's minimist gate)
+    ('rc=0; for f in test/*.js; do case " test/proto.js " in *" $f "*) continue;; esac; '
+     'node "$f" || rc=1; done; exit $rc', [Needed("node")]),
+    ("case $X in a) make a;; b|c) cargo test;; esac; npm test",
+     [Needed("make"), Needed("cargo"), Needed("npm")]),
 ])
 def test_programs_of_a_command(command: str, expected: list[Needed]) -> None:
     assert programs_of(command) == expected
