@@ -17,10 +17,11 @@ from crew.testing.otlp_receiver import closed_port
 pytestmark = pytest.mark.slow
 
 
-def crew(*args: str, cwd: Path, stdin: int | None = None) -> subprocess.CompletedProcess[str]:
+def crew(*args: str, cwd: Path, stdin: int | None = None,
+         input: str | None = None) -> subprocess.CompletedProcess[str]:
     env = {**crew_env(), "XDG_STATE_HOME": str(cwd / ".state"), "COLUMNS": "200"}
     return subprocess.run([sys.executable, "-m", "crew", *args], cwd=cwd, capture_output=True,
-                          text=True, timeout=300, env=env, stdin=stdin)
+                          text=True, timeout=300, env=env, stdin=stdin, input=input)
 
 
 def nothing_left(repo: Path) -> None:
@@ -54,6 +55,25 @@ def test_approve_plan_without_a_terminal_is_exit_2_and_starts_nothing(demo: Path
     assert "--approve-plan" in res.stderr and "no terminal" in res.stderr
     assert "Aborted" not in res.stdout + res.stderr
     nothing_left(demo.parent / "project")
+
+
+@pytest.mark.parametrize("answers", ["", "maybe\n"], ids=["empty", "closed-mid-prompt"])
+def test_approve_plan_whose_input_ends_is_exit_2_and_leaves_nothing(demo: Path,
+                                                                     answers: str) -> None:
+    """A pipe that ends before the plan is answered (`printf '' | crew run --approve-plan`, or
+    an answer it does not take and then the end): no decision was made, so it is bad input like
+    a closed stdin, not a rejected run left behind (issue 26)."""
+    res = crew("run", str(demo), "--no-trace", "--approve-plan", cwd=demo.parent,
+               input=answers)
+    assert res.returncode == 2, res.stdout[-3000:] + res.stderr[-3000:]
+    assert "--approve-plan" in res.stderr and "input ended" in res.stderr
+    assert "Aborted" not in res.stdout + res.stderr and "Traceback" not in res.stderr
+    assert "plan rejected" not in res.stdout + res.stderr
+    nothing_left(demo.parent / "project")
+    assert not (demo.parent / "project" / ".crew" / "worktrees").exists() or not any(
+        (demo.parent / "project" / ".crew" / "worktrees").iterdir())
+    index = demo.parent / ".state" / "crew" / "runs.jsonl"  # `crew runs` lists no ghost
+    assert not index.exists() or not index.read_text().strip()
 
 
 def test_the_demo_runs_without_docker_or_bubblewrap_and_says_so(tmp_path: Path) -> None:

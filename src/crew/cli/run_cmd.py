@@ -160,11 +160,32 @@ def run(
     checked = check_new_run(feature, opts)  # before the view: nothing exists if this fails
     with _view(view):
         outcome = start_run(feature, opts, checked=checked)
-        _final_frame(view, outcome)
+        unanswered = isinstance(opts.approve, _PlanApprover) and opts.approve.input_ended
+        if not unanswered:
+            _final_frame(view, outcome)
+    if unanswered:  # no decision was made: bad input, like a closed stdin; nothing is kept
+        _discard_run(outcome)
+        raise UserError("the input ended before the plan was answered; "
+                        "nothing ran and the run (branch, worktree, run directory) was removed",
+                        field="--approve-plan",
+                        hint="answer y, n or e: run it in a terminal or pipe the answer "
+                        "(`echo y | crew run ...`)")
     if plan_only:
         view.message(f"plan saved; run it with `crew resume {outcome.run_id}` (from any "
                      "directory)")
     _finish(outcome, view, json_mode)
+
+
+def _discard_run(outcome: RunOutcome) -> None:
+    """Remove a run that never started its work: worktrees, its branch (no commit beyond the
+    base), run directory and index line, as `crew clean` would."""
+    from crew.run.index import forget_runs
+    from crew.workspace.cleanup import apply_clean, plan_clean
+
+    state = outcome.state
+    apply_clean(plan_clean(Path(state.repo), state.run_id, outcome.run_dir, state.branch or "",
+                           state.base))
+    forget_runs({outcome.run_dir})
 
 
 def _answerable(stdin: Any) -> bool:
@@ -340,18 +361,28 @@ class _view:
         self.view.stop()
 
 
-def _approver(view: Any) -> Any:
+def _approver(view: Any) -> _PlanApprover:
+    return _PlanApprover(view)
+
+
+class _PlanApprover:
     """--approve-plan: show the plan, then yes / no / edit in $EDITOR until it is valid. The
     live view is paused while the question is on the terminal (a live display would draw
-    over it, and it holds back a line without a newline)."""
-    from rich.console import Console
+    over it, and it holds back a line without a newline). The end of input is no answer:
+    the plan is not run and `input_ended` tells `crew run` to remove the run."""
 
-    from crew.run.plan import render_plan
+    def __init__(self, view: Any) -> None:
+        from rich.console import Console
 
-    console = Console(stderr=isinstance(view, _json_view_type()))
+        self.view = view
+        self.console = Console(stderr=isinstance(view, _json_view_type()))
+        self.input_ended = False
 
-    def approve(tasks: list[PlannedTask]) -> list[PlannedTask] | None:
-        view.pause()
+    def __call__(self, tasks: list[PlannedTask]) -> list[PlannedTask] | None:
+        from crew.run.plan import render_plan
+
+        console = self.console
+        self.view.pause()
         try:
             while True:
                 console.print(render_plan(tasks), markup=False, highlight=False)
@@ -359,8 +390,8 @@ def _approver(view: Any) -> Any:
                     answer = typer.prompt("Run this plan? [y]es / [n]o / [e]dit", default="y",
                                           err=console.stderr)
                 except (typer.Abort, click.exceptions.Abort, EOFError):  # typer vendors click
-                    console.print("no answer (end of input): the plan is not run",
-                                  markup=False)
+                    console.print()  # end the question's line
+                    self.input_ended = True
                     return None
                 choice = answer.strip().lower()[:1]
                 if choice == "y":
@@ -372,9 +403,7 @@ def _approver(view: Any) -> Any:
                     if edited is not None:
                         tasks = edited
         finally:
-            view.resume()
-
-    return approve
+            self.view.resume()
 
 
 def _json_view_type() -> type:

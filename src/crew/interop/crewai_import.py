@@ -16,8 +16,10 @@ from crew.interop.crewai_import_map import (
     AGENT_REASONS,
     CREW_REASONS,
     DEFAULT_REASON,
+    MANAGER_TOOLS,
     TASK_REASONS,
     TOOL_MAP,
+    WORKER_TOOLS,
     Report,
     dump_yaml,
     one_line,
@@ -165,9 +167,7 @@ class _Converter:
         role["model"], temperature = self._llm(a, fields.get("llm", (None, ()))[0])
         if temperature is not None:
             role["temperature"] = temperature
-        tools = self._tools(a, name, fields.get("tools", ([], ()))[0])
-        if tools:
-            role["tools"] = tools
+        role["tools"] = self._tools(a, name, fields.get("tools", ([], ()))[0])
         for key, target, hi in (("max_tokens", "max_tokens", 10**7), ("max_iter", "max_turns", 200)):
             value, loc = fields.get(key, (None, ()))
             if isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= hi:
@@ -239,6 +239,15 @@ class _Converter:
                 self.report.skip(where, f"{a.name}.tools[{i}]", t,
                                  "no crew tool does this; register one under the crew.tools "
                                  "entry point or drop it")
+        manager = self.p.manager is not None and a.name == self.p.manager.name
+        added = [t for t in (MANAGER_TOOLS if manager else WORKER_TOOLS) if t not in out]
+        if added:
+            out += added
+            why = ("the manager plans: it reads the repository like crew's supervisor" if manager
+                   else "a CrewAI agent's answer was its task's result; in crew the result is "
+                   "a commit, so the role needs file tools to make one")
+            self.report.mapped.append(f"roles/{role}.yaml: tools {', '.join(added)} added "
+                                      f"({why})")
         return out
 
     # ---------------------------------------------------------------- tasks → templates

@@ -17,6 +17,11 @@ TOOL_MAP: dict[str, str] = {
     "DirectorySearchTool": "search_code",
     "CodeInterpreterTool": "run_command",
 }
+# What every imported role gets besides its mapped tools. A CrewAI agent's answer is its task's
+# result; in crew the result is a commit, so a worker without file tools passes with zero commits.
+# The manager of a hierarchical crew plans, so it reads like crew's built-in supervisor.
+WORKER_TOOLS = ["read_file", "write_file", "edit_file", "list_files", "search_code"]
+MANAGER_TOOLS = ["read_file", "list_files", "search_code"]
 
 # Agent, task and crew fields crew has no equivalent for, with the reason shown in the report.
 AGENT_REASONS: dict[str, str] = {

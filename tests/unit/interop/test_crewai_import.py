@@ -80,9 +80,12 @@ def test_classic_project(tmp_path: Path) -> None:
     assert historian.goal == "Find every user-visible change to {product} since {since}"
     assert historian.instructions.startswith("You read commit logs and diffs for a living.")
     assert historian.model == "openai/gpt-4o-mini"
-    assert historian.tools == ["read_file", "list_files"]
+    # mapped tools first, then crew's file tools every imported worker gets
+    assert historian.tools == ["read_file", "list_files", "write_file", "edit_file",
+                               "search_code"]
     assert historian.max_turns == 15
-    assert resolved.roles["writer"].spec.tools == ["write_file"]
+    assert resolved.roles["writer"].spec.tools == ["write_file", "read_file", "edit_file",
+                                                   "list_files", "search_code"]
 
     notes = resolved.templates["write_notes"].spec
     assert notes.roles == ["writer"] and notes.pattern == "single"
@@ -126,9 +129,11 @@ def test_jsonc_project(tmp_path: Path) -> None:
 
     auditor = resolved.roles["auditor"].spec
     assert auditor.model == "ollama/llama3.3" and auditor.temperature == 0.1
-    assert auditor.tools == ["read_file", "search_code"] and auditor.max_turns == 20
+    assert auditor.tools == ["read_file", "search_code", "write_file", "edit_file",
+                             "list_files"] and auditor.max_turns == 20
     fixer = resolved.roles["fixer"].spec
-    assert fixer.tools == ["read_file", "write_file", "run_command"]
+    assert fixer.tools == ["read_file", "write_file", "run_command", "edit_file", "list_files",
+                           "search_code"]
     assert fixer.max_tokens == 4000
     models = {d.model_name: d.litellm_params for d in resolved.models.model_list}
     assert models["ollama/llama3.3"].model_dump()["api_base"] == "http://localhost:11434"

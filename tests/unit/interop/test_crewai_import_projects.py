@@ -10,6 +10,8 @@ from pathlib import Path
 import pytest
 
 from crew.interop.crewai_import import import_crewai
+from crew.patterns.base import WRITING_TOOLS
+from crew.spec.resolve import resolve_feature
 from crew.spec.validate import validate_path
 
 FIXTURES = Path(__file__).parents[2] / "fixtures" / "crewai"
@@ -41,7 +43,7 @@ def test_agents_set_in_python_are_recovered(tmp_path: Path) -> None:
     assert "depends_on: [marketing_strategy_task, research_task]" in feature
     analyst = (out / "roles" / "lead_market_analyst.yaml").read_text()
     assert "model: openai/gpt-4o" in analyst and "temperature: 0.3" in analyst
-    assert "tools: [read_file]" in analyst
+    assert "tools: [read_file, write_file, edit_file, list_files, search_code]" in analyst
     creator = (out / "roles" / "creative_content_creator.yaml").read_text()
     assert "model: anthropic/claude-3-5-sonnet-20241022" in creator
     # what Python sets and crew cannot map is listed with its crew.py line, never dropped
@@ -88,3 +90,23 @@ def test_task_defined_only_in_python(tmp_path: Path) -> None:
     tpl = (tmp_path / "out" / "tasks" / "review_task.yaml").read_text()
     assert "Review the report" in tpl and "reporting_analyst" in tpl
     assert validate_path(tmp_path / "out" / "feature.yaml").kind == "feature"
+
+
+def test_roles_without_crewai_tools_can_still_change_the_repository(tmp_path: Path) -> None:
+    """CrewAI's own template gives its agents no tools: their answers are the tasks' results.
+    In crew a result is a commit, so the imported workers get crew's file tools and the import
+    says so; without them the crew would 'pass' every task with zero commits (issue 26)."""
+    out, report = _import(tmp_path, "templates/crew")
+    resolved = resolve_feature(out / "feature.yaml")
+    workers = {r for t in resolved.feature.spec.tasks for r in t.roles}
+    assert workers == {"researcher", "reporting_analyst"}
+    for name in workers:
+        tools = resolved.roles[name].spec.tools
+        assert tools == ["read_file", "write_file", "edit_file", "list_files", "search_code"]
+        assert WRITING_TOOLS & set(tools)
+        assert f"roles/{name}.yaml: tools read_file, write_file, edit_file, list_files, " \
+            "search_code added" in report
+    # the manager of a hierarchical crew plans: it reads, like the built-in supervisor
+    out, report = _import(tmp_path / "h", "jsonc")
+    lead = resolve_feature(out / "feature.yaml").roles["lead"].spec
+    assert lead.tools == ["read_file", "list_files", "search_code"]

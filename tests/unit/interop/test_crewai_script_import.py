@@ -27,7 +27,9 @@ def test_screenplay_writer_imports_and_validates(tmp_path: Path) -> None:
     assert roles == {"task0": ["spamfilter"], "task1": ["analyst"], "task2": ["scriptwriter"],
                      "task3": ["formatter"], "task4": ["scorer"]}  # agent=var in the script
     analyst = yaml.safe_load((out / "roles" / "analyst.yaml").read_text())
-    assert analyst["tools"] == ["read_file"]  # tools=[FileReadTool()] in Python
+    # tools=[FileReadTool()] in Python, then crew's file tools every imported worker gets
+    assert analyst["tools"] == ["read_file", "write_file", "edit_file", "list_files",
+                                "search_code"]
     report = result.report.render()
     assert "task0, task4 run outside the Crew(...)" in report
 
