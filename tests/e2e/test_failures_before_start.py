@@ -35,9 +35,9 @@ def test_an_unreachable_model_server_is_exit_6_naming_alias_url_and_fix(demo: Pa
     (demo.parent / "down.yaml").write_text(
         "model_list:\n"
         f"  - model_name: smart\n    litellm_params: {{model: openai/x, api_base: '{url}', "
-        "api_key: k}\n"
+        "api_key: k, input_cost_per_token: 0, output_cost_per_token: 0}\n"
         f"  - model_name: fast\n    litellm_params: {{model: openai/y, api_base: '{url}', "
-        "api_key: k}\n")
+        "api_key: k, input_cost_per_token: 0, output_cost_per_token: 0}\n")
     res = crew("run", str(demo), "--models", "down.yaml", "--no-trace", cwd=demo.parent)
     assert res.returncode == 6, res.stdout + res.stderr
     for alias in ("smart", "fast"):
@@ -108,9 +108,9 @@ def test_resume_with_its_model_server_down_is_exit_6_and_leaves_the_run_as_it_wa
     (demo.parent / "models.yaml").write_text(
         "model_list:\n"
         f"  - model_name: smart\n    litellm_params: {{model: openai/x, api_base: '{url}', "
-        "api_key: k}\n"
+        "api_key: k, input_cost_per_token: 0, output_cost_per_token: 0}\n"
         f"  - model_name: fast\n    litellm_params: {{model: openai/y, api_base: '{url}', "
-        "api_key: k}\n")
+        "api_key: k, input_cost_per_token: 0, output_cost_per_token: 0}\n")
     res = crew("resume", run_dir.name, "--repo", str(repo), "--no-trace", cwd=demo.parent)
     assert res.returncode == 6, res.stdout[-2000:] + res.stderr[-2000:]
     assert f"the model server at {url} is unreachable" in res.stderr
