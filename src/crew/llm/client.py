@@ -194,6 +194,9 @@ class LLM:
             problems += self._skipped.values()
         if problems:
             raise UserError("", problems=problems)
+        from crew.llm._litellm import warm_first_use
+
+        warm_first_use(http=any(not d.offline for d in self._deployments.values()))
         try:
             with contextlib.redirect_stdout(sys.stderr):
                 self.router: Any = lt.Router(model_list=model_list, **self._router_settings)
