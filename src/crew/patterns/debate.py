@@ -35,10 +35,9 @@ from crew.patterns.termination import Condition, Fired, RoundState
 from crew.spec.params import DebateParams as DebateParams
 
 POSITION_NOTE = "End with one line: POSITION: <your position in a few words>."
-REVISE_NOTE = "The others' latest answers:\n\n{others}\n\nRevise or defend yours."
+REVISE_NOTE = "{others}\n\nRevise or defend yours."  # others: "[role]\nanswer" blocks
 # The DECISION line is what the degraded path reads when the verdict is not valid JSON.
-JUDGE_NOTE = ("Judge the debate: the decision, its rationale, the winner if any. Answering "
-              "in prose? Put the decision on a line DECISION: <decision>.")
+JUDGE_NOTE = "Judge the debate. Not JSON? End with DECISION: <decision>."
 _POSITION = re.compile(r"^\W*POSITION\W*:\s*(.+?)\s*$", re.I | re.M)
 _DECISION = re.compile(r"^\W*DECISION\W*:\s*(.+?)\s*$", re.I | re.M)
 PROPOSAL_CHARS = 300
@@ -136,7 +135,8 @@ class Debate(BasePattern):
         msgs: list[dict[str, Any]] = [{"role": "user", "content": f"{question}\n\n{POSITION_NOTE}"}]
         added = POSITION_NOTE
         for prev in history:
-            others = "\n\n".join(f"[{names[j]}]\n{a}" for j, a in enumerate(prev) if j != i)
+            others = "\n\n".join(f"[{ctx.task.roles[j]}]\n{a}" for j, a in enumerate(prev)
+                                 if j != i)
             msgs += [{"role": "assistant", "content": prev[i]},
                      {"role": "user", "content": REVISE_NOTE.format(others=others)}]
         if history:
