@@ -125,7 +125,10 @@ class LLM:
 
     def __init__(self, config: ModelsConfig, *, base_dir: str | Path | None = None,
                  ledger: Ledger | None = None, budget: Budget | None = None,
-                 source: str | None = None) -> None:
+                 source: str | None = None, warm: bool = True) -> None:
+        """`warm`: load what litellm's first request would load lazily now, before the
+        Router is built (a script's first call then sends at once); False where no call
+        follows soon (`crew validate`) or a prewarm thread does it (the CLI)."""
         from crew.llm._litellm import load_litellm
         from crew.llm.replay import new_session
 
@@ -196,7 +199,9 @@ class LLM:
             raise UserError("", problems=problems)
         from crew.llm._litellm import warm_first_use
 
-        warm_first_use(http=any(not d.offline for d in self._deployments.values()))
+        if warm:
+            warm_first_use(http=any(not d.model.startswith("replay/")  # as crew.run.launch
+                                    for d in self._deployments.values()))
         try:
             with contextlib.redirect_stdout(sys.stderr):
                 self.router: Any = lt.Router(model_list=model_list, **self._router_settings)
