@@ -39,7 +39,7 @@ def defer_resources_init() -> bool:
                 state["ran"] = True
                 loader.exec_module(module)
 
-    def __getattr__(name: str) -> Any:  # noqa: N807 (module-level __getattr__, PEP 562)
+    def __getattr__(name: str) -> Any:
         if name.startswith("__") and name not in ("__all__",):
             raise AttributeError(name)
         run_init()
@@ -48,7 +48,7 @@ def defer_resources_init() -> bool:
         except KeyError:
             raise AttributeError(f"module {PACKAGE!r} has no attribute {name!r}") from None
 
-    def __dir__() -> list[str]:  # noqa: N807
+    def __dir__() -> list[str]:
         run_init()
         return sorted(module.__dict__)
 

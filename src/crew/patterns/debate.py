@@ -92,7 +92,7 @@ class Debate(BasePattern):
             rnd += 1
             with traced_round(rnd):  # the debaters of the round nest under it
                 answers = list(await gather_all(*(
-                    self._turn(ctx, rec, rnd, role, i, names, question, history)
+                    self._turn(ctx, rec, rnd, role, i, question, history)
                     for i, role in enumerate(roles))))
             history.append(answers)
             rec.rounds = rnd
@@ -129,7 +129,7 @@ class Debate(BasePattern):
                            stopped_by=fired)
 
     async def _turn(self, ctx: PatternContext, rec: Record, rnd: int, role: str, i: int,
-                    names: list[str], question: str, history: list[list[str]]) -> str:
+                    question: str, history: list[list[str]]) -> str:
         """The debater's conversation only grows: each round appends its own last answer and
         the others' (what is new), so every request repeats the previous one as its prefix."""
         msgs: list[dict[str, Any]] = [{"role": "user", "content": f"{question}\n\n{POSITION_NOTE}"}]
