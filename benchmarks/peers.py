@@ -35,17 +35,26 @@ Adaptations (so each framework finishes normally, nothing slower than its docs s
 - autogen-ext[openai] (AutoGen's OpenAI client) comes with crew's `dev` extra (requirements/dev.txt).
   A framework that does not import is reported as skipped.
 
+crew runs as a LIBRARY, the way a user's script does: its modules imported, then `LLM(config)`
+and a pattern's `run` (no prewarm, no CLI), and every framework leaves the interpreter normally.
+
 Measured per framework × workload (medians of --repeats; runs interleaved): calls and prompt tokens
 from the requests the stub received (cl100k, benchmarks/tokens.py's count: content + 4 per message,
-plus any `tools` schema), whole-process wall and CPU, and the in-run window ÷ critical path. The
-window starts once the program's imports are done (crew: its modules and load_litellm() with the
-prewarm threads joined; AutoGen: the autogen_agentchat modules it uses + autogen_ext.models.openai;
-CrewAI: crewai) and ends with the result in hand: building clients, agents, the first request and
-every call are inside it. The peers' windows therefore hold the OpenAI SDK's lazy import of
-`openai.resources` on the first request (most of the ~600 modules AutoGen's window imports),
-which crew's prewarm thread loads during start-up: compare whole-process figures for what a
-user waits for.
+plus any `tools` schema); whole-process wall and CPU; IMPORTS: from exec to the end of the
+program's imports (crew: its modules, plus litellm's import, which crew runs inside `LLM(config)`:
+timed by a meta-path hook around `import litellm` alone); the in-run WINDOW (wall and CPU) and its
+ratio to the critical path: from the imports' end to the result in hand, less crew's litellm
+import (building clients and agents, the first request and every call are inside it); 1ST REQ:
+from the imports' end (less crew's litellm import) to the stub receiving the first request; EXIT:
+from the child's last line to its end (interpreter teardown). A child that leaves a non-daemon
+thread running fails the run. The peers' windows hold the OpenAI SDK's lazy import of
+`openai.resources` (every resource of the API) on their first request; crew's `LLM(...)` loads
+what its first request needs, and only chat's resources.
+`--before SRC` adds crew from another `src` folder (e.g. `git archive main src roles patterns
+tasks crews pyproject.toml | tar -x -C DIR`), in the same rounds. The machine's load average is
+printed before and after.
 Run: .venv/bin/python benchmarks/peers.py [--repeats 3] [--latency 0.2] [--only crew,autogen,crewai]
+[--before SRC]
 """
 
 from __future__ import annotations
@@ -118,7 +127,7 @@ def _crew_library_imports() -> None:
 def child(framework: str, workload: str, url: str) -> None:
     """One framework × workload in this fresh process; prints its times as JSON. Every
     framework leaves the interpreter normally (crew used as a library: no os._exit)."""
-    if framework.startswith("crew"):
+    if framework in ("crew", "crew-before"):
         _crew_library_imports()
         t0, c0, at0 = time.perf_counter(), time.process_time(), time.time()
         patterns.run_workload(workload, url)
@@ -183,7 +192,7 @@ def prompt_tokens(bodies: list[dict[str, Any]]) -> int:
 
 def run_once(framework: str, workload: str, stub: Any, env: dict[str, str]
              ) -> dict[str, float]:
-    if framework.startswith("crew"):
+    if framework in ("crew", "crew-before"):
         patterns.script_run(stub, workload)
     else:
         peer_workloads.script(stub, framework, workload)
