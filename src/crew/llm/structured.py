@@ -52,13 +52,13 @@ def _shape(node: dict[str, Any], defs: dict[str, Any]) -> str:
             return "|".join(dict.fromkeys(_shape(n, defs) for n in node[key]))
     kind = node.get("type")
     if kind == "array":
-        return f"[{_shape(node.get('items') or {}, defs)}, ...]"
+        return f"[{_shape(node.get('items') or {}, defs)},...]"
     if kind == "object" or "properties" in node:
         required = set(node.get("required") or ())
-        fields = [f'"{k}": {_shape(v, defs)}' if k in required
-                  else f'"{k}"?: {_shape(v, defs).removesuffix("|null")}'  # `?` says it
+        fields = [f'"{k}":{_shape(v, defs)}' if k in required  # no spaces: fewer tokens
+                  else f'"{k}"?:{_shape(v, defs).removesuffix("|null")}'  # `?` says it
                   for k, v in (node.get("properties") or {}).items()]
-        return "{" + ", ".join(fields) + "}"
+        return "{" + ",".join(fields) + "}"
     return {"string": "str", "integer": "int", "number": "float", "boolean": "bool",
             "null": "null"}.get(str(kind), "any")
 
@@ -73,7 +73,7 @@ def schema_shape(schema: type[BaseModel]) -> str:
 def schema_instruction(schema: type[BaseModel]) -> str:
     """The instruction for servers without native structured output: a compact field list,
     not a JSON Schema dump (measured in docs/ARCHITECTURE.md, "Degraded decisions")."""
-    return f"JSON only: {schema_shape(schema)}"
+    return f"JSON: {schema_shape(schema)}"
 
 
 def response_format_for(schema: type[BaseModel]) -> dict[str, Any]:

@@ -49,7 +49,7 @@ from crew.workspace import ops as gitops
 BALLOT_NOTE = ""  # a member sees no other ballot; its reply format names answer and rationale
 VOTE_NOTE = "Vote for the best proposal by its number, with a short reason."
 RANK_NOTE = "Rank all proposals by number, best first, with a short reason."
-CHAIR_NOTE = "As chair, decide; `chosen`: the answer kept as is."
+CHAIR_NOTE = "As chair, decide; chosen: an answer kept as is."
 
 
 class Ballot(BaseModel):

@@ -58,7 +58,7 @@ async def test_response_format_is_sent_where_model_info_declares_it_and_nowhere_
     for body in (plain, refused):
         assert "response_format" not in body
         assert body["messages"][-1]["content"] == HI[-1]["content"] + (
-            '\n\nJSON only: {"approved": bool, "reasons": [str, ...]}')
+            '\n\nJSON: {"approved":bool,"reasons":[str,...]}')
 
 
 async def test_json_repair_saves_a_re_ask(stub: StubServer) -> None:
