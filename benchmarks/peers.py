@@ -35,17 +35,26 @@ Adaptations (so each framework finishes normally, nothing slower than its docs s
 - autogen-ext[openai] (AutoGen's OpenAI client) comes with crew's `dev` extra (requirements/dev.txt).
   A framework that does not import is reported as skipped.
 
+crew runs as a LIBRARY, the way a user's script does: its modules imported, then `LLM(config)`
+and a pattern's `run` (no prewarm, no CLI), and every framework leaves the interpreter normally.
+
 Measured per framework × workload (medians of --repeats; runs interleaved): calls and prompt tokens
 from the requests the stub received (cl100k, benchmarks/tokens.py's count: content + 4 per message,
-plus any `tools` schema), whole-process wall and CPU, and the in-run window ÷ critical path. The
-window starts once the program's imports are done (crew: its modules and load_litellm() with the
-prewarm threads joined; AutoGen: the autogen_agentchat modules it uses + autogen_ext.models.openai;
-CrewAI: crewai) and ends with the result in hand: building clients, agents, the first request and
-every call are inside it. The peers' windows therefore hold the OpenAI SDK's lazy import of
-`openai.resources` on the first request (most of the ~600 modules AutoGen's window imports),
-which crew's prewarm thread loads during start-up: compare whole-process figures for what a
-user waits for.
+plus any `tools` schema); whole-process wall and CPU; IMPORTS: from exec to the end of the
+program's imports (crew: its modules, plus litellm's import, which crew runs inside `LLM(config)`:
+timed by a meta-path hook around `import litellm` alone); the in-run WINDOW (wall and CPU) and its
+ratio to the critical path: from the imports' end to the result in hand, less crew's litellm
+import (building clients and agents, the first request and every call are inside it); 1ST REQ:
+from the imports' end (less crew's litellm import) to the stub receiving the first request; EXIT:
+from the child's last line to its end (interpreter teardown). THR: non-daemon threads still
+running at the end (a crew child that leaves one fails the run). The peers' windows hold the OpenAI SDK's lazy import of
+`openai.resources` (every resource of the API) on their first request; crew's `LLM(...)` loads
+what its first request needs, and only chat's resources.
+`--before SRC` adds crew from another `src` folder (e.g. `git archive main src roles patterns
+tasks crews pyproject.toml | tar -x -C DIR`), in the same rounds. The machine's load average is
+printed before and after.
 Run: .venv/bin/python benchmarks/peers.py [--repeats 3] [--latency 0.2] [--only crew,autogen,crewai]
+[--before SRC]
 """
 
 from __future__ import annotations
@@ -75,21 +84,52 @@ ENV = {"LITELLM_LOCAL_MODEL_COST_MAP": "True", "CREWAI_DISABLE_TELEMETRY": "true
        "CREWAI_TRACING_ENABLED": "false", "OTEL_SDK_DISABLED": "true"}
 
 
+LATE_IMPORT: dict[str, float] = {}
+
+
+class _TimeLitellmImport:
+    """A meta-path finder that times `import litellm` wherever crew runs it (inside
+    `LLM(config)`), wall and CPU, so crew's window can leave it out as the peers' windows
+    leave their imports out. Changes nothing else: the module is found and executed as usual."""
+
+    def find_spec(self, name: str, path: Any = None, target: Any = None) -> Any:
+        if name != "litellm":
+            return None
+        from importlib.machinery import PathFinder
+
+        spec = PathFinder.find_spec(name, path)
+        if spec is None or spec.loader is None:
+            return spec
+        run = spec.loader.exec_module
+
+        def exec_module(module: Any) -> None:
+            t, c = time.perf_counter(), time.process_time()
+            try:
+                run(module)
+            finally:
+                LATE_IMPORT.update(wall=time.perf_counter() - t, cpu=time.process_time() - c)
+
+        spec.loader.exec_module = exec_module  # type: ignore[method-assign]
+        return spec
+
+
+def _crew_library_imports() -> None:
+    """A user's script: crew's modules, nothing called (litellm is imported where crew
+    imports it: in `LLM(config)`)."""
+    sys.meta_path.insert(0, _TimeLitellmImport())
+    import crew.patterns.committee
+    import crew.patterns.debate
+    import crew.patterns.setup
+    import crew.patterns.supervisor_worker
+    import crew.spec.library  # noqa: F401
+
+
 def child(framework: str, workload: str, url: str) -> None:
-    """One framework × workload in this fresh process; prints the in-run window as JSON."""
-    if framework == "crew":
-        from crew.llm import prewarm
-
-        prewarm(http=True)
-        import crew.patterns.committee
-        import crew.patterns.debate
-        import crew.patterns.setup
-        import crew.patterns.supervisor_worker
-        import crew.spec.library  # noqa: F401
-        from crew.llm._litellm import load_litellm
-
-        load_litellm()  # joins the prewarm threads
-        t0, c0 = time.perf_counter(), time.process_time()
+    """One framework × workload in this fresh process; prints its times as JSON. Every
+    framework leaves the interpreter normally (crew used as a library: no os._exit)."""
+    if framework in ("crew", "crew-before"):
+        _crew_library_imports()
+        t0, c0, at0 = time.perf_counter(), time.process_time(), time.time()
         patterns.run_workload(workload, url)
     elif framework == "autogen":
         import autogen_agentchat.agents
@@ -100,7 +140,7 @@ def child(framework: str, workload: str, url: str) -> None:
         import autogen_ext.models.openai  # noqa: F401
 
         peer_workloads.load_roles()
-        t0, c0 = time.perf_counter(), time.process_time()
+        t0, c0, at0 = time.perf_counter(), time.process_time(), time.time()
         peer_workloads.autogen(workload, url)
     else:
         import crewai  # noqa: F401
@@ -108,17 +148,22 @@ def child(framework: str, workload: str, url: str) -> None:
 
         mark_first_execution_done(user_consented=False)
         peer_workloads.load_roles()
-        t0, c0 = time.perf_counter(), time.process_time()
+        t0, c0, at0 = time.perf_counter(), time.process_time(), time.time()
         peer_workloads.crewai(workload, url)
     window, cpu = time.perf_counter() - t0, time.process_time() - c0
-    sys.stdout.write("\n" + json.dumps({"window_s": window, "window_cpu_s": cpu}) + "\n")
+    late = LATE_IMPORT.get("wall", 0.0)  # an import inside the window (crew: in LLM(...))
+    import threading
+
+    lingering = [t.name for t in threading.enumerate()
+                 if t is not threading.main_thread() and not t.daemon and t.is_alive()]
+    sys.stdout.write("\n" + json.dumps({
+        "window_s": window - late, "window_cpu_s": cpu - LATE_IMPORT.get("cpu", 0.0), "late_import_s": late,
+        "window_at": at0, "lingering": lingering, "done_at": time.time()}) + "\n")
     sys.stdout.flush()
-    if framework == "crew":
-        os._exit(0)  # as `crew`'s entry point: no interpreter teardown
 
 
 def installed(framework: str) -> bool:
-    mods = IMPORTS[framework].replace(",", " ").split()
+    mods = IMPORTS[framework.removesuffix("-before")].replace(",", " ").split()
     code = "import importlib.util as u, sys; sys.exit(any(u.find_spec(m) is None for m in %r))"
     try:
         return subprocess.run([sys.executable, "-c", code % (mods,)]).returncode == 0
@@ -147,52 +192,67 @@ def prompt_tokens(bodies: list[dict[str, Any]]) -> int:
 
 def run_once(framework: str, workload: str, stub: Any, env: dict[str, str]
              ) -> dict[str, float]:
-    if framework == "crew":
+    if framework in ("crew", "crew-before"):
         patterns.script_run(stub, workload)
     else:
         peer_workloads.script(stub, framework, workload)
     first = len(stub.requests)
     cmd = [sys.executable, __file__, "--child", framework, workload, stub.url]
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    t0 = time.perf_counter()
+    t0, spawned = time.perf_counter(), time.time()
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env, stdin=subprocess.DEVNULL)
-    wall = time.perf_counter() - t0
+    wall, ended = time.perf_counter() - t0, time.time()
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if proc.returncode != 0 or stub.pending():
         raise RuntimeError(f"{framework} {workload} did not finish normally "
                            f"(exit {proc.returncode}, {stub.pending()} scripted replies unused):\n"
                            f"{proc.stdout[-2000:]}\n{proc.stderr[-3000:]}")
     last = [ln for ln in proc.stdout.splitlines() if ln.startswith('{"window_s"')][-1]
+    got = json.loads(last)
+    if got["lingering"] and framework in ("crew", "crew-before"):  # the peers' are counted
+        raise RuntimeError(f"{framework} {workload} left non-daemon threads: {got['lingering']}")
     bodies = [r.body for r in stub.requests[first:]]
-    return {**json.loads(last), "wall_s": wall, "calls": len(bodies),
+    late = got["late_import_s"]
+    return {"window_s": got["window_s"], "window_cpu_s": got["window_cpu_s"], "wall_s": wall,
+            # the program's imports, from exec: for crew, litellm's import inside LLM(...) too
+            "imports_s": got["window_at"] - spawned + late,
+            # from the imports' end to the first request sent (crew: less litellm's import)
+            "first_s": stub.requests[first].at - got["window_at"] - late,
+            "exit_s": ended - got["done_at"], "calls": len(bodies),
+            "threads": len(got["lingering"]),
             "cpu_s": (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime),
             "tokens": prompt_tokens(bodies)}
 
 
-def measure(latency: float = 0.2, repeats: int = 3, only: tuple[str, ...] = FRAMEWORKS
-            ) -> dict[str, dict[str, dict[str, float] | None]]:
-    """{framework: {workload: medians or None when the framework is not installed}}."""
+def measure(latency: float = 0.2, repeats: int = 3, only: tuple[str, ...] = FRAMEWORKS,
+            before: str | None = None) -> dict[str, dict[str, dict[str, float] | None]]:
+    """{framework: {workload: medians or None when the framework is not installed}};
+    `before`: also crew from that `src` folder ("crew-before"), in the same rounds."""
     from crew.testing import StubServer
 
-    present = {f: f in only and installed(f) for f in FRAMEWORKS}
+    frameworks = FRAMEWORKS + (("crew-before",) if before else ())
+    present = {f: (f in only or f == "crew-before") and installed(f) for f in frameworks}
     runs: dict[tuple[str, str], list[dict[str, float]]] = {}
     with tempfile.TemporaryDirectory(prefix="crew-peers-home-") as home, \
             StubServer(latency_s=latency) as stub:
         env = {**patterns.child_env(), **ENV, "HOME": home}
+        envs = {f: env for f in frameworks}
+        if before:
+            envs["crew-before"] = {**env, "PYTHONPATH": before}
         patterns.script_always(stub)
         peer_workloads.script_always(stub)
         for w in patterns.PATH:  # warm-up, not measured: writes bytecode caches (and CrewAI's
-            for f in FRAMEWORKS:  # HOME files) as any environment that has run once has them
+            for f in frameworks:  # HOME files) as any environment that has run once has them
                 if present[f]:
-                    run_once(f, w, stub, env)
+                    run_once(f, w, stub, envs[f])
         for _ in range(repeats):  # interleaved: the machine's load hits every framework alike
             for w in patterns.PATH:
-                for f in FRAMEWORKS:
+                for f in frameworks:
                     if present[f]:
-                        runs.setdefault((f, w), []).append(run_once(f, w, stub, env))
+                        runs.setdefault((f, w), []).append(run_once(f, w, stub, envs[f]))
     out: dict[str, dict[str, dict[str, float] | None]] = {}
-    for f in FRAMEWORKS:
-        if f not in only:
+    for f in frameworks:
+        if f not in only and f != "crew-before":
             continue
         out[f] = {}
         for w in patterns.PATH:
@@ -208,17 +268,19 @@ def measure(latency: float = 0.2, repeats: int = 3, only: tuple[str, ...] = FRAM
 
 
 def report(rows: dict[str, dict[str, dict[str, float] | None]]) -> None:
-    print(f"{'workload':11} {'framework':9} {'calls':>5} {'tokens':>7} {'process wall':>12} "
-          f"{'CPU':>6} {'window':>7} {'win CPU':>7} {'÷ path':>7}")
+    print(f"{'workload':11} {'framework':11} {'calls':>5} {'tokens':>7} {'process wall':>12} "
+          f"{'CPU':>6} {'imports':>7} {'window':>7} {'win CPU':>7} {'÷ path':>7} "
+          f"{'1st req':>7} {'exit':>6} {'thr':>3}")
     for w in patterns.PATH:
         for f, by_w in rows.items():
             r = by_w[w]
             if r is None:
-                print(f"{w:11} {f:9} skipped (not installed: {IMPORTS[f]})")
+                print(f"{w:11} {f:11} skipped (not installed: {IMPORTS[f.removesuffix('-before')]})")
                 continue
-            print(f"{w:11} {f:9} {r['calls']:>5.0f} {r['tokens']:>7,.0f} {r['wall_s']:>10.2f} s "
-                  f"{r['cpu_s']:>5.2f}s {r['window_s']:>6.2f}s {r['window_cpu_s']:>6.2f}s "
-                  f"{r['ratio']:>6.2f}x")
+            print(f"{w:11} {f:11} {r['calls']:>5.0f} {r['tokens']:>7,.0f} {r['wall_s']:>10.2f} s "
+                  f"{r['cpu_s']:>5.2f}s {r['imports_s']:>6.2f}s {r['window_s']:>6.2f}s "
+                  f"{r['window_cpu_s']:>6.2f}s {r['ratio']:>6.2f}x {r['first_s']:>6.2f}s "
+                  f"{r['exit_s']:>5.2f}s {r['threads']:>3.0f}")
     crew = rows.get("crew", {})
     for f, by_w in rows.items():
         if f == "crew":
@@ -238,12 +300,18 @@ def main() -> None:
     ap.add_argument("--latency", type=float, default=0.2)
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--only", default=",".join(FRAMEWORKS))
+    ap.add_argument("--before", metavar="SRC",
+                    help="also run crew from this src folder (e.g. a worktree of main's src)")
     a = ap.parse_args()
     if a.child:
         child(*a.child)
         return
     only = tuple(f for f in a.only.split(",") if f in FRAMEWORKS)
-    report(measure(a.latency, a.repeats, only))
+    print(f"load average before: {' '.join(f'{x:.1f}' for x in os.getloadavg())} "
+          f"({os.cpu_count()} CPUs)")
+    rows = measure(a.latency, a.repeats, only, a.before)
+    report(rows)
+    print(f"load average after: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
 
 
 if __name__ == "__main__":

@@ -138,7 +138,7 @@ def system_prompt(role: RoleSpec, *, with_tools: bool = True) -> tuple[str, str]
     """(prompt, framework-added part): the role's own text, plus a short note on tool use."""
     goal, instructions = role.goal.strip(), role.instructions.strip()
     said = " ".join(goal.lower().split()) in " ".join(instructions.lower().split())
-    glue = f"You are the {role.title}." if said else f"You are the {role.title}. Goal: "
+    glue = f"{role.title}." if said else f"{role.title}: "  # the role's name, then its goal
     prompt = (f"{glue}\n\n{instructions}" if said
               else f"{glue}{goal}\n\n{instructions}")  # the goal once, never twice
     if with_tools:

@@ -73,7 +73,7 @@ async def test_tool_use_then_final_answer(ws: Path) -> None:
     assert result.text == "A is 1. Done." and result.turns == 2
     assert [o.output for o in result.tool_calls] == ["1\tA = 1"]
     system, user = result.messages[0], result.messages[1]
-    assert system["role"] == "system" and system["content"].startswith("You are the Coder.")
+    assert system["role"] == "system" and system["content"].startswith("Coder: ")
     assert "Make the smallest change that works." in system["content"]
     assert system["content"].endswith(FRAMEWORK_NOTE)
     assert user["content"] == "## Repo\nTwo modules.\n\n## Task\nWhat is A?"  # stable first
@@ -219,7 +219,7 @@ async def test_framework_tokens_are_counted(ws: Path) -> None:
     result = await Agent(role(tools=[]), llm, tools=[], workspace=ws).run("say hi")
     prompt, framework_part = system_prompt(role(), with_tools=False)
     assert llm.calls[0].messages[0]["content"] == prompt and FRAMEWORK_NOTE not in prompt
-    assert framework_part == "You are the Coder. Goal: "
+    assert framework_part == "Coder: "
     assert result.framework_tokens == estimate_tokens(framework_part)
     assert result.tool_schema_tokens == 0 and llm.calls[0].tools is None
     with_tools = await Agent(role(), ScriptedLLM([{"content": "hi"}]), workspace=ws).run("hi")

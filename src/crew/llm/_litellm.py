@@ -24,7 +24,7 @@ FIRST_REQUEST_MODULES = (
     "litellm.llms.vertex_ai.vertex_ai_partner_models.anthropic.transformation",
     "litellm.llms.openai.chat.gpt_audio_transformation",
 )
-HTTP_REQUEST_MODULES = ("litellm.llms.openai.openai", "openai.resources", "jiter",
+HTTP_REQUEST_MODULES = ("litellm.llms.openai.openai", "openai.resources.chat", "jiter",
                         "openai.lib.streaming.chat")  # +8 MB: only for HTTP deployments
 # What building the Router and routing the first request import, and the pydantic models
 # litellm and openai complete on first use (`defer_build`): ~0.5 s of CPU inside the run
@@ -125,6 +125,9 @@ def load_litellm() -> Any:
         from crew.llm.replay import register_replay_provider
 
         register_replay_provider(litellm)
+        from crew.llm._openai_lazy import defer_resources_init
+
+        defer_resources_init()  # the OpenAI client's first chat request loads chat alone
         atexit.register(_quick_teardown)
         _litellm = litellm
         return litellm
@@ -169,16 +172,33 @@ def _warm(after: threading.Thread | None, modules: tuple[str, ...],
         pass
 
 
+_STAGES = ((FIRST_REQUEST_MODULES + ROUTER_MODULES, FIRST_USE_MODELS, True),
+           (HTTP_REQUEST_MODULES, HTTP_MODELS, False))
+_warmed: set[int] = set()  # stages `warm_first_use` ran in this thread's process
+
+
+def warm_first_use(*, http: bool) -> None:
+    """Load now, in the caller's thread, what litellm's first request (`http`: through the
+    OpenAI client) would load lazily, unless a `prewarm` thread already did. `LLM(...)` calls
+    it before building its Router, so a library user's first request sends at once instead of
+    importing ~150 modules first (the CLI's prewarm did this during start-up). Moves that
+    time, it does not save it: the saving is `defer_resources_init`."""
+    for i, (modules, models, first_use) in enumerate(_STAGES[:2 if http else 1]):
+        with _prewarm_lock:
+            if len(_prewarm) > i or i in _warmed:
+                continue
+            _warmed.add(i)
+        _warm(None, modules, models, first_use)
+
+
 def prewarm(*, http: bool = False) -> None:
     """Start importing litellm and what its first request loads (`http`: also the OpenAI
     client an HTTP deployment builds) in a background thread, so the import overlaps what
     the caller does next (loading a spec, preparing git worktrees); `load_litellm` joins it.
     Idempotent, and never waits for an import under way."""
     with _prewarm_lock:
-        stages = [(FIRST_REQUEST_MODULES + ROUTER_MODULES, FIRST_USE_MODELS, True),
-                  (HTTP_REQUEST_MODULES, HTTP_MODELS, False)]
-        for i, (modules, models, first_use) in enumerate(stages[:2 if http else 1]):
-            if len(_prewarm) > i:
+        for i, (modules, models, first_use) in enumerate(_STAGES[:2 if http else 1]):
+            if len(_prewarm) > i or i in _warmed:
                 continue
             after = _prewarm[-1] if _prewarm else None
             name = "crew-litellm-prewarm" + "+" * i

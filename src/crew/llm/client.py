@@ -142,7 +142,10 @@ class LLM(AccountedModel):
 
     def __init__(self, config: ModelsConfig, *, base_dir: str | Path | None = None,
                  ledger: Ledger | None = None, budget: Budget | None = None,
-                 source: str | None = None) -> None:
+                 source: str | None = None, warm: bool = True) -> None:
+        """`warm`: load what litellm's first request would load lazily now, before the
+        Router is built (a script's first call then sends at once); False where no call
+        follows soon (`crew validate`) or a prewarm thread does it (the CLI)."""
         from crew.llm._litellm import load_litellm
         from crew.llm.replay import new_session
 
@@ -214,6 +217,11 @@ class LLM(AccountedModel):
             problems += self._skipped.values()
         if problems:
             raise UserError("", problems=problems)
+        from crew.llm._litellm import warm_first_use
+
+        if warm:
+            warm_first_use(http=any(not d.model.startswith("replay/")  # as crew.run.launch
+                                    for d in self._deployments.values()))
         try:
             with _stdout_to_stderr():
                 self.router: Any = lt.Router(model_list=model_list, **self._router_settings)

@@ -52,12 +52,13 @@ def _shape(node: dict[str, Any], defs: dict[str, Any]) -> str:
             return "|".join(dict.fromkeys(_shape(n, defs) for n in node[key]))
     kind = node.get("type")
     if kind == "array":
-        return f"[{_shape(node.get('items') or {}, defs)}, ...]"
+        return f"[{_shape(node.get('items') or {}, defs)},...]"
     if kind == "object" or "properties" in node:
         required = set(node.get("required") or ())
-        fields = [f'"{k}"{"" if k in required else "?"}: {_shape(v, defs)}'
+        fields = [f'"{k}":{_shape(v, defs)}' if k in required  # no spaces: fewer tokens
+                  else f'"{k}"?:{_shape(v, defs).removesuffix("|null")}'  # `?` says it
                   for k, v in (node.get("properties") or {}).items()]
-        return "{" + ", ".join(fields) + "}"
+        return "{" + ",".join(fields) + "}"
     return {"string": "str", "integer": "int", "number": "float", "boolean": "bool",
             "null": "null"}.get(str(kind), "any")
 
@@ -72,7 +73,7 @@ def schema_shape(schema: type[BaseModel]) -> str:
 def schema_instruction(schema: type[BaseModel]) -> str:
     """The instruction for servers without native structured output: a compact field list,
     not a JSON Schema dump (measured in docs/ARCHITECTURE.md, "Degraded decisions")."""
-    return f"Reply with only this JSON object, no prose: {schema_shape(schema)}"
+    return f"JSON: {schema_shape(schema)}"
 
 
 def response_format_for(schema: type[BaseModel]) -> dict[str, Any]:
@@ -157,8 +158,13 @@ def _opening(messages: list[Message], schema: type[BaseModel], native: bool,
              params: dict[str, Any]) -> tuple[list[Message], dict[str, Any]]:
     if native:
         return list(messages), {**params, "response_format": response_format_for(schema)}
-    # volatile instruction last, so the stable prefix stays cacheable
-    return [*messages, {"role": "user", "content": schema_instruction(schema)}], dict(params)
+    # volatile instruction last, so the stable prefix stays cacheable; on the last user
+    # message when it is text (a message of its own costs ~4 tokens more)
+    note = schema_instruction(schema)
+    last = messages[-1] if messages else None
+    if last is not None and last.get("role") == "user" and isinstance(last.get("content"), str):
+        return [*messages[:-1], {**last, "content": f"{last['content']}\n\n{note}"}], dict(params)
+    return [*messages, {"role": "user", "content": note}], dict(params)
 
 
 async def ask_structured(model: ChatModel, alias: str, messages: list[Message],

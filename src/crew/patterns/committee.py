@@ -47,11 +47,10 @@ from crew.patterns.termination import Condition
 from crew.spec.params import CommitteeParams as CommitteeParams
 from crew.workspace import ops as gitops
 
-BALLOT_NOTE = "Answer independently: give your answer and a short rationale."
+BALLOT_NOTE = ""  # a member sees no other ballot; its reply format names answer and rationale
 VOTE_NOTE = "Vote for the best proposal by its number, with a short reason."
 RANK_NOTE = "Rank all proposals by number, best first, with a short reason."
-CHAIR_NOTE = ("As chair, synthesise the committee's decision from the answers; `chosen`: the "
-              "number of an answer you adopt as is.")
+CHAIR_NOTE = "As chair, decide; chosen: an answer kept as is."
 
 
 class Ballot(BaseModel):

@@ -35,10 +35,9 @@ from crew.patterns.termination import Condition, Fired, RoundState
 from crew.spec.params import DebateParams as DebateParams
 
 POSITION_NOTE = "End with one line: POSITION: <your position in a few words>."
-REVISE_NOTE = "The others' latest answers:\n\n{others}\n\nRevise or defend yours."
+REVISE_NOTE = "{others}\n\nRevise or defend yours."  # others: "[role]\nanswer" blocks
 # The DECISION line is what the degraded path reads when the verdict is not valid JSON.
-JUDGE_NOTE = ("Judge the debate: the decision, its rationale, the winner if any. Answering "
-              "in prose? Put the decision on a line DECISION: <decision>.")
+JUDGE_NOTE = "Judge the debate. Not JSON? End with DECISION: <decision>."
 _POSITION = re.compile(r"^\W*POSITION\W*:\s*(.+?)\s*$", re.I | re.M)
 _DECISION = re.compile(r"^\W*DECISION\W*:\s*(.+?)\s*$", re.I | re.M)
 PROPOSAL_CHARS = 300
@@ -93,7 +92,7 @@ class Debate(BasePattern):
             rnd += 1
             with traced_round(rnd):  # the debaters of the round nest under it
                 answers = list(await gather_all(*(
-                    self._turn(ctx, rec, rnd, role, i, names, question, history)
+                    self._turn(ctx, rec, rnd, role, i, question, history)
                     for i, role in enumerate(roles))))
             history.append(answers)
             rec.rounds = rnd
@@ -130,13 +129,14 @@ class Debate(BasePattern):
                            stopped_by=fired)
 
     async def _turn(self, ctx: PatternContext, rec: Record, rnd: int, role: str, i: int,
-                    names: list[str], question: str, history: list[list[str]]) -> str:
+                    question: str, history: list[list[str]]) -> str:
         """The debater's conversation only grows: each round appends its own last answer and
         the others' (what is new), so every request repeats the previous one as its prefix."""
         msgs: list[dict[str, Any]] = [{"role": "user", "content": f"{question}\n\n{POSITION_NOTE}"}]
         added = POSITION_NOTE
         for prev in history:
-            others = "\n\n".join(f"[{names[j]}]\n{a}" for j, a in enumerate(prev) if j != i)
+            others = "\n\n".join(f"[{ctx.task.roles[j]}]\n{a}" for j, a in enumerate(prev)
+                                 if j != i)
             msgs += [{"role": "assistant", "content": prev[i]},
                      {"role": "user", "content": REVISE_NOTE.format(others=others)}]
         if history:

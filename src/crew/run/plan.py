@@ -111,7 +111,7 @@ def plan_messages(resolved: ResolvedFeature, repo_text: str, pinned: list[Planne
     tasks); with `tool_turns`, the planner is told to read first (crew.run.plan_tools)."""
     sup = resolved.roles[resolved.crew.spec.supervisor].spec
     system = with_conventions(
-        f"You are the {sup.title}. Goal: {sup.goal.strip()}\n\n{sup.instructions.strip()}"
+        f"{sup.title}: {sup.goal.strip()}\n\n{sup.instructions.strip()}"
         f"\n\n{catalog(resolved)}", conventions)
     feature = resolved.feature.spec
     user = [repo_text, f"# Feature: {feature.title}\n{feature.goal.strip()}"]

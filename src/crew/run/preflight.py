@@ -204,7 +204,7 @@ def build_llm(resolved: ResolvedFeature, problems: list[Problem], *, budget: Any
 
     try:
         llm = LLM(resolved.models, base_dir=resolved.models_dir, ledger=ledger, budget=budget,
-                  source=resolved.models_source)
+                  source=resolved.models_source, warm=False)  # the CLI prewarms; validate sends nothing
     except UserError as e:
         problems += [resolved.locate_models_problem(p) for p in e.problems]
         return None

@@ -115,6 +115,7 @@ class RecordedRequest:
     model: str
     body: dict[str, Any]
     headers: dict[str, str]
+    at: float = field(default_factory=time.time)  # arrival (wall clock: comparable across processes)
 
 
 @dataclass

@@ -84,7 +84,7 @@ async def test_debate_sees_the_others_answers(make_llm: MakeLLM, tmp_path: Path)
     assert len(tester) == 2 and tester[0][0]["role"] == "system"
     assert not any("POSITION: A" in str(m["content"]) for m in tester[0])  # same round
     assert tester[1][-2] == {"role": "assistant", "content": "POSITION: B"}  # its own answer
-    assert "[Debater 1 (coder)]\nPOSITION: A" in tester[1][-1]["content"]
+    assert "[coder]\nPOSITION: A" in tester[1][-1]["content"]
 
 
 async def test_debate_consensus_stops_early_without_judge(make_llm: MakeLLM) -> None:

@@ -57,9 +57,8 @@ async def test_response_format_is_sent_where_model_info_declares_it_and_nowhere_
     assert native["messages"] == HI  # no instruction when the server enforces the schema
     for body in (plain, refused):
         assert "response_format" not in body
-        assert body["messages"][-1]["content"] == (
-            'Reply with only this JSON object, no prose: {"approved": bool, "reasons": '
-            '[str, ...]}')
+        assert body["messages"][-1]["content"] == HI[-1]["content"] + (
+            '\n\nJSON: {"approved":bool,"reasons":[str,...]}')
 
 
 async def test_json_repair_saves_a_re_ask(stub: StubServer) -> None:

@@ -53,11 +53,12 @@ async def test_ask_repairs_then_reasks_with_the_error_then_succeeds() -> None:
                          context=CallContext(purpose="plan"))
     assert plan == Plan(tasks=["a"], parallel=True)
     first, second = llm.calls
-    assert first.messages[-1]["content"] == (
-        'Reply with only this JSON object, no prose: {"tasks": [str, ...], "parallel"?: bool}')
+    # the reply format rides on the caller's last user message (no message of its own)
+    assert first.messages == [{"role": "user", "content": (
+        'plan\n\nJSON: {"tasks":[str,...],"parallel"?:bool}')}]
     assert second.messages[-2] == {"role": "assistant", "content": '{"tasks": "oops"}'}
     assert "tasks" in second.messages[-1]["content"] and "invalid" in second.messages[-1]["content"]
-    assert first.messages[0] == {"role": "user", "content": "plan"}  # stable prefix kept
+    assert second.messages[0] == first.messages[0]  # stable prefix kept
     llm.assert_complete()
 
 
@@ -86,8 +87,8 @@ def test_schema_instruction_is_a_compact_field_list() -> None:
     from crew.run.plan import PlanOut
 
     assert schema_shape(Verdict) == (
-        '{"approved": bool, "summary"?: str, "changes"?: [{"file"?: str, "line"?: int|null, '
-        '"problem": str, "fix"?: str}, ...]}')
+        '{"approved":bool,"summary"?:str,"changes"?:[{"file"?:str,"line"?:int,'
+        '"problem":str,"fix"?:str},...]}')
     # the JSON Schema dump it replaced cost 200 (Verdict) and 279 (PlanOut) tokens
     assert estimate_tokens(schema_instruction(Verdict)) <= 45
     assert estimate_tokens(schema_instruction(PlanOut)) <= 60

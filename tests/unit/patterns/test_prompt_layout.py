@@ -89,6 +89,6 @@ def test_goal_said_once() -> None:
     stated = RoleSpec(name="x", title="Tester", goal="Find the bugs.",
                       instructions="Read the diff. Find the bugs. Then run the tests.")
     prompt, _ = system_prompt(stated, with_tools=False)
-    assert prompt.count("Find the bugs.") == 1 and prompt.startswith("You are the Tester.")
+    assert prompt.count("Find the bugs.") == 1 and prompt.startswith("Tester.")
     other = stated.model_copy(update={"instructions": "Run the tests."})
-    assert "Goal: Find the bugs." in system_prompt(other, with_tools=False)[0]
+    assert system_prompt(other, with_tools=False)[0].startswith("Tester: Find the bugs.")
