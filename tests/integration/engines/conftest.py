@@ -18,7 +18,9 @@ from shared_helpers import committed_repo, replay_llm
 @pytest.fixture
 def make_llm(tmp_path: Path) -> MakeLLM:
     def make(answers: list[dict[str, Any]], budget: Budget | None = None) -> LLM:
-        return replay_llm(tmp_path, answers, tuple(ROLE_NAMES), budget)
+        # a budget reserves each call's worst-case output: these answers are short
+        return replay_llm(tmp_path, answers, tuple(ROLE_NAMES), budget,
+                          {"max_output_tokens": 100})
 
     return make
 

@@ -100,7 +100,7 @@ async def test_debate_consensus_stops_early_without_judge(make_llm: MakeLLM) -> 
 async def test_debate_budget_stop(make_llm: MakeLLM) -> None:
     llm = make_llm([say("coder", "long " * 60 + "\nPOSITION: A", repeat=True),
                     say("tester", "long " * 60 + "\nPOSITION: B", repeat=True)],
-                   budget=Budget(Limits(tokens=400)))
+                   budget=Budget(Limits(tokens=1500)))
     res = await run("debate", ctx_for(llm, ["coder", "tester"], {"rounds": 10}))
     assert res.outcome is Outcome.BUDGET and res.stopped_by == "budget"
     assert "tokens" in res.summary
