@@ -22,7 +22,7 @@ _crew_sandbox_main() {
     local env_file="${CREW_SANDBOX_ENV_FILE:-$cache/sandbox.env}"
     local sock="unix://$d/docker.sock"
     # What the image holds; a cached rootfs or image made with another list is rebuilt.
-    local packages="python3,python3-pytest,git"
+    local packages="python3,python3-pytest,git,nodejs,npm"
 
     if [[ "${1:-}" == "stop" ]]; then
         if [[ -f "$d/dockerd.pid" ]]; then
