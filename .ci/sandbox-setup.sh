@@ -22,7 +22,7 @@ _crew_sandbox_main() {
     local env_file="${CREW_SANDBOX_ENV_FILE:-$cache/sandbox.env}"
     local sock="unix://$d/docker.sock"
     # What the image holds; a cached rootfs or image made with another list is rebuilt.
-    local packages="python3,python3-pytest,git"
+    local packages="python3,python3-pytest,git,nodejs,npm"
 
     if [[ "${1:-}" == "stop" ]]; then
         if [[ -f "$d/dockerd.pid" ]]; then
@@ -84,10 +84,15 @@ _crew_sandbox_main() {
     if [[ "$have" != "$packages" ]]; then
         local rootfs="$cache/rootfs"
         if [[ "$(cat "$rootfs/.crew-complete" 2>/dev/null)" != "$packages" ]]; then
-            _crew_sandbox_log "debootstrap bookworm ($packages) into $rootfs (about a minute)"
+            _crew_sandbox_log "debootstrap bookworm ($packages) into $rootfs (a few minutes)"
             rm -rf "$rootfs"
-            if ! debootstrap --variant=minbase --include="$packages" bookworm \
-                "$rootfs" http://deb.debian.org/debian >"$cache/debootstrap.log" 2>&1; then
+            # the packages through apt in the chroot: debootstrap's --include does not resolve
+            # virtual packages (npm's node-* dependencies) and leaves them unconfigured
+            if ! { debootstrap --variant=minbase bookworm "$rootfs" http://deb.debian.org/debian \
+                    && chroot "$rootfs" apt-get update -qq \
+                    && DEBIAN_FRONTEND=noninteractive chroot "$rootfs" apt-get install -y -qq \
+                        --no-install-recommends ${packages//,/ }; } >"$cache/debootstrap.log" 2>&1
+            then
                 _crew_sandbox_log "debootstrap failed; its log:"; tail -20 "$cache/debootstrap.log" >&2
                 [[ -n "$started" ]] && kill "$started"
                 return 1

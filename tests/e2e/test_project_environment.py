@@ -4,9 +4,9 @@ real bubblewrap and the CI's private dockerd, models served by a StubServer.
 (a) a Python project whose pytest and a third-party package live only in the repo's `.venv`
     (no system pytest: the PATH holds the venv and /usr/bin, whose python3 has none), run with
     the venv active: the acceptance gate passes and the agent's run_tests / run_command run it;
-(b) a Node project whose test runner is a devDependency in node_modules: `npm test` likewise
-    (bwrap only: the Docker image has no node, and the host's node lives in /usr, which a
-    container takes from its image; `sandbox: {image: ...}` names an image with node);
+(b) a Node project whose test runner is a devDependency in node_modules: `npm test` likewise,
+    with the host's node under bwrap and the image's under Docker (a container takes /usr from
+    its image, as a user's image holds their toolchain: .ci/sandbox-setup.sh's has nodejs, npm);
 (c) a tool in a fake HOME's ~/.local/bin runs as the gate while that HOME's .ssh/id_rsa,
     .aws/credentials and .netrc cannot be read by run_command, and reach no model request
     and no file under .crew;
@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import importlib.metadata
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -164,21 +165,49 @@ def _node_project(tmp_path: Path, stub: StubServer) -> Path:
     return feature
 
 
-def test_a_node_project_with_its_node_modules(tmp_path: Path) -> None:
-    _require("bwrap")
-    if not shutil.which("npm"):
-        pytest.skip("npm is not installed here")
+def _require_npm(backend: str) -> None:
+    """Skip where the sandbox has no npm: the host's for bwrap, the image's for Docker (an
+    image without node fails the test under CI=true: .ci/sandbox-setup.sh's image has it)."""
+    if backend == "bwrap":
+        if not shutil.which("npm"):
+            pytest.skip("npm is not installed here")
+        return
+    import docker
+    import docker.errors
+
+    image = default_image()
+    client = docker.from_env()
+    try:
+        client.containers.run(image, ["sh", "-c", "command -v node && command -v npm"],
+                              network_mode="none", remove=True)
+    except docker.errors.ContainerError:
+        msg = (f"the image {image} has no node/npm (.ci/sandbox-setup.sh rebuilds its image "
+               "with them; or set CREW_SANDBOX_IMAGE to an image with node)")
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(msg)
+        pytest.skip(msg)
+    finally:
+        client.close()
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_node_project_with_its_node_modules(backend: str, tmp_path: Path) -> None:
+    _require(backend)
+    _require_npm(backend)
     with StubServer() as stub:
         feature = _node_project(tmp_path, stub)
         stub.enqueue(StubReply.tool_call(("run_command", {"command": "npm test"})),
                      StubReply.text("done"), model="worker")
         env = crew_env()
-        res = run_crew("run", str(feature), "--no-trace", "--sandbox", "bwrap", env=env)
+        res = run_crew("run", str(feature), "--no-trace", "--sandbox", backend, env=env)
         out = res.stdout + res.stderr
         assert res.returncode == 0, out[-3000:]
         [result] = tool_messages(stub, "worker")
     assert "minitest: 1 passed" in result, result
-    assert state_of(only_run(tmp_path / "repo"))["status"] == "passed"
+    state = state_of(only_run(tmp_path / "repo"))
+    assert state["status"] == "passed", state.get("stop_reason")
+    [gate] = state["gates"]
+    assert gate["passed"] and "minitest: 1 passed" in gate["output"], gate
 
 
 @pytest.mark.parametrize("backend", BACKENDS)

@@ -88,6 +88,18 @@ async def test_protected_entries_are_read_only_or_hidden(name: str, workspace: P
     assert (workspace / ".git" / "config").read_text() == "[core]\n"
 
 
+@pytest.mark.parametrize("name", ALL)
+async def test_a_masked_file_reads_as_empty(name: str, workspace: Path) -> None:
+    """As the README says: `cat` of a protected file prints nothing and succeeds (under bwrap
+    a bound /dev/null was "Permission denied": its binds are nodev)."""
+    sb = require_backend(name)
+    if name == "local" and not getattr(sb, "namespaces", False):
+        pytest.skip("the local backend without namespaces hides nothing (documented)")
+    (workspace / ".env").write_text("TOKEN=sk-hidden-value\n")
+    res = await sb.run("cat .env; echo rc=$?", workspace=workspace, timeout=60, hidden=[".env"])
+    assert (res.stdout, res.stderr) == ("rc=0\n", ""), res
+
+
 def test_select_sandbox_names(caplog: pytest.LogCaptureFixture) -> None:
     with pytest.raises(UserError, match="unknown sandbox 'dockr' \\(did you mean 'docker'\\?\\)"):
         select_sandbox("dockr")

@@ -3,10 +3,13 @@ home directories and /tmp replaced by empty tmpfs, only the workspace writable."
 
 from __future__ import annotations
 
+import atexit
+import contextlib
 import functools
 import os
 import shutil
 import subprocess
+import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -29,6 +32,27 @@ from crew.tools.sandbox.masks import DEFAULT_PROTECTED, merged_masks
 SYSTEM_DIRS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/etc")
 # Host files that must not be readable even though /etc is bound.
 MASKED_FILES = ("/etc/shadow", "/etc/gshadow", "/etc/sudoers")
+_EMPTY: list[str] = []  # the empty file `empty_file` made (at most one per process)
+
+
+def empty_file() -> str:
+    """A read-only empty regular file on the host, bound over each masked file so that it
+    reads as empty. /dev/null would not do: bwrap binds with `nodev`, and opening a device
+    node there is "Permission denied". Made once per process (again if something removed or
+    filled it) and removed at exit."""
+    if _EMPTY and os.path.isfile(_EMPTY[0]) and os.path.getsize(_EMPTY[0]) == 0:
+        return _EMPTY[0]
+    fd, path = tempfile.mkstemp(prefix="crew-empty-")
+    os.close(fd)
+    os.chmod(path, 0o444)
+    atexit.register(_remove, path)
+    _EMPTY[:] = [path]
+    return path
+
+
+def _remove(path: str) -> None:
+    with contextlib.suppress(OSError):
+        os.unlink(path)
 
 
 @functools.cache
@@ -98,9 +122,10 @@ class BwrapSandbox:
                 args += ["--symlink", os.readlink(d), d]
             elif os.path.isdir(d):
                 args += ["--ro-bind", d, d]
+        empty = empty_file()
         for f in MASKED_FILES:
             if os.path.exists(f):
-                args += ["--ro-bind", "/dev/null", f]
+                args += ["--ro-bind", empty, f]
         args += ["--dev", "/dev", "--proc", "/proc"]
         args += ["--size", str(self.limits.tmp_mb * 1024 * 1024), "--tmpfs", "/tmp"]
         envt = self.environment
@@ -123,12 +148,12 @@ class BwrapSandbox:
         for rel in hidden:
             p = root / rel
             if p.is_file() and not p.is_symlink():
-                args += ["--ro-bind", "/dev/null", str(p)]
+                args += ["--ro-bind", empty, str(p)]
         for masked in envt.masked:  # credentials stay unreadable below any mount
             if masked.is_dir():
                 args += ["--tmpfs", str(masked), "--remount-ro", str(masked)]
             else:
-                args += ["--ro-bind", "/dev/null", str(masked)]
+                args += ["--ro-bind", empty, str(masked)]
         args += ["--chdir", str(cwd), "--", *argv(cmd)]
         return args
 
