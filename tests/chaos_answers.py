@@ -172,10 +172,11 @@ def five_pattern_feature(root: Path, stub_url: str) -> Path:
                  ["-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "init"]):
         subprocess.run(["git", "-C", str(project), *args], check=True)
     deployment = {"model": "openai/chaos", "api_base": stub_url, "api_key": "sk-stub-not-a-key",
-                  "timeout": 5}
+                  "timeout": 5, "input_cost_per_token": 1e-6, "output_cost_per_token": 2e-6}
     (root / "models.yaml").write_text(yaml.safe_dump({
         "model_list": [{"model_name": a, "litellm_params": deployment,
-                        "model_info": {"supports_response_schema": True}}
+                        "model_info": {"supports_response_schema": True,
+                                       "max_output_tokens": 2000}}
                        for a in ("smart", "fast")],
         "router_settings": {"num_retries": 2, "retry_after": 0}}))
     (root / "feature.yaml").write_text(yaml.safe_dump({

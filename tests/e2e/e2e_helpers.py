@@ -88,6 +88,10 @@ def roles_on_stub(feature: Path, stub_url: str, router: dict[str, Any]) -> None:
         (roles_dir / f.name).write_text(yaml.safe_dump(role))
     (feature.parent / "models.yaml").write_text(yaml.safe_dump({"model_list": [
         {"model_name": f.stem, "litellm_params": {
-            "model": f"openai/{f.stem}", "api_base": stub_url, "api_key": "sk-stub-not-a-key"}}
+            "model": f"openai/{f.stem}", "api_base": stub_url, "api_key": "sk-stub-not-a-key",
+            # priced (a USD budget over an unpriced model is refused) and bounded (a budget
+            # reserves each call's worst-case output) as a user's local server would be
+            "input_cost_per_token": 1e-6, "output_cost_per_token": 2e-6},
+         "model_info": {"max_output_tokens": 300}}
         for f in ROLE_FILES.glob("*.yaml")], "router_settings": router}))
 

@@ -23,11 +23,15 @@ from crew.testing import StubReply, StubServer
 pytestmark = pytest.mark.slow
 
 
+USAGE = {"prompt_tokens": 400, "completion_tokens": 20}  # each answer's reported usage
+
+
 def _reply(a: dict[str, Any]) -> StubReply:
     if a.get("tool_calls"):
         return StubReply.tool_call(*((c["name"], c.get("arguments", {}))
-                                     for c in a["tool_calls"]), content=a.get("content"))
-    return StubReply.text(a["content"])
+                                     for c in a["tool_calls"]), content=a.get("content"),
+                                   **USAGE)
+    return StubReply.text(a["content"], **USAGE)
 
 
 def _demo_on_stub(feature: Path, stub: StubServer, delay: dict[tuple[str, int], float]) -> None:
@@ -77,7 +81,7 @@ def test_follow_prints_turns_as_they_happen_and_exits_with_the_runs_code(
     elsewhere.mkdir()
     with StubServer(latency_s=0.3) as stub:
         _demo_on_stub(feature, stub, {})
-        run = _start(feature, "--budget-tokens", "4000")  # stops mid-run: exit 3
+        run = _start(feature, "--budget-tokens", "4000")  # ~10 calls in: exit 3
         run_dir = _run_dir_of(run, repo, feature)
         started = time.time()
         follow = [subprocess.Popen([sys.executable, "-m", "crew", "show", run_dir.name[:15],

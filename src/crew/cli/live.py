@@ -243,8 +243,13 @@ class PlainView:
         self.flush()
 
 
+RUN_STEPS = ("plan", "knowledge")
+
+
 def _is_plan(event: Mapping[str, Any]) -> bool:
-    return event.get("name") == "plan" and (event.get("payload") or {}).get("pattern") == "plan"
+    """The run's own steps (planning, the knowledge distil call): not tasks of the plan."""
+    name = event.get("name")
+    return name in RUN_STEPS and (event.get("payload") or {}).get("pattern") == name
 
 
 def _plain(text: str) -> Text:

@@ -163,8 +163,9 @@ class Board:
             self.title = self.title or name
             if self.phase:  # models are loaded once the run starts
                 self.phase = "starting…"
-        elif kind == "task" and name == "plan" and payload.get("pattern") == "plan":
-            self.phase = "planning…"  # the supervisor's call: not a task of the plan
+        elif kind == "task" and name in ("plan", "knowledge") and payload.get("pattern") == name:
+            # the run's own steps (the supervisor's calls): not tasks of the plan
+            self.phase = "planning…" if name == "plan" else "noting what was learned…"
             task_id = None
         elif kind == "task":
             self.phase = ""

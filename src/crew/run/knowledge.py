@@ -289,8 +289,10 @@ async def learn_from_run(session: RunSession) -> None:
         {"role": "user", "content": await asyncio.to_thread(run_summary, session)}]
     ctx = CallContext(run_id=session.state.run_id, task_id="knowledge", role=supervisor,
                       purpose="knowledge")
-    try:
-        learned = await session.llm.ask(alias, messages, Learned, context=ctx, max_reasks=0)
+    try:  # its own step of the trace, as planning is
+        with session.tracer.task("knowledge", pattern="knowledge", roles=[supervisor]):
+            learned = await session.llm.ask(alias, messages, Learned, context=ctx,
+                                            max_reasks=0)
     except (CrewRuntimeError, UserError) as e:  # a model's bad answer, a replay without one
         outcome.note = f"nothing added: {type(e).__name__}: {str(e)[:200]}"
         session.tracer.event("knowledge_skipped", "WARNING", {"error": outcome.note})

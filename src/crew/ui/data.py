@@ -181,8 +181,8 @@ def run_page(run_dir: Path) -> RunPage:
     for n in all_nodes:
         if n.kind != "task":
             continue
-        if n.name == "plan" and n.start.get("pattern") == "plan":
-            planning.append(n)
+        if n.name in ("plan", "knowledge") and n.start.get("pattern") == n.name:
+            planning.append(n)  # the run's own steps, shown with planning
         else:
             by_task.setdefault(str(n.start.get("task_id") or n.name), []).append(n)
     tasks = _tasks(run_dir, state, by_task, running, url)
