@@ -165,7 +165,8 @@ class Board:
                 self.phase = "starting…"
         elif kind == "task" and name in ("plan", "knowledge") and payload.get("pattern") == name:
             # the run's own steps (the supervisor's calls): not tasks of the plan
-            self.phase = "planning…" if name == "plan" else "noting what was learned…"
+            if name == "plan":  # (the knowledge step at the end leaves the footer alone)
+                self.phase = "planning…"
             task_id = None
         elif kind == "task":
             self.phase = ""

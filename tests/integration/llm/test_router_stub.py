@@ -138,7 +138,7 @@ async def test_malformed_json_is_repaired_without_a_reask(
     assert v == Verdict(approved=True, reasons=["tests pass"])
     assert len(stub.requests) == 1
     last = stub.requests[0].body["messages"][-1]["content"]
-    assert last.startswith("Reply with only this JSON object") and "reasons" in last
+    assert last.startswith("hi\n\nJSON: {") and "reasons" in last  # the format, on the ask
 
 
 async def test_malformed_json_is_reasked_with_the_validation_error(

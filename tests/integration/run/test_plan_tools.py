@@ -108,7 +108,7 @@ async def test_a_model_that_never_stops_reading_is_cut_off_and_still_plans(setup
     assert [bool(_tools_of(b)) for b in bodies] == [True] * cap + [False]
     last = bodies[-1]["messages"]
     assert sum(m["role"] == "tool" for m in last) == cap
-    assert any(m["role"] == "user" and m["content"] == CUT_OFF for m in last)
+    assert any(m["role"] == "user" and m["content"].startswith(CUT_OFF) for m in last)
     assert [t.id for t in plan] == ["threat-model", "rename-table"] and notes == []
 
 

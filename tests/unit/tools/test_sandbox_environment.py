@@ -82,6 +82,27 @@ def test_the_active_venv_and_its_base_interpreter_are_visible(tmp_path: Path) ->
     assert env.env == {"VIRTUAL_ENV": str(venv)}
 
 
+def test_editable_installs_of_a_shown_interpreter_are_visible(tmp_path: Path) -> None:
+    """An interpreter whose site-packages points at sources elsewhere (`pip install -e`):
+    the sources are shown too (else pytest fails importing its plugins), except the repo's
+    own (the worktree is the code under test)."""
+    prefix = tmp_path / "pyenv"  # a pyenv root: versions/X holds the interpreter
+    (prefix / "bin").mkdir(parents=True)
+    site = prefix / "versions" / "3.11.7" / "lib" / "python3.11" / "site-packages"
+    site.mkdir(parents=True)
+    hatch_src, setuptools_pkg, repo = tmp_path / "lib-a" / "src", tmp_path / "lib-b" / "pkg", \
+        tmp_path / "repo"
+    for d in (hatch_src, setuptools_pkg, repo / "src"):
+        d.mkdir(parents=True)
+    (site / "_lib_a.pth").write_text(f"{hatch_src}\nimport _virtualenv\n")
+    (site / "_repo.pth").write_text(f"{repo / 'src'}\n")
+    (site / "__editable___lib_b_1_0_finder.py").write_text(
+        f"import sys\nMAPPING: dict[str, str] = {{'pkg': '{setuptools_pkg}'}}\n"
+        "NAMESPACES = {}\n")
+    env = detect_environment(repo, environ={"PATH": f"{prefix}/bin"}, home=tmp_path / "h")
+    assert set(env.ro_paths) == {prefix, hatch_src, setuptools_pkg}
+
+
 def test_untracked_environment_dirs_are_shared_and_tracked_ones_are_not(tmp_path: Path) -> None:
     repo = tmp_path / "repo"
     (repo / ".venv" / "bin").mkdir(parents=True)

@@ -8,7 +8,9 @@ process's environment and home, the `sandbox:` keys), never looked up by a backe
 
 from __future__ import annotations
 
+import ast
 import os
+import re
 import subprocess
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -102,6 +104,37 @@ def _untracked(repo: Path, rel: str) -> bool:
     return out.returncode == 0 and not out.stdout.strip()
 
 
+# where an interpreter's site-packages lies below a shown prefix: a venv or installation,
+# pyenv's root (versions/X), conda's (envs/X)
+_SITE_PACKAGES = ("lib/python3*/site-packages", "versions/*/lib/python3*/site-packages",
+                  "envs/*/lib/python3*/site-packages")
+_MAPPING = re.compile(r"^MAPPING\s*(?::[^=\n]*)?=\s*(\{.*?\})\s*$", re.M | re.S)
+
+
+def editable_sources(prefix: Path) -> list[Path]:
+    """The source directories editable installs in `prefix`'s site-packages import from:
+    absolute path lines of `*.pth` files (hatchling, flit, older setuptools) and the MAPPING
+    of setuptools' `__editable__*finder.py`. Without them an interpreter the sandbox shows
+    fails on its own packages (pytest autoloads plugins from every installed distribution)."""
+    out: list[Path] = []
+    sites = [s for pattern in _SITE_PACKAGES for s in sorted(prefix.glob(pattern))]
+    for site in sites:
+        for pth in sorted(site.glob("*.pth")):
+            for line in pth.read_text(encoding="utf-8", errors="replace").splitlines():
+                line = line.strip()
+                if line.startswith("/") and Path(line).is_dir():
+                    out.append(Path(line))
+        for finder in sorted(site.glob("__editable__*finder.py")):
+            found = _MAPPING.search(finder.read_text(encoding="utf-8", errors="replace"))
+            try:
+                mapping = ast.literal_eval(found.group(1)) if found else {}
+            except (ValueError, SyntaxError):
+                continue
+            out += [Path(v) for v in mapping.values()
+                    if isinstance(v, str) and v.startswith("/") and Path(v).exists()]
+    return list(dict.fromkeys(out))
+
+
 def venv_home(venv: Path) -> Path | None:
     """The prefix of the interpreter a virtualenv was made from (pyvenv.cfg `home` is its
     bin directory), which must be visible for the venv's python to start."""
@@ -184,6 +217,10 @@ def detect_environment(
         add(p, explicit=True)
     for p in extra:
         add(Path(p), explicit=True)
+    for prefix in list(ro):  # editable installs of the interpreters shown, outside the repo
+        for src in editable_sources(prefix):
+            if repo is None or not _inside(src.resolve(), repo.resolve()):
+                add(src, explicit=True)
     shares: list[tuple[Path, str]] = []
     if repo is not None:
         root = repo.resolve()
