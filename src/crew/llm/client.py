@@ -338,10 +338,13 @@ class LLM(AccountedModel):
                             file=self.source, field="model_name",
                             hint="aliases: " + ", ".join(sorted(self.aliases)))
 
-    def _fallback_aliases(self, alias: str) -> list[str]:
+    def _fallback_aliases(self, alias: str, keys: tuple[str, ...] = _FALLBACK_KEYS
+                          ) -> list[str]:
+        """The aliases router_settings may move `alias`'s calls to: its rules under `keys`,
+        then `default_fallbacks`."""
         out: list[str] = []
         settings = self._router_settings
-        for key in _FALLBACK_KEYS:
+        for key in keys:
             for rule in settings.get(key) or []:
                 if isinstance(rule, Mapping) and alias in rule:
                     out += [str(a) for a in rule[alias] or []]
@@ -454,12 +457,7 @@ class LLM(AccountedModel):
     def json_fallbacks(self, alias: str) -> list[str]:
         """The aliases a structured re-ask may move to: router_settings `fallbacks` for
         `alias`, then `default_fallbacks` (known aliases only, never `alias` itself)."""
-        settings = self._router_settings
-        out: list[str] = []
-        for rule in settings.get("fallbacks") or []:
-            if isinstance(rule, Mapping) and alias in rule:
-                out += [str(a) for a in rule[alias] or []]
-        out += [str(a) for a in settings.get("default_fallbacks") or []]
+        out = self._fallback_aliases(alias, ("fallbacks",))
         return [a for a in dict.fromkeys(out) if a != alias and a in self._alias_deps]
 
     def _to_completion(self, resp: Any, alias: str, latency: float) -> Completion:

@@ -13,6 +13,7 @@ import yaml
 from crew.llm import LLM
 from crew.patterns.decisions import DecisionKind, Degraded, DegradedReason
 from crew.run.plan import PlanTaskOut, check_plan, make_plan, repair_plan
+from crew.spec.library import builtin_library_dir
 from crew.spec.resolve import resolve_feature
 
 EXAMPLE = Path(__file__).resolve().parents[3] / "examples" / "todo-csv"
@@ -83,6 +84,30 @@ async def test_still_bad_after_the_re_ask_is_repaired(feature: Path) -> None:
     out = [PlanTaskOut.model_validate(t.model_dump(include=set(PlanTaskOut.model_fields)))
            for t in plan[1:]]
     assert check_plan(resolved, plan[:1], out) == []  # the repaired plan is valid
+
+
+async def test_the_crews_implement_setting_names_the_fallback_template(feature: Path) -> None:
+    """`defaults.implement` in the crew's YAML is the template the one-task plan takes."""
+    lib = feature.parent / "tasks"
+    lib.mkdir()
+    (lib / "build.yaml").write_text("description: Build the whole feature.\nroles: [coder]\n"
+                                    "pattern: single\n")
+    crews = feature.parent / "crews"
+    crews.mkdir()
+    crew = yaml.safe_load((builtin_library_dir() / "crews" / "software-team.yaml").read_text())
+    crew["templates"] = [*crew.get("templates", []), "build"]
+    crew.setdefault("defaults", {})["implement"] = "build"
+    crew["name"] = "built"
+    (crews / "built.yaml").write_text(yaml.safe_dump(crew))
+    spec = yaml.safe_load(feature.read_text())
+    spec["crew"] = "crews/built.yaml"
+    feature.write_text(yaml.safe_dump(spec))
+    junk = {"task": "plan", "role": "supervisor", "content": "I would rather not.",
+            "repeat": True}
+    resolved, llm = _llm(feature, [junk])
+    plan, _ = await make_plan(resolved, llm, run_id="r1", repo_text="")
+    assert plan[-1].id == "implement" and plan[-1].template == "build"
+    assert plan[-1].pattern == "single" and plan[-1].roles == ["coder"]
 
 
 async def test_no_json_at_all_plans_the_goal_as_one_task(feature: Path) -> None:
