@@ -20,7 +20,6 @@ import sys
 import threading
 import time
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -29,6 +28,17 @@ from pydantic import BaseModel
 from crew.errors import ModelBehaviorError, Problem, UserError
 from crew.llm.accounting import AccountedModel
 from crew.llm.budget import Budget
+from crew.llm.deployments import (
+    ENV_PREFIX,
+    OUT_KEYS,
+    Deployment,
+    env_refs,
+    map_max_output,
+    price_of,
+    provider_problem,
+    stated_max_output,
+    supports_schema,
+)
 from crew.llm.ledger import Ledger
 from crew.llm.proxy_settings import apply_proxy_settings
 from crew.llm.structured import ask_structured
@@ -40,13 +50,6 @@ from crew.textsafe import encodable_data, safe_text
 T = TypeVar("T", bound=BaseModel)
 log = logging.getLogger("crew.llm")
 _NO_CONTEXT = CallContext()
-_ENV_PREFIX = "os.environ/"
-_PRICE_KEYS = ("input_cost_per_token", "output_cost_per_token")
-_OUT_KEYS = ("max_tokens", "max_completion_tokens")
-# A call's worst-case output when a usd/tokens budget applies and neither the call, the
-# deployment's litellm_params nor its model_info bound it (then crew sends it as max_tokens,
-# so the reservation is a real bound); also the most a model map's maximum is trusted with.
-DEFAULT_MAX_OUTPUT = 4096
 ALLOW_ENV = "CREW_ALLOW_MODEL_REQUESTS"
 _FALLBACK_KEYS = ("fallbacks", "context_window_fallbacks", "content_policy_fallbacks")
 MALFORMED_RETRIES = 2  # a 200 answer of the wrong shape is asked again this often
@@ -82,20 +85,6 @@ def is_offline_deployment(model: str, params: Mapping[str, Any]) -> bool:
     return bool(host) and is_loopback_host(host)
 
 
-# Providers whose model-info lookups query a hub over the network (huggingface: the provider
-# mapping and tokenizer config on huggingface.co), synchronously: building an LLM must not.
-_HUB_PROVIDERS = frozenset({"huggingface"})
-
-
-def _probes_network(lt: Any, model: str, params: Mapping[str, Any]) -> bool:
-    try:
-        provider = lt.get_llm_provider(model=model,
-                                       custom_llm_provider=params.get("custom_llm_provider"))[1]
-    except Exception:
-        return False
-    return provider in _HUB_PROVIDERS
-
-
 _STDOUT_LOCK = threading.Lock()
 
 
@@ -106,35 +95,6 @@ def _stdout_to_stderr() -> Iterator[None]:
     run, in threads) could leave stdout pointing at stderr for good, so it is serialised."""
     with _STDOUT_LOCK, contextlib.redirect_stdout(sys.stderr):
         yield
-
-
-@dataclass
-class _Deployment:
-    alias: str
-    model: str  # LiteLLM model string
-    env_vars: tuple[str, ...]
-    price: tuple[float, float] | None  # (input, output) usd per token, None if unknown
-    native_schema: bool
-    offline: bool = False
-    warned_price: bool = False
-    max_output: int | None = None  # set by the user: litellm_params max_tokens or model_info
-    sends_max: bool = False  # litellm_params already sends max_tokens on every call
-    default_max: int = DEFAULT_MAX_OUTPUT  # else: this, or the model map's maximum if lower
-    api_base: str | None = None  # where it is served (named when it cannot be reached)
-
-
-def _max_output(params: Mapping[str, Any], info: Mapping[str, Any]) -> dict[str, Any]:
-    """A deployment's bound on output tokens, as its config states it."""
-    for src, sent in ((params, True), (info, False)):
-        for key in (*_OUT_KEYS, "max_output_tokens"):
-            if isinstance(src.get(key), int) and src[key] > 0:
-                return {"max_output": int(src[key]), "sends_max": sent and key in _OUT_KEYS}
-    return {}
-
-
-def _env_refs(params: Mapping[str, Any]) -> list[tuple[str, str]]:
-    return [(k, v[len(_ENV_PREFIX):]) for k, v in params.items()
-            if isinstance(v, str) and v.startswith(_ENV_PREFIX)]
 
 
 class LLM(AccountedModel):
@@ -161,8 +121,8 @@ class LLM(AccountedModel):
         self._router_settings = settings.router_settings
 
         model_list: list[dict[str, Any]] = []
-        self._deployments: dict[str, _Deployment] = {}
-        self._alias_deps: dict[str, list[_Deployment]] = {}
+        self._deployments: dict[str, Deployment] = {}
+        self._alias_deps: dict[str, list[Deployment]] = {}
         self._secrets: set[str] = set()
         self._skipped: dict[str, Problem] = {}  # alias -> why a deployment was left out
         problems: list[Problem] = []
@@ -171,7 +131,7 @@ class LLM(AccountedModel):
             info = dict(d.model_info)
             model_id = str(info.setdefault("id", f"{i}:{d.model_name}"))
             where = f"model_list[{i}].litellm_params"
-            refs = _env_refs(params)
+            refs = env_refs(params)
             for key, var in refs:
                 value = os.environ.get(var)
                 if not value:
@@ -181,10 +141,10 @@ class LLM(AccountedModel):
                 elif key in ("api_key", "aws_secret_access_key", "api_secret"):
                     self._secrets.add(value)
             if isinstance(params.get("api_key"), str) and not params["api_key"].startswith(
-                    _ENV_PREFIX):
+                    ENV_PREFIX):
                 self._secrets.add(params["api_key"])
             model = str(params["model"])
-            bad_model = self._provider_problem(lt, model, params, f"{where}.model", source)
+            bad_model = provider_problem(lt, model, params, f"{where}.model", source)
             if bad_model is not None:  # the proxy skips such a deployment too
                 log.warning("%s: skipping model_list[%d] (%s)", source or "models config", i,
                             bad_model.message)
@@ -203,12 +163,12 @@ class LLM(AccountedModel):
             entry = {k: v for k, v in d.model_dump().items() if k != "litellm_params"}
             entry.update(litellm_params=params, model_info=info)
             model_list.append(entry)
-            dep = _Deployment(d.model_name, model, tuple(v for _, v in refs),
-                              self._price(lt, model, params, info),
-                              self._supports_schema(lt, model, info),
+            dep = Deployment(d.model_name, model, tuple(v for _, v in refs),
+                              price_of(lt, model, params, info),
+                              supports_schema(lt, model, info),
                               offline=is_offline_deployment(model, params),
-                              **_max_output(params, info),
-                              default_max=self._map_max_output(lt, model, params),
+                              **stated_max_output(params, info),
+                              default_max=map_max_output(lt, model, params),
                               api_base=str(params.get("api_base") or params.get("base_url")
                                            or "") or None)
             self._deployments[model_id] = dep
@@ -247,58 +207,6 @@ class LLM(AccountedModel):
         p = Path(path)
         config = load_models(p).spec
         return cls(config, base_dir=p.parent, ledger=ledger, budget=budget, source=str(p))
-
-    # ------------------------------------------------------------------ config facts
-    @staticmethod
-    def _price(lt: Any, model: str, params: Mapping[str, Any], info: Mapping[str, Any]
-               ) -> tuple[float, float] | None:
-        for src in (params, info):
-            if any(src.get(k) is not None for k in _PRICE_KEYS):
-                return (float(src.get(_PRICE_KEYS[0]) or 0.0),
-                        float(src.get(_PRICE_KEYS[1]) or 0.0))
-        if _probes_network(lt, model, params):
-            return None
-        try:
-            mi = lt.get_model_info(model=model)
-        except Exception:
-            return None
-        pin, pout = mi.get(_PRICE_KEYS[0]), mi.get(_PRICE_KEYS[1])
-        return (float(pin or 0.0), float(pout or 0.0)) if pin or pout else None
-
-    @staticmethod
-    def _map_max_output(lt: Any, model: str, params: Mapping[str, Any]) -> int:
-        """DEFAULT_MAX_OUTPUT, or LiteLLM's maximum output for `model` when that is lower."""
-        if model.startswith("replay/") or _probes_network(lt, model, params):
-            return DEFAULT_MAX_OUTPUT
-        try:
-            known = lt.get_model_info(model=model).get("max_output_tokens")
-        except Exception:
-            return DEFAULT_MAX_OUTPUT
-        return min(DEFAULT_MAX_OUTPUT, known) if isinstance(known, int) and known > 0 else (
-            DEFAULT_MAX_OUTPUT)
-
-    @staticmethod
-    def _provider_problem(lt: Any, model: str, params: Mapping[str, Any], field: str,
-                          source: str | None) -> Problem | None:
-        """A Problem if LiteLLM cannot tell which provider serves `model`, else None."""
-        try:
-            lt.get_llm_provider(model=model, custom_llm_provider=params.get("custom_llm_provider"),
-                                api_base=params.get("api_base"))
-        except Exception:
-            return Problem(f"LiteLLM cannot tell which provider serves model {model!r}",
-                           file=source, field=field,
-                           hint=f"prefix the provider: openai/{model or 'gpt-4o'} (or "
-                                "anthropic/..., ollama/..., replay/...), or set "
-                                "custom_llm_provider")
-        return None
-
-    @staticmethod
-    def _supports_schema(lt: Any, model: str, info: Mapping[str, Any]) -> bool:
-        if "supports_response_schema" in info:
-            return bool(info["supports_response_schema"])
-        if model.startswith("replay/") or _probes_network(lt, model, {}):
-            return False
-        return bool(lt.supports_response_schema(model=model))
 
     @property
     def aliases(self) -> frozenset[str]:
@@ -376,7 +284,7 @@ class LLM(AccountedModel):
         DEFAULT_MAX_OUTPUT — then sent as `max_tokens` so the worst case is real) at the
         alias's dearest deployment's prices."""
         deps = self._alias_deps[alias]
-        out = next((int(params[k]) for k in _OUT_KEYS if params.get(k)), 0)
+        out = next((int(params[k]) for k in OUT_KEYS if params.get(k)), 0)
         if not out:
             stated = [d.max_output for d in deps if d.max_output]
             out = max(stated) if len(stated) == len(deps) else max(d.default_max for d in deps)

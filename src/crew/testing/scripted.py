@@ -30,7 +30,7 @@ from pydantic import BaseModel
 from crew.errors import ContextTooLongError, ProviderError, UserError
 from crew.llm.accounting import AccountedModel
 from crew.llm.budget import Budget
-from crew.llm.client import DEFAULT_MAX_OUTPUT
+from crew.llm.deployments import DEFAULT_MAX_OUTPUT
 from crew.llm.ledger import Ledger
 from crew.llm.replay_script import (
     ReplayEntry,

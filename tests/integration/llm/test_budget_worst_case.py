@@ -11,7 +11,7 @@ from llm_stub_helpers import OUT_PRICE, MakeLLM
 
 from crew.errors import BudgetExceeded
 from crew.llm import Budget, CallContext, Limits
-from crew.llm.client import DEFAULT_MAX_OUTPUT
+from crew.llm.deployments import DEFAULT_MAX_OUTPUT
 from crew.testing import StubReply, StubServer
 
 ASK = [{"role": "user", "content": "Write the export function, please."}]
