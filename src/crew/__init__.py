@@ -12,6 +12,10 @@ The library API (names load on first use; `import crew` imports nothing heavy)::
     # one pattern on your own context (tests, notebooks)
     ctx = crew.pattern_context(task, roles, llm, run_id="r1")  # task: a crew.TaskInfo
     result = await crew.Debate().run(ctx)
+    # what its agents and tools use, passed explicitly (default: tools by name, no tracing,
+    # no sandbox): registry, sandbox and limits, test command, tracer
+    env = crew.RunContext(sandbox=my_sandbox, tracer=my_tracer)
+    ctx = crew.pattern_context(task, roles, llm, run_id="r1", workspace=ws, run_context=env)
     llm = crew.ScriptedLLM([...])                         # offline fakes: crew.testing
 
 Errors: `crew.UserError` (your input; `.problems` hold file, line, field, hint) and
@@ -31,6 +35,7 @@ if TYPE_CHECKING:
     from typing import Any
 
     from crew.agent import Agent, AgentResult
+    from crew.context import RunContext
     from crew.errors import BudgetExceeded, CrewError, CrewRuntimeError, Problem, UserError
     from crew.llm.budget import Budget
     from crew.llm.client import LLM
@@ -58,6 +63,7 @@ if TYPE_CHECKING:
 
 _EXPORTS = {
     **dict.fromkeys(("Agent", "AgentResult"), "crew.agent"),
+    "RunContext": "crew.context",
     **dict.fromkeys(("BudgetExceeded", "CrewError", "CrewRuntimeError", "Problem", "UserError"),
                     "crew.errors"),
     "Budget": "crew.llm.budget",
@@ -82,7 +88,7 @@ _EXPORTS = {
 __all__ = [
     "LLM", "Agent", "AgentResult", "BasePattern", "Budget", "BudgetExceeded", "Committee",
     "CrewError", "CrewRuntimeError", "Debate", "Ledger", "Outcome", "Pattern", "PatternContext",
-    "PatternRegistry", "PatternResult", "Problem", "ResolvedFeature", "ReviewLoop", "RunOptions",
+    "PatternRegistry", "PatternResult", "Problem", "ResolvedFeature", "ReviewLoop", "RunContext", "RunOptions",
     "RunOutcome", "ScriptedLLM", "Single", "StubServer", "SupervisorWorker", "TaskInfo", "Tool",
     "ToolContext", "ToolError", "UserError", "__version__", "default_registry", "load_feature", "pattern_context",
     "resume_run", "run_feature", "tool",

@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncGenerator, Mapping, Sequence
 from dataclasses import replace
-from pathlib import Path
 from typing import Any, Literal
 
 from autogen_core import CancellationToken, FunctionCall
@@ -43,11 +42,10 @@ from crew.llm.types import (
     ToolSpec,
     estimate_tokens,
 )
+from crew.observability.tracer import Tracer, null_tracer
 from crew.patterns.turns import traced_call
 from crew.tools.base import ToolContext
-from crew.tools.paths import DEFAULT_PROTECTED, PathPolicy
 from crew.tools.registry import ToolRegistry
-from crew.tools.sandbox.base import SandboxBackend, command_timeout
 
 _FINISH: dict[str, Literal["stop", "length", "function_calls", "content_filter", "unknown"]] = {
     "stop": "stop", "length": "length", "tool_calls": "function_calls",
@@ -151,15 +149,17 @@ def to_create_result(c: Completion) -> CreateResult:
 class CrewChatCompletionClient(ChatCompletionClient):
     """An AutoGen model client for one crew role: calls `llm.complete(alias, ...)` with a
     CallContext carrying the role, the turn (one per agent reply; tool iterations share it)
-    and the purpose; each call is an `agent` observation of crew's tracer (the generation
-    nests under it). With `schema` (or a pydantic `json_output`), calls `llm.ask` and answers
+    and the purpose; each call is an `agent` observation of `tracer` (the run context's; the
+    generation nests under it). With `schema` (or a pydantic `json_output`), calls `llm.ask` and answers
     the validated JSON; a failed structured answer becomes an ABSTAIN text, like a native
     committee's abstention."""
 
     def __init__(self, llm: StructuredChatModel, alias: str, context: CallContext, *,
                  params: Mapping[str, Any] | None = None, schema: type[BaseModel] | None = None,
-                 errors: ErrorBox | None = None, turn_offset: int = 0) -> None:
+                 errors: ErrorBox | None = None, turn_offset: int = 0,
+                 tracer: Tracer | None = None) -> None:
         self.llm = llm
+        self.tracer = tracer if tracer is not None else null_tracer()
         self.alias = alias
         self.context = context
         self.params = dict(params or {})
@@ -190,7 +190,7 @@ class CrewChatCompletionClient(ChatCompletionClient):
         params = {**self.params, **dict(extra_create_args)}
         schema = json_output if isinstance(json_output, type) else self.schema
         try:
-            with traced_call(ctx.role, ctx.turn, ctx.purpose, msgs) as obs:
+            with traced_call(self.tracer, ctx.role, ctx.turn, ctx.purpose, msgs) as obs:
                 if schema is not None:
                     result = await self._structured(msgs, schema, ctx, params)
                     obs.end({"role": "assistant", "content": result.content})
@@ -269,23 +269,16 @@ class CrewChatCompletionClient(ChatCompletionClient):
 
 
 class CrewWorkbench(Workbench):
-    """AutoGen Workbench over crew's ToolRegistry: the role's tools, run in `workdir` with
-    crew's path policy, hooks, approvals and sandbox; a tool's failure comes back as text, an
+    """AutoGen Workbench over crew's ToolRegistry: the role's tools, each call given `tool_ctx`
+    (built by the run context: workdir, path policy, sandbox and limits, test command,
+    tracer), with the registry's hooks and approvals; a tool's failure comes back as text, an
     infrastructure failure is kept in `errors` (the client refuses to call the model again)."""
 
-    def __init__(self, registry: ToolRegistry, workdir: Path, context: CallContext, *,
-                 sandbox: SandboxBackend | None = None, errors: ErrorBox | None = None,
-                 test_command: str | None = None) -> None:
+    def __init__(self, registry: ToolRegistry, tool_ctx: ToolContext, *,
+                 errors: ErrorBox | None = None) -> None:
         self.registry = registry
         self.errors = errors or ErrorBox()
-        # the crew's `protected:` list, as the sandbox masks it (crew's Agent does the same)
-        protected = tuple(getattr(sandbox, "protected", DEFAULT_PROTECTED))
-        self.tool_ctx = ToolContext(workspace=workdir, sandbox=sandbox,
-                                    paths=PathPolicy(Path(workdir).resolve(), protected),
-                                    call=context,
-                                    command_timeout=command_timeout(sandbox))
-        if test_command:
-            self.tool_ctx.test_command = test_command
+        self.tool_ctx = tool_ctx
         self.calls = 0
 
     async def list_tools(self) -> list[ToolSchema]:

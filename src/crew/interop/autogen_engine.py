@@ -20,7 +20,7 @@ from autogen_agentchat.messages import TextMessage
 from autogen_core.model_context import UnboundedChatCompletionContext
 from pydantic import ValidationError
 
-from crew.agent import system_prompt
+from crew.agent_prompt import system_prompt
 from crew.errors import CrewRuntimeError, ModelBehaviorError
 from crew.interop.autogen_client import (
     ABSTAIN,
@@ -33,7 +33,7 @@ from crew.interop.autogen_client import (
 from crew.llm.types import Message, estimate_tokens
 from crew.patterns.base import PatternContext, start_messages
 from crew.patterns.turns import EngineTurn, M, OnTurn, call_params
-from crew.tools.registry import ToolRegistry, run_registry
+from crew.tools.registry import ToolRegistry
 
 ENGINE = "autogen"
 
@@ -57,7 +57,8 @@ class AutogenTurns:
         msgs = messages if messages is not None else start_messages(ctx, role, workdir,
                                                                     task or "")
         spec = ctx.role(role)
-        tools = run_registry().select(spec.tools) if workdir is not None and spec.tools else None
+        tools = (ctx.run_context.tools_for(spec.tools) if workdir is not None and spec.tools
+                 else None)
         client, text, history = await self._run(
             ctx, role, msgs, purpose=purpose, task_id=task_id, alias=alias,
             temperature=temperature, workdir=workdir, tools=tools)
@@ -102,9 +103,9 @@ class AutogenTurns:
         done = sum(1 for m in msgs if m.get("role") == "assistant")
         client = CrewChatCompletionClient(
             ctx.llm, alias or spec.model, call, params=call_params(ctx, role, temperature),
-            schema=schema, errors=errors, turn_offset=done if turn is None else turn - 1)
-        bench = (CrewWorkbench(tools, workdir, call, sandbox=ctx.sandbox, errors=errors,
-                               test_command=ctx.test_command)
+            schema=schema, errors=errors, turn_offset=done if turn is None else turn - 1,
+            tracer=ctx.tracer)
+        bench = (CrewWorkbench(tools, ctx.run_context.tool_context(workdir, call), errors=errors)
                  if tools is not None and workdir is not None else None)
         system = [m for m in msgs[:1] if m.get("role") == "system"]
         rest = msgs[len(system):]

@@ -52,7 +52,9 @@ from crew.llm.types import (
 )
 
 if TYPE_CHECKING:
-    from crew.observability.tracer import Observation
+    from crew.observability.tracer import Observation, Tracer
+    from crew.tools.base import ToolContext
+    from crew.tools.registry import ToolRegistry
 
 T = TypeVar("T")
 
@@ -177,10 +179,12 @@ def _no_first_run_prompt() -> None:
 
 
 class Bridge:
-    """Runs crew coroutines on the run's event loop from CrewAI's worker thread."""
+    """Runs crew coroutines on the run's event loop from CrewAI's worker thread; traces the
+    CrewAI agent's steps with `tracer` (the run context's)."""
 
-    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+    def __init__(self, loop: asyncio.AbstractEventLoop, tracer: Tracer) -> None:
         self.loop = loop
+        self.tracer = tracer
         self.error: CrewError | None = None
         self.closed = False
         self._turn: Observation | None = None
@@ -191,10 +195,8 @@ class Bridge:
         """The `agent` observation of one CrewAI agent step, as native agents trace a turn:
         the generation and the tool calls that follow it nest under it; it stays current
         until the next step (of any agent) or `close_turn`. Called on CrewAI's thread."""
-        from crew.observability.tracer import current_tracer
-
         self.close_turn()
-        tracer = current_tracer()
+        tracer = self.tracer
         if not tracer.enabled:
             return
         shown = [m for m in messages if m.get("role") != "system"]
@@ -432,25 +434,12 @@ def tool_classes(crewai_tools: ModuleType) -> type[Any]:
     return CrewTool
 
 
-def crewai_tools(crewai: ModuleType, role_tools: list[str], workdir: Path, call: CallContext,
-                 bridge: Bridge, sandbox: Any = None, test_command: str | None = None
-                 ) -> list[Any]:
-    """crew's tools for a role, confined to `workdir` (and the sandbox), as CrewAI tools."""
-    from crew.tools.base import ToolContext
-    from crew.tools.paths import DEFAULT_PROTECTED, PathPolicy
-    from crew.tools.registry import run_registry
-    from crew.tools.sandbox.base import command_timeout
-
-    registry = run_registry().select(role_tools)
+def crewai_tools(crewai: ModuleType, registry: ToolRegistry, tool_ctx: ToolContext,
+                 bridge: Bridge) -> list[Any]:
+    """A role's tools (`registry`) as CrewAI tools, each call given `tool_ctx` (the run
+    context's: workdir, path policy, sandbox and limits, test command, tracer)."""
     if not len(registry):
         return []
-    tool_ctx = ToolContext(workspace=workdir, sandbox=sandbox,
-                           paths=PathPolicy(workdir.resolve(), tuple(
-                               getattr(sandbox, "protected", DEFAULT_PROTECTED))),
-                           call=call,
-                           command_timeout=command_timeout(sandbox))
-    if test_command:
-        tool_ctx.test_command = test_command
     cls = tool_classes(importlib.import_module("crewai.tools"))
     ids = itertools.count(1)
     out = []

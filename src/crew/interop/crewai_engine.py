@@ -60,8 +60,8 @@ class _Kickoff:
                                      params=call_params(ctx, role, temperature), own_text=own,
                                      first_turn=first_turn)
         self.stats[role] = llm.stats
-        kit = (crewai_tools(self.crewai, spec.tools, workdir, call, self.bridge, ctx.sandbox,
-                            ctx.test_command)
+        kit = (crewai_tools(self.crewai, ctx.run_context.tools_for(spec.tools),
+                            ctx.run_context.tool_context(workdir, call), self.bridge)
                if workdir is not None else [])
         return self.crewai.Agent(
             role=spec.title, goal=spec.goal.strip(), backstory=spec.instructions.strip(),
@@ -128,7 +128,7 @@ class CrewAITurns:
             self._crewai = await asyncio.to_thread(load_crewai)
         crewai = self._crewai
         desc = with_conventions(desc, ctx.conventions)  # the system message is not carried
-        k = _Kickoff(crewai, ctx, Bridge(asyncio.get_running_loop()))
+        k = _Kickoff(crewai, ctx, Bridge(asyncio.get_running_loop(), ctx.tracer))
         agent = k.agent(role, purpose=purpose, task_text=desc, workdir=workdir, task_id=task_id,
                         alias=alias, temperature=temperature, first_turn=first_turn)
         task = crewai.Task(description=desc, expected_output=ANSWER, agent=agent,
@@ -172,7 +172,7 @@ class CrewAITurns:
             return parse_as(schema, text)
         except ValueError:  # one structured ask on the same conversation repairs it
             msgs = [*messages, {"role": "assistant", "content": text}]
-            with traced_call(role, rnd, purpose, msgs[-1:]) as obs:
+            with traced_call(ctx.tracer, role, rnd, purpose, msgs[-1:]) as obs:
                 answer = await ctx.llm.ask(alias or ctx.role(role).model, msgs, schema,
                                            context=ctx.call(role, turn=rnd, purpose=purpose),
                                            **call_params(ctx, role, temperature))

@@ -12,6 +12,7 @@ from crew.observability.tracer import (
     ToolObservation,
     Tracer,
     current_tracer,
+    null_tracer,
     trace_id_for,
     use_tracer,
 )
@@ -32,6 +33,7 @@ __all__ = [
     "available_sinks",
     "current_tracer",
     "load_sinks",
+    "null_tracer",
     "read_events",
     "render_terminal",
     "summarize",

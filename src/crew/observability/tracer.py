@@ -20,8 +20,10 @@ asyncio tasks and concurrent agents nest under the round that started them::
 
 Tracing never fails a run: sink errors are logged once per sink and swallowed.
 
-The run installs its tracer with ``with use_tracer(tracer): ...``; llm, agent, tools and
-patterns find it with `current_tracer()` (a null tracer, recording nothing, outside a run).
+Agent, tools and patterns get their tracer explicitly (crew.context.RunContext). The model
+layer still finds it with `current_tracer()`: the tracer whose observation is open around the
+call (entering an observation makes its tracer current), else the one `use_tracer` installed,
+else a null tracer recording nothing (`null_tracer()`).
 """
 
 from __future__ import annotations
@@ -99,12 +101,15 @@ class Observation:
         self.parent_id: str | None = None
         self._start_payload = payload
         self._token: Token[Observation | None] | None = None
+        self._tracer_token: Token[Tracer | None] | None = None
         self._ended = False
 
     def __enter__(self) -> Observation:
         parent = self.tracer._current.get()
         self.parent_id = parent.id if parent is not None else None
         self._token = self.tracer._current.set(self)
+        # a model call made inside (crew.llm) is traced by this observation's tracer
+        self._tracer_token = _CURRENT_TRACER.set(self.tracer)
         self.tracer._emit(f"{self.kind}.start", self.id, self.parent_id, self.name,
                           self._start_payload)
         return self
@@ -124,6 +129,10 @@ class Observation:
             with contextlib.suppress(ValueError):
                 self.tracer._current.reset(self._token)
             self._token = None
+        if self._tracer_token is not None:
+            with contextlib.suppress(ValueError):
+                _CURRENT_TRACER.reset(self._tracer_token)
+            self._tracer_token = None
 
     def end(self, output: Any = None, *, error: str | None = None, **payload: Any) -> None:
         """Finish with an output (and an error, which sets level ERROR). Idempotent."""
@@ -471,15 +480,19 @@ _CURRENT_TRACER: ContextVar[Tracer | None] = ContextVar("crew_current_tracer", d
 _NULL: Tracer | None = None
 
 
-def current_tracer() -> Tracer:
-    """The tracer of the run in progress in this context; a null tracer outside any run."""
-    tracer = _CURRENT_TRACER.get()
-    if tracer is not None:
-        return tracer
+def null_tracer() -> Tracer:
+    """The shared tracer that records nothing (the default of a RunContext)."""
     global _NULL
     if _NULL is None:
         _NULL = Tracer.null()
     return _NULL
+
+
+def current_tracer() -> Tracer:
+    """For the model layer: the tracer of the observation open around the caller (or the one
+    `use_tracer` installed); a null tracer outside any."""
+    tracer = _CURRENT_TRACER.get()
+    return tracer if tracer is not None else null_tracer()
 
 
 @contextlib.contextmanager

@@ -17,16 +17,18 @@ from typing import TYPE_CHECKING, Any, ClassVar, Protocol, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from crew.agent_prompt import start_messages as role_start_messages
+from crew.agent_prompt import system_message as role_system_message
+from crew.context import RunContext
 from crew.errors import BudgetExceeded, BudgetKind, UserError
 from crew.llm.types import CallContext, Message, StructuredChatModel, estimate_tokens
-from crew.observability.tracer import Observation, current_tracer
+from crew.observability.tracer import Observation, Tracer, null_tracer
 from crew.patterns.decisions import Degraded
 from crew.patterns.termination import Condition, Fired, RoundState, Stop, build_termination
 from crew.patterns.turns import NATIVE_TURNS, MemberTurns, TurnResult
 from crew.patterns.turns import traced_call as traced_call
 from crew.spec.models import RoleSpec
 from crew.spec.params import NoParams as NoParams
-from crew.tools.conventions import with_conventions
 from crew.workspace.ops import Artifacts as Artifacts
 
 if TYPE_CHECKING:
@@ -75,14 +77,15 @@ class TaskInfo:
 class PatternContext:
     """Everything a run hands a pattern. `state` is what the last `checkpoint` saved (empty on
     a fresh start); a pattern resumes from its last completed round. `turns` is how members
-    take their turns (native, or the engine's: see crew.patterns.turns)."""
+    take their turns (native, or the engine's: see crew.patterns.turns). `run_context` is what
+    its agents and tools may use (registry, sandbox and limits, test command, tracer)."""
 
     run_id: str
     task: TaskInfo
     roles: Mapping[str, RoleSpec]
     llm: StructuredChatModel
     workspace: Workspace | None = None
-    sandbox: SandboxBackend | None = None
+    run_context: RunContext = field(default_factory=RunContext)
     dependencies: tuple[str, ...] = ()  # summaries of the tasks this one depends on
     termination: str | None = None  # the template's expression (None: the kind's default)
     state: dict[str, Any] = field(default_factory=dict)
@@ -91,8 +94,15 @@ class PatternContext:
     turns: MemberTurns = field(default=NATIVE_TURNS)  # how members take turns (the engine)
     turn_store: TurnStore | None = None  # turn-level resume: completed turns are never redone
     conventions: str | None = None  # the repo's AGENTS.md/CONTRIBUTING.md section (every role)
-    test_command: str | None = None  # what run_tests runs (None: the Agent's default)
     _seen: dict[str, int] = field(default_factory=dict, repr=False)
+
+    @property
+    def sandbox(self) -> SandboxBackend | None:
+        return self.run_context.sandbox
+
+    @property
+    def tracer(self) -> Tracer:
+        return self.run_context.tracer
 
     def role(self, name: str) -> RoleSpec:
         try:
@@ -125,15 +135,13 @@ class PatternContext:
 
         spec = self.role(role)
         kw.setdefault("conventions", self.conventions)
-        if self.test_command:
-            kw.setdefault("test_command", self.test_command)
         if workdir is None:
-            return Agent(spec, self.llm, tools=[], **kw)
+            return Agent(spec, self.llm, tools=[], run_context=self.run_context, **kw)
         if self.workspace is not None:
             kw.setdefault("diff_base", self.workspace.task_base(workdir))
             if WRITING_TOOLS & set(spec.tools) or any(t.startswith("mcp:") for t in spec.tools):
                 kw.setdefault("commit_check", partial(self.workspace.commit_problems, workdir))
-        return Agent(spec, self.llm, workspace=workdir, sandbox=self.sandbox, **kw)
+        return Agent(spec, self.llm, workspace=workdir, run_context=self.run_context, **kw)
 
     def turn_key(self, role: str, rnd: int, purpose: str = "", task_id: str | None = None
                  ) -> str:
@@ -191,9 +199,11 @@ class PatternResult(BaseModel):
 
 
 class Record:
-    """What a pattern accumulates while it runs (so a budget stop still reports it)."""
+    """What a pattern accumulates while it runs (so a budget stop still reports it), and the
+    tracer its degraded decisions are reported to (the run context's)."""
 
-    def __init__(self) -> None:
+    def __init__(self, tracer: Tracer | None = None) -> None:
+        self.tracer = tracer if tracer is not None else null_tracer()
         self.rounds = 0
         self.transcripts: list[TranscriptRef] = []
         self.votes: list[dict[str, Any]] = []
@@ -261,7 +271,7 @@ class BasePattern:
         params = self.params(ctx)
         stop = build_termination(ctx.termination or self.default_termination or "",
                                  params.model_dump(), max_rounds_param=self.max_rounds_param)
-        rec = Record()
+        rec = Record(ctx.tracer)
         try:
             return await self.execute(ctx, params, stop, rec)
         except BudgetExceeded as e:
@@ -339,20 +349,19 @@ async def run_agent(ctx: PatternContext, rec: Record, rnd: int, role: str,
 
 def agent_system(ctx: PatternContext, role: str, workdir: Path | None) -> Message:
     """The system message an agentic turn of `role` starts with (the tool note with tools)."""
-    from crew.agent import system_prompt
-
     spec = ctx.role(role)
-    prompt, _ = system_prompt(spec, with_tools=workdir is not None and bool(spec.tools))
-    return {"role": "system", "content": with_conventions(prompt, ctx.conventions)}
+    return role_system_message(spec, conventions=ctx.conventions,
+                               with_tools=workdir is not None and bool(spec.tools))
 
 
 def start_messages(ctx: PatternContext, role: str, workdir: Path | None, task: str
                    ) -> list[Message]:
     """The conversation an agentic turn on `task` starts with, as crew's Agent lays it out
     (for engines: the same prompt text, whoever runs the turn)."""
-    repo = ctx.context_text()
-    user = f"{repo.strip()}\n\n## Task\n{task.strip()}" if repo else task.strip()
-    return [agent_system(ctx, role, workdir), {"role": "user", "content": user}]
+    spec = ctx.role(role)
+    return role_start_messages(spec, task, conventions=ctx.conventions,
+                               context=ctx.context_text(),
+                               with_tools=workdir is not None and bool(spec.tools))
 
 
 def _recording(store: TurnStore, key: str) -> Callable[[Any], None]:
@@ -398,9 +407,9 @@ async def _awaited(aw: Awaitable[Any]) -> Any:
     return await aw
 
 
-def traced_round(n: int, **payload: Any) -> Observation:
+def traced_round(ctx: PatternContext, n: int, **payload: Any) -> Observation:
     """The trace span of round `n` (enter it before gathering concurrent members)."""
-    return current_tracer().round(n, **payload)
+    return ctx.tracer.round(n, **payload)
 
 
 def round_state(rnd: int, **kw: Any) -> RoundState:
@@ -409,10 +418,7 @@ def round_state(rnd: int, **kw: Any) -> RoundState:
 
 def system_message(ctx: PatternContext, role: str) -> dict[str, Any]:
     """The role's own prompt, without the agent's tool note (for tool-less calls)."""
-    from crew.agent import system_prompt
-
-    own = system_prompt(ctx.role(role), with_tools=False)[0]
-    return {"role": "system", "content": with_conventions(own, ctx.conventions)}
+    return role_system_message(ctx.role(role), conventions=ctx.conventions)
 
 
 async def text_turn(ctx: PatternContext, rec: Record, role: str, rnd: int,

@@ -20,7 +20,6 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field, create_model
 
 from crew.errors import ProviderError, UserError
-from crew.observability.tracer import current_tracer
 from crew.patterns.base import (
     Artifacts,
     BasePattern,
@@ -131,8 +130,8 @@ class Committee(BasePattern):
         # tool never could, so the committee votes on answers instead, and says so
         note = (f"{', '.join(readers)} cannot change files (no write_file/edit_file): "
                 "voted on answers, nothing applied")
-        current_tracer().event("committee_votes_on_answers", "WARNING",
-                               {"task": ctx.task.id, "roles": readers})
+        ctx.tracer.event("committee_votes_on_answers", "WARNING",
+                         {"task": ctx.task.id, "roles": readers})
         result = await self._execute(ctx, p.model_copy(update={"apply": False}), rec)
         result.summary = f"{note}. {result.summary}"
         return result
@@ -154,7 +153,7 @@ class Committee(BasePattern):
         rec.restore(ctx.state)
         props = ctx.state.get("proposals")  # resumed after the answers: not asked again
         if not isinstance(props, list):
-            with traced_round(1):  # the members answer concurrently under it
+            with traced_round(ctx, 1):  # the members answer concurrently under it
                 if code:
                     props = await gather_all(*(self._propose(ctx, rec, p, i, r)
                                                for i, r in enumerate(members)))
@@ -282,7 +281,7 @@ class Committee(BasePattern):
         schema: type[BaseModel] = Ranking if p.aggregation == "ranking" else Vote
         note = RANK_NOTE if schema is Ranking else VOTE_NOTE
         voters = [v["role"] for v in valid]
-        with traced_round(2, phase="vote"):  # the members vote concurrently under it
+        with traced_round(ctx, 2, phase="vote"):  # the members vote concurrently under it
             ballots = await gather_all(*(self._vote(ctx, rec, r, k, question, schema, note,
                                                     len(valid))
                                          for k, r in enumerate(voters, 1)))

@@ -90,7 +90,7 @@ class Debate(BasePattern):
         fired = Fired.from_state(st.get("fired"))
         while fired is None:  # a resume after the deciding round goes straight to the decision
             rnd += 1
-            with traced_round(rnd):  # the debaters of the round nest under it
+            with traced_round(ctx, rnd):  # the debaters of the round nest under it
                 answers = list(await gather_all(*(
                     self._turn(ctx, rec, rnd, role, i, question, history)
                     for i, role in enumerate(roles))))

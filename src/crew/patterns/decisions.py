@@ -31,6 +31,7 @@ from pydantic import BaseModel, ConfigDict
 from crew.errors import ModelBehaviorError
 
 if TYPE_CHECKING:
+    from crew.observability.tracer import Tracer
     from crew.patterns.base import PatternContext, Record
 
 M = TypeVar("M", bound=BaseModel)
@@ -78,11 +79,9 @@ class Degraded(BaseModel):
         return f"{self.decision.value}{who}{rnd}: {self.reason.value}"
 
 
-def trace_degraded(d: Degraded) -> None:
-    """A `decision_degraded` WARNING event under the current observation."""
-    from crew.observability.tracer import current_tracer
-
-    current_tracer().event("decision_degraded", "WARNING", d.model_dump(mode="json"))
+def trace_degraded(tracer: Tracer, d: Degraded) -> None:
+    """A `decision_degraded` WARNING event under `tracer`'s current observation."""
+    tracer.event("decision_degraded", "WARNING", d.model_dump(mode="json"))
 
 
 def degrade(rec: Record, kind: DecisionKind, reason: DegradedReason, *, role: str,
@@ -92,7 +91,7 @@ def degrade(rec: Record, kind: DecisionKind, reason: DegradedReason, *, role: st
                  error=error[:EXCERPT_CHARS], excerpt=" ".join((text or "").split())[
                      :EXCERPT_CHARS])
     rec.degraded.append(d)
-    trace_degraded(d)
+    trace_degraded(rec.tracer, d)
     return d
 
 

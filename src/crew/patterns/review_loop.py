@@ -17,7 +17,6 @@ from pydantic import BaseModel, Field, model_validator
 
 from crew.errors import UserError
 from crew.llm.structured import parse_as
-from crew.observability.tracer import current_tracer
 from crew.patterns.base import (
     BasePattern,
     Outcome,
@@ -127,7 +126,7 @@ class ReviewLoop(BasePattern):
                                         str(st.get("author_text", "")), last, workdir)
         while True:
             rnd += 1
-            with traced_round(rnd):
+            with traced_round(ctx, rnd):
                 rec.guard = None
                 # 1. the author works (round 1: the task; later: the feedback)
                 if author_msgs is None:
@@ -146,7 +145,7 @@ class ReviewLoop(BasePattern):
                         r = await ctx.sandbox.run(p.gate, workspace=workdir,
                                                   timeout=p.gate_timeout)
                         passed = r.ok
-                        current_tracer().event("gate", "DEFAULT" if passed else "WARNING", {
+                        ctx.tracer.event("gate", "DEFAULT" if passed else "WARNING", {
                             "command": p.gate, "passed": passed, "exit_code": r.exit_code})
                         rec.votes.append({"round": rnd, "gate": p.gate, "passed": passed,
                                           "exit_code": r.exit_code})

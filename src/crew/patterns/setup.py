@@ -14,9 +14,9 @@ from crew.patterns.turns import NATIVE_TURNS, MemberTurns
 from crew.spec.models import PatternSpec, RoleSpec
 
 if TYPE_CHECKING:
+    from crew.context import RunContext
     from crew.llm.types import StructuredChatModel
     from crew.spec.resolve import ResolvedFeature
-    from crew.tools.sandbox.base import SandboxBackend
     from crew.workspace.worktrees import Workspace
 
 
@@ -29,28 +29,32 @@ def pattern_context(
     template: PatternSpec | None = None,
     termination: str | None = None,
     workspace: Workspace | None = None,
-    sandbox: SandboxBackend | None = None,
+    run_context: RunContext | None = None,
     dependencies: tuple[str, ...] = (),
     state: Mapping[str, Any] | None = None,
     checkpoint: Checkpoint | None = None,
     turn_store: TurnStore | None = None,
     turns: MemberTurns | None = None,
     conventions: str | None = None,
-    test_command: str | None = None,
 ) -> PatternContext:
     """The context a pattern runs `task` in: the task's params merged over the template's, the
     template's termination (or `termination`), a copy of the saved pattern `state`. `turns`
     (how members take turns) is the template engine's, set by `PatternRegistry.run`; tests may
     pass a fake. `conventions` (crew.tools.conventions.read_conventions) heads every role's
-    system message; `test_command` is what the agents' run_tests runs."""
+    system message. `run_context` (crew.context.RunContext) is what agents and tools use: the
+    tool registry, sandbox and limits, test command and tracer; without one, a fresh registry
+    (tools by name), a null tracer and no sandbox."""
+    from crew.context import RunContext
+
     if template is not None:
         task = replace(task, params=merge_params(template, task.params))
     return PatternContext(
         run_id=run_id, task=task, roles=dict(roles), llm=llm, workspace=workspace,
-        sandbox=sandbox, dependencies=dependencies,
+        run_context=run_context if run_context is not None else RunContext(),
+        dependencies=dependencies,
         termination=termination or (template.termination if template else None),
         state=dict(state or {}), checkpoint=checkpoint, turn_store=turn_store,
-        turns=turns or NATIVE_TURNS, conventions=conventions, test_command=test_command)
+        turns=turns or NATIVE_TURNS, conventions=conventions)
 
 
 def context_for_task(
@@ -60,7 +64,7 @@ def context_for_task(
     *,
     run_id: str,
     workspace: Workspace | None = None,
-    sandbox: SandboxBackend | None = None,
+    run_context: RunContext | None = None,
     dependencies: tuple[str, ...] = (),
     state: dict[str, Any] | None = None,
     checkpoint: Checkpoint | None = None,
@@ -86,6 +90,6 @@ def context_for_task(
                     roles=tuple(roles), params=dict(t.params))
     specs = {n: loaded.spec for n, loaded in resolved.roles.items()}
     return template, pattern_context(info, specs, llm, run_id=run_id, template=template,
-                                     workspace=workspace, sandbox=sandbox,
+                                     workspace=workspace, run_context=run_context,
                                      dependencies=dependencies, state=state,
                                      checkpoint=checkpoint)

@@ -39,7 +39,7 @@ class Single(BasePattern):
                                              summary) if ctx.workspace is not None else None)
             return self.result(rec, Outcome.DONE, summary, decision=summary or None,
                                artifacts=artifacts)
-        with traced_round(1):
+        with traced_round(ctx, 1):
             res = await run_agent(ctx, rec, 1, role, workdir, task=ctx.task.prompt())
         rec.rounds = 1
         summary = (res.text or "").strip()

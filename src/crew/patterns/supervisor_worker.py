@@ -113,7 +113,7 @@ class SupervisorWorker(BasePattern):
         review = LeadReview.model_validate(st["review"]) if st.get("review") else None
         while fired is None:  # a resume after the deciding round goes straight to the finish
             rnd += 1
-            with traced_round(rnd):
+            with traced_round(ctx, rnd):
                 rec.guard = None
                 todo = ([s for s in subtasks if s["id"] in {r["id"] for r in redo}]
                         if redo else subtasks)

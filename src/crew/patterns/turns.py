@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, Protocol, TypeVar, runtime_checkable
 from pydantic import BaseModel
 
 from crew.llm.types import Message
-from crew.observability.tracer import Observation, current_tracer
+from crew.observability.tracer import Observation, Tracer
 
 if TYPE_CHECKING:
     from crew.patterns.base import PatternContext
@@ -92,11 +92,11 @@ class MemberTurns(Protocol):
         ...
 
 
-def traced_call(role: str, turn: int, purpose: str, messages: list[dict[str, Any]]
-                ) -> Observation:
-    """An `agent` observation around one tool-less call by `role` (a text turn, a plan, a
-    ballot, a verdict); its input is the conversation without the role's system prompt."""
-    tracer = current_tracer()
+def traced_call(tracer: Tracer, role: str, turn: int, purpose: str,
+                messages: list[dict[str, Any]]) -> Observation:
+    """An `agent` observation in `tracer` around one tool-less call by `role` (a text turn, a
+    plan, a ballot, a verdict); its input is the conversation without the role's system
+    prompt."""
     if not tracer.enabled:
         return tracer.agent(role)
     return tracer.agent(role, turn, input=[m for m in messages if m.get("role") != "system"],
@@ -137,7 +137,7 @@ class NativeTurns:
     async def text(self, ctx: PatternContext, role: str, rnd: int, messages: list[Message], *,
                    purpose: str = "", alias: str | None = None,
                    temperature: float | None = None) -> str:
-        with traced_call(role, rnd, purpose, messages) as obs:
+        with traced_call(ctx.tracer, role, rnd, purpose, messages) as obs:
             c = await ctx.llm.complete(alias or ctx.role(role).model, messages,
                                        context=ctx.call(role, turn=rnd, purpose=purpose),
                                        **call_params(ctx, role, temperature))
@@ -148,7 +148,7 @@ class NativeTurns:
                   schema: type[M], *, purpose: str = "", alias: str | None = None,
                   temperature: float | None = None) -> M:
         spec = ctx.role(role)
-        with traced_call(role, rnd, purpose, messages) as obs:
+        with traced_call(ctx.tracer, role, rnd, purpose, messages) as obs:
             answer = await ctx.llm.ask(alias or spec.model, messages, schema,
                                        context=ctx.call(role, turn=rnd, purpose=purpose),
                                        temperature=spec.temperature if temperature is None

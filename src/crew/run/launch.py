@@ -41,6 +41,7 @@ if TYPE_CHECKING:
     from crew.spec.models import SandboxSpec
     from crew.spec.pattern_check import PatternKinds
     from crew.spec.resolve import ResolvedFeature
+    from crew.tools.registry import ToolRegistry
 
 FEATURE_COPY = "feature.yaml"
 
@@ -132,11 +133,13 @@ def start_run(feature: Path, opts: RunOptions, run_id: str | None = None,
     """`crew run FEATURE`: the checks (unless done: `checked`), a new run id, its checkpoint,
     then the run."""
     new = checked or check_new_run(feature, opts)
-    with _tools(new.resolved, opts) as opts:  # MCP servers up (or exit 2) before anything exists
-        return _new_run(new, feature, opts, run_id)
+    # MCP servers up (or exit 2) before anything exists
+    with _tools(new.resolved, opts) as (opts, tools):
+        return _new_run(new, feature, opts, run_id, tools)
 
 
-def _new_run(new: NewRun, feature: Path, opts: RunOptions, run_id: str | None) -> RunOutcome:
+def _new_run(new: NewRun, feature: Path, opts: RunOptions, run_id: str | None,
+             tools: ToolRegistry) -> RunOutcome:
     from crew.run.index import record_run
 
     resolved, checked, text = new
@@ -164,7 +167,8 @@ def _new_run(new: NewRun, feature: Path, opts: RunOptions, run_id: str | None) -
             opts.say(f"warning: the run could not be added to crew's index of runs "
                      f"({unindexed}); pass `--repo {root}` to `crew resume` and `crew show`")
         state.limits = _limits_of(checked.llm)
-        return _drive(resolved, state, d, opts, sandbox, before, fresh=True, llm=checked.llm)
+        return _drive(resolved, state, d, opts, sandbox, before, fresh=True, llm=checked.llm,
+                      tools=tools)
 
 
 def resume_run(run_id: str, opts: RunOptions) -> RunOutcome:
@@ -199,8 +203,9 @@ def resume_run(run_id: str, opts: RunOptions) -> RunOutcome:
         from crew.run.preflight import servers_up
 
         servers_up(resolved)  # a model server still down: exit 6, the run untouched
-        with _tools(resolved, opts) as opts:
-            return _drive(resolved, state, d, opts, sandbox, before, fresh=False, llm=llm)
+        with _tools(resolved, opts) as (opts, tools):
+            return _drive(resolved, state, d, opts, sandbox, before, fresh=False, llm=llm,
+                          tools=tools)
 
 
 def _frozen_feature(state: RunState, d: Path) -> tuple[Path, str | None]:
@@ -220,15 +225,14 @@ def _frozen_feature(state: RunState, d: Path) -> tuple[Path, str | None]:
 
 
 @contextlib.contextmanager
-def _tools(resolved: ResolvedFeature, opts: RunOptions) -> Iterator[RunOptions]:
-    """The run's tool registry (MCP servers, approvals, hooks) for the block: installed as
-    the run's registry, its hook notifications added to the trace sinks."""
+def _tools(resolved: ResolvedFeature, opts: RunOptions
+           ) -> Iterator[tuple[RunOptions, ToolRegistry]]:
+    """The run's tool registry (MCP servers, approvals, hooks) for the block, handed to the
+    session's RunContext; its hook notifications added to the trace sinks."""
     from crew.run.tooling import run_tools
-    from crew.tools.registry import use_registry
 
-    with run_tools(resolved, opts.tool_approver, opts.say) as tools, \
-            use_registry(tools.registry):
-        yield replace(opts, sinks=[*opts.sinks, *tools.sinks])
+    with run_tools(resolved, opts.tool_approver, opts.say) as tools:
+        yield replace(opts, sinks=[*opts.sinks, *tools.sinks]), tools.registry
 
 
 def _check_saved_plan(resolved: ResolvedFeature, d: Path) -> None:
@@ -245,7 +249,7 @@ def _check_saved_plan(resolved: ResolvedFeature, d: Path) -> None:
 
 def _drive(resolved: ResolvedFeature, state: RunState, d: Path, opts: RunOptions,
            sandbox: Any, before: hostcheck.Snapshot, *, fresh: bool,
-           llm: Any = None) -> RunOutcome:
+           llm: Any = None, tools: ToolRegistry | None = None) -> RunOutcome:
     from crew.run.testcmd import choose_test_command
     from crew.tools.protect import commit_guard
     from crew.workspace.worktrees import Workspace
@@ -276,7 +280,6 @@ def _drive(resolved: ResolvedFeature, state: RunState, d: Path, opts: RunOptions
     files = RunFiles(d)
     try:
         with _tracer(resolved, state, d, opts) as tracer:
-            from crew.observability.tracer import use_tracer
             from crew.run.runner import RunSession, _NoView
 
             session = RunSession(resolved=resolved, state=state, run_dir=d, workspace=ws,
@@ -284,11 +287,10 @@ def _drive(resolved: ResolvedFeature, state: RunState, d: Path, opts: RunOptions
                                  view=opts.view or _NoView(),
                                  plan=None if fresh else load_plan(d), plan_only=opts.plan_only,
                                  approve=opts.approve, turns=files.turns,
-                                 writer=files.writer, test_command=test_command)
+                                 writer=files.writer, test_command=test_command, tools=tools)
             # ledger.jsonl gets one line per call; state.json is written off the loop
             llm.ledger.listeners.append(lambda e: files.on_call(e, session.checkpoint))
-            with use_tracer(tracer):
-                code = _run_async(session)
+            code = _run_async(session)
             _tidy(session, ws, opts)
             _check_host(session, before, ws, opts)
     finally:

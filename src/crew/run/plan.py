@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from crew.agent_prompt import system_message
 from crew.errors import ModelBehaviorError
 from crew.llm.types import CallContext
 from crew.patterns.checks import pattern_kinds, task_problems
@@ -19,9 +20,9 @@ from crew.run.plan_tools import PlanRepo, explore, plan_turns, tools_note
 from crew.run.state import PlannedTask
 from crew.spec.resolve import find_cycle
 from crew.spec.suggest import nearest
-from crew.tools.conventions import with_conventions
 
 if TYPE_CHECKING:
+    from crew.context import RunContext
     from crew.llm.types import StructuredChatModel
     from crew.spec.pattern_check import PatternKinds
     from crew.spec.resolve import ResolvedFeature
@@ -108,11 +109,10 @@ def pinned_tasks(resolved: ResolvedFeature) -> list[PlannedTask]:
 def plan_messages(resolved: ResolvedFeature, repo_text: str, pinned: list[PlannedTask], *,
                   conventions: str | None = None, tool_turns: int = 0) -> list[dict[str, Any]]:
     """Stable first (conventions, role, catalog, repo), volatile last (the goal and pinned
-    tasks); with `tool_turns`, the planner is told to read first (crew.run.plan_tools)."""
+    tasks); with `tool_turns`, the planner is told to read first (crew.run.plan_tools). The
+    system message is crew.agent_prompt's, as every role's, with the catalog as its section."""
     sup = resolved.roles[resolved.crew.spec.supervisor].spec
-    system = with_conventions(
-        f"{sup.title}: {sup.goal.strip()}\n\n{sup.instructions.strip()}"
-        f"\n\n{catalog(resolved)}", conventions)
+    system = system_message(sup, conventions=conventions, section=catalog(resolved))
     feature = resolved.feature.spec
     user = [repo_text, f"# Feature: {feature.title}\n{feature.goal.strip()}"]
     if feature.acceptance:
@@ -123,8 +123,7 @@ def plan_messages(resolved: ResolvedFeature, repo_text: str, pinned: list[Planne
     user.append((tools_note(tool_turns) if tool_turns else "")
                 + 'Reply with JSON {"tasks": [{id, title, description, template, pattern, roles, '
                 "depends_on, acceptance}]} for the remaining work.")
-    return [{"role": "system", "content": system},
-            {"role": "user", "content": "\n\n".join(user)}]
+    return [system, {"role": "user", "content": "\n\n".join(user)}]
 
 
 def check_plan(resolved: ResolvedFeature, pinned: list[PlannedTask],
@@ -291,11 +290,15 @@ def fallback_plan(resolved: ResolvedFeature, pinned: list[PlannedTask]) -> PlanO
 
 async def make_plan(resolved: ResolvedFeature, llm: StructuredChatModel, *, run_id: str,
                     repo_text: str, repo: PlanRepo | None = None,
-                    conventions: str | None = None, degraded: list[Degraded] | None = None
+                    conventions: str | None = None, degraded: list[Degraded] | None = None,
+                    run_context: RunContext | None = None
                     ) -> tuple[list[PlannedTask], list[str]]:
     """The plan (pinned tasks first) and the notes about what was re-asked or repaired. With
-    `repo`, the supervisor first reads it with read-only tools (crew.run.plan_tools). A plan
-    that cannot be read is never an error: `fallback_plan`, recorded in `degraded`."""
+    `repo`, the supervisor first reads it with read-only tools (crew.run.plan_tools) from
+    `run_context`'s registry, traced by its tracer. A plan that cannot be read is never an
+    error: `fallback_plan`, recorded in `degraded`."""
+    from crew.context import RunContext
+
     pinned = pinned_tasks(resolved)
     sup = resolved.roles[resolved.crew.spec.supervisor].spec
     messages = plan_messages(resolved, repo_text, pinned, conventions=conventions,
@@ -319,7 +322,8 @@ async def make_plan(resolved: ResolvedFeature, llm: StructuredChatModel, *, run_
     try:
         read: PlanOut | None = None
         if repo is not None:  # the conversation now holds what it read
-            messages, read = await explore(llm, sup, messages, ctx, repo, PlanOut)
+            messages, read = await explore(llm, sup, messages, ctx, repo, PlanOut,
+                                           run_context or RunContext())
         answer = read or await llm.ask(sup.model, messages, PlanOut, context=ctx)
     except ModelBehaviorError as e:  # no usable JSON even after re-asks: one task for the goal
         answer = fall_back(f"no usable plan from the supervisor ({e})", str(e),

@@ -17,6 +17,7 @@ from crew.llm.structured import parse_as
 from crew.tools.paths import DEFAULT_PROTECTED
 
 if TYPE_CHECKING:
+    from crew.context import RunContext
     from crew.llm.types import CallContext, Message, StructuredChatModel
     from crew.spec.models import RoleSpec
 
@@ -46,17 +47,20 @@ def tools_note(turns: int) -> str:
 
 
 async def explore(llm: StructuredChatModel, role: RoleSpec, messages: list[Message],
-                  context: CallContext, repo: PlanRepo,
-                  schema: type[M]) -> tuple[list[Message], M | None]:
+                  context: CallContext, repo: PlanRepo, schema: type[M],
+                  run_context: RunContext) -> tuple[list[Message], M | None]:
     """Run the planner's reading turns from `messages`: the conversation afterwards (ending
     with a request to plan when it was cut off) and the answer when its final reply is a
-    valid `schema` (then without that reply)."""
+    valid `schema` (then without that reply). The tools come from `run_context`'s registry
+    (its approvals and hooks apply); no sandbox: nothing runs."""
+    from dataclasses import replace
+
     from crew.agent import Agent
-    from crew.tools.registry import run_registry
 
     turns = plan_turns(role)
-    agent = Agent(role, llm, tools=run_registry().select(PLAN_TOOLS), workspace=repo.path,
-                  sandbox=None, max_turns=turns, protected=tuple(repo.protected))
+    agent = Agent(role, llm, tools=run_context.tools_for(PLAN_TOOLS), workspace=repo.path,
+                  run_context=replace(run_context, sandbox=None), max_turns=turns,
+                  protected=tuple(repo.protected))
     res = await agent.run(messages=messages, context=context)
     convo = list(res.messages)
     if res.final:

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
+from crew.context import RunContext
 from crew.errors import BudgetExceeded, CrewRuntimeError, InfrastructureError, UserError
 from crew.patterns.base import Outcome, PatternResult, TaskInfo
 from crew.patterns.decisions import Degraded, trace_degraded
@@ -50,6 +51,7 @@ if TYPE_CHECKING:
     from crew.llm import LLM
     from crew.observability.tracer import Tracer
     from crew.spec.resolve import ResolvedFeature
+    from crew.tools.registry import ToolRegistry
     from crew.tools.sandbox.base import SandboxBackend
     from crew.workspace.worktrees import Workspace
 
@@ -100,13 +102,21 @@ class RunSession:
     writer: StateWriter | None = None  # None: state.json is written synchronously
     conventions: str | None = None  # AGENTS.md + crew's notes on the repo, read at the start
     test_command: str | None = None  # what run_tests runs; every role is told it
+    tools: ToolRegistry | None = None  # the run's registry: MCP tools, approvals, hooks
     _budget_out: bool = False  # a task ended on the budget: start nothing new
     _stopped_by: str | None = None  # why running tasks were cancelled (a sibling stopped)
     _session_start: float = field(default_factory=time.monotonic)
     _wall_base: float = 0.0
     _checkpoints: Checkpointer = field(init=False)
+    # what every pattern, agent and tool of this run is handed (built once, from the above)
+    run_context: RunContext = field(init=False)
 
     def __post_init__(self) -> None:
+        from crew.tools.registry import ToolRegistry
+
+        self.run_context = RunContext(
+            tools=self.tools if self.tools is not None else ToolRegistry(), tracer=self.tracer,
+            sandbox=self.sandbox, test_command=self.test_command)
         self._wall_base = self.state.wall_s
         self._checkpoints = Checkpointer(self.run_dir, self.state, self._snapshot, self.writer)
         if self.turns is None:
@@ -261,9 +271,9 @@ class RunSession:
             plan, notes = await make_plan(self.resolved, self.llm, run_id=self.state.run_id,
                                           repo_text=repo_context(self.workspace.path, files),
                                           repo=repo, conventions=self.conventions,
-                                          degraded=degraded)
+                                          degraded=degraded, run_context=self.run_context)
             for d in degraded:
-                trace_degraded(d)
+                trace_degraded(self.tracer, d)
         self.state.degraded = degraded
         self.state.plan_notes = list(notes)  # report.md lists them
         for n in notes:
@@ -378,10 +388,10 @@ class RunSession:
             template = template.model_copy(update={"engine": t.engine})
         ctx = pattern_context(
             self._info(t), self._role_specs(), self.llm, run_id=self.state.run_id,
-            template=template, workspace=self.workspace, sandbox=self.sandbox,
+            template=template, workspace=self.workspace, run_context=self.run_context,
             dependencies=self._dep_summaries(t), state=self._pattern_state(t.id),
             checkpoint=self._pattern_checkpoint(t.id), turn_store=self.turns,
-            conventions=self.conventions, test_command=self.test_command)
+            conventions=self.conventions)
         with self.tracer.task(t.id, pattern=t.pattern, roles=t.roles) as obs:
             try:
                 result = await default_registry().run(template, ctx)

@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, create_model
 
 from crew.errors import CrewError, CrewRuntimeError, InfrastructureError
 from crew.llm.types import CallContext, ToolSpec
+from crew.observability.tracer import Tracer, null_tracer
 from crew.tools.sandbox.base import SandboxBackend
 
 if TYPE_CHECKING:
@@ -27,6 +28,9 @@ if TYPE_CHECKING:
 
 __all__ = ["Approval", "Tool", "ToolBug", "ToolContext", "ToolError", "ToolOutput",
            "model_facing", "tool"]
+
+
+DEFAULT_TEST_COMMAND = "python3 -m pytest -q"  # what run_tests runs unless told otherwise
 
 
 class ToolError(CrewRuntimeError):
@@ -68,17 +72,20 @@ class Approval(StrEnum):
 
 @dataclass
 class ToolContext:
-    """What a tool may use: the workspace (through `paths`), the sandbox, who is calling."""
+    """What a tool may use: the workspace (through `paths`), the sandbox, who is calling, and
+    the tracer its call and approval are recorded with (all handed down by the agent, from
+    its crew.context.RunContext)."""
 
     workspace: Path
     sandbox: SandboxBackend | None = None
     paths: PathPolicy | None = None
     call: CallContext = field(default_factory=CallContext)
     command_timeout: float = 300.0
-    test_command: str = "python3 -m pytest -q"
+    test_command: str = DEFAULT_TEST_COMMAND
     diff_base: str | None = None  # the task's base commit: git_diff's default comparison
     env: dict[str, str] = field(default_factory=dict)  # extra env for sandboxed commands
     output_chars: int = 12_000  # cap on one tool result's text
+    tracer: Tracer = field(default_factory=null_tracer)
 
     def __post_init__(self) -> None:
         self.workspace = Path(self.workspace).resolve()

@@ -8,7 +8,6 @@ task stops with it (crew.tools.base.model_facing draws the line)."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import importlib
 import inspect
 import json
@@ -16,7 +15,6 @@ import logging
 import sys
 import time
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
-from contextvars import ContextVar
 from dataclasses import dataclass, replace
 from enum import StrEnum
 from fnmatch import fnmatchcase
@@ -26,7 +24,6 @@ from pydantic import ValidationError
 
 from crew.errors import CrewError, UserError
 from crew.llm.types import ToolCall, ToolSpec
-from crew.observability.tracer import current_tracer
 from crew.spec.catalog import BUILTIN_TOOL_MODULES, BUILTIN_TOOLS
 from crew.textsafe import safe_text, unusable_at
 from crew.tools.base import (
@@ -262,8 +259,7 @@ class ToolRegistry:
     async def invoke(self, call: ToolCall, ctx: ToolContext) -> ToolOutcome:
         """Run one call from the model. Never raises for the tool's failure."""
         start = time.monotonic()
-        with current_tracer().tool(call.name, _traced_args(call.arguments),
-                                   call_id=call.id) as obs:
+        with ctx.tracer.tool(call.name, _traced_args(call.arguments), call_id=call.id) as obs:
             outcome = await self._invoke(call, ctx)
             outcome = replace(outcome, duration_s=time.monotonic() - start)
             if outcome.is_error:  # failures, refusals and vetoes: level ERROR
@@ -326,14 +322,14 @@ class ToolRegistry:
             )
         policy = self.approval_of(t)
         if policy is Approval.DENY:
-            _decided(t, policy, "refused", "the approval policy denies it", "policy")
+            _decided(ctx, t, policy, "refused", "the approval policy denies it", "policy")
             return out(
                 f"Refused: the approval policy denies the tool {t.name!r}.", OutcomeStatus.REFUSED
             )
         if policy is Approval.ASK:
             reason = await _maybe_await(self.approver(t, raw))
             by = str(getattr(self.approver, "basis", "") or "approver")
-            _decided(t, policy, "refused" if reason else "approved", reason, by)
+            _decided(ctx, t, policy, "refused" if reason else "approved", reason, by)
             if reason is not None:
                 return out(f"Refused: {reason}.", OutcomeStatus.REFUSED)
         for hook in self._before:
@@ -379,33 +375,10 @@ def _stop(e: Exception, what: str) -> Exception:
     return ToolBug(f"{what}: {type(e).__name__}: {e}")
 
 
-def _decided(t: Tool, policy: Approval, decision: str, reason: str | None, by: str) -> None:
+def _decided(ctx: ToolContext, t: Tool, policy: Approval, decision: str, reason: str | None,
+             by: str) -> None:
     """An `approval` event (under the tool's observation): events.jsonl and the trace."""
-    current_tracer().event("approval", "WARNING" if decision == "refused" else "DEFAULT", {
+    ctx.tracer.event("approval", "WARNING" if decision == "refused" else "DEFAULT", {
         "tool": t.name, "policy": str(policy), "decision": decision, "by": by,
         **({"reason": reason} if reason else {})})
 
-
-# -- the run's registry ----------------------------------------------------------------------
-_RUN_REGISTRY: ContextVar[ToolRegistry | None] = ContextVar("crew_run_registry", default=None)
-
-
-def run_registry() -> ToolRegistry:
-    """The registry of the run in progress (MCP tools, approvals, hooks); a fresh one outside."""
-    reg = _RUN_REGISTRY.get()
-    return reg if reg is not None else ToolRegistry()
-
-
-class use_registry:
-    """Make `registry` the run's for this block (and the asyncio tasks started in it)."""
-
-    def __init__(self, registry: ToolRegistry) -> None:
-        self.registry = registry
-
-    def __enter__(self) -> ToolRegistry:
-        self._token = _RUN_REGISTRY.set(self.registry)
-        return self.registry
-
-    def __exit__(self, *exc: object) -> None:
-        with contextlib.suppress(ValueError):  # exited in another context than entered
-            _RUN_REGISTRY.reset(self._token)
