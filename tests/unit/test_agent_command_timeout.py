@@ -7,6 +7,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from crew.agent import Agent
+from crew.context import RunContext
 from crew.spec.models import RoleSpec
 from crew.testing.scripted import ScriptedLLM
 from crew.tools.sandbox import SandboxLimits, SandboxResult
@@ -37,10 +38,10 @@ async def test_a_command_gets_the_sandbox_timeout_not_300s(tmp_path: Path) -> No
         {"content": "Done."}])
     role = RoleSpec(name="coder", title="Coder", goal="Run things.", instructions="Run.",
                     model="smart", tools=["run_command"], max_turns=5)
-    agent = Agent(role, llm, workspace=tmp_path, sandbox=sandbox)
+    agent = Agent(role, llm, workspace=tmp_path, run_context=RunContext(sandbox=sandbox))
     assert agent.command_timeout == 900
     res = await agent.run("Run echo")
     assert res.final
     assert sandbox.timeouts == [900, 900]  # the model cannot ask for more than the sandbox
-    assert Agent(role, llm, workspace=tmp_path, sandbox=sandbox,
-                 command_timeout=30).command_timeout == 30  # an explicit caller still wins
+    capped = RunContext(sandbox=sandbox, command_timeout_s=30)  # an explicit caller still wins
+    assert Agent(role, llm, workspace=tmp_path, run_context=capped).command_timeout == 30

@@ -19,6 +19,7 @@ from crew.agent import (
     TurnRecord,
     system_prompt,
 )
+from crew.context import RunContext
 from crew.errors import UserError
 from crew.llm.types import CallContext, ChatModel, Message, estimate_tokens
 from crew.spec.models import RoleSpec
@@ -66,7 +67,7 @@ async def test_tool_use_then_final_answer(ws: Path) -> None:
         {"content": "A is 1. Done."},
     ])
     assert isinstance(llm, ChatModel)
-    agent = Agent(role(), llm, workspace=ws)
+    agent = Agent(role(), llm, workspace=ws, run_context=RunContext())
     result = await agent.run("What is A?", repo_context="## Repo\nTwo modules.",
                              context=CallContext(run_id="r1", task_id="t1"))
     assert result.final and result.stop_reason is StopReason.FINAL
@@ -117,7 +118,8 @@ async def test_parallel_tool_calls_run_concurrently(ws: Path) -> None:
 
 async def test_repeated_tool_call_guard(ws: Path) -> None:
     llm = ScriptedLLM([{"tool_calls": [call("read_file", path="a.py")], "repeat": True}])
-    result = await Agent(role(), llm, workspace=ws, guards=Guards(repeated_tool_call=3)).run("x")
+    result = await Agent(role(), llm, workspace=ws,
+                         run_context=RunContext(), guards=Guards(repeated_tool_call=3)).run("x")
     assert result.stop_reason is StopReason.REPEATED_TOOL_CALL
     assert "read_file called with the same arguments 3 times" in result.detail
     assert result.turns == 3 and len(result.tool_calls) == 2  # the third was not run
@@ -130,7 +132,7 @@ async def test_repeated_message_guard(ws: Path) -> None:
             "tool_calls": [call("read_file", path="a.py"), call("read_file", path="b.py")],
             "repeat": True}
     llm = ScriptedLLM([same])
-    result = await Agent(role(), llm, workspace=ws).run("x")
+    result = await Agent(role(), llm, workspace=ws, run_context=RunContext()).run("x")
     assert result.stop_reason is StopReason.REPEATED_MESSAGE
     assert result.turns == 3 and result.text == "Let me look again."
     assert_well_formed(result.messages)
@@ -140,7 +142,8 @@ async def test_no_progress_guard(ws: Path) -> None:
     a = {"tool_calls": [call("read_file", path="a.py")]}
     b = {"tool_calls": [call("read_file", path="b.py")]}
     llm = ScriptedLLM([a, b] * 6)
-    result = await Agent(role(), llm, workspace=ws, guards=Guards(no_progress=3)).run("x")
+    result = await Agent(role(), llm, workspace=ws,
+                         run_context=RunContext(), guards=Guards(no_progress=3)).run("x")
     assert result.stop_reason is StopReason.NO_PROGRESS
     assert result.detail == "no new tool result in 3 turns"
     assert result.turns == 5  # turns 3, 4 and 5 only repeated known results
@@ -149,7 +152,7 @@ async def test_no_progress_guard(ws: Path) -> None:
 async def test_max_turns(ws: Path) -> None:
     llm = ScriptedLLM([{"tool_calls": [call("write_file", path=f"f{i}.txt", content=str(i))]}
                        for i in range(10)])
-    result = await Agent(role(max_turns=4), llm, workspace=ws).run("x")
+    result = await Agent(role(max_turns=4), llm, workspace=ws, run_context=RunContext()).run("x")
     assert result.stop_reason is StopReason.MAX_TURNS and result.turns == 4
     assert sorted(p.name for p in ws.glob("f*.txt")) == ["f0.txt", "f1.txt", "f2.txt", "f3.txt"]
     assert_well_formed(result.messages)
@@ -186,13 +189,14 @@ async def test_veto_reaches_the_model(ws: Path) -> None:
 
 async def test_unknown_role_tool_is_a_user_error(ws: Path) -> None:
     with pytest.raises(UserError, match="unknown tool 'raed_file' \\(did you mean 'read_file'"):
-        Agent(role(tools=["raed_file"]), ScriptedLLM([]), workspace=ws)
+        Agent(role(tools=["raed_file"]), ScriptedLLM([]), workspace=ws, run_context=RunContext())
 
 
 async def test_long_tool_output_is_truncated(ws: Path) -> None:
     (ws / "big.txt").write_text("x" * 50_000)
     llm = ScriptedLLM([{"tool_calls": [call("read_file", path="big.txt")]}, {"content": "ok"}])
-    agent = Agent(role(), llm, workspace=ws, limits=ContextLimits(tool_output_chars=2_000))
+    agent = Agent(role(), llm, workspace=ws,
+                  run_context=RunContext(), limits=ContextLimits(tool_output_chars=2_000))
     result = await agent.run("x")
     content = result.messages[3]["content"]
     assert len(content) < 2_100 and "characters omitted" in content
@@ -205,7 +209,8 @@ async def test_old_tool_results_are_elided_when_history_grows(ws: Path) -> None:
     llm = ScriptedLLM([{"tool_calls": [call("read_file", path=f"m{i}.txt")]} for i in range(6)]
                       + [{"content": "done"}])
     limits = ContextLimits(history_chars=8_000, keep_recent_turns=2)
-    result = await Agent(role(), llm, workspace=ws, limits=limits).run("x")
+    result = await Agent(role(), llm, workspace=ws,
+                         run_context=RunContext(), limits=limits).run("x")
     assert result.final
     last_prompt = llm.calls[-1].messages
     tools = [m["content"] for m in last_prompt if m["role"] == "tool"]
@@ -222,7 +227,8 @@ async def test_framework_tokens_are_counted(ws: Path) -> None:
     assert framework_part == "Coder: "
     assert result.framework_tokens == estimate_tokens(framework_part)
     assert result.tool_schema_tokens == 0 and llm.calls[0].tools is None
-    with_tools = await Agent(role(), ScriptedLLM([{"content": "hi"}]), workspace=ws).run("hi")
+    with_tools = await Agent(role(), ScriptedLLM([{"content": "hi"}]), workspace=ws,
+                             run_context=RunContext()).run("hi")
     assert with_tools.tool_schema_tokens > 0
 
 
@@ -233,14 +239,15 @@ async def test_on_turn_and_resume_from_messages(ws: Path) -> None:
         records.append(rec)
 
     first = ScriptedLLM([{"tool_calls": [call("read_file", path="a.py")]}, {"error": "server"}])
-    agent = Agent(role(), first, workspace=ws, on_turn=save)
+    agent = Agent(role(), first, workspace=ws, run_context=RunContext(), on_turn=save)
     with pytest.raises(Exception, match="scripted server"):
         await agent.run("What is A?")
     assert [r.turn for r in records] == [1] and records[0].stop_reason is None
     checkpoint = json.loads(json.dumps(records[0].messages))  # what a checkpointer stores
 
     second = ScriptedLLM([{"content": "A is 1."}])
-    resumed = await Agent(role(), second, workspace=ws, on_turn=records.append).run(
+    resumed = await Agent(role(), second, workspace=ws,
+                          run_context=RunContext(), on_turn=records.append).run(
         messages=checkpoint)
     assert resumed.final and resumed.text == "A is 1." and resumed.turns == 2
     assert second.calls[0].messages == checkpoint
@@ -250,7 +257,7 @@ async def test_on_turn_and_resume_from_messages(ws: Path) -> None:
 
 async def test_run_needs_a_task_or_messages(ws: Path) -> None:
     with pytest.raises(ValueError, match="needs a task"):
-        await Agent(role(), ScriptedLLM([]), workspace=ws).run()
+        await Agent(role(), ScriptedLLM([]), workspace=ws, run_context=RunContext()).run()
 
 
 async def test_no_progress_ignores_timings_in_command_output(ws: Path) -> None:
@@ -260,7 +267,8 @@ async def test_no_progress_ignores_timings_in_command_output(ws: Path) -> None:
     b = {"tool_calls": [call("run_command", command="echo b")]}
     llm = ScriptedLLM([a, b] * 4)
     agent = Agent(role(tools=["run_command"]), llm, workspace=ws,
-                  sandbox=LocalSandbox(warn=False), guards=Guards(no_progress=2))
+                  run_context=RunContext(sandbox=LocalSandbox(warn=False)),
+                  guards=Guards(no_progress=2))
     result = await agent.run("x")
     assert "exit code 0 (" in result.tool_calls[0].output  # the output carries a duration
     assert result.stop_reason is StopReason.NO_PROGRESS and result.turns == 4
@@ -278,7 +286,8 @@ async def test_a_change_the_commit_would_refuse_is_told_before_the_answer_stands
                        {"content": "Done."},
                        {"tool_calls": [call("write_file", path="x.env", content="")]},
                        {"content": "Undone."}])
-    agent = Agent(role(), llm, workspace=ws, commit_check=check, protected=(".git",))
+    agent = Agent(role(), llm, workspace=ws,
+                  run_context=RunContext(), commit_check=check, protected=(".git",))
     first = await agent.run("Write it.")
     told = [m["content"] for m in first.messages if m["role"] == "user"][-1]
     assert told.startswith("Your change cannot be committed:\n- x.env is protected")
@@ -286,5 +295,6 @@ async def test_a_change_the_commit_would_refuse_is_told_before_the_answer_stands
     assert len(llm.calls) == 4
     (ws / "x.env").write_text("A=2")
     stubborn = ScriptedLLM([{"content": "Done."}] * 3)
-    result = await Agent(role(), stubborn, workspace=ws, commit_check=check).run("Again.")
+    result = await Agent(role(), stubborn, workspace=ws,
+                         run_context=RunContext(), commit_check=check).run("Again.")
     assert len(stubborn.calls) == 3 and result.text == "Done."  # told twice, then it stands

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from crew.agent import EMPTY_NUDGE, Agent, StopReason, TurnRecord
+from crew.context import RunContext
 from crew.errors import UserError
 from crew.spec.models import RoleSpec
 from crew.testing import ScriptedLLM
@@ -36,7 +37,8 @@ async def test_text_calls_run_as_tool_calls(tmp_path: Path) -> None:
     llm = ScriptedLLM([{"content": "Writing.\n" + hermes("write_file", path="a.txt",
                                                            content="x\n")},
                        {"content": "Done."}])
-    result = await Agent(role(), llm, workspace=tmp_path).run("write a.txt")
+    result = await Agent(role(), llm, workspace=tmp_path,
+                         run_context=RunContext()).run("write a.txt")
     assert result.final and result.text == "Done."
     assert (tmp_path / "a.txt").read_text() == "x\n"
     assert [o.status for o in result.tool_calls] == [OutcomeStatus.OK]
@@ -53,7 +55,7 @@ async def test_native_calls_win_and_tool_less_agents_never_parse(tmp_path: Path)
     llm = ScriptedLLM([{"content": text, "tool_calls": [
         {"name": "write_file", "arguments": {"path": "a.txt", "content": "yes"}}]},
         {"content": "Done."}])
-    result = await Agent(role(), llm, workspace=tmp_path).run("x")
+    result = await Agent(role(), llm, workspace=tmp_path, run_context=RunContext()).run("x")
     assert [json.loads(o.call.arguments)["path"] for o in result.tool_calls] == ["a.txt"]
     assert not (tmp_path / "b.txt").exists()
     plain = await Agent(role(tools=[]), ScriptedLLM([{"content": text}]), tools=[],
@@ -64,7 +66,8 @@ async def test_native_calls_win_and_tool_less_agents_never_parse(tmp_path: Path)
 async def test_an_empty_reply_is_nudged_once(tmp_path: Path) -> None:
     records: list[TurnRecord] = []
     llm = ScriptedLLM([{"content": ""}, {"content": "Nothing to change."}])
-    result = await Agent(role(), llm, workspace=tmp_path, on_turn=records.append).run("x")
+    result = await Agent(role(), llm, workspace=tmp_path,
+                         run_context=RunContext(), on_turn=records.append).run("x")
     assert result.final and result.text == "Nothing to change." and result.turns == 2
     second = llm.calls[1].messages
     assert second[-1] == {"role": "user", "content": EMPTY_NUDGE}
@@ -77,7 +80,7 @@ async def test_a_second_empty_reply_is_the_final_answer(tmp_path: Path) -> None:
         {"name": "read_file", "arguments": {"path": "a.txt"}}]},
         {"content": ""}, {"content": "  "}])
     (tmp_path / "a.txt").write_text("A\n")
-    result = await Agent(role(), llm, workspace=tmp_path).run("x")
+    result = await Agent(role(), llm, workspace=tmp_path, run_context=RunContext()).run("x")
     assert result.stop_reason is StopReason.FINAL and result.turns == 3
     assert result.detail == "final answer (after a nudge)"
     assert result.text == "Reading."  # the last thing the model said
@@ -88,7 +91,7 @@ async def test_an_unreadable_call_is_answered_with_the_problem(tmp_path: Path) -
     llm = ScriptedLLM([{"content": "<tool_call>write a.txt please</tool_call>"},
                        {"content": hermes("write_file", path="a.txt", content="ok")},
                        {"content": "Done."}])
-    result = await Agent(role(), llm, workspace=tmp_path).run("x")
+    result = await Agent(role(), llm, workspace=tmp_path, run_context=RunContext()).run("x")
     assert result.final and (tmp_path / "a.txt").read_text() == "ok"
     note = llm.calls[1].messages[-1]
     assert note["role"] == "user" and note["content"].startswith(

@@ -15,8 +15,9 @@ from typer.testing import CliRunner
 
 from crew.agent import Agent
 from crew.cli.show_cmd import find_run_dir, show, show_command
+from crew.context import RunContext
 from crew.errors import UserError
-from crew.observability import LangfuseSettings, Tracer, use_tracer
+from crew.observability import LangfuseSettings, Tracer
 from crew.patterns.base import TaskInfo
 from crew.patterns.debate import Debate
 from crew.patterns.setup import pattern_context
@@ -59,9 +60,10 @@ async def record_agent_run(repo: Path, run_id: str, tracer: Tracer | None = None
                                           "arguments": {"path": "notes.txt"}}]},
         {"role": "coder", "content": "Exported with the csv module."},
     ])
-    with use_tracer(tracer), tracer.run(), \
+    with tracer.run(), \
             tracer.task("t1", "single", ["coder"], title="Write the exporter"), tracer.round(1):
-        res = await Agent(CODER, llm, workspace=repo).run("Add CSV export.")
+        res = await Agent(CODER, llm, workspace=repo,
+                          run_context=RunContext(tracer=tracer)).run("Add CSV export.")
     tracer.close()
     assert res.final
 
@@ -91,8 +93,9 @@ async def test_show_a_debate_run_recorded_through_the_pattern(
                        {"role": "analyst", "content": "JSON.\nPOSITION: json", "repeat": True}])
     task = TaskInfo(id="fmt", title="Format", roles=("coder", "analyst"),
                     params={"rounds": 2, "judge": "coder"})
-    ctx = pattern_context(task, {"coder": CODER, "analyst": ANALYST}, llm, run_id="run-d1")
-    with use_tracer(tracer), tracer.run(), tracer.task("fmt", "debate", task.roles):
+    ctx = pattern_context(task, {"coder": CODER, "analyst": ANALYST}, llm, run_id="run-d1",
+                          run_context=RunContext(tracer=tracer))
+    with tracer.run(), tracer.task("fmt", "debate", task.roles):
         result = await Debate().run(ctx)
     tracer.close()
     assert result.decision == "csv"

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from crew.context import RunContext
 from crew.llm.types import CallContext
 from crew.testing import ScriptedLLM
 from crew.tools import ToolContext, ToolRegistry, tool
@@ -33,7 +34,8 @@ async def test_the_workbench_keeps_the_error_and_the_client_stops(tmp_path: Path
 
     errors = ErrorBox()
     llm = ScriptedLLM(["never asked"])
-    bench = CrewWorkbench(ToolRegistry([needs_sandbox]), tmp_path, CallContext(role="coder"),
+    bench = CrewWorkbench(ToolRegistry([needs_sandbox]),
+                          RunContext().tool_context(tmp_path, CallContext(role="coder")),
                           errors=errors)
     with pytest.raises(SandboxError, match="Can't mount proc"):
         await bench.call_tool("needs_sandbox", {})
@@ -54,9 +56,9 @@ async def test_the_workbench_honours_the_crews_protected_list(tmp_path: Path) ->
     (tmp_path / "secrets").mkdir()
     (tmp_path / "secrets" / "db.json").write_text('{"password": "hunter2"}')
     sandbox = SimpleNamespace(protected=(".git", ".crew", "secrets/*.json"))
-    bench = CrewWorkbench(ToolRegistry.builtin().select(["read_file"]), tmp_path,
-                          CallContext(role="coder"), sandbox=sandbox,  # type: ignore[arg-type]
-                          test_command="npm test")
+    env = RunContext(sandbox=sandbox, test_command="npm test")  # type: ignore[arg-type]
+    bench = CrewWorkbench(ToolRegistry.builtin().select(["read_file"]),
+                          env.tool_context(tmp_path, CallContext(role="coder")))
     result = await bench.call_tool("read_file", {"path": "secrets/db.json"})
     text = "".join(getattr(part, "content", "") for part in result.result)
     assert "protected" in text and "hunter2" not in text

@@ -1,6 +1,7 @@
-"""The layers report to the current tracer on their own: the agent loop (turns, guard stops),
-the tool registry (calls, failures), the model facade (generations, errors, budget warnings)
-and the patterns (rounds, concurrent members, structured calls)."""
+"""Each layer reports to the tracer it was handed (crew.context.RunContext): the agent loop
+(turns, guard stops), the tool registry (calls, failures) and the patterns (rounds, concurrent
+members, structured calls); the model facade (generations, errors, budget warnings) reports to
+the tracer whose observation is open around the call."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from typing import Any
 import pytest
 
 from crew.agent import Agent
+from crew.context import RunContext
 from crew.errors import ProviderError
 from crew.llm import Budget, Limits
 from crew.llm.types import CallContext, Completion
@@ -50,6 +52,9 @@ def test_current_tracer_is_null_outside_a_run_and_follows_tasks() -> None:
 
     assert asyncio.run(main()) == [tracer, tracer]
     assert current_tracer() is not tracer  # restored
+    with tracer.run():  # an open observation makes its tracer the model layer's
+        assert current_tracer() is tracer
+    assert current_tracer() is not tracer
 
 
 async def test_agent_turns_tools_and_a_guard_stop(tmp_path: Path) -> None:
@@ -61,8 +66,9 @@ async def test_agent_turns_tools_and_a_guard_stop(tmp_path: Path) -> None:
         {"role": "coder", "tool_calls": [read], "repeat": True},  # loops until the guard
     ])
     tracer, sink = traced()
-    with use_tracer(tracer), tracer.run():
-        res = await Agent(CODER, llm, workspace=tmp_path).run(
+    with tracer.run():
+        res = await Agent(CODER, llm, workspace=tmp_path,
+                          run_context=RunContext(tracer=tracer)).run(
             "Read it.", context=CallContext(task_id="t9", purpose="work:s1"))
     assert res.stop_reason == "repeated_tool_call"
     (run,) = build_tree(sink.events)
@@ -125,9 +131,9 @@ async def test_committee_members_nest_under_their_rounds() -> None:
     llm = ScriptedLLM(answers)
     task = TaskInfo(id="pick", title="Pick", roles=("a", "b", "c"),
                     params={"aggregation": "ranking"})
-    ctx = pattern_context(task, roles, llm, run_id="run-w")
     tracer, sink = traced()
-    with use_tracer(tracer), tracer.task("pick", "committee", task.roles):
+    ctx = pattern_context(task, roles, llm, run_id="run-w", run_context=RunContext(tracer=tracer))
+    with tracer.task("pick", "committee", task.roles):
         result = await Committee().run(ctx)
     assert result.decision == "b"
     (task_node,) = build_tree(sink.events)

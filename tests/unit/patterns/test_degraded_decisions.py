@@ -10,7 +10,8 @@ from typing import Any
 import pytest
 from pattern_helpers import MakeCtx
 
-from crew.observability import Tracer, use_tracer
+from crew.context import RunContext
+from crew.observability import Tracer
 from crew.patterns.base import Outcome
 from crew.patterns.committee import Committee
 from crew.patterns.debate import Debate
@@ -56,8 +57,9 @@ async def test_unreadable_verdict_is_changes_requested_with_the_text_until_max_r
     ])
     sink = ListSink()
     tracer = Tracer.create("r1", "t", env={}, sinks=[], extra_sinks=[sink])
-    with use_tracer(tracer), tracer.run():
-        res = await ReviewLoop().run(make_ctx(llm, ["coder", "reviewer"], {"max_rounds": 2}))
+    with tracer.run():
+        res = await ReviewLoop().run(make_ctx(llm, ["coder", "reviewer"], {"max_rounds": 2},
+                                              run_context=RunContext(tracer=tracer)))
     assert res.outcome is Outcome.FAILED and res.stopped_by == "max_rounds" and res.rounds == 2
     assert kinds(res) == [(DecisionKind.VERDICT, DegradedReason.CHANGES_REQUESTED)] * 2
     assert res.degraded[0].role == "reviewer" and res.degraded[0].excerpt == PROSE

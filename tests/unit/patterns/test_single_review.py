@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from pattern_helpers import MakeCtx
 
+from crew.context import RunContext
 from crew.errors import BudgetKind, ProviderError
 from crew.llm import Budget, Limits
 from crew.patterns.base import Outcome
@@ -78,7 +79,8 @@ async def test_review_loop_gate_then_changes_requested_then_approved(
     ])
     states: list[dict[str, Any]] = []
     ctx = make_ctx(llm, ["coder", "reviewer"], {"max_rounds": 3, "gate": "grep -q 2 app.py"},
-                   workspace=workspace, sandbox=LocalSandbox(warn=False), checkpoint=states.append)
+                   workspace=workspace, run_context=RunContext(sandbox=LocalSandbox(warn=False)),
+                   checkpoint=states.append)
     res = await ReviewLoop().run(ctx)
     llm.assert_complete()
     assert res.outcome is Outcome.DONE and res.rounds == 3 and res.stopped_by == "approved"

@@ -18,7 +18,7 @@ from crew.tools.base import Approval, ToolContext, tool
 from crew.tools.hooks import HookSink, load_hooks
 from crew.tools.mcp import McpTool, _AnyArgs, model_name, result_text
 from crew.tools.protect import ProtectHook, matches
-from crew.tools.registry import OutcomeStatus, ToolRegistry, run_registry, use_registry
+from crew.tools.registry import OutcomeStatus, ToolRegistry
 
 
 @tool
@@ -92,13 +92,6 @@ def test_select_expands_mcp_references() -> None:
                                                                      "read_file"]
     with pytest.raises(UserError, match="did you mean 'mcp:issues/get_issue'"):
         reg.select(["mcp:issues/get_isue"])
-
-
-def test_run_registry_is_scoped() -> None:
-    reg = ToolRegistry([echo])
-    with use_registry(reg):
-        assert run_registry() is reg
-    assert run_registry() is not reg
 
 
 def test_mcp_names_and_results() -> None:
