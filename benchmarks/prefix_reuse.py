@@ -27,6 +27,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 from tokens import TASK, WORKLOADS, counter, prefix_reused, roles
 
 from crew.agent import Agent
+from crew.context import RunContext
 from crew.patterns.base import TaskInfo
 from crew.patterns.setup import pattern_context
 from crew.spec.models import RoleSpec
@@ -56,8 +57,9 @@ async def agent_requests(turns: int = 8) -> list[list[dict[str, Any]]]:
         role = RoleSpec(name="coder", title="Coder", goal="Write working code.",
                         instructions="Make the smallest change that works.", model="smart",
                         tools=["read_file", "write_file", "list_files"], max_turns=turns + 2)
-        await Agent(role, llm, workspace=ws).run(TASK.prompt(), repo_context="## Files\n" + "\n"
-                                                 .join(f"m{i}.py" for i in range(turns)))
+        files = "## Files\n" + "\n".join(f"m{i}.py" for i in range(turns))
+        await Agent(role, llm, workspace=ws, run_context=RunContext()).run(
+            TASK.prompt(), repo_context=files)
         return [c.messages for c in llm.calls]
 
 

@@ -286,7 +286,8 @@ async def test_a_pinned_task_engine_overrides_the_template(tmp_path: Path) -> No
 async def test_trace_has_the_native_shape(make_llm: MakeLLM, tmp_path: Path) -> None:
     """task → round → agent → generation for the debaters; the judge's agent under the task,
     though the debaters' calls run inside AutoGen's own runtime tasks."""
-    from crew.observability import Tracer, use_tracer
+    from crew.context import RunContext
+    from crew.observability import Tracer
 
     sink = ListSink()
     tracer = Tracer.create("r1", "Locks", tmp_path / "run", sinks=[], extra_sinks=[sink],
@@ -294,8 +295,9 @@ async def test_trace_has_the_native_shape(make_llm: MakeLLM, tmp_path: Path) -> 
     llm = make_llm([say("coder", "POSITION: A", repeat=True), say("tester", "POSITION: B",
                                                                    repeat=True),
                     say("reviewer", JUDGE, purpose="judge")])
-    with use_tracer(tracer), tracer.run(), tracer.task("t1", "debate", ["coder", "tester"]):
-        res = await run("debate", ctx_for(llm, ["coder", "tester"], {"rounds": 2}))
+    with tracer.run(), tracer.task("t1", "debate", ["coder", "tester"]):
+        res = await run("debate", ctx_for(llm, ["coder", "tester"], {"rounds": 2},
+                                          run_context=RunContext(tracer=tracer)))
     tracer.close()
     assert res.outcome is Outcome.DONE
     starts = {e["id"]: e for e in sink.events if e["type"].endswith(".start")}

@@ -227,15 +227,17 @@ async def test_trace_has_the_native_shape(make_llm: MakeLLM, workspace: Workspac
                                           tmp_path: Path) -> None:
     """task → round → agent → generation, and the tool call under the agent turn that asked
     for it, though CrewAI calls the model from its own thread."""
-    from crew.observability import Tracer, use_tracer
+    from crew.context import RunContext
+    from crew.observability import Tracer
 
     sink = ListSink()
     tracer = Tracer.create("r1", "Value", tmp_path / "run", sinks=[], extra_sinks=[sink],
                            env={})
     llm = make_llm([write("coder", "app.py", "VALUE = 2\n"), say("coder", "2."),
                       say("reviewer", verdict(True), purpose="review")])
-    with use_tracer(tracer), tracer.run(), tracer.task("t1", "review_loop", ["coder"]):
-        res = await run_crewai(REVIEW, ctx_for(llm, ["coder", "reviewer"], workspace=workspace))
+    with tracer.run(), tracer.task("t1", "review_loop", ["coder"]):
+        res = await run_crewai(REVIEW, ctx_for(llm, ["coder", "reviewer"], workspace=workspace,
+                                               run_context=RunContext(tracer=tracer)))
     tracer.close()
     assert res.outcome is Outcome.DONE
     starts = {e["id"]: e for e in sink.events if e["type"].endswith(".start")}

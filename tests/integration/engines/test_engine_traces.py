@@ -10,6 +10,7 @@ import importlib.util
 import json
 from collections import Counter
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +18,7 @@ import pytest
 from engine_helpers import MakeLLM, ctx_for, say, template
 
 from crew.llm import LLM
-from crew.observability import LangfuseSettings, Tracer, trace_id_for, use_tracer
+from crew.observability import LangfuseSettings, Tracer, trace_id_for
 from crew.patterns import default_registry
 from crew.patterns.base import Outcome, PatternContext, PatternResult
 from crew.testing.otlp_receiver import OTLPReceiver
@@ -44,12 +45,13 @@ def receiver() -> Iterator[OTLPReceiver]:
 
 async def traced(rx: OTLPReceiver, tmp_path: Path, engine: str, kind: str,
                  ctx: PatternContext) -> PatternResult:
-    """Run the task as a run does: use_tracer, the run's root chain, the task's chain."""
+    """Run the task as a run does: the tracer in its RunContext, the run's root chain, the
+    task's chain."""
     tracer = Tracer.create("r1", "Engines", tmp_path / "run", sinks=[], env={},
                            langfuse=LangfuseSettings("pk-lf-engines", "sk-lf-engines-secret",
                                                      base_url=rx.base_url))
-    with use_tracer(tracer), tracer.run(), \
-            tracer.task(ctx.task.id, kind, ctx.task.roles) as obs:
+    ctx.run_context = replace(ctx.run_context, tracer=tracer)
+    with tracer.run(), tracer.task(ctx.task.id, kind, ctx.task.roles) as obs:
         res = await default_registry().run(template(kind, engine=engine), ctx)
         obs.end(res.summary, status=str(res.outcome))
     tracer.close()

@@ -1,6 +1,6 @@
 """The wire test at the pattern level: a debate task run through the pattern registry, the
 replay model behind the real LiteLLM Router, the real Langfuse SDK exporting OTLP to a local
-receiver. The tracer is installed the way a run installs it (use_tracer, run, task), and the
+receiver. The tracer is handed down the way a run does it (RunContext, run, task), and the
 pattern, agent, LLM and tool layers report to it on their own.
 """
 
@@ -16,8 +16,9 @@ from typing import Any
 import pytest
 import yaml
 
+from crew.context import RunContext
 from crew.llm import LLM
-from crew.observability import LangfuseSettings, Tracer, read_events, use_tracer
+from crew.observability import LangfuseSettings, Tracer, read_events
 from crew.observability.events import EVENTS_FILE
 from crew.observability.transcript import build_tree
 from crew.patterns.base import PatternResult, TaskInfo
@@ -96,12 +97,13 @@ async def run_debate(tmp_path: Path, tracer: Tracer | None) -> PatternResult:
                     description=f"Today the key {PLANTED} sits in config.py.",
                     roles=("coder", "security_analyst"),
                     params=merge_params(template, {"judge": "reviewer"}))
-    ctx = pattern_context(task, ROLES, llm, run_id="wire-1", workspace=ws)
+    ctx = pattern_context(task, ROLES, llm, run_id="wire-1", workspace=ws,
+                          run_context=RunContext(tracer=tracer) if tracer else None)
     registry = default_registry()
     if tracer is None:
         result = await registry.run(template, ctx)
     else:
-        with use_tracer(tracer), tracer.run(input={"goal": "keys"}), \
+        with tracer.run(input={"goal": "keys"}), \
                 tracer.task(task.id, "debate", task.roles, title=task.title) as obs:
             result = await registry.run(template, ctx)
             obs.end(result.summary, status=str(result.outcome))

@@ -12,6 +12,7 @@ import pytest
 import yaml
 
 from crew.agent import Agent, StopReason
+from crew.context import RunContext
 from crew.llm import LLM
 from crew.llm.types import CallContext
 from crew.spec.library import Library
@@ -86,7 +87,8 @@ async def test_replay_agent_fixes_code_in_sandbox_and_commits(
     llm = LLM.from_file(tmp_path / "models.yaml")
     ws = Workspace.create(repo, "r1", "Fix add")
     coder = Library([]).load("role", "coder").spec
-    agent = Agent(coder, llm, workspace=ws.path, sandbox=sandbox, test_command=test_command)
+    agent = Agent(coder, llm, workspace=ws.path,
+                  run_context=RunContext(sandbox=sandbox, test_command=test_command))
 
     result = await agent.run("Make add() add.",
                              context=CallContext(run_id="r1", task_id="fix-add", role="coder"))
