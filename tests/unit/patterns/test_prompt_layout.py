@@ -14,6 +14,7 @@ from typing import Any
 from pattern_helpers import ROLES
 
 from crew.agent import Agent, system_prompt
+from crew.context import RunContext
 from crew.llm.types import Message
 from crew.patterns.base import TaskInfo
 from crew.patterns.committee import Committee
@@ -40,8 +41,10 @@ async def test_tool_using_agent_only_appends(tmp_path: Path) -> None:
     role = RoleSpec(name="coder", title="Coder", goal="Write working code.",
                     instructions="Make the smallest change.", model="smart",
                     tools=["read_file", "write_file", "list_files"], max_turns=10)
-    res = await Agent(role, llm, workspace=tmp_path).run("Add b.py", repo_context="## Repo\na.py")
+    res = await Agent(role, llm, workspace=tmp_path, run_context=RunContext()).run(
+        "Add b.py", repo_context="## Repo\na.py")
     assert res.final and len(llm.calls) == 4
+    assert not any(o.is_error for o in res.tool_calls)
     msgs = [c.messages for c in llm.calls]
     assert_extends(msgs)
     assert msgs[0][0]["role"] == "system" and "## Repo" in msgs[0][1]["content"]
