@@ -9,13 +9,36 @@ import os
 import socket
 import subprocess
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from crew.llm import LLM, Budget
+
+
+def recording_sandbox(timeout_s: float) -> Any:
+    """The real local backend (plain subprocesses) with `timeout_s`, noting in `.timeouts` the
+    timeout each command was given."""
+    from crew.tools.sandbox import SandboxLimits, SandboxResult
+    from crew.tools.sandbox.base import Command
+    from crew.tools.sandbox.local import LocalSandbox
+
+    class Recording(LocalSandbox):
+        timeouts: list[float]
+
+        async def run(self, cmd: Command, *, workspace: Path, cwd: str = ".",
+                      timeout: float = 120.0, env: Mapping[str, str] | None = None,
+                      read_only: Sequence[str] = (), hidden: Sequence[str] = ()
+                      ) -> SandboxResult:
+            self.timeouts.append(timeout)
+            return await super().run(cmd, workspace=workspace, cwd=cwd, timeout=timeout,
+                                     env=env, read_only=read_only, hidden=hidden)
+
+    sandbox = Recording(SandboxLimits(timeout_s=timeout_s), warn=False, namespaces=False)
+    sandbox.timeouts = []
+    return sandbox
 
 
 def git(repo: Path, *args: str) -> str:

@@ -3,34 +3,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from crew.agent import Agent
 from crew.context import RunContext
 from crew.spec.models import RoleSpec
 from crew.testing.scripted import ScriptedLLM
-from crew.tools.sandbox import SandboxLimits, SandboxResult
-from crew.tools.sandbox.base import Command
-from crew.tools.sandbox.local import LocalSandbox
-
-
-class Recording(LocalSandbox):
-    """The real local backend, noting the timeout each command was given."""
-
-    timeouts: list[float]
-
-    async def run(self, cmd: Command, *, workspace: Path, cwd: str = ".",
-                  timeout: float = 120.0, env: Mapping[str, str] | None = None,
-                  read_only: Sequence[str] = (), hidden: Sequence[str] = ()) -> SandboxResult:
-        self.timeouts.append(timeout)
-        return await super().run(cmd, workspace=workspace, cwd=cwd, timeout=timeout, env=env,
-                                 read_only=read_only, hidden=hidden)
+from shared_helpers import recording_sandbox
 
 
 async def test_a_command_gets_the_sandbox_timeout_not_300s(tmp_path: Path) -> None:
-    sandbox = Recording(SandboxLimits(timeout_s=900), warn=False, namespaces=False)
-    sandbox.timeouts = []
+    sandbox = recording_sandbox(900)
     llm = ScriptedLLM([
         {"tool_calls": [{"name": "run_command", "arguments": {"command": "echo hi"}}]},
         {"tool_calls": [{"name": "run_command", "arguments": {"command": "echo hi",

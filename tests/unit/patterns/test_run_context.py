@@ -6,7 +6,6 @@ running at once in one event loop each see only their own."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,11 +21,8 @@ from crew.patterns.setup import pattern_context
 from crew.patterns.single import Single
 from crew.testing import ListSink, ScriptedLLM
 from crew.tools import ToolContext, ToolRegistry, tool
-from crew.tools.sandbox import SandboxLimits, SandboxResult
-from crew.tools.sandbox.base import Command
-from crew.tools.sandbox.local import LocalSandbox
 from crew.workspace.worktrees import Workspace
-from shared_helpers import committed_repo
+from shared_helpers import committed_repo, recording_sandbox
 
 inside: list[str] = []
 both_inside = asyncio.Event()
@@ -42,19 +38,6 @@ async def meet(ctx: ToolContext) -> str:
     return f"{ctx.call.run_id}: timeout {ctx.command_timeout:g}, tests `{ctx.test_command}`"
 
 
-class Recording(LocalSandbox):
-    """The real local backend, noting the timeout each command was given."""
-
-    timeouts: list[float]
-
-    async def run(self, cmd: Command, *, workspace: Path, cwd: str = ".",
-                  timeout: float = 120.0, env: Mapping[str, str] | None = None,
-                  read_only: Sequence[str] = (), hidden: Sequence[str] = ()) -> SandboxResult:
-        self.timeouts.append(timeout)
-        return await super().run(cmd, workspace=workspace, cwd=cwd, timeout=timeout, env=env,
-                                 read_only=read_only, hidden=hidden)
-
-
 @dataclass
 class Run:
     """One pattern's world: its context, and what its sinks, hooks and sandbox saw."""
@@ -63,7 +46,7 @@ class Run:
     env: RunContext
     sink: ListSink
     hooked: list[str]
-    sandbox: Recording
+    sandbox: Any  # shared_helpers.recording_sandbox
 
 
 def a_run(name: str, timeout_s: float) -> Run:
@@ -74,8 +57,7 @@ def a_run(name: str, timeout_s: float) -> Run:
         hooked.append(f"{ctx.call.run_id}:{call.name}")
 
     registry.before_call(before)
-    sandbox = Recording(SandboxLimits(timeout_s=timeout_s), warn=False, namespaces=False)
-    sandbox.timeouts = []
+    sandbox = recording_sandbox(timeout_s)
     tracer = Tracer.create(name, name, env={}, sinks=[], extra_sinks=[sink])
     env = RunContext(tools=registry, tracer=tracer, sandbox=sandbox,
                      test_command=f"make test-{name}")
