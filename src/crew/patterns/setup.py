@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
+from crew.context import RunContext
 from crew.errors import UserError
 from crew.patterns.base import Checkpoint, PatternContext, TaskInfo, TurnStore
 from crew.patterns.registry import merge_params
@@ -14,7 +15,6 @@ from crew.patterns.turns import NATIVE_TURNS, MemberTurns
 from crew.spec.models import PatternSpec, RoleSpec
 
 if TYPE_CHECKING:
-    from crew.context import RunContext
     from crew.llm.types import StructuredChatModel
     from crew.spec.resolve import ResolvedFeature
     from crew.workspace.worktrees import Workspace
@@ -44,8 +44,6 @@ def pattern_context(
     system message. `run_context` (crew.context.RunContext) is what agents and tools use: the
     tool registry, sandbox and limits, test command and tracer; without one, a fresh registry
     (tools by name), a null tracer and no sandbox."""
-    from crew.context import RunContext
-
     if template is not None:
         task = replace(task, params=merge_params(template, task.params))
     return PatternContext(
