@@ -150,9 +150,9 @@ class CrewChatCompletionClient(ChatCompletionClient):
     """An AutoGen model client for one crew role: calls `llm.complete(alias, ...)` with a
     CallContext carrying the role, the turn (one per agent reply; tool iterations share it)
     and the purpose; each call is an `agent` observation of `tracer` (the run context's; the
-    generation nests under it). With `schema` (or a pydantic `json_output`), calls `llm.ask` and answers
-    the validated JSON; a failed structured answer becomes an ABSTAIN text, like a native
-    committee's abstention."""
+    generation nests under it). With `schema` (or a pydantic `json_output`), calls `llm.ask`
+    and answers the validated JSON; a failed structured answer becomes an ABSTAIN text, like a
+    native committee's abstention."""
 
     def __init__(self, llm: StructuredChatModel, alias: str, context: CallContext, *,
                  params: Mapping[str, Any] | None = None, schema: type[BaseModel] | None = None,
