@@ -88,8 +88,8 @@ _EXPORTS = {
 __all__ = [
     "LLM", "Agent", "AgentResult", "BasePattern", "Budget", "BudgetExceeded", "Committee",
     "CrewError", "CrewRuntimeError", "Debate", "Ledger", "Outcome", "Pattern", "PatternContext",
-    "PatternRegistry", "PatternResult", "Problem", "ResolvedFeature", "ReviewLoop", "RunContext", "RunOptions",
-    "RunOutcome", "ScriptedLLM", "Single", "StubServer", "SupervisorWorker", "TaskInfo", "Tool",
+    "PatternRegistry", "PatternResult", "Problem", "ResolvedFeature", "ReviewLoop", "RunContext",
+    "RunOptions", "RunOutcome", "ScriptedLLM", "Single", "StubServer", "SupervisorWorker", "TaskInfo", "Tool",
     "ToolContext", "ToolError", "UserError", "__version__", "default_registry", "load_feature", "pattern_context",
     "resume_run", "run_feature", "tool",
 ]
