@@ -1,9 +1,10 @@
 """What a run hands down explicitly: pattern → agent → tool (`RunContext`).
 
-A run builds one `RunContext` from its resolved feature (crew.run.launch: the tool registry with
-the run's MCP tools, approval rules and hooks; the sandbox and its limits; the test command;
-the tracer) and passes it to every pattern (`pattern_context(run_context=...)`), which hands it
-to each Agent (`Agent(run_context=...)`), which builds each call's ToolContext from it. Nothing
+A run builds one `RunContext` (crew.run.runner.RunSession, from what crew.run.launch resolved
+of the feature: the tool registry with the run's MCP tools, approval rules and hooks; the
+sandbox and its limits; the test command; the tracer) and passes it to every pattern
+(`pattern_context(run_context=...)`), which hands it to each Agent (`Agent(run_context=...)`),
+which builds each call's ToolContext from it (`tool_context`). Nothing
 below the run looks these up in ambient state, so two runs (or two patterns) in one event loop
 never see each other's settings. The budget and the ledger travel with the model
 (`crew.llm.accounting.AccountedModel`), which the pattern context carries beside this.
