@@ -20,10 +20,8 @@ asyncio tasks and concurrent agents nest under the round that started them::
 
 Tracing never fails a run: sink errors are logged once per sink and swallowed.
 
-Agent, tools and patterns get their tracer explicitly (crew.context.RunContext). The model
-layer still finds it with `current_tracer()`: the tracer whose observation is open around the
-call (entering an observation makes its tracer current), else the one `use_tracer` installed,
-else a null tracer recording nothing (`null_tracer()`).
+Patterns, agents and tools get their tracer explicitly (crew.context.RunContext); the model
+layer finds it with `current_tracer()`: the tracer of the observation open around the call.
 """
 
 from __future__ import annotations
@@ -100,16 +98,14 @@ class Observation:
         self.id = _new_id()
         self.parent_id: str | None = None
         self._start_payload = payload
-        self._token: Token[Observation | None] | None = None
-        self._tracer_token: Token[Tracer | None] | None = None
+        self._token: tuple[Token[Observation | None], Token[Tracer | None]] | None = None
         self._ended = False
 
     def __enter__(self) -> Observation:
         parent = self.tracer._current.get()
         self.parent_id = parent.id if parent is not None else None
-        self._token = self.tracer._current.set(self)
-        # a model call made inside (crew.llm) is traced by this observation's tracer
-        self._tracer_token = _CURRENT_TRACER.set(self.tracer)
+        # current in its tracer; its tracer current for the model layer (crew.llm) inside
+        self._token = (self.tracer._current.set(self), _CURRENT_TRACER.set(self.tracer))
         self.tracer._emit(f"{self.kind}.start", self.id, self.parent_id, self.name,
                           self._start_payload)
         return self
@@ -127,12 +123,9 @@ class Observation:
         if self._token is not None:
             # ValueError: exited in another context than entered; nothing to restore there.
             with contextlib.suppress(ValueError):
-                self.tracer._current.reset(self._token)
+                self.tracer._current.reset(self._token[0])
+                _CURRENT_TRACER.reset(self._token[1])
             self._token = None
-        if self._tracer_token is not None:
-            with contextlib.suppress(ValueError):
-                _CURRENT_TRACER.reset(self._tracer_token)
-            self._tracer_token = None
 
     def end(self, output: Any = None, *, error: str | None = None, **payload: Any) -> None:
         """Finish with an output (and an error, which sets level ERROR). Idempotent."""
