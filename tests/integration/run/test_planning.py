@@ -10,9 +10,18 @@ from typing import Any
 import pytest
 import yaml
 
+from crew.agent_prompt import system_message
 from crew.llm import LLM
 from crew.patterns.decisions import DecisionKind, Degraded, DegradedReason
-from crew.run.plan import PlanTaskOut, check_plan, make_plan, repair_plan
+from crew.run.plan import (
+    PlanTaskOut,
+    catalog,
+    check_plan,
+    make_plan,
+    pinned_tasks,
+    plan_messages,
+    repair_plan,
+)
 from crew.spec.library import builtin_library_dir
 from crew.spec.resolve import resolve_feature
 
@@ -171,3 +180,18 @@ def test_repair_says_what_it_changed_and_the_report_lists_it(feature: Path) -> N
                      plan_notes=[f"plan repair: {c}" for c in changes])
     report = render_report(state, [], Ledger())
     assert "## Plan repairs" in report and "role 'codr' → 'coder'" in report
+
+
+def test_the_plan_prompt_comes_from_the_one_prompt_builder(feature: Path) -> None:
+    """The supervisor's plan prompt is laid out by crew.agent_prompt like every role's:
+    conventions, the role, then the catalog; the repository, the goal and the pinned tasks
+    last — and for the library supervisor, byte for byte the text it had before."""
+    resolved = resolve_feature(feature)
+    sup = resolved.roles[resolved.crew.spec.supervisor].spec
+    conv = "## Repository conventions (AGENTS.md)\nUse tabs."
+    system, user = plan_messages(resolved, "## Repository files\napp.py",
+                                 pinned_tasks(resolved), conventions=conv)
+    assert system == system_message(sup, conventions=conv, section=catalog(resolved))
+    assert system["content"] == (f"{conv}\n\n{sup.title}: {sup.goal.strip()}\n\n"
+                                 f"{sup.instructions.strip()}\n\n{catalog(resolved)}")
+    assert str(user["content"]).startswith("## Repository files\napp.py\n\n# Feature: ")
