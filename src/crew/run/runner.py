@@ -111,9 +111,8 @@ class RunSession:
         self._checkpoints = Checkpointer(self.run_dir, self.state, self._snapshot, self.writer)
         if self.turns is None:
             self.turns = TurnJournal(self.run_dir / TURNS_FILE)
-        for tid, ts in self.state.tasks.items():
-            if ts.status in FINISHED_TASK:
-                self.turns.forget(tid)
+        self.turns.finish([tid for tid, ts in self.state.tasks.items()
+                           if ts.status in FINISHED_TASK])
 
     # ------------------------------------------------------------------ checkpoint
     def checkpoint(self) -> None:
@@ -417,8 +416,8 @@ class RunSession:
             await self.durable()
             obs.end({"outcome": status, "summary": result.summary[:SUMMARY_CHARS],
                      "commit": commit})
-        if self.turns is not None:
-            self.turns.forget(t.id)
+        if self.turns is not None and status in FINISHED_TASK:  # its end is on disk
+            await asyncio.to_thread(self.turns.finish, [t.id])
         if result.outcome is Outcome.BUDGET:
             self._budget_out = True
             self.state.stop_reason = result.summary
