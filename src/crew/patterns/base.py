@@ -10,7 +10,6 @@ import asyncio
 import inspect
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from enum import StrEnum
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol, TypeVar, runtime_checkable
@@ -22,6 +21,7 @@ from crew.llm.types import CallContext, Message, StructuredChatModel, estimate_t
 from crew.observability.tracer import Observation, current_tracer
 from crew.patterns.decisions import Degraded
 from crew.patterns.state import AskRecord, PatternState
+from crew.patterns.state import Outcome as Outcome
 from crew.patterns.termination import Condition, Fired, RoundState, Stop, build_termination
 from crew.patterns.turns import NATIVE_TURNS, MemberTurns, TurnResult
 from crew.patterns.turns import traced_call as traced_call
@@ -54,14 +54,6 @@ class TurnStore(Protocol):
     def answer(self, key: str) -> AskRecord | None: ...
 
     def record_answer(self, key: str, answer: AskRecord) -> None: ...
-
-
-class Outcome(StrEnum):
-    DONE = "done"
-    FAILED = "failed"
-    NO_CONSENSUS = "no_consensus"
-    BUDGET = "budget"
-    GUARD = "guard"
 
 
 @dataclass(frozen=True)

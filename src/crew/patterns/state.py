@@ -9,12 +9,23 @@ string values).
 
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from crew.patterns.decisions import Degraded
 from crew.patterns.termination import Fired, Stop
+
+
+class Outcome(StrEnum):
+    """How a pattern ended (PatternResult.outcome); only `done` commits."""
+
+    DONE = "done"
+    FAILED = "failed"
+    NO_CONSENSUS = "no_consensus"
+    BUDGET = "budget"
+    GUARD = "guard"
 
 
 class PatternState(BaseModel):
