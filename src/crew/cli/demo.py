@@ -37,7 +37,7 @@ def _is_demo(dest: Path) -> bool:
 def _passed_before(dest: Path) -> bool:
     from crew.run.state import RunStatus, scan_runs
 
-    return any(s is not None and s.status is RunStatus.PASSED
+    return any(s is not None and s.status == RunStatus.PASSED
                for _, s in scan_runs(dest / "project"))
 
 

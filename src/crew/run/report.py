@@ -90,9 +90,8 @@ def task_order(state: RunState, plan: list[PlannedTask]) -> list[str]:
 
 
 def _outcome(ts: TaskState) -> str:
-    if ts.outcome and ts.outcome.value != ts.status.value:
-        return f"{ts.status.value} ({ts.outcome.value})"
-    return ts.status.value
+    status, outcome = str(ts.status), str(ts.outcome or "")
+    return f"{status} ({outcome})" if outcome and outcome != status else status
 
 
 def _status_line(state: RunState) -> str:

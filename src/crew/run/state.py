@@ -350,7 +350,7 @@ def run_label(directory: Path, state: RunState | None) -> str:
         return "running"
     if state is None:
         return "failed to start"
-    if state.status is RunStatus.PLANNING:
+    if state.status == RunStatus.PLANNING:
         if (directory / PLAN_FILE).is_file():
             return "plan-only"
         return "interrupted" if state.branch else "failed to start"
