@@ -34,6 +34,7 @@ from crew.run.report import render_report, review_lines
 from crew.run.state import (
     FINISHED_TASK,
     REPORT_FILE,
+    RESTARTABLE_TASK,
     PlannedTask,
     RunState,
     RunStatus,
@@ -55,12 +56,7 @@ if TYPE_CHECKING:
     from crew.tools.sandbox.base import SandboxBackend
     from crew.workspace.worktrees import Workspace
 
-EXIT = {RunStatus.PASSED: 0, RunStatus.FAILED: 1, RunStatus.BUDGET: 3,
-        RunStatus.INTERRUPTED: 4, RunStatus.PLANNING: 0, RunStatus.ERROR: 1,
-        RunStatus.REJECTED: 5}
 SUMMARY_CHARS = 600
-# a task not finished that may start (again): new, or stopped by a kill or the budget
-RESTARTABLE = frozenset({TaskStatus.PENDING, TaskStatus.INTERRUPTED, TaskStatus.BUDGET})
 
 
 class RunView(Protocol):
@@ -202,7 +198,7 @@ class RunSession:
                 self.flush()
             with contextlib.suppress(OSError):
                 write_atomic(self.run_dir / REPORT_FILE, minimal_report(self.state))
-        return EXIT.get(self.state.status, 1)
+        return RunStatus(self.state.status).exit_code
 
     def _interrupted(self, reason: str) -> None:
         for ts in self.state.tasks.values():
@@ -330,7 +326,7 @@ class RunSession:
             changed = False
             for t in by_id.values():
                 ts = self.state.task(t.id)
-                if ts.status not in RESTARTABLE or self._budget_out:
+                if ts.status not in RESTARTABLE_TASK or self._budget_out:
                     continue
                 bad = [d for d in t.depends_on if d in by_id
                        and self.state.task(d).status in FINISHED_TASK - {TaskStatus.DONE}]

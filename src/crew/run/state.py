@@ -67,12 +67,25 @@ class RunStatus(StrEnum):
     ERROR = "error"
     REJECTED = "rejected"
 
+    @property
+    def exit_code(self) -> int:
+        """`crew run`'s exit code for a run that ended with this status (DESIGN.md §7)."""
+        return _EXIT.get(self, 1)
+
+
+_EXIT = {RunStatus.PASSED: 0, RunStatus.FAILED: 1, RunStatus.BUDGET: 3,
+         RunStatus.INTERRUPTED: 4, RunStatus.PLANNING: 0, RunStatus.ERROR: 1,
+         RunStatus.REJECTED: 5}
+
 
 FINISHED_RUN: frozenset[RunStatus] = frozenset({RunStatus.PASSED, RunStatus.FAILED,
                                                 RunStatus.REJECTED})
 FINISHED_TASK: frozenset[TaskStatus] = frozenset({
     TaskStatus.DONE, TaskStatus.FAILED, TaskStatus.GUARD, TaskStatus.NO_CONSENSUS,
     TaskStatus.SKIPPED})
+# not finished, and may start (again): new, or stopped by a kill or the budget
+RESTARTABLE_TASK: frozenset[TaskStatus] = frozenset({
+    TaskStatus.PENDING, TaskStatus.INTERRUPTED, TaskStatus.BUDGET})
 
 
 class PlannedTask(BaseModel):
