@@ -286,17 +286,26 @@ class TurnJournal:
         self.log.append({"kind": "ask", "key": key, "answer": answer.model_dump(mode="json")})
 
     def finish(self, tasks: Collection[str]) -> None:
-        """Forget finished tasks and compact the file: their turns, answers and pattern
-        states go (call it once the task's end is in state.json)."""
+        """`forget` and `compact` finished tasks (call it once their end is in state.json)."""
+        self.forget(tasks)
+        self.compact(tasks)
+
+    def forget(self, tasks: Collection[str]) -> None:
+        """Drop finished tasks' turns, answers and pattern states from memory (on the thread
+        that records: the tables are not locked)."""
+        prefixes = tuple(f"{t}/" for t in tasks)
+        for table in (self._convs, self._ends, self._answers):
+            for key in [k for k in table if k.startswith(prefixes)]:
+                del table[key]
+        for t in tasks:
+            self._patterns.pop(t, None)
+
+    def compact(self, tasks: Collection[str]) -> None:
+        """Rewrite the file without finished tasks' records (any thread; appends go on)."""
         done = set(tasks)
         if not done:
             return
         prefixes = tuple(f"{t}/" for t in done)
-        for table in (self._convs, self._ends, self._answers):
-            for key in [k for k in table if k.startswith(prefixes)]:
-                del table[key]
-        for t in done:
-            self._patterns.pop(t, None)
 
         def keep(rec: dict[str, Any]) -> bool:
             if rec.get("kind") == "pattern":

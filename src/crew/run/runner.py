@@ -417,7 +417,8 @@ class RunSession:
             obs.end({"outcome": status, "summary": result.summary[:SUMMARY_CHARS],
                      "commit": commit})
         if self.turns is not None and status in FINISHED_TASK:  # its end is on disk
-            await asyncio.to_thread(self.turns.finish, [t.id])
+            self.turns.forget([t.id])
+            await asyncio.to_thread(self.turns.compact, [t.id])
         if result.outcome is Outcome.BUDGET:
             self._budget_out = True
             self.state.stop_reason = result.summary
