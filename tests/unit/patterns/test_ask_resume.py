@@ -108,3 +108,14 @@ async def test_a_ballot_answered_before_the_kill_is_not_asked_again(
         ("reviewer", "ballot")]
     assert res.decision == "Postgres" and [v["answer"] for v in res.votes] == [
         "Postgres", "SQLite", "postgres"]
+
+
+async def test_a_saved_state_that_does_not_fit_the_kind_is_refused_naming_the_task(
+        make_ctx: MakeCtx) -> None:
+    from crew.errors import UserError
+
+    idle = ScriptedLLM([])
+    with pytest.raises(UserError, match="task 't1': its saved review_loop state"):
+        await ReviewLoop().run(make_ctx(idle, ["coder", "reviewer"],
+                                        state={"round": 1, "verdicts": []}))
+    assert idle.calls == []
