@@ -35,9 +35,10 @@ def _is_demo(dest: Path) -> bool:
 
 
 def _passed_before(dest: Path) -> bool:
-    from crew.run.state import scan_runs
+    from crew.run.state import RunStatus, scan_runs
 
-    return any(s is not None and s.status == "passed" for _, s in scan_runs(dest / "project"))
+    return any(s is not None and s.status == RunStatus.PASSED
+               for _, s in scan_runs(dest / "project"))
 
 
 def _fresh_name(dest: Path) -> Path:

@@ -10,10 +10,9 @@ import asyncio
 import inspect
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from enum import StrEnum
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol, TypeVar, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -24,6 +23,8 @@ from crew.errors import BudgetExceeded, BudgetKind, UserError
 from crew.llm.types import CallContext, Message, StructuredChatModel, estimate_tokens
 from crew.observability.tracer import Observation, Tracer, null_tracer
 from crew.patterns.decisions import Degraded
+from crew.patterns.state import AskRecord, PatternState
+from crew.patterns.state import Outcome as Outcome
 from crew.patterns.termination import Condition, Fired, RoundState, Stop, build_termination
 from crew.patterns.turns import NATIVE_TURNS, MemberTurns, TurnResult
 from crew.patterns.turns import traced_call as traced_call
@@ -39,24 +40,22 @@ if TYPE_CHECKING:
 # a role with one of these may change the worktree: told before it ends what a commit refuses
 WRITING_TOOLS = frozenset({"write_file", "edit_file", "run_command"})
 Checkpoint = Callable[[dict[str, Any]], Awaitable[None] | None]
+S = TypeVar("S", bound=PatternState)
 
 
 class TurnStore(Protocol):
     """Where a run keeps completed turns (crew.run.journal.TurnJournal): by key, the latest
-    conversation, its turn count, and its stop reason and detail once the agent stopped."""
+    conversation, its turn count, and its stop reason and detail once the agent stopped; and
+    each structured ask's answer."""
 
     def conversation(self, key: str) -> tuple[list[Message], int, str | None, str] | None: ...
 
     def record(self, key: str, turn: int, messages: list[Message], stop: str | None,
                detail: str = "") -> None: ...
 
+    def answer(self, key: str) -> AskRecord | None: ...
 
-class Outcome(StrEnum):
-    DONE = "done"
-    FAILED = "failed"
-    NO_CONSENSUS = "no_consensus"
-    BUDGET = "budget"
-    GUARD = "guard"
+    def record_answer(self, key: str, answer: AskRecord) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -211,15 +210,6 @@ class Record:
         self.guard: str | None = None
         self.degraded: list[Degraded] = []
 
-    def restore(self, state: Mapping[str, Any]) -> None:
-        """The degraded decisions of the rounds a resumed pattern does not redo."""
-        self.degraded = [Degraded.model_validate(d) for d in state.get("degraded") or []]
-
-    def saved_degraded(self) -> dict[str, Any]:
-        """The degraded decisions so far, for the pattern's checkpoint state (none: {})."""
-        return {"degraded": [d.model_dump(mode="json") for d in self.degraded]} \
-            if self.degraded else {}
-
     def agent(self, role: str, rnd: int, res: TurnResult, purpose: str = "",
               task_id: str = "") -> None:
         self.transcripts.append(TranscriptRef(
@@ -284,6 +274,41 @@ class BasePattern:
     async def execute(self, ctx: PatternContext, params: Any, stop: Condition,
                       rec: Record) -> PatternResult:
         raise NotImplementedError
+
+    def restore(self, ctx: PatternContext, rec: Record, model: type[S]) -> S:
+        """The kind's state as last saved (a fresh one on a first start), with `rec` holding
+        the rounds, votes and degraded decisions of the rounds a resume does not redo."""
+        try:
+            st = model.model_validate(ctx.state)
+        except ValidationError as e:
+            raise UserError(f"task {ctx.task.id!r}: its saved {self.kind} state does not fit "
+                            f"this crew: {e.errors()[0]['msg']}", field="turns.jsonl",
+                            hint="a checkpoint of another crew version: start a new run"
+                            ) from None
+        rec.rounds, rec.votes, rec.degraded = st.round, list(st.votes), list(st.degraded)
+        return st
+
+    async def save(self, ctx: PatternContext, rec: Record, st: PatternState) -> None:
+        """Checkpoint `st` with the record's votes and degraded decisions."""
+        st.votes, st.degraded = list(rec.votes), list(rec.degraded)
+        await ctx.save(st.model_dump(mode="json"))
+
+    async def rounds(self, ctx: PatternContext, rec: Record, st: PatternState, stop: Condition,
+                     max_rounds: int, play: Callable[[int], Awaitable[RoundState]]) -> Fired:
+        """Play rounds from the last saved one until a condition (or max_rounds) fires, each
+        in its trace span and checkpointed after it; `play(n)` is round n, answering what the
+        conditions read. A resume after the deciding round plays none."""
+        fired = st.stopped
+        while fired is None:
+            rnd = st.round + 1
+            with traced_round(ctx, rnd):  # concurrent members nest under it
+                rec.guard = None
+                after = await play(rnd)
+            st.round = rec.rounds = rnd
+            fired = fired_after(stop, after, max_rounds)
+            st.fired = list(fired.stops) if fired is not None else None
+            await self.save(ctx, rec, st)
+        return fired
 
     def result(self, rec: Record, outcome: Outcome, summary: str, *, decision: str | None = None,
                stopped_by: Fired | str | None = None, artifacts: Artifacts | None = None

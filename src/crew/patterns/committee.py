@@ -17,7 +17,7 @@ import asyncio
 from collections import Counter
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field, create_model
+from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from crew.errors import ProviderError, UserError
 from crew.patterns.base import (
@@ -42,7 +42,8 @@ from crew.patterns.decisions import (
     read_ranking,
     try_ask,
 )
-from crew.patterns.termination import Condition
+from crew.patterns.state import PatternState
+from crew.patterns.termination import Condition, RoundState
 from crew.spec.params import CommitteeParams as CommitteeParams
 from crew.workspace import ops as gitops
 
@@ -65,6 +66,32 @@ class Vote(BaseModel):
 class Ranking(BaseModel):
     order: list[int] = Field(min_length=1)
     reason: str = ""
+
+
+class Proposal(BaseModel):
+    """A member's answer (a ballot) or, for code, its proposal: a commit in worktree `wid`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    member: int = 0  # 1-based; 0: the chair's own decision
+    role: str
+    model: str = ""
+    answer: str
+    rationale: str = ""
+    wid: str | None = None
+    files: list[str] = Field(default_factory=list)
+    diff: str = ""
+
+    def vote(self) -> dict[str, Any]:
+        """As PatternResult.votes lists it (without the diff)."""
+        return self.model_dump(exclude={"diff", "rationale"} if self.wid else
+                               {"diff", "wid", "files"})
+
+
+class CommitteeState(PatternState):
+    """The committee's checkpoint: every member's answer or proposal (None: abstained)."""
+
+    proposals: list[Proposal | None] = Field(default_factory=list)
 
 
 class ChairDecision(BaseModel):
@@ -125,19 +152,19 @@ class Committee(BasePattern):
         p: CommitteeParams = params
         readers = sorted({r for r in ctx.task.roles if not can_change_files(ctx.role(r))})
         if not (p.apply and ctx.workspace is not None and readers):
-            return await self._execute(ctx, p, rec)
+            return await self._execute(ctx, p, stop, rec)
         # `apply` needs every member to propose a change; a member without a file-writing
         # tool never could, so the committee votes on answers instead, and says so
         note = (f"{', '.join(readers)} cannot change files (no write_file/edit_file): "
                 "voted on answers, nothing applied")
         ctx.tracer.event("committee_votes_on_answers", "WARNING",
-                         {"task": ctx.task.id, "roles": readers})
-        result = await self._execute(ctx, p.model_copy(update={"apply": False}), rec)
+                               {"task": ctx.task.id, "roles": readers})
+        result = await self._execute(ctx, p.model_copy(update={"apply": False}), stop, rec)
         result.summary = f"{note}. {result.summary}"
         return result
 
-    async def _execute(self, ctx: PatternContext, p: CommitteeParams, rec: Record
-                       ) -> PatternResult:
+    async def _execute(self, ctx: PatternContext, p: CommitteeParams, stop: Condition,
+                       rec: Record) -> PatternResult:
         members = list(ctx.task.roles)
         if not members:
             raise UserError(f"task {ctx.task.id!r}: a committee needs members", field="roles")
@@ -149,20 +176,20 @@ class Committee(BasePattern):
         if p.aggregation == "chair":
             ctx.role(p.chair)
         code = p.apply and ctx.workspace is not None
-        rec.rounds = 1
-        rec.restore(ctx.state)
-        props = ctx.state.get("proposals")  # resumed after the answers: not asked again
-        if not isinstance(props, list):
-            with traced_round(ctx, 1):  # the members answer concurrently under it
-                if code:
-                    props = await gather_all(*(self._propose(ctx, rec, p, i, r)
-                                               for i, r in enumerate(members)))
-                else:
-                    props = await gather_all(*(self._ballot(ctx, rec, p, i, r)
-                                               for i, r in enumerate(members)))
-            await ctx.save({"round": 1, "proposals": props, **rec.saved_degraded()})
-        valid = [x for x in props if x is not None]
-        rec.votes.extend({k: v for k, v in x.items() if k != "diff"} for x in valid)
+        st = self.restore(ctx, rec, CommitteeState)
+
+        async def play(rnd: int) -> RoundState:  # the members answer concurrently
+            if code:
+                st.proposals = await gather_all(*(self._propose(ctx, rec, p, i, r)
+                                                  for i, r in enumerate(members)))
+            else:
+                st.proposals = await gather_all(*(self._ballot(ctx, rec, p, i, r)
+                                                  for i, r in enumerate(members)))
+            rec.votes.extend(x.vote() for x in st.proposals if x is not None)
+            return RoundState(round=rnd, guard_stopped=rec.guard is not None)
+
+        await self.rounds(ctx, rec, st, stop, 1, play)  # one round: answers are not re-asked
+        valid = [x for x in st.proposals if x is not None]
         if len(valid) < p.quorum:
             return self.result(rec, Outcome.NO_CONSENSUS, f"no quorum: {len(valid)} valid "
                                f"answer(s) of {len(members)}, quorum {p.quorum}")
@@ -172,13 +199,13 @@ class Committee(BasePattern):
         artifacts = Artifacts()
         if code and ctx.workspace is not None:
             base = await asyncio.to_thread(ctx.workspace.head)
-            merged = await gitops.merge(ctx.workspace, chosen["wid"])
+            merged = await gitops.merge(ctx.workspace, chosen.wid or "")
             if not isinstance(merged, str):
                 return self.result(rec, Outcome.FAILED, f"the chosen proposal does not merge: "
                                    f"conflict in {', '.join(merged.paths)}",
-                                   decision=chosen["answer"])
+                                   decision=chosen.answer)
             artifacts = await gitops.changes_since(ctx.workspace, base)
-        return self.result(rec, Outcome.DONE, summary, decision=chosen["answer"],
+        return self.result(rec, Outcome.DONE, summary, decision=chosen.answer,
                            artifacts=artifacts)
 
     def _variant(self, ctx: PatternContext, p: CommitteeParams, i: int, role: str
@@ -188,7 +215,7 @@ class Committee(BasePattern):
                 (p.temperatures[i] if p.temperatures else spec.temperature))
 
     async def _ballot(self, ctx: PatternContext, rec: Record, p: CommitteeParams, i: int,
-                      role: str) -> dict[str, Any] | None:
+                      role: str) -> Proposal | None:
         alias, temp = self._variant(ctx, p, i, role)
         user = "\n\n".join(x for x in (ctx.context_text(), ctx.task.prompt(), BALLOT_NOTE) if x)
         msgs = [system_message(ctx, role), {"role": "user", "content": user}]
@@ -209,14 +236,14 @@ class Committee(BasePattern):
             if answer is None:
                 rec.votes.append({"member": i + 1, "role": role, "error": error[:300]})
                 return None
-            return {"member": i + 1, "role": role, "model": alias, "answer": answer,
-                    "rationale": text[:TEXT_CHARS]}
+            return Proposal(member=i + 1, role=role, model=alias, answer=answer,
+                            rationale=text[:TEXT_CHARS])
         data = b.model_dump()
-        return {"member": i + 1, "role": role, "model": alias, "answer": str(data["answer"]),
-                "rationale": data.get("rationale", "")}
+        return Proposal(member=i + 1, role=role, model=alias, answer=str(data["answer"]),
+                        rationale=data.get("rationale", ""))
 
     async def _propose(self, ctx: PatternContext, rec: Record, p: CommitteeParams, i: int,
-                       role: str) -> dict[str, Any] | None:
+                       role: str) -> Proposal | None:
         assert ctx.workspace is not None
         ws = ctx.workspace
         alias, temp = self._variant(ctx, p, i, role)
@@ -231,32 +258,32 @@ class Committee(BasePattern):
         if art.commit is None:
             return None
         diff = await gitops.diff_of(workdir, f"{art.commit}~1", limit=3000)
-        return {"member": i + 1, "role": role, "model": alias, "wid": wid,
-                "answer": (res.text or "").strip()[:1500], "files": art.files_changed,
-                "diff": diff}
+        return Proposal(member=i + 1, role=role, model=alias, wid=wid,
+                        answer=(res.text or "").strip()[:1500], files=list(art.files_changed),
+                        diff=diff)
 
     async def _aggregate(self, ctx: PatternContext, rec: Record, p: CommitteeParams,
-                         members: list[str], valid: list[dict[str, Any]], code: bool
-                         ) -> tuple[dict[str, Any] | None, str]:
+                         members: list[str], valid: list[Proposal], code: bool
+                         ) -> tuple[Proposal | None, str]:
         if p.aggregation == "majority" and not code:
-            groups: dict[str, list[dict[str, Any]]] = {}
+            groups: dict[str, list[Proposal]] = {}
             for v in valid:
-                groups.setdefault(norm(v["answer"]), []).append(v)
-            win, tied = plurality([norm(v["answer"]) for v in valid])
+                groups.setdefault(norm(v.answer), []).append(v)
+            win, tied = plurality([norm(v.answer) for v in valid])
             if win is None:
                 return None, "tie between: " + " | ".join(tied)
             n = len(groups[win])
-            return groups[win][0], f"{n} of {len(valid)} members answered: {groups[win][0]['answer']}"
+            return groups[win][0], f"{n} of {len(valid)} members answered: {groups[win][0].answer}"
         listing = "\n\n".join(
-            f"## Proposal {k}\n{v['answer']}"
-            + (f"\nFiles: {', '.join(v['files'])}\n{v['diff']}" if code else "")
+            f"## Proposal {k}\n{v.answer}"
+            + (f"\nFiles: {', '.join(v.files)}\n{v.diff}" if code else "")
             for k, v in enumerate(valid, 1))
         question = f"{ctx.task.prompt()}\n\n{listing}"
         if p.aggregation == "chair":
             # the members answered the task; the chair gets its title and every ballot's
             # answer with its rationale (a split verdict and reasons keeps both)
             answers = "\n".join(
-                f"{k}. {v['answer']}" + (f" — {v['rationale']}" if v.get("rationale") else "")
+                f"{k}. {v.answer}" + (f" — {v.rationale}" if v.rationale else "")
                 for k, v in enumerate(valid, 1))
             user = (f"{question}\n\n{CHAIR_NOTE}" if code else  # proposals: diffs to judge
                     f"# {ctx.task.title}\n\n## Answers\n{answers}\n\n{CHAIR_NOTE}")
@@ -274,13 +301,14 @@ class Committee(BasePattern):
                 d = ChairDecision(decision=text[:TEXT_CHARS], chosen=chosen)
             rec.votes.append({"role": p.chair, "chair": True, **d.model_dump()})
             if d.chosen is not None and 1 <= d.chosen <= len(valid):
-                return {**valid[d.chosen - 1], "answer": d.decision}, d.rationale or d.decision
+                picked = valid[d.chosen - 1].model_copy(update={"answer": d.decision})
+                return picked, d.rationale or d.decision
             if code:
                 return None, f"the chair chose no proposal: {d.rationale}"
-            return {"answer": d.decision}, d.rationale or d.decision
+            return Proposal(role=p.chair, answer=d.decision), d.rationale or d.decision
         schema: type[BaseModel] = Ranking if p.aggregation == "ranking" else Vote
         note = RANK_NOTE if schema is Ranking else VOTE_NOTE
-        voters = [v["role"] for v in valid]
+        voters = [v.role for v in valid]
         with traced_round(ctx, 2, phase="vote"):  # the members vote concurrently under it
             ballots = await gather_all(*(self._vote(ctx, rec, r, k, question, schema, note,
                                                     len(valid))
@@ -298,7 +326,7 @@ class Committee(BasePattern):
         if win_i is None:
             return None, "tie between proposals " + ", ".join(map(str, tied_i))
         return valid[win_i - 1], f"proposal {win_i} chosen by {p.aggregation}: " \
-                                 f"{valid[win_i - 1]['answer'][:300]}"
+                                 f"{valid[win_i - 1].answer[:300]}"
 
     async def _vote(self, ctx: PatternContext, rec: Record, role: str, k: int, question: str,
                     schema: type[BaseModel], note: str, n: int) -> Any:

@@ -22,16 +22,15 @@ from crew.patterns.base import (
     PatternResult,
     Record,
     agent_system,
-    fired_after,
     gather_all,
     run_agent,
     stop_outcome,
     system_message,
     text_turn,
-    traced_round,
 )
 from crew.patterns.decisions import DecisionKind, DegradedReason, degrade, try_ask
-from crew.patterns.termination import Condition, Fired, RoundState
+from crew.patterns.state import PatternState
+from crew.patterns.termination import Condition, RoundState
 from crew.spec.params import DebateParams as DebateParams
 
 POSITION_NOTE = "End with one line: POSITION: <your position in a few words>."
@@ -47,6 +46,16 @@ class JudgeVerdict(BaseModel):
     decision: str = Field(min_length=1)
     rationale: str = Field(min_length=1)
     winner: str | None = None
+
+
+class DebateState(PatternState):
+    """The debate's checkpoint: every round's answers (a debater's conversation is rebuilt
+    append-only from them) and, once judged, the verdict (or that there was none)."""
+
+    answers: list[str] = Field(default_factory=list)  # the last round's
+    history: list[list[str]] = Field(default_factory=list)
+    verdict: JudgeVerdict | None = None
+    no_decision: bool = False  # the judge spoke, and its verdict could not be read
 
 
 def position(answer: str) -> str:
@@ -78,48 +87,33 @@ class Debate(BasePattern):
                             field="roles")
         ctx.role(p.judge)  # fail early on an unknown judge
         names = [f"Debater {i} ({r})" for i, r in enumerate(roles, 1)]
-        st = dict(ctx.state)
-        rnd = int(st.get("round", 0))
-        answers: list[str] = list(st.get("answers", []))
-        # every round's answers: a debater's conversation is rebuilt append-only from them
-        history: list[list[str]] = [list(a) for a in st.get("history", [answers] if answers
-                                                             else [])]
-        rec.rounds = rnd
-        rec.restore(st)
+        st = self.restore(ctx, rec, DebateState)
         question = "\n\n".join(x for x in (ctx.context_text(), ctx.task.prompt()) if x)
-        fired = Fired.from_state(st.get("fired"))
-        while fired is None:  # a resume after the deciding round goes straight to the decision
-            rnd += 1
-            with traced_round(ctx, rnd):  # the debaters of the round nest under it
-                answers = list(await gather_all(*(
-                    self._turn(ctx, rec, rnd, role, i, question, history)
-                    for i, role in enumerate(roles))))
-            history.append(answers)
-            rec.rounds = rnd
-            rec.votes.append({"round": rnd, "positions": [position(a) for a in answers]})
-            state = RoundState(round=rnd, consensus=bool(agreed(answers)) and p.early_stop,
-                               guard_stopped=rec.guard is not None)
-            fired = fired_after(stop, state, p.rounds)
-            await ctx.save({"round": rnd, "answers": answers, "history": history,
-                            "fired": fired.to_state() if fired else None,
-                            **rec.saved_degraded()})
+
+        async def play(rnd: int) -> RoundState:
+            st.answers = list(await gather_all(*(
+                self._turn(ctx, rec, rnd, role, i, question, st.history)
+                for i, role in enumerate(roles))))
+            st.history.append(st.answers)
+            rec.votes.append({"round": rnd, "positions": [position(a) for a in st.answers]})
+            return RoundState(round=rnd, consensus=bool(agreed(st.answers)) and p.early_stop,
+                              guard_stopped=rec.guard is not None)
+
+        fired = await self.rounds(ctx, rec, st, stop, p.rounds, play)
         outcome = stop_outcome(fired)
         if outcome is Outcome.GUARD:
             return self.result(rec, outcome, f"stopped by a guard: {rec.guard or 'a debater'}",
                                stopped_by=fired)
+        answers, rnd = st.answers, st.round
         common = agreed(answers)
         if common and p.early_stop:
             return self.result(rec, Outcome.DONE, f"the debaters agreed in round {rnd}: "
                                f"{common}", decision=common, stopped_by=fired)
-        verdict: JudgeVerdict | None
-        if st.get("verdict") or st.get("no_decision"):  # resumed after the judge spoke
-            verdict = JudgeVerdict.model_validate(st["verdict"]) if st.get("verdict") else None
-        else:
-            verdict = await self._judge(ctx, rec, rnd, p.judge, names, question, history)
-            await ctx.save({"round": rnd, "answers": answers, "history": history,
-                            "fired": fired.to_state(),
-                            "verdict": verdict.model_dump() if verdict else None,
-                            "no_decision": verdict is None, **rec.saved_degraded()})
+        verdict = st.verdict
+        if verdict is None and not st.no_decision:  # not judged before a resume
+            verdict = await self._judge(ctx, rec, rnd, p.judge, names, question, st.history)
+            st.verdict, st.no_decision = verdict, verdict is None
+            await self.save(ctx, rec, st)
         if verdict is None:  # no decision: the proposals are kept
             kept = "; ".join(f"[{n}] {position(a) or ' '.join(a.split())[:PROPOSAL_CHARS]}"
                              for n, a in zip(names, answers, strict=True))

@@ -22,6 +22,7 @@ report and emitted as a `decision_degraded` trace event.
 
 from __future__ import annotations
 
+import contextlib
 import re
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -99,14 +100,31 @@ async def try_ask(ctx: PatternContext, role: str, rnd: int, messages: list[dict[
                   schema: type[M], *, purpose: str, alias: str | None = None,
                   temperature: float | None = None) -> tuple[M | None, str | None, str]:
     """(answer, None, "") or, when no valid answer came, (None, the raw text of the last
-    attempt when known, why)."""
+    attempt when known, why). Recorded in the TurnStore like a turn, so a resumed round
+    gets the same outcome without asking the model again."""
+    from crew.patterns.state import AskRecord
+
+    store = ctx.turn_store
+    key = ctx.turn_key(role, rnd, purpose) if store is not None else ""
+    saved = store.answer(key) if store is not None else None
+    if saved is not None and saved.answer is None:
+        return None, saved.raw, saved.error
+    if saved is not None:
+        with contextlib.suppress(ValueError):  # the schema changed since: asked again
+            return schema.model_validate(saved.answer), None, ""
     try:
-        answer = await ctx.turns.ask(ctx, role, rnd, messages, schema, purpose=purpose,
-                                     alias=alias, temperature=temperature)
+        answer: M | None = await ctx.turns.ask(ctx, role, rnd, messages, schema,
+                                               purpose=purpose, alias=alias,
+                                               temperature=temperature)
+        raw, error = None, ""
     except ModelBehaviorError as e:
-        raw = getattr(e, "last_output", None)
-        return None, raw if isinstance(raw, str) else None, str(e)
-    return answer, None, ""
+        last = getattr(e, "last_output", None)
+        answer, raw, error = None, last if isinstance(last, str) else None, str(e)
+    if store is not None:
+        store.record_answer(key, AskRecord(
+            answer=answer.model_dump(mode="json") if answer is not None else None, raw=raw,
+            error=error))
+    return answer, raw, error
 
 
 # ---------------------------------------------------------------------- plain-text readers

@@ -23,10 +23,8 @@ from crew.patterns.base import (
     PatternContext,
     PatternResult,
     Record,
-    fired_after,
     run_agent,
     stop_outcome,
-    traced_round,
 )
 from crew.patterns.decisions import (
     TEXT_CHARS,
@@ -36,6 +34,7 @@ from crew.patterns.decisions import (
     read_approval,
     try_ask,
 )
+from crew.patterns.state import PatternState
 from crew.patterns.termination import Condition, Fired, RoundState, Stop
 from crew.spec.params import ReviewLoopParams as ReviewLoopParams
 from crew.workspace import ops as gitops
@@ -75,6 +74,19 @@ class Verdict(BaseModel):
         return self
 
 
+class ReviewState(PatternState):
+    """The review loop's checkpoint: both conversations (each only grows), the author's last
+    answer, the feedback for the next round and the last round's gate and verdict."""
+
+    author: list[dict[str, Any]] | None = None
+    reviewer: list[dict[str, Any]] | None = None
+    author_text: str = ""
+    feedback: str | None = None
+    verdict: Verdict | None = None
+    approved: bool = False
+    passed: bool | None = None  # the gate's (None: none ran)
+
+
 def marker_verdict(approved: bool, text: str | None) -> Verdict:
     """The verdict a review states with its APPROVED / CHANGES REQUESTED marker, as the
     reviewer role's instructions ask: a first-class answer (the review is the feedback)."""
@@ -109,79 +121,50 @@ class ReviewLoop(BasePattern):
         p: ReviewLoopParams = params
         author, reviewer = self.check_roles(ctx, p)
         workdir = ctx.workdir
-        st = dict(ctx.state)
-        rnd = int(st.get("round", 0))
-        author_msgs: list[dict[str, Any]] | None = st.get("author")
-        review_msgs: list[dict[str, Any]] | None = st.get("reviewer")
-        feedback: str | None = st.get("feedback")
-        rec.votes = list(st.get("verdicts", []))
-        rec.rounds = rnd
-        rec.restore(st)
-        resumed = Fired.from_state(st.get("fired"))
-        if resumed is not None:  # resumed after the deciding round: only the finish was left
-            last = Verdict.model_validate(st["verdict"]) if st.get("verdict") else None
-            done = RoundState(round=rnd, approved=bool(st.get("approved")),
-                              tests_passed=st.get("passed"))
-            return await self._conclude(ctx, rec, resumed, done, author,
-                                        str(st.get("author_text", "")), last, workdir)
-        while True:
-            rnd += 1
-            with traced_round(ctx, rnd):
-                rec.guard = None
-                # 1. the author works (round 1: the task; later: the feedback)
-                if author_msgs is None:
-                    res = await run_agent(ctx, rec, rnd, author, workdir, task=ctx.task.prompt())
-                else:
-                    note = f"{feedback}\nAddress each item, then summarise what you changed."
-                    res = await run_agent(ctx, rec, rnd, author, workdir, pattern_text=note,
-                                          messages=[*author_msgs,
-                                                    {"role": "user", "content": note}])
-                author_msgs, author_text = res.messages, (res.text or "").strip()
-                verdict: Verdict | None = None
-                passed: bool | None = None
-                if rec.guard is None or Stop.GUARD not in stop.names():
-                    # 2. the gate, 3. the review
-                    if p.gate and workdir is not None and ctx.sandbox is not None:
-                        r = await ctx.sandbox.run(p.gate, workspace=workdir,
-                                                  timeout=p.gate_timeout)
-                        passed = r.ok
-                        ctx.tracer.event("gate", "DEFAULT" if passed else "WARNING", {
-                            "command": p.gate, "passed": passed, "exit_code": r.exit_code})
-                        rec.votes.append({"round": rnd, "gate": p.gate, "passed": passed,
-                                          "exit_code": r.exit_code})
-                        if not passed:
-                            out = (r.stdout + r.stderr)[-GATE_OUTPUT_CHARS:]
-                            feedback = (f"The gate `{p.gate}` failed (exit {r.exit_code}):"
-                                        f"\n{out}")
-                    if passed is not False:
-                        verdict, review_msgs = await self._review(
-                            ctx, rec, rnd, reviewer, author_text, review_msgs, workdir)
-                        feedback = ("Review: changes requested.\n"
-                                    + "\n".join(c.render() for c in verdict.changes))
-                rec.rounds = rnd
-                state = RoundState(round=rnd, approved=bool(verdict and verdict.approved),
-                                   tests_passed=passed, guard_stopped=rec.guard is not None)
-                fired = fired_after(stop, state, p.max_rounds)
-                await ctx.save({"round": rnd, "author": author_msgs, "reviewer": review_msgs,
-                                "feedback": feedback, "verdicts": rec.votes,
-                                "fired": fired.to_state() if fired else None,
-                                "approved": state.approved, "passed": passed,
-                                "author_text": author_text,
-                                **rec.saved_degraded(),
-                                "verdict": verdict.model_dump() if verdict else None})
-            if fired is None:
-                continue
-            return await self._conclude(ctx, rec, fired, state, author, author_text, verdict,
-                                        workdir)
+        st = self.restore(ctx, rec, ReviewState)
 
-    async def _conclude(self, ctx: PatternContext, rec: Record, fired: Fired, state: RoundState,
-                        author: str, author_text: str, verdict: Verdict | None,
-                        workdir: Any) -> PatternResult:
-        outcome = stop_outcome(fired) or (Outcome.DONE if state.approved else Outcome.FAILED)
-        if outcome is Outcome.DONE and not state.approved and Stop.TESTS_PASS not in fired:
+        async def play(rnd: int) -> RoundState:
+            # 1. the author works (round 1: the task; later: the feedback)
+            if st.author is None:
+                res = await run_agent(ctx, rec, rnd, author, workdir, task=ctx.task.prompt())
+            else:
+                note = f"{st.feedback}\nAddress each item, then summarise what you changed."
+                res = await run_agent(ctx, rec, rnd, author, workdir, pattern_text=note,
+                                      messages=[*st.author, {"role": "user", "content": note}])
+            st.author, st.author_text = res.messages, (res.text or "").strip()
+            st.verdict, st.passed = None, None
+            if rec.guard is None or Stop.GUARD not in stop.names():
+                await self._gate_and_review(ctx, rec, rnd, p, reviewer, st, workdir)
+            st.approved = bool(st.verdict and st.verdict.approved)
+            return RoundState(round=rnd, approved=st.approved, tests_passed=st.passed,
+                              guard_stopped=rec.guard is not None)
+
+        fired = await self.rounds(ctx, rec, st, stop, p.max_rounds, play)
+        outcome = stop_outcome(fired) or (Outcome.DONE if st.approved else Outcome.FAILED)
+        if outcome is Outcome.DONE and not st.approved and Stop.TESTS_PASS not in fired:
             outcome = Outcome.FAILED
-        return await self._finish(ctx, rec, outcome, fired, author, author_text, verdict,
-                                  workdir)
+        return await self._finish(ctx, rec, outcome, fired, author, st.author_text,
+                                  st.verdict, workdir)
+
+    async def _gate_and_review(self, ctx: PatternContext, rec: Record, rnd: int,
+                               p: ReviewLoopParams, reviewer: str, st: ReviewState,
+                               workdir: Any) -> None:
+        """2. the gate (when set), 3. the review (unless the gate failed): into `st`."""
+        if p.gate and workdir is not None and ctx.sandbox is not None:
+            r = await ctx.sandbox.run(p.gate, workspace=workdir, timeout=p.gate_timeout)
+            st.passed = r.ok
+            ctx.tracer.event("gate", "DEFAULT" if r.ok else "WARNING", {
+                "command": p.gate, "passed": r.ok, "exit_code": r.exit_code})
+            rec.votes.append({"round": rnd, "gate": p.gate, "passed": r.ok,
+                              "exit_code": r.exit_code})
+            if not r.ok:
+                out = (r.stdout + r.stderr)[-GATE_OUTPUT_CHARS:]
+                st.feedback = f"The gate `{p.gate}` failed (exit {r.exit_code}):\n{out}"
+        if st.passed is not False:
+            st.verdict, st.reviewer = await self._review(ctx, rec, rnd, reviewer,
+                                                         st.author_text, st.reviewer, workdir)
+            st.feedback = ("Review: changes requested.\n"
+                           + "\n".join(c.render() for c in st.verdict.changes))
 
     async def _review(self, ctx: PatternContext, rec: Record, rnd: int, reviewer: str,
                       author_text: str, msgs: list[dict[str, Any]] | None,

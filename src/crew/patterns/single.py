@@ -13,8 +13,16 @@ from crew.patterns.base import (
     run_agent,
     traced_round,
 )
+from crew.patterns.state import PatternState
 from crew.patterns.termination import Condition, RoundState, Stop
 from crew.workspace import ops as gitops
+
+
+class SingleState(PatternState):
+    """Set once the doer finished (its commit is found by its trailer on a resume)."""
+
+    done: bool = False
+    summary: str = ""
 
 
 class Single(BasePattern):
@@ -32,9 +40,9 @@ class Single(BasePattern):
                             field="roles")
         role = ctx.task.roles[0]
         workdir = ctx.workdir
-        if ctx.state.get("done"):  # resumed after it finished: report, never redo
-            rec.rounds = 1
-            summary = str(ctx.state.get("summary", ""))
+        st = self.restore(ctx, rec, SingleState)
+        if st.done:  # resumed after it finished: report, never redo
+            summary = st.summary
             artifacts = (await gitops.commit(ctx.workspace, ctx.task.id, ctx.task.title, role,
                                              summary) if ctx.workspace is not None else None)
             return self.result(rec, Outcome.DONE, summary, decision=summary or None,
@@ -52,6 +60,7 @@ class Single(BasePattern):
         if ctx.workspace is not None:
             artifacts = await gitops.commit(ctx.workspace, ctx.task.id, ctx.task.title, role,
                                             summary)
-        await ctx.save({"round": 1, "done": True, "summary": summary})
+        st.round, st.done, st.summary = 1, True, summary
+        await self.save(ctx, rec, st)
         return self.result(rec, Outcome.DONE, summary, decision=summary or None,
                            artifacts=artifacts)

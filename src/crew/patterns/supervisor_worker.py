@@ -13,7 +13,7 @@ import asyncio
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field, create_model
+from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from crew.errors import UserError
 from crew.patterns.base import (
@@ -22,12 +22,10 @@ from crew.patterns.base import (
     PatternContext,
     PatternResult,
     Record,
-    fired_after,
     gather_all,
     run_agent,
     stop_outcome,
     system_message,
-    traced_round,
 )
 from crew.patterns.decisions import (
     TEXT_CHARS,
@@ -37,7 +35,8 @@ from crew.patterns.decisions import (
     read_approval,
     try_ask,
 )
-from crew.patterns.termination import Condition, Fired, RoundState, Stop
+from crew.patterns.state import PatternState
+from crew.patterns.termination import Condition, RoundState, Stop
 from crew.spec.params import SupervisorWorkerParams as SupervisorWorkerParams
 from crew.workspace import ops as gitops
 
@@ -59,6 +58,44 @@ class LeadReview(BaseModel):
     redo: list[Redo] = Field(default_factory=list)
 
 
+class Subtask(BaseModel):
+    """One subtask of the lead's plan; `n` numbers it (its worktree's name)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: str
+    title: str
+    description: str = ""
+    role: str
+    depends_on: list[str] = Field(default_factory=list)
+    n: int = 1
+
+
+class SubtaskResult(BaseModel):
+    """What a worker's turn on a subtask came to."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    role: str
+    summary: str = ""
+    final: bool = True  # False: stopped before a final answer
+    round: int = 1
+    files: list[str] = Field(default_factory=list)
+    merged: bool = False
+    conflict: list[str] = Field(default_factory=list)  # paths that did not merge
+
+
+class SupervisorState(PatternState):
+    """The supervisor-worker checkpoint: where the work started, the plan, each subtask's
+    latest result, what the lead sent back and its last review."""
+
+    base: str | None = None
+    plan: list[Subtask] = Field(default_factory=list)
+    results: dict[str, SubtaskResult] = Field(default_factory=dict)
+    redo: list[Redo] = Field(default_factory=list)
+    review: LeadReview | None = None
+
+
 def plan_schema(workers: list[str]) -> type[BaseModel]:
     """A Plan whose subtask roles are limited to the workers (so a wrong role is re-asked)."""
     role_type: Any = Literal[tuple(workers)]
@@ -68,18 +105,18 @@ def plan_schema(workers: list[str]) -> type[BaseModel]:
     return create_model("Plan", subtasks=(list[sub], Field(min_length=1)))  # type: ignore[valid-type]
 
 
-def waves(subtasks: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
+def waves(subtasks: list[Subtask]) -> list[list[Subtask]]:
     """Subtasks grouped so each group depends only on earlier ones (a cycle runs last, together)."""
-    ids = {s["id"] for s in subtasks}
+    ids = {s.id for s in subtasks}
     done: set[str] = set()
     left = list(subtasks)
-    out: list[list[dict[str, Any]]] = []
+    out: list[list[Subtask]] = []
     while left:
-        ready = [s for s in left if all(d in done or d not in ids for d in s["depends_on"])]
+        ready = [s for s in left if all(d in done or d not in ids for d in s.depends_on)]
         if not ready:
             ready = left
         out.append(ready)
-        done |= {s["id"] for s in ready}
+        done |= {s.id for s in ready}
         left = [s for s in left if s not in ready]
     return out
 
@@ -99,63 +136,45 @@ class SupervisorWorker(BasePattern):
                             "worker, ...]", field="roles")
         lead, workers = ctx.task.roles[0], list(dict.fromkeys(ctx.task.roles[1:]))
         ws = ctx.workspace
-        st = dict(ctx.state)
-        base = st.get("base") or (await asyncio.to_thread(ws.head) if ws else None)
-        rnd = int(st.get("round", 0))
-        subtasks: list[dict[str, Any]] = st.get("plan") or []
-        results: dict[str, dict[str, Any]] = st.get("results", {})
-        redo: list[dict[str, str]] = st.get("redo", [])
-        rec.votes, rec.rounds = list(st.get("reviews", [])), rnd
-        rec.restore(st)
-        if not subtasks:
-            subtasks = await self._plan(ctx, rec, lead, workers, p.max_subtasks)
-        fired = Fired.from_state(st.get("fired"))
-        review = LeadReview.model_validate(st["review"]) if st.get("review") else None
-        while fired is None:  # a resume after the deciding round goes straight to the finish
-            rnd += 1
-            with traced_round(ctx, rnd):
-                rec.guard = None
-                todo = ([s for s in subtasks if s["id"] in {r["id"] for r in redo}]
-                        if redo else subtasks)
-                feedback = {r["id"]: r["feedback"] for r in redo}
-                lock = asyncio.Lock()
-                for wave in waves(todo):
-                    outs = await gather_all(*(self._work(ctx, rec, rnd, s,
-                                                         feedback.get(s["id"]), results, lock)
-                                              for s in wave))
-                    results.update(dict(outs))
-                if rec.guard is not None and Stop.GUARD in stop.names():  # guarded: no review
-                    review = LeadReview(approved=False,
-                                        summary=f"stopped by a guard: {rec.guard}")
-                else:
-                    review = await self._review(ctx, rec, rnd, lead, subtasks, results)
-                redo = [r.model_dump() for r in review.redo
-                        if r.id in {s["id"] for s in subtasks}]
-                if not review.approved and not redo:  # "not approved" without items: redo all
-                    redo = [{"id": s["id"], "feedback": review.summary} for s in subtasks]
-                rec.rounds = rnd
-                state = RoundState(round=rnd, approved=review.approved,
-                                   guard_stopped=rec.guard is not None)
-                fired = fired_after(stop, state, p.max_rounds)
-                await ctx.save({"round": rnd, "base": base, "plan": subtasks,
-                                "results": results, "redo": redo, "reviews": rec.votes,
-                                "fired": fired.to_state() if fired else None,
-                                "review": review.model_dump(),
-                                **rec.saved_degraded()})
+        st = self.restore(ctx, rec, SupervisorState)
+        st.base = st.base or (await asyncio.to_thread(ws.head) if ws else None)
+        if not st.plan:
+            st.plan = await self._plan(ctx, rec, lead, workers, p.max_subtasks)
+
+        async def play(rnd: int) -> RoundState:
+            redo = {r.id: r.feedback for r in st.redo}
+            lock = asyncio.Lock()
+            for wave in waves([s for s in st.plan if s.id in redo] if redo else st.plan):
+                outs = await gather_all(*(self._work(ctx, rec, rnd, s, redo.get(s.id),
+                                                     st.results, lock) for s in wave))
+                st.results.update(dict(outs))
+            if rec.guard is not None and Stop.GUARD in stop.names():  # guarded: no review
+                review = LeadReview(approved=False, summary=f"stopped by a guard: {rec.guard}")
+            else:
+                review = await self._review(ctx, rec, rnd, lead, st.plan, st.results)
+            ids = {s.id for s in st.plan}
+            st.review, st.redo = review, [r for r in review.redo if r.id in ids]
+            if not review.approved and not st.redo:  # "not approved" without items: redo all
+                st.redo = [Redo(id=s.id, feedback=review.summary) for s in st.plan]
+            return RoundState(round=rnd, approved=review.approved,
+                              guard_stopped=rec.guard is not None)
+
+        fired = await self.rounds(ctx, rec, st, stop, p.max_rounds, play)
+        review = st.review
         assert review is not None
         outcome = stop_outcome(fired) or (Outcome.DONE if review.approved else Outcome.FAILED)
         if outcome is Outcome.DONE and not review.approved:
             outcome = Outcome.FAILED
-        artifacts = await gitops.changes_since(ws, base) if ws and base else None
+        artifacts = await gitops.changes_since(ws, st.base) if ws and st.base else None
         summary = review.summary or "; ".join(
-            f"{k}: {v['summary']}" for k, v in results.items())
+            f"{k}: {v.summary}" for k, v in st.results.items())
         if outcome is Outcome.GUARD:
             summary = f"stopped by a guard: {rec.guard or review.summary}"
         return self.result(rec, outcome, summary, decision=review.summary or None,
                            stopped_by=fired, artifacts=artifacts)
 
     async def _plan(self, ctx: PatternContext, rec: Record, lead: str, workers: list[str],
-                    n: int) -> list[dict[str, Any]]:
+                    n: int) -> list[Subtask]:
         titles = ", ".join(f"{w} ({ctx.role(w).title})" for w in workers)
         note = PLAN_NOTE.format(n=n, workers=titles)
         user = "\n\n".join(x for x in (ctx.context_text(), ctx.task.prompt(), note) if x)
@@ -174,56 +193,55 @@ class SupervisorWorker(BasePattern):
                          "depends_on": []}]
         else:
             proposed = plan.model_dump()["subtasks"]
-        subs: list[dict[str, Any]] = []
+        subs: list[Subtask] = []
         for i, s in enumerate(proposed[:n], 1):
-            s["id"] = str(s["id"]) if s["id"] not in {x["id"] for x in subs} else f"{s['id']}-{i}"
-            s["n"] = i
-            subs.append(s)
-        rec.votes.append({"round": 1, "role": lead, "plan": subs})
+            sid = str(s["id"]) if s["id"] not in {x.id for x in subs} else f"{s['id']}-{i}"
+            subs.append(Subtask.model_validate({**s, "id": sid, "n": i}))
+        rec.votes.append({"round": 1, "role": lead, "plan": [s.model_dump() for s in subs]})
         return subs
 
-    async def _work(self, ctx: PatternContext, rec: Record, rnd: int, sub: dict[str, Any],
-                    feedback: str | None, results: dict[str, dict[str, Any]],
-                    lock: asyncio.Lock) -> tuple[str, dict[str, Any]]:
+    async def _work(self, ctx: PatternContext, rec: Record, rnd: int, sub: Subtask,
+                    feedback: str | None, results: dict[str, SubtaskResult],
+                    lock: asyncio.Lock) -> tuple[str, SubtaskResult]:
         ws = ctx.workspace
-        wid = f"{ctx.task.id[:52]}-s{sub['n']}" + (f"r{rnd}" if rnd > 1 else "")
+        wid = f"{ctx.task.id[:52]}-s{sub.n}" + (f"r{rnd}" if rnd > 1 else "")
         workdir: Path | None = await gitops.task_worktree(ws, wid) if ws else None
-        done = [f"- {k}: {v['summary']}" for k, v in results.items() if k in sub["depends_on"]]
-        text = ("\n\n".join(x for x in (sub["title"], sub["description"].strip()) if x)
+        done = [f"- {k}: {v.summary}" for k, v in results.items() if k in sub.depends_on]
+        text = ("\n\n".join(x for x in (sub.title, sub.description.strip()) if x)
                 + f"\n\nPart of: {ctx.task.title}"
                 + ("\n\nDone already:\n" + "\n".join(done) if done else "")
                 + (f"\n\nThe lead sent this back: {feedback}" if feedback else ""))
         # task_id stays the parent's (per-task budgets); purpose names the subtask
-        res = await run_agent(ctx, rec, rnd, sub["role"], workdir, task=text,
-                              purpose=f"work:{sub['id']}")
-        out: dict[str, Any] = {"role": sub["role"], "summary": (res.text or "").strip()[:2000],
-                               "final": res.final, "round": rnd}
+        res = await run_agent(ctx, rec, rnd, sub.role, workdir, task=text,
+                              purpose=f"work:{sub.id}")
+        out = SubtaskResult(role=sub.role, summary=(res.text or "").strip()[:2000],
+                            final=res.final, round=rnd)
         if ws is not None and res.final:
-            art = await gitops.commit(ws, wid, sub["title"], sub["role"], out["summary"])
-            out["files"] = art.files_changed
+            art = await gitops.commit(ws, wid, sub.title, sub.role, out.summary)
+            out.files = list(art.files_changed)
             if art.commit:
                 async with lock:  # merges into the integration branch go one at a time
                     merged = await gitops.merge(ws, wid)
-                out["merged"] = isinstance(merged, str)
+                out.merged = isinstance(merged, str)
                 if not isinstance(merged, str):
-                    out["conflict"] = list(merged.paths)
+                    out.conflict = list(merged.paths)
             await asyncio.to_thread(ws.remove_task_worktree, wid)
-        return sub["id"], out
+        return sub.id, out
 
     async def _review(self, ctx: PatternContext, rec: Record, rnd: int, lead: str,
-                      subtasks: list[dict[str, Any]], results: dict[str, dict[str, Any]]
+                      subtasks: list[Subtask], results: dict[str, SubtaskResult]
                       ) -> LeadReview:
         lines = []
         for s in subtasks:
-            r = results.get(s["id"], {})
+            r = results.get(s.id)
             extra = ""
-            if r.get("files"):
-                extra += f" [files: {', '.join(r['files'])}]"
-            if r.get("conflict"):
-                extra += f" [merge conflict in {', '.join(r['conflict'])}: not merged]"
-            if r and not r.get("final"):
+            if r is not None and r.files:
+                extra += f" [files: {', '.join(r.files)}]"
+            if r is not None and r.conflict:
+                extra += f" [merge conflict in {', '.join(r.conflict)}: not merged]"
+            if r is not None and not r.final:
                 extra += " [stopped before finishing]"
-            lines.append(f"- {s['id']} ({s['role']}): {r.get('summary', '(not run)')}{extra}")
+            lines.append(f"- {s.id} ({s.role}): {r.summary if r else '(not run)'}{extra}")
         user = (f"{ctx.task.prompt()}\n\n## Results\n" + "\n".join(lines) + f"\n\n{REVIEW_NOTE}")
         msgs = [system_message(ctx, lead), {"role": "user", "content": user}]
         review, raw, error = await try_ask(ctx, lead, rnd, msgs, LeadReview, purpose="review")

@@ -21,8 +21,8 @@ from crew.errors import UserError
 from crew.run.state import is_locked, load_state, run_label
 
 EVENTS_FILE = "events.jsonl"  # = crew.observability.events.EVENTS_FILE
-# The exit code of `crew run` for each status (crew.run.runner.EXIT) and for what `crew runs`
-# calls a run whose process is gone: killed mid-run is "interrupted" (resumable, 4).
+# The exit code of `crew run` for each status (crew.run.state.RunStatus.exit_code) and for
+# what `crew runs` calls a run whose process is gone: killed mid-run is "interrupted" (4).
 _EXIT = {"passed": 0, "failed": 1, "error": 1, "budget": 3, "interrupted": 4, "rejected": 5,
          "plan-only": 0, "failed to start": 1}
 

@@ -2,7 +2,8 @@
 
 - `ledger.jsonl`: one LedgerEntry per LLM call.
 - `turns.jsonl`: each completed agent turn (only the messages new since the key's last record,
-  keyed by task/role/purpose/round/occurrence) and each pattern checkpoint (`kind: pattern`).
+  keyed by task/role/purpose/round/occurrence), each structured ask's answer (`kind: ask`) and
+  each pattern checkpoint (`kind: pattern`); compacted when a task ends (its records go).
 - `StateWriter`: one thread that writes state.json atomically; a request while a write is in
   flight replaces any pending one (only the latest state is written afterwards).
 
@@ -19,12 +20,13 @@ import contextlib
 import json
 import os
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
 from pydantic_core import to_jsonable_python
 
+from crew.patterns.state import AskRecord
 from crew.textsafe import safe_data
 
 if TYPE_CHECKING:
@@ -86,6 +88,54 @@ class JsonlLog:
             if self._f is not None:
                 self._f.close()
                 self._f = None
+
+    def rewrite(self, keep: Callable[[dict[str, Any]], bool]) -> None:
+        """Replace the file with its records that `keep` (unreadable lines go), atomically.
+        Appends go on meanwhile: the lock is held only to copy what they added at the end."""
+        try:
+            with open(self.path, "rb") as f:
+                head = f.read()
+        except FileNotFoundError:
+            return
+        head = head[:head.rfind(b"\n") + 1]  # a line being appended is read under the lock
+        tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
+        with open(tmp, "wb") as out:
+            out.writelines(_kept(head, keep))
+            with self._lock:
+                if self._f is not None:
+                    self._f.flush()
+                with open(self.path, "rb") as f:
+                    f.seek(len(head))
+                    out.writelines(_kept(f.read(), keep))
+                out.flush()
+                os.fsync(out.fileno())
+                os.replace(tmp, self.path)
+                if self._f is not None:  # it appended to the replaced file
+                    self._f.close()
+                    self._f = None
+        _sync_dir(self.path.parent)
+
+
+def _kept(data: bytes, keep: Callable[[dict[str, Any]], bool]) -> Iterator[bytes]:
+    """The complete lines of `data` holding a record `keep` keeps, as they were."""
+    for line in data.splitlines(keepends=True):
+        if not line.endswith(b"\n"):
+            continue
+        try:
+            rec = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(rec, dict) and keep(rec):
+            yield line
+
+
+def _sync_dir(path: Path) -> None:
+    with contextlib.suppress(OSError):  # persist a rename
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
 
 
 def _open_append(path: Path) -> IO[str]:
@@ -164,20 +214,29 @@ class StateWriter:
 
 
 class TurnJournal:
-    """turns.jsonl for one run: agent conversations by key and each task's pattern state.
+    """turns.jsonl for one run: agent conversations and structured answers by key, and each
+    task's pattern state.
 
     Loaded once at start (the conversations of unfinished work); `record` appends only what
     changed since the key's last record, so a turn costs its own messages, not the history.
+    `finish` drops finished tasks' records, from memory and from the file (resume never reads
+    them again; the report, `crew show` and `crew ui` read state.json and events.jsonl).
     """
 
     def __init__(self, path: Path) -> None:
         self.log = JsonlLog(path)
         self._convs: dict[str, list[Message]] = {}
         self._ends: dict[str, tuple[int, str | None, str]] = {}  # key → turns, stop, detail
+        self._answers: dict[str, AskRecord] = {}
         self._patterns: dict[str, dict[str, Any]] = {}
+        self._compacting = threading.Lock()
         for rec in read_jsonl(path):
             if rec.get("kind") == "pattern":
                 self._patterns[str(rec.get("task", ""))] = dict(rec.get("state") or {})
+            elif rec.get("kind") == "ask":
+                with contextlib.suppress(ValueError):  # another crew's form: asked again
+                    self._answers[str(rec.get("key", ""))] = AskRecord.model_validate(
+                        rec.get("answer") or {})
             elif rec.get("kind") == "turn":
                 key = str(rec.get("key", ""))
                 msgs = self._convs.setdefault(key, [])
@@ -218,12 +277,43 @@ class TurnJournal:
             rec.update(stop=stop, detail=detail)
         self.log.append(rec)
 
-    def forget(self, task: str) -> None:
-        """Drop a finished task's conversations from memory (the file keeps them)."""
-        prefix = f"{task}/"
-        for key in [k for k in self._convs if k.startswith(prefix)]:
-            del self._convs[key]
-            del self._ends[key]
+    def answer(self, key: str) -> AskRecord | None:
+        """The structured ask recorded under `key` (None: never answered)."""
+        return self._answers.get(key)
+
+    def record_answer(self, key: str, answer: AskRecord) -> None:
+        self._answers[key] = answer
+        self.log.append({"kind": "ask", "key": key, "answer": answer.model_dump(mode="json")})
+
+    def finish(self, tasks: Collection[str]) -> None:
+        """`forget` and `compact` finished tasks (call it once their end is in state.json)."""
+        self.forget(tasks)
+        self.compact(tasks)
+
+    def forget(self, tasks: Collection[str]) -> None:
+        """Drop finished tasks' turns, answers and pattern states from memory (on the thread
+        that records: the tables are not locked)."""
+        prefixes = tuple(f"{t}/" for t in tasks)
+        for table in (self._convs, self._ends, self._answers):
+            for key in [k for k in table if k.startswith(prefixes)]:
+                del table[key]
+        for t in tasks:
+            self._patterns.pop(t, None)
+
+    def compact(self, tasks: Collection[str]) -> None:
+        """Rewrite the file without finished tasks' records (any thread; appends go on)."""
+        done = set(tasks)
+        if not done:
+            return
+        prefixes = tuple(f"{t}/" for t in done)
+
+        def keep(rec: dict[str, Any]) -> bool:
+            if rec.get("kind") == "pattern":
+                return rec.get("task") not in done
+            return not str(rec.get("key", "")).startswith(prefixes)
+
+        with self._compacting:  # one rewrite at a time
+            self.log.rewrite(keep)
 
 
 class RunFiles:

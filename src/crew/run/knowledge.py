@@ -31,7 +31,7 @@ from pydantic import BaseModel, Field, field_validator
 
 from crew.errors import CrewRuntimeError, UserError
 from crew.run import knowledge_notes as kn
-from crew.run.state import KnowledgeOutcome
+from crew.run.state import KnowledgeOutcome, RunStatus
 from crew.spec.models import KnowledgeMode
 
 if TYPE_CHECKING:
@@ -274,7 +274,7 @@ async def learn_from_run(session: RunSession) -> None:
     from crew.tools.conventions import with_conventions
 
     kfile = session_file(session)
-    if kfile.path is None or session.state.status not in ("passed", "failed"):
+    if kfile.path is None or session.state.status not in (RunStatus.PASSED, RunStatus.FAILED):
         return
     outcome = KnowledgeOutcome(file=kfile.label)
     session.state.knowledge = outcome

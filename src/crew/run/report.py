@@ -12,14 +12,15 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from crew.run.budgets import budgets_section, resume_flag
-from crew.run.state import GateResult, PlannedTask, RunState, TaskState
+from crew.run.state import GateResult, PlannedTask, RunState, RunStatus, TaskState
 
 if TYPE_CHECKING:
     from crew.llm.ledger import Ledger, Totals
     from crew.patterns.decisions import Degraded
 
 # error: the checkpoint is intact; `crew resume` retries once the cause is fixed
-RESUMABLE: frozenset[str] = frozenset({"budget", "interrupted", "error"})
+RESUMABLE: frozenset[RunStatus] = frozenset({RunStatus.BUDGET, RunStatus.INTERRUPTED,
+                                             RunStatus.ERROR})
 GATE_TAIL_LINES = 30
 GATE_TAIL_CHARS = 3000
 
@@ -89,9 +90,8 @@ def task_order(state: RunState, plan: list[PlannedTask]) -> list[str]:
 
 
 def _outcome(ts: TaskState) -> str:
-    if ts.outcome and ts.outcome != ts.status:
-        return f"{ts.status} ({ts.outcome})"
-    return ts.status
+    status, outcome = str(ts.status), str(ts.outcome or "")
+    return f"{status} ({outcome})" if outcome and outcome != status else status
 
 
 def _status_line(state: RunState) -> str:
@@ -138,10 +138,10 @@ def resume_command(state: RunState, ledger: Ledger, limit_usd: float | None = No
     """`crew resume <id>`; after a budget stop, with the flag that raises the limit that was
     hit (`--budget-tokens` after a token stop) set to a higher value."""
     cmd = f"crew resume {state.run_id}"
-    scoped = resume_flag(state, ledger) if state.status == "budget" else None
+    scoped = resume_flag(state, ledger) if state.status == RunStatus.BUDGET else None
     if scoped:
         cmd += f" {scoped}"
-    elif state.status == "budget":
+    elif state.status == RunStatus.BUDGET:
         kind = budget_kind(state) or "usd"
         value = suggested_budget(state, ledger, limit_usd, kind)
         cmd += f" {BUDGET_FLAGS[kind]} {value or 'X'}"
@@ -259,8 +259,8 @@ def _unattributed(ledger: Ledger, task_ids: set[str]) -> Totals:
 def _gates_section(state: RunState) -> list[str]:
     out = ["## Gates", ""]
     if not state.gates:
-        why = ("the plan was rejected" if state.status == "rejected"
-               else "the feature has no acceptance commands" if state.status == "passed"
+        why = ("the plan was rejected" if state.status == RunStatus.REJECTED
+               else "the feature has no acceptance commands" if state.status == RunStatus.PASSED
                else "the run stopped before them")
         return [*out, f"No gate ran ({why}).", ""]
     out += ["| Gate | Command | Attempt | Result | Exit code | Time |",
@@ -335,7 +335,7 @@ def _totals_section(state: RunState, ledger: Ledger) -> list[str]:
 
 def _merge_advice(state: RunState) -> str:
     """Why the result is (not) offered for merging: '' when it is."""
-    if state.status != "passed":
+    if state.status != RunStatus.PASSED:
         return {"rejected": "the plan was rejected", "failed": "the run failed",
                 "error": "the run stopped on an error"}.get(state.status, "the run is not finished")
     if not committed(state):
@@ -435,7 +435,7 @@ def render_summary(state: RunState, ledger: Ledger, *,
     """3–5 short lines for the terminal at the end of a run."""
     head = _SUMMARY_HEAD.get(state.status, state.status)
     first = f"{head}: {state.feature_title} (run {state.run_id})"
-    if state.stop_reason and state.status != "passed":
+    if state.stop_reason and state.status != RunStatus.PASSED:
         first += f": {state.stop_reason}"
     tasks = tasks_text(ts.status for ts in state.tasks.values())
     gates = latest_gates(state.gates)

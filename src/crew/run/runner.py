@@ -35,9 +35,12 @@ from crew.run.report import render_report, review_lines
 from crew.run.state import (
     FINISHED_TASK,
     REPORT_FILE,
+    RESTARTABLE_TASK,
     PlannedTask,
     RunState,
+    RunStatus,
     TaskState,
+    TaskStatus,
     save_plan,
     write_atomic,
 )
@@ -55,10 +58,6 @@ if TYPE_CHECKING:
     from crew.tools.sandbox.base import SandboxBackend
     from crew.workspace.worktrees import Workspace
 
-OUTCOME_STATUS = {Outcome.DONE: "done", Outcome.FAILED: "failed", Outcome.GUARD: "guard",
-                  Outcome.NO_CONSENSUS: "no_consensus", Outcome.BUDGET: "budget"}
-EXIT = {"passed": 0, "failed": 1, "budget": 3, "interrupted": 4, "planning": 0, "error": 1,
-        "rejected": 5}
 SUMMARY_CHARS = 600
 
 
@@ -121,9 +120,8 @@ class RunSession:
         self._checkpoints = Checkpointer(self.run_dir, self.state, self._snapshot, self.writer)
         if self.turns is None:
             self.turns = TurnJournal(self.run_dir / TURNS_FILE)
-        for tid, ts in self.state.tasks.items():
-            if ts.status in FINISHED_TASK:
-                self.turns.forget(tid)
+        self.turns.finish([tid for tid, ts in self.state.tasks.items()
+                           if ts.status in FINISHED_TASK])
 
     # ------------------------------------------------------------------ checkpoint
     def checkpoint(self) -> None:
@@ -149,9 +147,9 @@ class RunSession:
         if self.llm.budget is not None:
             s.budget = self.llm.budget.to_dict()
 
-    def _set(self, task_id: str, status: str, **kw: Any) -> TaskState:
+    def _set(self, task_id: str, status: TaskStatus, **kw: Any) -> TaskState:
         ts = self.state.task(task_id)
-        ts.status = status  # type: ignore[assignment]
+        ts.status = status
         for k, v in kw.items():
             setattr(ts, k, v)
         self.view.set_task_status(task_id, status)
@@ -173,13 +171,13 @@ class RunSession:
         except asyncio.CancelledError:
             self._interrupted("interrupted")
         except BudgetExceeded as e:
-            self.state.status, self.state.stop_reason = "budget", str(e)
+            self.state.status, self.state.stop_reason = RunStatus.BUDGET, str(e)
             self.state.budget_kind, self.state.budget_scope = e.kind, e.scope
             self.state.budget_limit, self.state.budget_needed = e.limit, e.needed
         except (UserError, CrewRuntimeError, OSError) as e:
             # the checkpoint is intact: say what broke; `crew resume` continues after a fix
             self._interrupted(str(e) if isinstance(e, TaskStopped) else f"{type(e).__name__}: {e}")
-            self.state.status = "error"
+            self.state.status = RunStatus.ERROR
             self.view.message(f"run stopped: {self.state.stop_reason}")
             self.tracer.event("run_error", "ERROR", {"error": self.state.stop_reason})
         except Exception as e:  # a bug in crew: said plainly, the traceback kept, resumable
@@ -189,7 +187,7 @@ class RunSession:
     def _crashed(self, e: BaseException) -> None:
         reason = describe_crash(e, save_crash(self.run_dir, e))
         self._interrupted(reason)
-        self.state.status = "error"
+        self.state.status = RunStatus.ERROR
         self.view.message(f"{reason}. Please report it with that file; "
                           f"`crew resume {self.state.run_id}` continues the run.")
         with contextlib.suppress(Exception):
@@ -201,7 +199,7 @@ class RunSession:
         try:
             self.checkpoint()
             self.flush()
-            if self.state.status != "planning" or not self.plan_only:
+            if self.state.status != RunStatus.PLANNING or not self.plan_only:
                 self.write_report()
         except Exception as e:
             self._crashed(e)
@@ -210,13 +208,13 @@ class RunSession:
                 self.flush()
             with contextlib.suppress(OSError):
                 write_atomic(self.run_dir / REPORT_FILE, minimal_report(self.state))
-        return EXIT.get(self.state.status, 1)
+        return RunStatus(self.state.status).exit_code
 
     def _interrupted(self, reason: str) -> None:
         for ts in self.state.tasks.values():
-            if ts.status == "running":
-                ts.status = "interrupted"
-        self.state.status, self.state.stop_reason = "interrupted", reason
+            if ts.status == TaskStatus.RUNNING:
+                ts.status = TaskStatus.INTERRUPTED
+        self.state.status, self.state.stop_reason = RunStatus.INTERRUPTED, reason
 
     def _protected(self) -> tuple[str, ...]:
         return tuple(getattr(self.sandbox, "protected", DEFAULT_PROTECTED))
@@ -229,20 +227,20 @@ class RunSession:
         if self.test_command:
             self.conventions = with_test_command(self.conventions, self.test_command)
         if self.plan is None:
-            self.state.status = "planning"
+            self.state.status = RunStatus.PLANNING
             self.checkpoint()
             self.plan = await self._make_plan()
         self.view.set_plan(self.plan)
         for tid, ts in self.state.tasks.items():  # a resumed run: what is already done
-            if ts.status != "pending":
+            if ts.status != TaskStatus.PENDING:
                 self.view.set_task_status(tid, ts.status)
         if self.plan_only:
             return
-        if self.state.status == "planning" and self.approve is not None:
+        if self.state.status == RunStatus.PLANNING and self.approve is not None:
             while True:
                 approved = self.approve(self.plan)
                 if approved is None:
-                    self.state.status = "rejected"
+                    self.state.status = RunStatus.REJECTED
                     self.state.stop_reason = "the plan was rejected; nothing ran"
                     return
                 problems = planned_problems(self.resolved, approved)
@@ -254,11 +252,11 @@ class RunSession:
         if self.llm.budget is not None:  # the planned tasks' template budgets
             self.llm.budget.set_scoped(*scoped_limits(self.resolved, self.plan,
                                                       self.state.budget_overrides))
-        self.state.status = "running"
+        self.state.status = RunStatus.RUNNING
         self.checkpoint()
         await self._schedule()
         if self._budget_out:
-            self.state.status = "budget"
+            self.state.status = RunStatus.BUDGET
             return
         await self._gates()
         await learn_from_run(self)  # the notes for the next run (degrades; never fails one)
@@ -329,7 +327,7 @@ class RunSession:
         ts = self.state.task(t.id)
         if ts.status in FINISHED_TASK:
             return False
-        return all(self.state.task(d).status == "done" and self.state.task(d).merged
+        return all(self.state.task(d).status == TaskStatus.DONE and self.state.task(d).merged
                    for d in t.depends_on if d in by_id)
 
     def _skip_blocked(self, by_id: dict[str, PlannedTask]) -> None:
@@ -338,19 +336,19 @@ class RunSession:
             changed = False
             for t in by_id.values():
                 ts = self.state.task(t.id)
-                if ts.status not in ("pending", "interrupted", "budget") or self._budget_out:
+                if ts.status not in RESTARTABLE_TASK or self._budget_out:
                     continue
                 bad = [d for d in t.depends_on if d in by_id
-                       and self.state.task(d).status in FINISHED_TASK - {"done"}]
+                       and self.state.task(d).status in FINISHED_TASK - {TaskStatus.DONE}]
                 if bad:
-                    self._set(t.id, "skipped", error=f"dependency {bad[0]} did not finish")
+                    self._set(t.id, TaskStatus.SKIPPED, error=f"dependency {bad[0]} did not finish")
                     changed = True
 
     async def _merge_ready(self) -> None:
         assert self.plan is not None
         for t in list(self.plan):
             ts = self.state.task(t.id)
-            if ts.status != "done" or ts.merged:
+            if ts.status != TaskStatus.DONE or ts.merged:
                 continue
             if any(p.conflict_of == t.id for p in self.plan):
                 continue  # a merge_fix task stands in for it
@@ -379,7 +377,7 @@ class RunSession:
 
     async def _run_task(self, t: PlannedTask) -> None:
         ts = self.state.task(t.id)
-        self._set(t.id, "running", started_at=ts.started_at or time.time(), error=None)
+        self._set(t.id, TaskStatus.RUNNING, started_at=ts.started_at or time.time(), error=None)
         wt = await asyncio.to_thread(self.workspace.task_worktree, t.id)
         if t.conflict_of:
             await asyncio.to_thread(start_conflict_merge, self.workspace, t, wt.path)
@@ -403,22 +401,23 @@ class RunSession:
             except (InfrastructureError, UserError) as e:
                 # not the model's problem: the task stops after this one attempt, resumable
                 stopped = TaskStopped(t.id, e)
-                self._set(t.id, "error", error=stopped.reason, finished_at=time.time())
+                self._set(t.id, TaskStatus.ERROR, error=stopped.reason, finished_at=time.time())
                 await self.durable()
                 raise stopped from e
             except CommitRefused as e:  # told to the agents, not undone: this task fails
                 result = PatternResult(kind=template.kind, outcome=Outcome.FAILED,
                                        summary=str(e))
-            status = OUTCOME_STATUS.get(result.outcome, "failed")
+            status = TaskStatus.of(result.outcome)
             commit = result.artifacts.commit
-            if commit is None and status == "done":
+            if commit is None and status is TaskStatus.DONE:
                 commit = await asyncio.to_thread(self.workspace.find_task_commit, t.id)
-            if status == "done" and t.conflict_of:
+            if status is TaskStatus.DONE and t.conflict_of:
                 leftover = await asyncio.to_thread(_conflict_markers, wt.path, t)
                 if leftover:
-                    status, result.summary = "failed", f"conflict markers left in {leftover}"
+                    status = TaskStatus.FAILED
+                    result.summary = f"conflict markers left in {leftover}"
             # checkpointed before the task's span closes: whoever sees it ended can rely on it
-            self._set(t.id, status, outcome=str(result.outcome), summary=result.summary,
+            self._set(t.id, status, outcome=result.outcome, summary=result.summary,
                       commit=commit, files_changed=result.artifacts.files_changed,
                       rounds=result.rounds, reviews=review_lines(result.votes),
                       finished_at=time.time(), degraded=result.degraded)
@@ -427,8 +426,9 @@ class RunSession:
             await self.durable()
             obs.end({"outcome": status, "summary": result.summary[:SUMMARY_CHARS],
                      "commit": commit})
-        if self.turns is not None:
-            self.turns.forget(t.id)
+        if self.turns is not None and status in FINISHED_TASK:  # its end is on disk
+            self.turns.forget([t.id])
+            await asyncio.to_thread(self.turns.compact, [t.id])
         if result.outcome is Outcome.BUDGET:
             self._budget_out = True
             self.state.stop_reason = result.summary
@@ -472,7 +472,7 @@ class RunSession:
     async def _gates(self) -> None:
         assert self.plan is not None
         commands = self.resolved.feature.spec.acceptance
-        self.state.status = "gates"
+        self.state.status = RunStatus.GATES
         while True:
             attempt = self.state.fix_rounds + 1
             results = []
@@ -485,28 +485,28 @@ class RunSession:
             self.state.gates.extend(results)
             self.checkpoint()
             failed = [g for g in results if not g.passed]
-            tasks_ok = all(self.state.task(t.id).status == "done" for t in self.plan
+            tasks_ok = all(self.state.task(t.id).status == TaskStatus.DONE for t in self.plan
                            if t.kind != "gate_fix")
             if not failed:
-                self.state.status = "passed" if tasks_ok else "failed"
+                self.state.status = RunStatus.PASSED if tasks_ok else RunStatus.FAILED
                 return
             if self.state.fix_rounds >= self.resolved.crew.spec.defaults.fix.max_rounds:
-                self.state.status, self.state.stop_reason = "failed", "acceptance gates fail"
+                self.state.status, self.state.stop_reason = RunStatus.FAILED, "acceptance gates fail"
                 return
             self.state.fix_rounds += 1
             fix = gates_mod.fix_task(self.resolved, failed, self.state.fix_rounds)
             self.plan.append(fix)
             self._save_plan()
-            self.state.status = "running"
+            self.state.status = RunStatus.RUNNING
             await self._schedule()
             if self._budget_out:
-                self.state.status = "budget"
+                self.state.status = RunStatus.BUDGET
                 return
-            if self.state.task(fix.id).status != "done":
-                self.state.status = "failed"
+            if self.state.task(fix.id).status != TaskStatus.DONE:
+                self.state.status = RunStatus.FAILED
                 self.state.stop_reason = f"{fix.id}: {self.state.task(fix.id).summary[:200]}"
                 return
-            self.state.status = "gates"
+            self.state.status = RunStatus.GATES
 
     # ------------------------------------------------------------------ report
     def write_report(self) -> str:

@@ -4,7 +4,6 @@ state.json holds only small things (statuses, results, commits, budget, gates, t
 ledger and the conversations are append-only journals beside it (crew.run.journal). It is
 written atomically (temp file, fsync, rename, fsync the directory), so a crash at any instant
 leaves the last complete state. A lock file held with `flock` keeps two processes off a run id.
-Version-1 checkpoints (ledger and pattern states inside state.json) are still read.
 """
 
 from __future__ import annotations
@@ -14,13 +13,15 @@ import json
 import os
 import time
 from collections.abc import Iterator
+from enum import StrEnum
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from crew.errors import BudgetKind, UserError
 from crew.patterns.decisions import Degraded
+from crew.patterns.state import Outcome
 from crew.textsafe import replace_surrogates, safe_data
 
 STATE_FILE = "state.json"
@@ -29,14 +30,62 @@ REPORT_FILE = "report.md"
 LOCK_FILE = "lock"
 STATE_VERSION = 2
 
-# "error": stopped by an infrastructure failure (a sandbox that cannot start, a crashed tool, a
-# plugin's UserError); not finished, so `crew resume` runs it again.
-TaskStatus = Literal["pending", "running", "done", "failed", "budget", "guard", "no_consensus",
-                     "interrupted", "skipped", "error"]
-RunStatus = Literal["planning", "running", "gates", "passed", "failed", "budget", "interrupted",
-                    "error", "rejected"]
-FINISHED_RUN: frozenset[str] = frozenset({"passed", "failed", "rejected"})
-FINISHED_TASK: frozenset[str] = frozenset({"done", "failed", "guard", "no_consensus", "skipped"})
+
+
+class TaskStatus(StrEnum):
+    """A task's status in state.json (written as its value)."""
+
+    PENDING = "pending"
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+    BUDGET = "budget"
+    GUARD = "guard"
+    NO_CONSENSUS = "no_consensus"
+    INTERRUPTED = "interrupted"
+    SKIPPED = "skipped"
+    # stopped by an infrastructure failure (a sandbox that cannot start, a crashed tool, a
+    # plugin's UserError); not finished, so `crew resume` runs it again
+    ERROR = "error"
+
+    @classmethod
+    def of(cls, outcome: Outcome) -> TaskStatus:
+        """The status a pattern's outcome gives its task."""
+        return cls(outcome.value)
+
+
+class RunStatus(StrEnum):
+    """A run's status in state.json (written as its value)."""
+
+    PLANNING = "planning"
+    RUNNING = "running"
+    GATES = "gates"
+    PASSED = "passed"
+    FAILED = "failed"
+    BUDGET = "budget"
+    INTERRUPTED = "interrupted"
+    ERROR = "error"
+    REJECTED = "rejected"
+
+    @property
+    def exit_code(self) -> int:
+        """`crew run`'s exit code for a run that ended with this status (DESIGN.md §7)."""
+        return _EXIT.get(self, 1)
+
+
+_EXIT = {RunStatus.PASSED: 0, RunStatus.FAILED: 1, RunStatus.BUDGET: 3,
+         RunStatus.INTERRUPTED: 4, RunStatus.PLANNING: 0, RunStatus.ERROR: 1,
+         RunStatus.REJECTED: 5}
+
+
+FINISHED_RUN: frozenset[RunStatus] = frozenset({RunStatus.PASSED, RunStatus.FAILED,
+                                                RunStatus.REJECTED})
+FINISHED_TASK: frozenset[TaskStatus] = frozenset({
+    TaskStatus.DONE, TaskStatus.FAILED, TaskStatus.GUARD, TaskStatus.NO_CONSENSUS,
+    TaskStatus.SKIPPED})
+# not finished, and may start (again): new, or stopped by a kill or the budget
+RESTARTABLE_TASK: frozenset[TaskStatus] = frozenset({
+    TaskStatus.PENDING, TaskStatus.INTERRUPTED, TaskStatus.BUDGET})
 
 
 class PlannedTask(BaseModel):
@@ -65,8 +114,8 @@ class TaskState(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    status: TaskStatus = "pending"
-    outcome: str | None = None
+    status: TaskStatus = TaskStatus.PENDING
+    outcome: Outcome | None = None
     summary: str = ""
     commit: str | None = None
     files_changed: list[str] = Field(default_factory=list)
@@ -123,7 +172,7 @@ class RunState(BaseModel):
     budget_tokens: int | None = None  # a --budget-tokens override
     budget_minutes: float | None = None  # a --budget-minutes override
     limits: dict[str, float | None] = Field(default_factory=dict)  # the run's usd/tokens/minutes
-    status: RunStatus = "planning"
+    status: RunStatus = RunStatus.PLANNING
     stop_reason: str | None = None
     budget_kind: BudgetKind | None = None  # the limit that stopped the run (status budget)
     budget_scope: str | None = None  # whose: "run", "task:<id>" or "role:<name>"
@@ -314,11 +363,11 @@ def run_label(directory: Path, state: RunState | None) -> str:
         return "running"
     if state is None:
         return "failed to start"
-    if state.status == "planning":
+    if state.status == RunStatus.PLANNING:
         if (directory / PLAN_FILE).is_file():
             return "plan-only"
         return "interrupted" if state.branch else "failed to start"
-    if state.status in ("running", "gates"):
+    if state.status in (RunStatus.RUNNING, RunStatus.GATES):
         return "interrupted"
     return state.status
 

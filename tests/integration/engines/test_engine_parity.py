@@ -21,7 +21,7 @@ pytestmark = pytest.mark.slow  # AutoGen and CrewAI turns take seconds
 
 JUDGE = {"decision": "use a file lock", "rationale": "simplest that is safe"}
 READ = {"name": "read_file", "arguments": {"path": "app.py"}}
-REVIEW_KEYS = ("round", "fired", "approved", "passed", "verdicts", "feedback")
+REVIEW_KEYS = ("round", "fired", "approved", "passed", "votes", "feedback")
 DEBATE_KEYS = ("round", "fired", "answers", "verdict")
 
 
@@ -70,12 +70,12 @@ async def test_review_loop_approved_in_round_two(make_llm: MakeLLM, engine: str)
     assert res.summary == "approved in round 2: v2"
     assert [picked(s, REVIEW_KEYS) for s in saved] == [
         {"round": 1, "fired": None, "approved": False, "passed": None,
-         "verdicts": [{"round": 1, "role": "reviewer", **verdict(False),
+         "votes": [{"round": 1, "role": "reviewer", **verdict(False),
                        "changes": [{"file": "app.py", "line": None, "problem": "wrong value",
                                     "fix": ""}]}],
          "feedback": "Review: changes requested.\n- app.py: wrong value"},
         {"round": 2, "fired": ["approved"], "approved": True, "passed": None,
-         "verdicts": [*saved[0]["verdicts"], {"round": 2, "role": "reviewer", **verdict(True)}],
+         "votes": [*saved[0]["votes"], {"round": 2, "role": "reviewer", **verdict(True)}],
          "feedback": "Review: changes requested.\n"}]
 
 
@@ -104,7 +104,7 @@ async def test_review_loop_guard_stop(make_llm: MakeLLM, workspace: Workspace,
                                                    workspace=workspace, checkpoint=saved))
     assert (res.outcome, res.stopped_by, res.rounds) == (Outcome.GUARD, "guard", 1)
     assert res.summary.startswith("stopped by a guard: coder: ")
-    assert [(s["round"], s["fired"], s["verdicts"]) for s in saved] == [(1, ["guard"], [])]
+    assert [(s["round"], s["fired"], s["votes"]) for s in saved] == [(1, ["guard"], [])]
     assert {e.role for e in llm.ledger.entries} == {"coder"}  # no review after a guard
 
 
@@ -203,8 +203,9 @@ async def test_committee_majority(make_llm: MakeLLM, engine: str) -> None:
                                                  {"apply": False}, checkpoint=saved))
     assert (res.outcome, res.stopped_by, res.rounds, res.decision) == (
         Outcome.DONE, None, 1, "B")
-    assert saved == [{"round": 1, "proposals": [
-        {"member": i, "role": r, "model": r, "answer": a, "rationale": "r"}
+    assert [picked(s, ("round", "proposals")) for s in saved] == [{"round": 1, "proposals": [
+        {"member": i, "role": r, "model": r, "answer": a, "rationale": "r", "wid": None,
+         "files": [], "diff": ""}
         for i, (r, a) in enumerate([("coder", "B"), ("tester", "A"), ("reviewer", "b")], 1)]}]
 
 

@@ -90,9 +90,9 @@ def test_a_secret_written_by_a_command_is_told_to_the_agent_who_removes_it(
     assert git(tmp_path / "repo", "show", f"{out.state.branch}:ok.py") == "K = None"
     assert "leak.py" not in git(tmp_path / "repo", "ls-tree", "-r", "--name-only",
                                 out.state.branch)
-    turns = (out.run_dir / "turns.jsonl").read_text()
-    assert "Your change cannot be committed" in turns
-    assert "leak.py: the value of OPENAI_API_KEY" in turns
+    told = (out.run_dir / "events.jsonl").read_text()  # turns.jsonl: compacted at the end
+    assert "Your change cannot be committed" in told
+    assert "leak.py: the value of OPENAI_API_KEY" in told
     _assert_nowhere(tmp_path, out.run_dir)
 
 

@@ -10,7 +10,7 @@ from typing import Any
 from pattern_helpers import MakeCtx
 
 from crew.patterns.base import Outcome
-from crew.patterns.supervisor_worker import SupervisorWorker, waves
+from crew.patterns.supervisor_worker import Subtask, SupervisorWorker, waves
 from crew.testing import ScriptedLLM
 from crew.workspace.worktrees import Workspace
 
@@ -92,9 +92,12 @@ async def test_plan_with_an_unknown_worker_role_is_reasked(make_ctx: MakeCtx) ->
     assert "subtasks.0.role: Input should be 'coder'" in llm.calls[1].messages[-1]["content"]
 
 
+def _sub(sid: str, *deps: str) -> Subtask:
+    return Subtask(id=sid, title=sid, role="coder", depends_on=list(deps))
+
+
 def test_waves_order_dependencies() -> None:
-    subs = [{"id": "b", "depends_on": ["a"]}, {"id": "a", "depends_on": []},
-            {"id": "c", "depends_on": ["zzz"]}]
-    assert [[s["id"] for s in w] for w in waves(subs)] == [["a", "c"], ["b"]]
-    cyc = [{"id": "x", "depends_on": ["y"]}, {"id": "y", "depends_on": ["x"]}]
-    assert [[s["id"] for s in w] for w in waves(cyc)] == [["x", "y"]]
+    subs = [_sub("b", "a"), _sub("a"), _sub("c", "zzz")]
+    assert [[s.id for s in w] for w in waves(subs)] == [["a", "c"], ["b"]]
+    cyc = [_sub("x", "y"), _sub("y", "x")]
+    assert [[s.id for s in w] for w in waves(cyc)] == [["x", "y"]]

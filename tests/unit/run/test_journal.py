@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from crew.errors import UserError
+from crew.patterns.state import AskRecord
 from crew.run.journal import (
     TURNS_FILE,
     JsonlLog,
@@ -56,8 +57,62 @@ def test_turns_are_recorded_as_deltas_and_rebuilt(tmp_path: Path) -> None:
     assert again.conversation("k2") == ([elided, a3], 2, None, "")
     assert again.conversation("nope") is None
     assert again.pattern_state("t1") == {"round": 1, "answers": ["a"]}
-    again.forget("k")
+    again.finish(["k"])
     assert again.conversation("k") is not None  # keys are "<task>/...": "k" is no task prefix
+
+
+def test_finishing_a_task_compacts_its_records_out_of_the_file(tmp_path: Path) -> None:
+    path = tmp_path / TURNS_FILE
+    j = TurnJournal(path)
+    msg = {"role": "assistant", "content": "x" * 200}
+    for task in ("a", "ab", "b"):  # "a" is a prefix of "ab": only "a/..." keys are a's
+        j.record(f"{task}/{task}/coder//1/0", 1, [msg], "final", "final answer")
+        j.record_answer(f"{task}/{task}/lead/plan/1/0", AskRecord(answer={"ok": task}))
+        j.save_pattern(task, {"round": 1})
+    path.write_text(path.read_text() + "not json\n")  # a line torn by an old kill goes too
+    size = path.stat().st_size
+    j.finish(["a"])
+    assert path.stat().st_size < size * 2 / 3
+    assert {r.get("task") or r["key"].split("/")[0] for r in read_jsonl(path)} == {"ab", "b"}
+    assert j.conversation("a/a/coder//1/0") is None and j.pattern_state("a") is None
+    j.record("b/b/coder//2/0", 1, [msg], None)  # appends go to the new file
+    j.log.close()
+
+    again = TurnJournal(path)  # what resume reads: the unfinished tasks, whole
+    assert again.answer("ab/ab/lead/plan/1/0") == AskRecord(answer={"ok": "ab"})
+    assert again.answer("a/a/lead/plan/1/0") is None
+    assert again.conversation("b/b/coder//1/0") == ([msg], 1, "final", "final answer")
+    assert again.conversation("b/b/coder//2/0") == ([msg], 1, None, "")
+    assert again.pattern_state("b") == {"round": 1}
+
+
+def test_compaction_keeps_what_is_appended_while_it_runs(tmp_path: Path) -> None:
+    path = tmp_path / TURNS_FILE
+    j = TurnJournal(path)
+    for i in range(2000):
+        j.record(f"{'ab'[i % 2]}/x/coder//{i}/0", 1, [{"role": "user", "content": "y" * 50}],
+                 None)
+    stop = threading.Event()
+    added: list[str] = []
+
+    def append() -> None:
+        while not stop.is_set():
+            key = f"b/x/coder//late/{len(added)}"
+            j.record(key, 1, [{"role": "user", "content": "z"}], None)
+            added.append(key)
+
+    writer = threading.Thread(target=append)
+    writer.start()
+    try:
+        for _ in range(5):
+            j.finish(["a"])
+    finally:
+        stop.set()
+        writer.join()
+    j.log.close()
+    keys = [r["key"] for r in read_jsonl(path)]
+    assert not any(k.startswith("a/") for k in keys)
+    assert len(keys) == 1000 + len(added) and set(added) <= set(keys)
 
 
 def test_the_state_writer_coalesces_and_flushes(tmp_path: Path) -> None:
