@@ -149,8 +149,8 @@ class RunSession:
         return ts
 
     # ------------------------------------------------------------------ the run
-    async def execute(self) -> int:
-        """Run (or continue) to the end; the exit code of DESIGN.md §7."""
+    async def execute(self) -> None:
+        """Run (or continue) to the end and checkpoint; `finish` then writes the report."""
         self.state.sessions += 1
         self.state.stop_reason = self.state.budget_kind = None
         self.state.budget_scope = self.state.budget_limit = None
@@ -174,7 +174,7 @@ class RunSession:
             self.tracer.event("run_error", "ERROR", {"error": self.state.stop_reason})
         except Exception as e:  # a bug in crew: said plainly, the traceback kept, resumable
             self._crashed(e)
-        return self._final()
+        self._settle()
 
     def _crashed(self, e: BaseException) -> None:
         reason = describe_crash(e, save_crash(self.run_dir, e))
@@ -185,22 +185,34 @@ class RunSession:
         with contextlib.suppress(Exception):
             self.tracer.event("run_crash", "ERROR", {"error": reason})
 
-    def _final(self) -> int:
-        """Checkpoint and report whatever ended the run; a failure here is a crash too (then
-        the report is the status and the reason)."""
+    def _settle(self) -> None:
+        """Checkpoint whatever ended the run; a failure here is a crash too."""
         try:
             self.checkpoint()
             self.flush()
-            if self.state.status != "planning" or not self.plan_only:
-                self.write_report()
         except Exception as e:
             self._crashed(e)
             with contextlib.suppress(Exception):
                 self.checkpoint()
                 self.flush()
+
+    def finish(self) -> tuple[int, str]:
+        """The end of the session, after the launcher's own end work (cleanup, host check):
+        the checkpoint, then report.md written once (none for a saved plan), and the exit
+        code of DESIGN.md §7. A failure here is a crash too; the report is then the status
+        and the reason."""
+        self._settle()
+        report = ""
+        try:
+            if self.state.status != "planning" or not self.plan_only:
+                report = self.write_report()
+        except Exception as e:
+            self._crashed(e)
+            self._settle()
+            report = minimal_report(self.state)
             with contextlib.suppress(OSError):
-                write_atomic(self.run_dir / REPORT_FILE, minimal_report(self.state))
-        return EXIT.get(self.state.status, 1)
+                write_atomic(self.run_dir / REPORT_FILE, report)
+        return EXIT.get(self.state.status, 1), report
 
     def _interrupted(self, reason: str) -> None:
         for ts in self.state.tasks.values():
@@ -284,35 +296,40 @@ class RunSession:
     # ------------------------------------------------------------------ scheduling
     async def _schedule(self) -> None:
         """Start each task once its dependencies are merged, up to max_parallel at a time;
-        merge finished tasks in plan order; skip the dependents of a failed task."""
+        merge finished tasks in plan order; skip the dependents of a failed task. The tasks
+        run in an `asyncio.TaskGroup`: a task that raises stops its siblings (each records
+        why, its checkpoint stays resumable) and its error ends the run; Ctrl-C cancels all."""
         assert self.plan is not None
         running: dict[str, asyncio.Task[None]] = {}
         try:
-            while True:
-                await self._merge_ready()
-                by_id = {t.id: t for t in self.plan}
-                self._skip_blocked(by_id)
-                if not self._budget_out:
-                    for t in self.plan:
+            async with asyncio.TaskGroup() as group:
+                while True:
+                    await self._merge_ready()
+                    by_id = {t.id: t for t in self.plan}
+                    self._skip_blocked(by_id)
+                    for t in [] if self._budget_out else self.plan:
                         if len(running) >= self.state.max_parallel:
                             break
-                        if t.id in running or not self._ready(t, by_id):
-                            continue
-                        running[t.id] = asyncio.create_task(self._run_task(t), name=t.id)
-                if not running:
-                    break
-                done, _ = await asyncio.wait(running.values(),
-                                             return_when=asyncio.FIRST_COMPLETED)
-                for fut in done:
-                    running.pop(fut.get_name())
-                    exc = fut.exception()
-                    if exc is not None:
-                        self._stopped_by = f"task {fut.get_name()} stopped the run"
-                        raise exc
-        except BaseException:
-            for fut in running.values():
-                fut.cancel()
-            await asyncio.gather(*running.values(), return_exceptions=True)
+                        if t.id not in running and self._ready(t, by_id):
+                            running[t.id] = group.create_task(self._run_in_group(t), name=t.id)
+                    if not running:
+                        break
+                    done, _ = await asyncio.wait(running.values(),
+                                                 return_when=asyncio.FIRST_COMPLETED)
+                    for fut in done:
+                        running.pop(fut.get_name())
+        except BaseExceptionGroup as group_error:
+            me = asyncio.current_task()
+            if me is not None and me.cancelling():  # Ctrl-C / SIGTERM: interrupted, as ever
+                raise asyncio.CancelledError() from group_error
+            raise _first_error(group_error) from None
+
+    async def _run_in_group(self, t: PlannedTask) -> None:
+        """A task in the schedule's group: its error names it as what stopped the others."""
+        try:
+            await self._run_task(t)
+        except Exception:
+            self._stopped_by = self._stopped_by or f"task {t.id} stopped the run"
             raise
 
     def _ready(self, t: PlannedTask, by_id: dict[str, PlannedTask]) -> bool:
@@ -515,6 +532,12 @@ class TaskStopped(CrewRuntimeError):
         self.task_id, self.cause = task_id, cause
         self.reason = f"{type(cause).__name__}: {cause}"
         super().__init__(f"task {task_id} stopped: {self.reason}")
+
+
+def _first_error(group: BaseExceptionGroup) -> BaseException:
+    """The first error a task group collected (a nested group's first, likewise)."""
+    first = group.exceptions[0]
+    return _first_error(first) if isinstance(first, BaseExceptionGroup) else first
 
 
 def _tracked_files(path: Path) -> list[str]:
