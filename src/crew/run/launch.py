@@ -37,7 +37,7 @@ if TYPE_CHECKING:
     from crew.llm.budget import BudgetPool
     from crew.observability.sinks import TraceSink
     from crew.run.preflight import Checked
-    from crew.run.runner import RunSession, RunView
+    from crew.run.runner import RunSession
     from crew.spec.models import SandboxSpec
     from crew.spec.pattern_check import PatternKinds
     from crew.spec.resolve import ResolvedFeature
@@ -63,7 +63,7 @@ class RunOptions:
     # --memory-mb, --cpus, --pids, --timeout-s, --network: over the feature's and crew's
     sandbox_flags: dict[str, Any] = field(default_factory=dict)
     trace: bool = True
-    view: RunView | None = None
+    view: TraceSink | None = None  # the live view: fed by the run's tracer, nothing else
     sinks: Sequence[TraceSink] = field(default_factory=tuple)
     say: Callable[[str], None] = lambda _text: None  # one-line notices for the user
     tool_approver: Any = None  # answers `approvals: ask` (default: crew.tools.approvals)
@@ -273,29 +273,27 @@ def _drive(resolved: ResolvedFeature, state: RunState, d: Path, opts: RunOptions
     state.limits = _limits_of(llm)
     test_command = choose_test_command(resolved, ws.root).command
     files = RunFiles(d)
-    session: RunSession | None = None
     try:
         with _tracer(resolved, state, d, opts) as tracer:
             from crew.observability.tracer import use_tracer
-            from crew.run.runner import RunSession, _NoView
+            from crew.run.runner import RunSession
 
-            run = session = RunSession(
+            session = RunSession(
                 resolved=resolved, state=state, run_dir=d, workspace=ws, llm=llm,
-                sandbox=sandbox, tracer=tracer, view=opts.view or _NoView(),
-                plan=None if fresh else load_plan(d), plan_only=opts.plan_only,
-                approve=opts.approve, turns=files.turns, writer=files.writer,
-                test_command=test_command)
+                sandbox=sandbox, tracer=tracer, plan=None if fresh else load_plan(d),
+                plan_only=opts.plan_only, approve=opts.approve, turns=files.turns,
+                writer=files.writer, test_command=test_command)
             # ledger.jsonl gets one line per call; state.json is written off the loop
-            llm.ledger.listeners.append(lambda e: files.on_call(e, run.checkpoint))
-            with use_tracer(tracer):
-                _run_async(run)
-            _tidy(run, ws, opts)
-            _check_host(run, before, ws, opts)
+            llm.ledger.listeners.append(lambda e: files.on_call(e, session.checkpoint))
+            try:
+                with use_tracer(tracer):
+                    _run_async(session)
+                _tidy(session, ws, opts)
+                _check_host(session, before, ws, opts)
+            finally:  # the one report, after the end work (also after an error in it)
+                code, report = session.finish()
     finally:
-        try:  # the one report, after the end work (also after an error in it)
-            code, report = session.finish() if session is not None else (1, "")
-        finally:
-            files.close()  # whatever was asked for is on disk
+        files.close()  # whatever was asked for is on disk, also after an error
     return RunOutcome(state.run_id, code, state, d, report)
 
 
@@ -412,9 +410,7 @@ def _tracer(resolved: ResolvedFeature, state: RunState, d: Path,
             opts: RunOptions) -> Iterator[Any]:
     from crew.observability.tracer import Tracer
 
-    sinks = [*opts.sinks]
-    if opts.view is not None and hasattr(opts.view, "on_event"):
-        sinks.append(opts.view)  # type: ignore[arg-type]
+    sinks = [*opts.sinks, *([opts.view] if opts.view is not None else [])]
     tracer = Tracer.create(state.run_id, state.feature_title, d, enabled=state.trace,
                            tags=[resolved.crew.spec.name or "crew", *opts.trace_tags],
                            metadata={"branch": state.branch, **opts.trace_metadata},

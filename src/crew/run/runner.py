@@ -14,7 +14,7 @@ import contextlib
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 from crew.errors import BudgetExceeded, CrewRuntimeError, InfrastructureError, UserError
 from crew.patterns.base import Outcome, PatternResult, TaskInfo
@@ -22,6 +22,7 @@ from crew.patterns.decisions import Degraded, trace_degraded
 from crew.patterns.registry import default_registry
 from crew.patterns.setup import pattern_context
 from crew.run import gates as gates_mod
+from crew.run import view_events
 from crew.run.budgets import scoped_limits
 from crew.run.checkpointer import Checkpointer
 from crew.run.crash import describe_crash, minimal_report, save_crash
@@ -60,27 +61,6 @@ EXIT = {"passed": 0, "failed": 1, "budget": 3, "interrupted": 4, "planning": 0, 
 SUMMARY_CHARS = 600
 
 
-class RunView(Protocol):
-    """What the run tells its live view (crew.cli.live implements it)."""
-
-    def set_plan(self, tasks: list[PlannedTask]) -> None: ...
-
-    def set_task_status(self, task_id: str, status: str) -> None: ...
-
-    def message(self, text: str) -> None: ...
-
-
-class _NoView:
-    def set_plan(self, tasks: list[PlannedTask]) -> None:
-        pass
-
-    def set_task_status(self, task_id: str, status: str) -> None:
-        pass
-
-    def message(self, text: str) -> None:
-        pass
-
-
 @dataclass
 class RunSession:
     """One process working on one run id (fresh or resumed)."""
@@ -91,8 +71,7 @@ class RunSession:
     workspace: Workspace
     llm: LLM
     sandbox: SandboxBackend
-    tracer: Tracer
-    view: RunView = field(default_factory=_NoView)
+    tracer: Tracer  # also the one channel to the live view (crew.run.view_events)
     plan: list[PlannedTask] | None = None
     plan_only: bool = False
     approve: Any = None  # Callable[[list[PlannedTask]], list[PlannedTask] | None]
@@ -144,7 +123,6 @@ class RunSession:
         ts.status = status  # type: ignore[assignment]
         for k, v in kw.items():
             setattr(ts, k, v)
-        self.view.set_task_status(task_id, status)
         self.checkpoint()
         return ts
 
@@ -170,8 +148,9 @@ class RunSession:
             # the checkpoint is intact: say what broke; `crew resume` continues after a fix
             self._interrupted(str(e) if isinstance(e, TaskStopped) else f"{type(e).__name__}: {e}")
             self.state.status = "error"
-            self.view.message(f"run stopped: {self.state.stop_reason}")
-            self.tracer.event("run_error", "ERROR", {"error": self.state.stop_reason})
+            self.tracer.event("run_error", "ERROR", {
+                "error": self.state.stop_reason,
+                "message": f"run stopped: {self.state.stop_reason}"})
         except Exception as e:  # a bug in crew: said plainly, the traceback kept, resumable
             self._crashed(e)
         self._settle()
@@ -180,10 +159,10 @@ class RunSession:
         reason = describe_crash(e, save_crash(self.run_dir, e))
         self._interrupted(reason)
         self.state.status = "error"
-        self.view.message(f"{reason}. Please report it with that file; "
-                          f"`crew resume {self.state.run_id}` continues the run.")
         with contextlib.suppress(Exception):
-            self.tracer.event("run_crash", "ERROR", {"error": reason})
+            self.tracer.event("run_crash", "ERROR", {
+                "error": reason, "message": f"{reason}. Please report it with that file; "
+                f"`crew resume {self.state.run_id}` continues the run."})
 
     def _settle(self) -> None:
         """Checkpoint whatever ended the run; a failure here is a crash too."""
@@ -234,10 +213,7 @@ class RunSession:
             self.state.status = "planning"
             self.checkpoint()
             self.plan = await self._make_plan()
-        self.view.set_plan(self.plan)
-        for tid, ts in self.state.tasks.items():  # a resumed run: what is already done
-            if ts.status != "pending":
-                self.view.set_task_status(tid, ts.status)
+        self._trace_plan()
         if self.plan_only:
             return
         if self.state.status == "planning" and self.approve is not None:
@@ -248,10 +224,13 @@ class RunSession:
                     self.state.stop_reason = "the plan was rejected; nothing ran"
                     return
                 problems = planned_problems(self.resolved, approved)
-                self.plan = approved
+                changed, self.plan = approved != self.plan, approved
+                if changed:
+                    self._trace_plan()
                 if not problems:
                     break
-                self.view.message("the plan is invalid: " + "; ".join(problems))
+                self.tracer.event("plan_invalid", "WARNING", {
+                    "problems": problems, "message": "the plan is invalid: " + "; ".join(problems)})
             self._save_plan()
         if self.llm.budget is not None:  # the planned tasks' template budgets
             self.llm.budget.set_scoped(*scoped_limits(self.resolved, self.plan,
@@ -279,11 +258,16 @@ class RunSession:
         self.state.degraded = degraded
         self.state.plan_notes = list(notes)  # report.md lists them
         for n in notes:
-            self.view.message(n)
-            self.tracer.event("plan_repaired", "WARNING", {"detail": n})
+            self.tracer.event("plan_repaired", "WARNING", {"detail": n, "message": n})
         self.plan = plan
         self._save_plan()
         return plan
+
+    def _trace_plan(self) -> None:
+        """The plan to the views (and the record), with a resumed run's statuses."""
+        assert self.plan is not None
+        self.tracer.event(view_events.PLAN, "DEFAULT", view_events.plan_payload(
+            self.plan, {tid: ts.status for tid, ts in self.state.tasks.items()}))
 
     def _save_plan(self) -> None:
         assert self.plan is not None
@@ -350,7 +334,10 @@ class RunSession:
                 bad = [d for d in t.depends_on if d in by_id
                        and self.state.task(d).status in FINISHED_TASK - {"done"}]
                 if bad:
-                    self._set(t.id, "skipped", error=f"dependency {bad[0]} did not finish")
+                    why = f"dependency {bad[0]} did not finish"
+                    self._set(t.id, "skipped", error=why)
+                    self.tracer.event(view_events.TASK_SKIPPED, "WARNING", {
+                        "task_id": t.id, "message": f"{t.id} skipped: {why}"})
                     changed = True
 
     async def _merge_ready(self) -> None:
@@ -371,9 +358,8 @@ class RunSession:
             # a conflict: a coder resolves it in a new task that stands in for this one
             fix = conflict_task(self.resolved, t, result)
             ts.error = f"merge conflict in {', '.join(result.paths)}; resolving in {fix.id}"
-            self.view.message(ts.error)
             self.tracer.event("merge_conflict", "WARNING",
-                              {"task": t.id, "paths": list(result.paths)})
+                              {"task": t.id, "paths": list(result.paths), "message": ts.error})
             self._dependents_follow(t.id, fix.id)
             self.plan.append(fix)
             self._save_plan()
@@ -429,9 +415,7 @@ class RunSession:
                       commit=commit, files_changed=result.artifacts.files_changed,
                       rounds=result.rounds, reviews=review_lines(result.votes),
                       finished_at=time.time(), degraded=result.degraded)
-            for d in result.degraded:
-                self.view.message(f"{t.id}: degraded decision: {d.describe()}")
-            await self.durable()
+            await self.durable()  # (each degraded decision was traced when it was taken)
             obs.end({"outcome": status, "summary": result.summary[:SUMMARY_CHARS],
                      "commit": commit})
         if self.turns is not None:

@@ -21,17 +21,21 @@ from shared_helpers import committed_repo, git
 
 
 class _View:
+    """A live view: a tracer sink that keeps the run's messages."""
+
     def __init__(self) -> None:
         self.messages: list[str] = []
 
-    def set_plan(self, tasks: Any) -> None:
+    def on_event(self, event: dict[str, Any]) -> None:
+        message = (event.get("payload") or {}).get("message")
+        if event.get("type") == "event" and isinstance(message, str):
+            self.messages.append(message)
+
+    def flush(self) -> None:
         pass
 
-    def set_task_status(self, task_id: str, status: str) -> None:
+    def close(self) -> None:
         pass
-
-    def message(self, text: str) -> None:
-        self.messages.append(text)
 
 
 def _setup(tmp_path: Path, tasks: list[dict[str, Any]], answers: list[dict[str, Any]]) -> Path:
