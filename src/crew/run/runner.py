@@ -22,13 +22,13 @@ from crew.patterns.decisions import Degraded, trace_degraded
 from crew.patterns.registry import default_registry
 from crew.patterns.setup import pattern_context
 from crew.run import gates as gates_mod
-from crew.run import view_events
+from crew.run import schedule, view_events
 from crew.run.budgets import scoped_limits
 from crew.run.checkpointer import Checkpointer
 from crew.run.crash import describe_crash, minimal_report, save_crash
 from crew.run.journal import TURNS_FILE, StateWriter, TurnJournal
 from crew.run.knowledge import join_sections, learn_from_run, read_for_prompt
-from crew.run.merge_fix import conflict_task, start_conflict_merge
+from crew.run.merge_fix import conflict_task, markers_left, start_conflict_merge
 from crew.run.plan import make_plan, planned_problems, repo_context
 from crew.run.plan_tools import PlanRepo
 from crew.run.report import render_report, review_lines
@@ -281,32 +281,28 @@ class RunSession:
     async def _schedule(self) -> None:
         """Start each task once its dependencies are merged, up to max_parallel at a time;
         merge finished tasks in plan order; skip the dependents of a failed task. The tasks
-        run in an `asyncio.TaskGroup`: a task that raises stops its siblings (each records
-        why, its checkpoint stays resumable) and its error ends the run; Ctrl-C cancels all."""
+        run in one asyncio.TaskGroup (crew.run.schedule.run_tasks): a task that raises stops
+        its siblings (each records why, its checkpoint stays resumable) and its error ends
+        the run; Ctrl-C cancels them all."""
+        await schedule.run_tasks(self._next_tasks)
+
+    async def _next_tasks(self, running: set[str]) -> schedule.Starts:
+        """Merge what finished, skip what a failure blocks, then what may start now."""
         assert self.plan is not None
-        running: dict[str, asyncio.Task[None]] = {}
-        try:
-            async with asyncio.TaskGroup() as group:
-                while True:
-                    await self._merge_ready()
-                    by_id = {t.id: t for t in self.plan}
-                    self._skip_blocked(by_id)
-                    for t in [] if self._budget_out else self.plan:
-                        if len(running) >= self.state.max_parallel:
-                            break
-                        if t.id not in running and self._ready(t, by_id):
-                            running[t.id] = group.create_task(self._run_in_group(t), name=t.id)
-                    if not running:
-                        break
-                    done, _ = await asyncio.wait(running.values(),
-                                                 return_when=asyncio.FIRST_COMPLETED)
-                    for fut in done:
-                        running.pop(fut.get_name())
-        except BaseExceptionGroup as group_error:
-            me = asyncio.current_task()
-            if me is not None and me.cancelling():  # Ctrl-C / SIGTERM: interrupted, as ever
-                raise asyncio.CancelledError() from group_error
-            raise _first_error(group_error) from None
+        await self._merge_ready()
+        by_id = {t.id: t for t in self.plan}
+        while not self._budget_out and (stuck := schedule.blocked(self.state, by_id)):
+            why = f"dependency {stuck[1]} did not finish"
+            self._set(stuck[0], "skipped", error=why)
+            self.tracer.event(view_events.TASK_SKIPPED, "WARNING", {
+                "task_id": stuck[0], "message": f"{stuck[0]} skipped: {why}"})
+        starts: schedule.Starts = []
+        for t in [] if self._budget_out else self.plan:
+            if len(running) + len(starts) >= self.state.max_parallel:
+                break
+            if t.id not in running and schedule.ready(t, self.state, by_id):
+                starts.append((t.id, self._run_in_group(t)))
+        return starts
 
     async def _run_in_group(self, t: PlannedTask) -> None:
         """A task in the schedule's group: its error names it as what stopped the others."""
@@ -315,30 +311,6 @@ class RunSession:
         except Exception:
             self._stopped_by = self._stopped_by or f"task {t.id} stopped the run"
             raise
-
-    def _ready(self, t: PlannedTask, by_id: dict[str, PlannedTask]) -> bool:
-        ts = self.state.task(t.id)
-        if ts.status in FINISHED_TASK:
-            return False
-        return all(self.state.task(d).status == "done" and self.state.task(d).merged
-                   for d in t.depends_on if d in by_id)
-
-    def _skip_blocked(self, by_id: dict[str, PlannedTask]) -> None:
-        changed = True
-        while changed:
-            changed = False
-            for t in by_id.values():
-                ts = self.state.task(t.id)
-                if ts.status not in ("pending", "interrupted", "budget") or self._budget_out:
-                    continue
-                bad = [d for d in t.depends_on if d in by_id
-                       and self.state.task(d).status in FINISHED_TASK - {"done"}]
-                if bad:
-                    why = f"dependency {bad[0]} did not finish"
-                    self._set(t.id, "skipped", error=why)
-                    self.tracer.event(view_events.TASK_SKIPPED, "WARNING", {
-                        "task_id": t.id, "message": f"{t.id} skipped: {why}"})
-                    changed = True
 
     async def _merge_ready(self) -> None:
         assert self.plan is not None
@@ -360,15 +332,9 @@ class RunSession:
             ts.error = f"merge conflict in {', '.join(result.paths)}; resolving in {fix.id}"
             self.tracer.event("merge_conflict", "WARNING",
                               {"task": t.id, "paths": list(result.paths), "message": ts.error})
-            self._dependents_follow(t.id, fix.id)
+            schedule.redirect_dependents(self.plan, t.id, fix.id)
             self.plan.append(fix)
             self._save_plan()
-
-    def _dependents_follow(self, old: str, new: str) -> None:
-        assert self.plan is not None
-        for t in self.plan:
-            if old in t.depends_on:
-                t.depends_on = [new if d == old else d for d in t.depends_on]
 
     async def _run_task(self, t: PlannedTask) -> None:
         ts = self.state.task(t.id)
@@ -407,7 +373,7 @@ class RunSession:
             if commit is None and status == "done":
                 commit = await asyncio.to_thread(self.workspace.find_task_commit, t.id)
             if status == "done" and t.conflict_of:
-                leftover = await asyncio.to_thread(_conflict_markers, wt.path, t)
+                leftover = await asyncio.to_thread(markers_left, wt.path, t)
                 if leftover:
                     status, result.summary = "failed", f"conflict markers left in {leftover}"
             # checkpointed before the task's span closes: whoever sees it ended can rely on it
@@ -518,24 +484,7 @@ class TaskStopped(CrewRuntimeError):
         super().__init__(f"task {task_id} stopped: {self.reason}")
 
 
-def _first_error(group: BaseExceptionGroup) -> BaseException:
-    """The first error a task group collected (a nested group's first, likewise)."""
-    first = group.exceptions[0]
-    return _first_error(first) if isinstance(first, BaseExceptionGroup) else first
-
-
 def _tracked_files(path: Path) -> list[str]:
     from crew.workspace.git import run_git
 
     return [x for x in run_git(path, "ls-files").out.splitlines() if x]
-
-
-def _conflict_markers(path: Path, t: PlannedTask) -> str:
-    from crew.workspace.git import has_conflict_markers
-
-    bad = []
-    for rel in t.conflict_paths:
-        with contextlib.suppress(OSError):
-            if has_conflict_markers((path / rel).read_text(encoding="utf-8", errors="replace")):
-                bad.append(rel)
-    return ", ".join(bad)
