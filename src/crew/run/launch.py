@@ -250,6 +250,7 @@ def _drive(resolved: ResolvedFeature, state: RunState, d: Path, opts: RunOptions
     from crew.workspace.worktrees import Workspace
 
     spec = resolved.feature.spec
+    state.limits = _limits_of(llm)  # the run's budget, as the LLM enforces it
     if state.trace:
         from crew.observability.tracer import prewarm_langfuse
 
@@ -270,7 +271,6 @@ def _drive(resolved: ResolvedFeature, state: RunState, d: Path, opts: RunOptions
     ws.masked = commit_guard(masks)
     state.sandbox_used = sandbox.name
     state.sandbox_limits = describe_limits(sandbox)
-    state.limits = _limits_of(llm)
     test_command = choose_test_command(resolved, ws.root).command
     files = RunFiles(d)
     try:
