@@ -30,8 +30,9 @@ from crew.run.journal import TURNS_FILE, StateWriter, TurnJournal
 from crew.run.knowledge import join_sections, learn_from_run, read_for_prompt
 from crew.run.merge_fix import conflict_task, markers_left, start_conflict_merge
 from crew.run.plan import make_plan, planned_problems, repo_context
-from crew.run.plan_tools import PlanRepo
+from crew.run.plan_tools import PlanRepo, tracked_files
 from crew.run.report import render_report, review_lines
+from crew.run.schedule import TaskStopped
 from crew.run.state import (
     FINISHED_TASK,
     REPORT_FILE,
@@ -245,7 +246,7 @@ class RunSession:
         await learn_from_run(self)  # the notes for the next run (degrades; never fails one)
 
     async def _make_plan(self) -> list[PlannedTask]:
-        files = await asyncio.to_thread(_tracked_files, self.workspace.path)
+        files = await asyncio.to_thread(tracked_files, self.workspace.path)
         degraded: list[Degraded] = []
         repo = PlanRepo(self.workspace.path, self._protected())
         with self.tracer.task("plan", pattern="plan", roles=[self.resolved.crew.spec.supervisor]):
@@ -472,19 +473,3 @@ class RunSession:
                                        limit_usd=limit))
         write_atomic(self.run_dir / REPORT_FILE, text)
         return text
-
-
-class TaskStopped(CrewRuntimeError):
-    """A task stopped by an infrastructure failure or a UserError raised while it ran; the run
-    stops with it (status `error`, exit 1) and `crew resume` runs the task again."""
-
-    def __init__(self, task_id: str, cause: Exception) -> None:
-        self.task_id, self.cause = task_id, cause
-        self.reason = f"{type(cause).__name__}: {cause}"
-        super().__init__(f"task {task_id} stopped: {self.reason}")
-
-
-def _tracked_files(path: Path) -> list[str]:
-    from crew.workspace.git import run_git
-
-    return [x for x in run_git(path, "ls-files").out.splitlines() if x]

@@ -8,6 +8,7 @@ import asyncio
 from collections.abc import Awaitable, Callable, Coroutine, Iterable, Mapping
 from typing import Any
 
+from crew.errors import CrewRuntimeError
 from crew.run.state import FINISHED_TASK, PlannedTask, RunState
 
 # what a session hands out: (task id, the coroutine that runs it)
@@ -70,3 +71,13 @@ def first_error(group: BaseExceptionGroup[Any]) -> BaseException:
     """The first error a task group collected (a nested group's first, likewise)."""
     first = group.exceptions[0]
     return first_error(first) if isinstance(first, BaseExceptionGroup) else first
+
+
+class TaskStopped(CrewRuntimeError):
+    """A task stopped by an infrastructure failure or a UserError raised while it ran; the run
+    stops with it (status `error`, exit 1) and `crew resume` runs the task again."""
+
+    def __init__(self, task_id: str, cause: Exception) -> None:
+        self.task_id, self.cause = task_id, cause
+        self.reason = f"{type(cause).__name__}: {cause}"
+        super().__init__(f"task {task_id} stopped: {self.reason}")
