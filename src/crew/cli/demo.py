@@ -91,9 +91,7 @@ def demo_command(
 ) -> None:
     """Run the offline demo (replay model: no key, no network) on a sample todo CLI."""
     from crew.cli.run_cmd import run
-    from crew.llm import prewarm
 
-    prewarm()  # litellm imports while the demo's repository is made
     again = directory.is_dir() and _is_demo(directory)
     feature = make_demo(directory)
     project = (directory / "project").resolve()

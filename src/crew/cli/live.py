@@ -5,11 +5,13 @@
 - `PlainView` (stdout is not a terminal): one plain line per task start/end and point event;
   no cursor movement, no colours, no spinners.
 - `JsonView` (`--json`): one JSON object per line on stdout for every tracer event plus the
-  view calls (`crew.plan`, `crew.status`, `crew.message`); nothing else goes to stdout.
+  launcher's notices (`crew.message`); nothing else goes to stdout.
 
-Every view is a tracer sink (`on_event`/`flush`/`close`): pass it in `extra_sinks` and it sees
-the same redacted events as the event log. Views are thread-safe. What they show is folded in
-`crew.cli.live_board`.
+One channel feeds a view during a run: it is a tracer sink (`on_event`/`flush`/`close`) and
+sees the same redacted events as the event log — the observations and the run's own events
+(the plan, skipped tasks, notes: crew.run.view_events). `message` carries the launcher's
+notices around the run (sandbox, branch, cleanup) and `finish` the run's final counts. Views
+are thread-safe. What they show is folded in `crew.cli.live_board`.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, Protocol, TextIO, runtime_checkable
 
 from crew.cli.live_board import ICONS, STYLES, Board, TaskRow, event_line, task_text
+from crew.run import view_events
 from crew.run.state import PlannedTask
 from crew.textsafe import safe_data, safe_text
 
@@ -35,7 +38,7 @@ __all__ = ["JsonView", "LiveView", "PlainView", "RunDisplay", "make_view"]
 
 @runtime_checkable
 class RunDisplay(Protocol):
-    """The display of one run: a tracer sink plus the runner's own calls."""
+    """The display of one run: a tracer sink, plus the launcher's notices and last frame."""
 
     def on_event(self, event: dict[str, Any]) -> None: ...
     def flush(self) -> None: ...
@@ -46,8 +49,6 @@ class RunDisplay(Protocol):
     def resume(self) -> None: ...
     def finish(self, wall_s: float, statuses: Mapping[str, str],
                spent: Mapping[str, float] | None = None) -> None: ...
-    def set_plan(self, tasks: list[PlannedTask]) -> None: ...
-    def set_task_status(self, task_id: str, status: str) -> None: ...
     def message(self, text: str) -> None: ...
 
 
@@ -127,12 +128,6 @@ class LiveView:
             self._clock() - self._started if self._started is not None else None)
         return Group(tree, Text(self.board.footer(elapsed), style="dim"))
 
-    def set_plan(self, tasks: list[PlannedTask]) -> None:
-        self.board.set_plan(tasks)
-
-    def set_task_status(self, task_id: str, status: str) -> None:
-        self.board.set_status(task_id, status)
-
     def message(self, text: str) -> None:
         live = self._live
         (live.console if live is not None else self.console).print(
@@ -142,8 +137,8 @@ class LiveView:
         self.board.apply(event)
         if event.get("type") == "run.start":
             self._started = self._clock()  # the run's wall time starts here, as the report's
-        elif event.get("type") == "event":
-            self.message(event_line(event))
+        elif event.get("type") == "event" and event.get("name") != view_events.PLAN:
+            self.message(event_line(event))  # (the tree shows the plan)
 
     def flush(self) -> None:
         self.refresh()
@@ -189,17 +184,12 @@ class PlainView:
         self.board.settle(statuses, spent)
         self._final = wall_s
 
-    def set_plan(self, tasks: list[PlannedTask]) -> None:
-        self.board.set_plan(tasks)
+    def _plan(self, tasks: list[PlannedTask]) -> None:
         lines = [f"plan: {len(tasks)} task{'s' if len(tasks) != 1 else ''}"]
         for t in tasks:
             after = f" (after {', '.join(t.depends_on)})" if t.depends_on else ""
             lines.append(f"  {t.id}  {t.title} · {t.pattern} · {', '.join(t.roles)}{after}")
         self._print("\n".join(lines))
-
-    def set_task_status(self, task_id: str, status: str) -> None:
-        self.board.set_status(task_id, status)
-        self._report(task_id, status)
 
     def _report(self, task_id: str, status: str) -> None:
         with self._lock:
@@ -233,6 +223,8 @@ class PlainView:
                     row = self.board.tasks.get(task_id)
                 if row is not None:  # the planning call has no row
                     self._report(task_id, row.status)
+        elif kind == "event" and event.get("name") == view_events.PLAN:
+            self._plan(view_events.plan_of(event.get("payload") or {})[0])
         elif kind == "event":
             self._print(event_line(event))
 
@@ -259,7 +251,7 @@ def _plain(text: str) -> Text:
 
 
 class JsonView:
-    """JSON lines on stdout: every tracer event as is, plus crew.plan/status/message."""
+    """JSON lines on stdout: every tracer event as is, plus crew.message (notices)."""
 
     def __init__(self, stream: TextIO | None = None) -> None:
         self.stream = stream if stream is not None else sys.stdout
@@ -287,14 +279,6 @@ class JsonView:
     def finish(self, wall_s: float, statuses: Mapping[str, str],
                spent: Mapping[str, float] | None = None) -> None:
         return None  # the crew.result line carries the outcome
-
-    def set_plan(self, tasks: list[PlannedTask]) -> None:
-        self._write({"type": "crew.plan", "ts": time.time(),
-                     "tasks": [t.model_dump(mode="json") for t in tasks]})
-
-    def set_task_status(self, task_id: str, status: str) -> None:
-        self._write({"type": "crew.status", "ts": time.time(), "task_id": task_id,
-                     "status": status})
 
     def message(self, text: str) -> None:
         self._write({"type": "crew.message", "ts": time.time(), "text": text})

@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from crew.run import view_events
 from crew.run.state import PlannedTask
 
 ICONS = {"pending": "○", "running": "▶", "done": "✔", "failed": "✘", "budget": "$",
@@ -70,21 +71,34 @@ def tool_label(name: str, tool_input: Any, width: int = 48) -> str:
 
 
 def event_line(event: Mapping[str, Any]) -> str:
-    """One line for a point event (gate result, budget warning, guard stop, …)."""
+    """One line for a point event (gate result, budget warning, guard stop, …): its
+    `message` when it carries one (the run's own events, crew.run.view_events)."""
     payload = event.get("payload") or {}
-    if event.get("name") == "gate" and "passed" in payload:
+    name = event.get("name")
+    if name == "gate" and "passed" in payload:
         return gate_line(payload)
     level = payload.get("level", "DEFAULT")
     if "passed" in payload:
         icon = "✔" if payload["passed"] else "✘"
     else:
         icon = {"WARNING": "⚠", "ERROR": "✘"}.get(level, "·")
+    if isinstance(payload.get("message"), str):
+        return f"{icon} {' '.join(payload['message'].split())}"
+    if name == "decision_degraded":
+        return f"{icon} {payload.get('task', '')}: degraded decision: {_degraded(payload)}"
     details = [f"{k}={v}" for k, v in payload.items()
                if k != "level" and k != "passed" and isinstance(v, _SCALARS)][:6]
     text = " ".join(" ".join(str(d).split()) for d in details)
     if len(text) > 160:
         text = text[:159] + "…"
     return f"{icon} {event.get('name', '')}" + (f": {text}" if text else "")
+
+
+def _degraded(payload: Mapping[str, Any]) -> str:
+    """`vote by reviewer (round 2): unparsable` (as `Degraded.describe` says it)."""
+    who = f" by {payload['role']}" if payload.get("role") else ""
+    rnd = f" (round {payload['round']})" if payload.get("round") else ""
+    return f"{payload.get('decision', '')}{who}{rnd}: {payload.get('reason', '')}"
 
 
 def gate_line(payload: Mapping[str, Any]) -> str:
@@ -148,11 +162,23 @@ class Board:
         oid = str(event.get("id", ""))
         payload = event.get("payload") or {}
         with self.lock:
-            if phase == "start":
+            if kind == "event":
+                self._point(str(event.get("name", "")), payload)
+            elif phase == "start":
                 self._start(kind, oid, event.get("parent_id"), str(event.get("name", "")),
                             payload)
             elif phase == "end":
                 self._end(kind, oid, payload)
+
+    def _point(self, name: str, payload: Mapping[str, Any]) -> None:
+        if name == view_events.PLAN:
+            tasks, statuses = view_events.plan_of(payload)
+            self.set_plan(tasks)
+            for task_id, status in statuses.items():
+                if task_id in self.tasks:
+                    self.set_status(task_id, status)
+        elif name == view_events.TASK_SKIPPED:
+            self.set_status(str(payload.get("task_id", "")), "skipped")
 
     def _start(self, kind: str, oid: str, parent_id: Any, name: str,
                payload: Mapping[str, Any]) -> None:
@@ -214,10 +240,7 @@ class Board:
                 speaker.tool = speaker.tool_id = None
         elif kind == "task" and row.status == "running":
             row.speakers.clear()
-            if "error" not in payload:
-                row.status = "done"
-            else:
-                row.status = "interrupted" if payload.get("level") == "WARNING" else "failed"
+            row.status = task_status(payload)
 
     def footer(self, elapsed_s: float | None) -> str:
         """`tasks: 3 done, 1 failed of 4 · cost … · 7.9s`: the counts and the time in the
@@ -233,6 +256,18 @@ class Board:
         if elapsed_s is not None:
             parts.append(format_duration(elapsed_s))
         return " · ".join(parts)
+
+
+def task_status(payload: Mapping[str, Any]) -> str:
+    """A task's status from its `task.end`: the outcome the run ended it with, `interrupted`
+    when it was stopped from outside (Ctrl-C, a sibling's failure), `error` when it raised."""
+    output = payload.get("output")
+    outcome = output.get("outcome") if isinstance(output, Mapping) else None
+    if payload.get("level") == "WARNING" and ("error" in payload or outcome == "stopped"):
+        return "interrupted"
+    if "error" in payload:
+        return "error"
+    return str(outcome) if outcome in ICONS else "done"
 
 
 def task_text(row: TaskRow) -> str:

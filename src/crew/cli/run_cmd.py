@@ -138,8 +138,6 @@ def run(
     approve_tools: Annotated[list[str] | None, APPROVE_TOOLS_OPT] = None,
 ) -> None:
     """Build a feature: plan, run the tasks, run the gates, leave a branch and a report."""
-    from crew.llm import prewarm
-
     if approve_plan and not _answerable(sys.stdin):
         raise UserError("--approve-plan asks before the plan runs, and there is no terminal "
                         "(or piped input) to answer on; nothing was started",
@@ -147,7 +145,6 @@ def run(
                         hint="run it in a terminal or pipe the answer (`echo y | crew run ...`),"
                         " or save the plan with `crew plan FEATURE` and run it with `crew "
                         "resume RUN_ID`")
-    prewarm()  # litellm imports while the spec loads and the workspace is prepared
     from crew.run.launch import check_new_run, start_run
 
     opts, view = _options(repo=repo, models=models, budget_usd=budget_usd, sandbox=sandbox,
@@ -247,9 +244,6 @@ def resume(
     approve_tools: Annotated[list[str] | None, APPROVE_TOOLS_OPT] = None,
 ) -> None:
     """Continue a run after a crash, Ctrl-C or an exhausted budget."""
-    from crew.llm import prewarm
-
-    prewarm()
     from crew.run.launch import resume_run
     from crew.run.state import find_run_dir
 

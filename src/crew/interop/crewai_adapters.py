@@ -33,7 +33,7 @@ import logging
 import os
 import re
 import tempfile
-from collections.abc import Coroutine
+from collections.abc import Coroutine, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 from types import ModuleType
@@ -58,13 +58,14 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 
-# Forced: CrewAI otherwise exports telemetry to its servers (+~10 s at exit on a closed network).
-# Never OTEL_SDK_DISABLED: it would also silence crew's own Langfuse export.
-FORCED_ENV = {"CREWAI_DISABLE_TELEMETRY": "true", "CREWAI_DISABLE_TRACKING": "true"}
-# Defaults the user may override: no CrewAI cloud tracing, and no first-run trace prompt (in
-# 1.6.1 CREWAI_TESTING=true is the only switch for the 20 s stdin prompt that precedes it).
-DEFAULT_ENV = {"CREWAI_TRACING_ENABLED": "false", "CREWAI_TESTING": "true",
-               "LITELLM_LOCAL_MODEL_COST_MAP": "True"}
+# CrewAI's telemetry (OTLP to its servers; +~10 s at exit on a closed network) is armed once,
+# when crewai is imported: these hold for that import only, unless the user set them (a user
+# who sets CREWAI_DISABLE_TELEMETRY=false consents). Never OTEL_SDK_DISABLED: it would also
+# silence crew's own Langfuse export. CrewAI's cloud tracing follows the user's own consent
+# (CREWAI_TRACING_ENABLED, or CrewAI's stored answer); its first-run trace upload and 20 s
+# stdin prompt are disarmed after the import (`_no_first_run_prompt`). See ARCHITECTURE.md.
+IMPORT_ENV = {"CREWAI_DISABLE_TELEMETRY": "true", "CREWAI_DISABLE_TRACKING": "true",
+              "LITELLM_LOCAL_MODEL_COST_MAP": "True"}
 CREWAI_INJECTED = frozenset({"security_context"})  # arguments CrewAI adds to every tool call
 _TOOL_NAME = re.compile(r"[^A-Za-z0-9_-]")
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
@@ -103,15 +104,13 @@ def check_home() -> None:
 
 
 def load_crewai() -> ModuleType:
-    """Import crewai with telemetry off; UserError when the extra or a writable HOME is
-    missing. Blocking (seconds): call it off the event loop."""
-    for k, v in FORCED_ENV.items():
-        os.environ[k] = v
-    for k, v in DEFAULT_ENV.items():
-        os.environ.setdefault(k, v)
+    """Import crewai with its telemetry off (unless the user turned it on) and its first-run
+    trace prompt disarmed; the process environment is left as it was. UserError when the
+    extra or a writable HOME is missing. Blocking (seconds): call it off the event loop."""
     check_home()
     try:
-        crewai = importlib.import_module("crewai")
+        with _import_env():
+            crewai = importlib.import_module("crewai")
     except ImportError as e:
         if (e.name or "").split(".")[0] != "crewai":
             raise
@@ -163,11 +162,23 @@ def _unlink(path: str) -> None:
         os.unlink(path)
 
 
+@contextlib.contextmanager
+def _import_env() -> Iterator[None]:
+    """IMPORT_ENV's defaults for the block (crewai's import), restored after it."""
+    added = [k for k in IMPORT_ENV if k not in os.environ]
+    for k in added:
+        os.environ[k] = IMPORT_ENV[k]
+    try:
+        yield
+    finally:
+        for k in added:
+            os.environ.pop(k, None)
+
+
 def _no_first_run_prompt() -> None:
-    """If crewai was imported before our env was set, its trace listener (made at import)
-    may be armed for the first-run trace prompt (stdin, 20 s) and upload: disarm it."""
-    if os.environ.get("CREWAI_TESTING", "").lower() != "true":
-        return
+    """CrewAI's trace listener (made at import) arms itself on a first run to collect the
+    run's events, upload them and ask on stdin for 20 s whether to show them: disarm it.
+    (CrewAI's own switch for this, CREWAI_TESTING, is a test mode: crew never sets it.)"""
     try:
         from crewai.events.listeners.tracing.trace_listener import TraceCollectionListener
     except ImportError:

@@ -309,9 +309,9 @@ async def learn_from_run(session: RunSession) -> None:
         outcome.added = []
         session.tracer.event("knowledge_skipped", "WARNING", {"error": outcome.note})
         return
-    session.tracer.event("knowledge_added", "DEFAULT", {"file": kfile.label,
-                                                        "added": outcome.added})
-    session.view.message(f"knowledge: {len(outcome.added)} note(s) added to {kfile.label}")
+    session.tracer.event("knowledge_added", "DEFAULT", {
+        "file": kfile.label, "added": outcome.added,
+        "message": f"knowledge: {len(outcome.added)} note(s) added to {kfile.label}"})
 
 
 def _write(kfile: KnowledgeFile, text: str, session: RunSession) -> None:

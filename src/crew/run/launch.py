@@ -37,7 +37,7 @@ if TYPE_CHECKING:
     from crew.llm.budget import BudgetPool
     from crew.observability.sinks import TraceSink
     from crew.run.preflight import Checked
-    from crew.run.runner import RunSession, RunView
+    from crew.run.runner import RunSession
     from crew.spec.models import SandboxSpec
     from crew.spec.pattern_check import PatternKinds
     from crew.spec.resolve import ResolvedFeature
@@ -64,7 +64,7 @@ class RunOptions:
     # --memory-mb, --cpus, --pids, --timeout-s, --network: over the feature's and crew's
     sandbox_flags: dict[str, Any] = field(default_factory=dict)
     trace: bool = True
-    view: RunView | None = None
+    view: TraceSink | None = None  # the live view: fed by the run's tracer, nothing else
     sinks: Sequence[TraceSink] = field(default_factory=tuple)
     say: Callable[[str], None] = lambda _text: None  # one-line notices for the user
     tool_approver: Any = None  # answers `approvals: ask` (default: crew.tools.approvals)
@@ -93,13 +93,14 @@ def _kinds() -> PatternKinds:
     return pattern_kinds(require_installed=True)
 
 
-def _prewarm(resolved: ResolvedFeature) -> None:
-    """litellm (and the OpenAI client when a deployment speaks HTTP) imports in the background
-    while MCP servers start and the workspace is prepared; building the LLM joins it."""
+def _prewarm() -> None:
+    """The one prewarm of a process that runs: litellm and what its first request loads
+    import in a background thread while the feature is resolved, the sandbox and repository
+    are checked and MCP servers start; building the run's LLM (`preflight.run_llm`) joins it
+    and loads what it left (the OpenAI client of an HTTP deployment)."""
     from crew.llm import prewarm
 
-    prewarm(http=any(not d.litellm_params.model.startswith("replay/")
-                     for d in resolved.models.model_list))
+    prewarm()
 
 
 def new_run_id() -> str:
@@ -122,9 +123,9 @@ def check_new_run(feature: Path, opts: RunOptions) -> NewRun:
     from crew.spec.resolve import resolve_feature
     from crew.spec.yamlio import read_text
 
+    _prewarm()
     text = read_text(feature)  # read once: the run's frozen copy is exactly what was checked
     resolved = resolve_feature(feature, models_override=opts.models, kinds=_kinds(), text=text)
-    _prewarm(resolved)
     return NewRun(resolved, preflight(resolved, opts), text)
 
 
@@ -166,7 +167,6 @@ def _new_run(new: NewRun, feature: Path, opts: RunOptions, run_id: str | None,
         if unindexed:
             opts.say(f"warning: the run could not be added to crew's index of runs "
                      f"({unindexed}); pass `--repo {root}` to `crew resume` and `crew show`")
-        state.limits = _limits_of(checked.llm)
         return _drive(resolved, state, d, opts, sandbox, before, fresh=True, llm=checked.llm,
                       tools=tools)
 
@@ -176,12 +176,12 @@ def resume_run(run_id: str, opts: RunOptions) -> RunOutcome:
     from crew.spec.resolve import resolve_feature
 
     d = find_run_dir(run_id, opts.repo)
+    _prewarm()
     with run_lock(d):
         state = load_state(d)
         feature, text = _frozen_feature(state, d)
         models = opts.models or (Path(state.models_path) if state.models_path else None)
         resolved = resolve_feature(feature, models_override=models, kinds=_kinds(), text=text)
-        _prewarm(resolved)
         _check_saved_plan(resolved, d)
         if opts.budget_usd is not None:
             state.budget_usd = opts.budget_usd
@@ -199,7 +199,7 @@ def resume_run(run_id: str, opts: RunOptions) -> RunOutcome:
         state.sandbox, state.sandbox_settings = settings.backend, settings.model_dump()
         state.trace = state.trace and opts.trace
         before = hostcheck.snapshot(Path(state.repo))
-        llm = _llm(resolved, state, d, opts.shared_budget)  # its problems before the worktree is reopened
+        llm = _resumed_llm(resolved, state, d, opts)  # its problems before the worktree is reopened
         from crew.run.preflight import servers_up
 
         servers_up(resolved)  # a model server still down: exit 6, the run untouched
@@ -248,13 +248,14 @@ def _check_saved_plan(resolved: ResolvedFeature, d: Path) -> None:
 
 
 def _drive(resolved: ResolvedFeature, state: RunState, d: Path, opts: RunOptions,
-           sandbox: Any, before: hostcheck.Snapshot, *, fresh: bool,
-           llm: Any = None, tools: ToolRegistry | None = None) -> RunOutcome:
+           sandbox: Any, before: hostcheck.Snapshot, *, fresh: bool, llm: Any,
+           tools: ToolRegistry | None = None) -> RunOutcome:
     from crew.run.testcmd import choose_test_command
     from crew.tools.protect import commit_guard
     from crew.workspace.worktrees import Workspace
 
     spec = resolved.feature.spec
+    state.limits = _limits_of(llm)  # the run's budget, as the LLM enforces it
     if state.trace:
         from crew.observability.tracer import prewarm_langfuse
 
@@ -275,29 +276,27 @@ def _drive(resolved: ResolvedFeature, state: RunState, d: Path, opts: RunOptions
     ws.masked = commit_guard(masks)
     state.sandbox_used = sandbox.name
     state.sandbox_limits = describe_limits(sandbox)
-    llm = llm or _llm(resolved, state, d, opts.shared_budget)
     test_command = choose_test_command(resolved, ws.root).command
     files = RunFiles(d)
     try:
         with _tracer(resolved, state, d, opts) as tracer:
-            from crew.run.runner import RunSession, _NoView
+            from crew.run.runner import RunSession
 
-            session = RunSession(resolved=resolved, state=state, run_dir=d, workspace=ws,
-                                 llm=llm, sandbox=sandbox, tracer=tracer,
-                                 view=opts.view or _NoView(),
-                                 plan=None if fresh else load_plan(d), plan_only=opts.plan_only,
-                                 approve=opts.approve, turns=files.turns,
-                                 writer=files.writer, test_command=test_command, tools=tools)
+            session = RunSession(
+                resolved=resolved, state=state, run_dir=d, workspace=ws, llm=llm,
+                sandbox=sandbox, tracer=tracer, plan=None if fresh else load_plan(d),
+                plan_only=opts.plan_only, approve=opts.approve, turns=files.turns,
+                writer=files.writer, test_command=test_command, tools=tools)
             # ledger.jsonl gets one line per call; state.json is written off the loop
             llm.ledger.listeners.append(lambda e: files.on_call(e, session.checkpoint))
-            code = _run_async(session)
-            _tidy(session, ws, opts)
-            _check_host(session, before, ws, opts)
+            try:
+                _run_async(session)
+                _tidy(session, ws, opts)
+                _check_host(session, before, ws, opts)
+            finally:  # the one report, after the end work (also after an error in it)
+                code, report = session.finish()
     finally:
         files.close()  # whatever was asked for is on disk, also after an error
-    report = ""
-    with contextlib.suppress(OSError):
-        report = (d / "report.md").read_text(encoding="utf-8")
     return RunOutcome(state.run_id, code, state, d, report)
 
 
@@ -331,8 +330,6 @@ def _check_host(session: RunSession, before: hostcheck.Snapshot, ws: Any,
     session.state.host_changes = found
     for line in found:
         opts.say(f"WARNING: changed in your repository, not by crew: {line}")
-    session.checkpoint()
-    session.write_report()
 
 
 def _recover_integration(path: Path) -> None:
@@ -380,21 +377,18 @@ def select_backend(settings: SandboxSpec, opts: RunOptions,
     return SetupOnce(sandbox, setup, prep)
 
 
-def _llm(resolved: ResolvedFeature, state: RunState, d: Path,
-         shared: BudgetPool | None = None) -> Any:
-    """A resumed run's LLM: its ledger and budget spent so far from the checkpoint. (A new
-    run uses the one its checks built: `Checked.llm`.)"""
-    from crew.run.preflight import build_llm, run_budget
+def _resumed_llm(resolved: ResolvedFeature, state: RunState, d: Path,
+                 opts: RunOptions) -> Any:
+    """A resumed run's LLM, built as a new run's is (`preflight.run_llm`), from the
+    checkpoint: its limits, scoped overrides, budget spent so far and ledger.jsonl."""
+    from crew.run.preflight import run_llm
 
-    budget = run_budget(resolved, state.budget_usd, state.budget_tokens, state.budget_minutes,
-                        shared, scoped=state.budget_overrides)
-    if state.budget:
-        budget.restore(state.budget)
     problems: list[Problem] = []
-    llm = build_llm(resolved, problems, budget=budget, ledger=load_ledger(d))
+    llm = run_llm(resolved, problems, usd=state.budget_usd, tokens=state.budget_tokens,
+                  minutes=state.budget_minutes, shared=opts.shared_budget,
+                  scoped=state.budget_overrides, spent=state.budget, ledger=load_ledger(d))
     if problems:
         raise UserError("invalid", problems=problems)
-    state.limits = _limits_of(llm)
     return llm
 
 
@@ -419,9 +413,7 @@ def _tracer(resolved: ResolvedFeature, state: RunState, d: Path,
             opts: RunOptions) -> Iterator[Any]:
     from crew.observability.tracer import Tracer
 
-    sinks = [*opts.sinks]
-    if opts.view is not None and hasattr(opts.view, "on_event"):
-        sinks.append(opts.view)  # type: ignore[arg-type]
+    sinks = [*opts.sinks, *([opts.view] if opts.view is not None else [])]
     tracer = Tracer.create(state.run_id, state.feature_title, d, enabled=state.trace,
                            tags=[resolved.crew.spec.name or "crew", *opts.trace_tags],
                            metadata={"branch": state.branch, **opts.trace_metadata},
@@ -433,10 +425,10 @@ def _tracer(resolved: ResolvedFeature, state: RunState, d: Path,
         tracer.close(deadline_s=2.0)
 
 
-def _run_async(session: RunSession) -> int:
-    """Run the session; SIGINT/SIGTERM cancel it, and it checkpoints and exits 4."""
+def _run_async(session: RunSession) -> None:
+    """Run the session; SIGINT/SIGTERM cancel it, and it checkpoints (status interrupted)."""
 
-    async def main() -> int:
+    async def main() -> None:
         loop = asyncio.get_running_loop()
         task = asyncio.current_task()
         assert task is not None
@@ -444,10 +436,10 @@ def _run_async(session: RunSession) -> int:
             with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
                 loop.add_signal_handler(sig, task.cancel)
         try:
-            return await session.execute()
+            await session.execute()
         finally:
             for sig in (signal.SIGINT, signal.SIGTERM):
                 with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
                     loop.remove_signal_handler(sig)
 
-    return asyncio.run(main())
+    asyncio.run(main())

@@ -5,6 +5,7 @@ both sides into the integration branch without a conflict."""
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -48,3 +49,16 @@ def start_conflict_merge(ws: Workspace, fix: PlannedTask, path: Path) -> None:
 
     run_git(path, "merge", "--no-ff", "--no-commit", "--no-verify", other,
             env=identity_env(*CREW_IDENTITY), check=False)
+
+
+def markers_left(path: Path, t: PlannedTask) -> str:
+    """The conflicting files of merge_fix task `t` that still hold conflict markers in its
+    worktree `path` (comma-separated; empty when resolved)."""
+    from crew.workspace.git import has_conflict_markers
+
+    bad = []
+    for rel in t.conflict_paths:
+        with contextlib.suppress(OSError):
+            if has_conflict_markers((path / rel).read_text(encoding="utf-8", errors="replace")):
+                bad.append(rel)
+    return ", ".join(bad)

@@ -69,3 +69,10 @@ async def explore(llm: StructuredChatModel, role: RoleSpec, messages: list[Messa
         except ValueError:
             return convo, None
     return [*convo, {"role": "user", "content": CUT_OFF}], None
+
+
+def tracked_files(path: Path) -> list[str]:
+    """The files git tracks in the worktree at `path` (what the planner is shown)."""
+    from crew.workspace.git import run_git
+
+    return [x for x in run_git(path, "ls-files").out.splitlines() if x]

@@ -32,8 +32,9 @@ class Checked:
     llm: Any  # crew.llm.LLM, a fresh ledger and the run's budget; no call made
 
 
-def preflight(resolved: ResolvedFeature, opts: RunOptions) -> Checked:
-    """Run every check; one UserError lists every problem found."""
+def preflight(resolved: ResolvedFeature, opts: RunOptions, *, warm: bool = True) -> Checked:
+    """Run every check; one UserError lists every problem found. `warm=False` (`crew
+    validate`, which sends nothing): the LLM leaves litellm's first-request imports alone."""
     problems: list[Problem] = []
     root, base = check_repo(resolved, opts.repo, problems)
     settings = sandbox = None
@@ -47,8 +48,8 @@ def preflight(resolved: ResolvedFeature, opts: RunOptions) -> Checked:
         problems += e.problems
     if sandbox is not None and root is not None:
         problems += check_programs(resolved, sandbox, root)
-    llm = build_llm(resolved, problems, budget=run_budget(
-        resolved, opts.budget_usd, opts.budget_tokens, opts.budget_minutes, opts.shared_budget))
+    llm = run_llm(resolved, problems, usd=opts.budget_usd, tokens=opts.budget_tokens,
+                  minutes=opts.budget_minutes, shared=opts.shared_budget, warm=warm)
     from crew.run.reach import unreachable_servers
 
     if llm is not None and problems:
@@ -195,16 +196,27 @@ def run_budget(resolved: ResolvedFeature, usd: float | None, tokens: int | None,
                   per_task=per_task, per_role=per_role, shared=shared)
 
 
-def build_llm(resolved: ResolvedFeature, problems: list[Problem], *, budget: Any,
-              ledger: Any = None) -> Any:
-    """The run's LLM as the run builds it (no model call). Its problems are located in the
-    models file; an alias the crew's roles or fallbacks name that no deployment can serve is
-    one too (it would fail only at the first call)."""
+def run_llm(resolved: ResolvedFeature, problems: list[Problem], *, usd: float | None,
+            tokens: int | None, minutes: float | None, shared: Any = None,
+            scoped: Mapping[str, Mapping[str, float]] | None = None,
+            spent: Mapping[str, Any] | None = None, ledger: Any = None,
+            warm: bool = True) -> Any:
+    """The run's LLM, the one way a new and a resumed run build it (no model call): the
+    router config as resolved, the run's budget (`run_budget`; a resume passes the
+    checkpoint's limits, `scoped` overrides, what was `spent` and the `ledger` read back from
+    ledger.jsonl). None when it cannot be built; its problems (located in the models file)
+    are added to `problems`, and so is an alias the crew's roles or fallbacks name that no
+    deployment can serve (it would fail only at the first call) or that has no price under a
+    USD budget. `warm`: load litellm's first-request imports now (what the prewarm thread
+    has not); `crew validate` sends nothing and passes False."""
     from crew.llm import LLM
 
+    budget = run_budget(resolved, usd, tokens, minutes, shared, scoped=scoped)
+    if spent:
+        budget.restore(spent)
     try:
         llm = LLM(resolved.models, base_dir=resolved.models_dir, ledger=ledger, budget=budget,
-                  source=resolved.models_source, warm=False)  # the CLI prewarms; validate sends nothing
+                  source=resolved.models_source, warm=warm)
     except UserError as e:
         problems += [resolved.locate_models_problem(p) for p in e.problems]
         return None
@@ -212,10 +224,9 @@ def build_llm(resolved: ResolvedFeature, problems: list[Problem], *, budget: Any
         p = llm.unroutable(alias)
         if p is not None:
             problems.append(resolved.locate_models_problem(p))
-    if budget is not None:
-        from crew.run.budgets import unpriced_problems
+    from crew.run.budgets import unpriced_problems
 
-        problems += unpriced_problems(resolved, llm, budget)
+    problems += unpriced_problems(resolved, llm, budget)
     return llm
 
 

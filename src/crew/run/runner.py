@@ -14,7 +14,7 @@ import contextlib
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 from crew.context import RunContext
 from crew.errors import BudgetExceeded, CrewRuntimeError, InfrastructureError, UserError
@@ -23,19 +23,20 @@ from crew.patterns.decisions import Degraded, trace_degraded
 from crew.patterns.registry import default_registry
 from crew.patterns.setup import pattern_context
 from crew.run import gates as gates_mod
+from crew.run import schedule, view_events
 from crew.run.budgets import scoped_limits
 from crew.run.checkpointer import Checkpointer
 from crew.run.crash import describe_crash, minimal_report, save_crash
 from crew.run.journal import TURNS_FILE, StateWriter, TurnJournal
 from crew.run.knowledge import join_sections, learn_from_run, read_for_prompt
-from crew.run.merge_fix import conflict_task, start_conflict_merge
+from crew.run.merge_fix import conflict_task, markers_left, start_conflict_merge
 from crew.run.plan import make_plan, planned_problems, repo_context
-from crew.run.plan_tools import PlanRepo
+from crew.run.plan_tools import PlanRepo, tracked_files
 from crew.run.report import render_report, review_lines
+from crew.run.schedule import TaskStopped
 from crew.run.state import (
     FINISHED_TASK,
     REPORT_FILE,
-    RESTARTABLE_TASK,
     PlannedTask,
     RunState,
     RunStatus,
@@ -61,27 +62,6 @@ if TYPE_CHECKING:
 SUMMARY_CHARS = 600
 
 
-class RunView(Protocol):
-    """What the run tells its live view (crew.cli.live implements it)."""
-
-    def set_plan(self, tasks: list[PlannedTask]) -> None: ...
-
-    def set_task_status(self, task_id: str, status: str) -> None: ...
-
-    def message(self, text: str) -> None: ...
-
-
-class _NoView:
-    def set_plan(self, tasks: list[PlannedTask]) -> None:
-        pass
-
-    def set_task_status(self, task_id: str, status: str) -> None:
-        pass
-
-    def message(self, text: str) -> None:
-        pass
-
-
 @dataclass
 class RunSession:
     """One process working on one run id (fresh or resumed)."""
@@ -92,8 +72,7 @@ class RunSession:
     workspace: Workspace
     llm: LLM
     sandbox: SandboxBackend
-    tracer: Tracer
-    view: RunView = field(default_factory=_NoView)
+    tracer: Tracer  # also the one channel to the live view (crew.run.view_events)
     plan: list[PlannedTask] | None = None
     plan_only: bool = False
     approve: Any = None  # Callable[[list[PlannedTask]], list[PlannedTask] | None]
@@ -152,13 +131,12 @@ class RunSession:
         ts.status = status
         for k, v in kw.items():
             setattr(ts, k, v)
-        self.view.set_task_status(task_id, status)
         self.checkpoint()
         return ts
 
     # ------------------------------------------------------------------ the run
-    async def execute(self) -> int:
-        """Run (or continue) to the end; the exit code of DESIGN.md §7."""
+    async def execute(self) -> None:
+        """Run (or continue) to the end and checkpoint; `finish` then writes the report."""
         self.state.sessions += 1
         self.state.stop_reason = self.state.budget_kind = None
         self.state.budget_scope = self.state.budget_limit = None
@@ -178,37 +156,50 @@ class RunSession:
             # the checkpoint is intact: say what broke; `crew resume` continues after a fix
             self._interrupted(str(e) if isinstance(e, TaskStopped) else f"{type(e).__name__}: {e}")
             self.state.status = RunStatus.ERROR
-            self.view.message(f"run stopped: {self.state.stop_reason}")
-            self.tracer.event("run_error", "ERROR", {"error": self.state.stop_reason})
+            self.tracer.event("run_error", "ERROR", {
+                "error": self.state.stop_reason,
+                "message": f"run stopped: {self.state.stop_reason}"})
         except Exception as e:  # a bug in crew: said plainly, the traceback kept, resumable
             self._crashed(e)
-        return self._final()
+        self._settle()
 
     def _crashed(self, e: BaseException) -> None:
         reason = describe_crash(e, save_crash(self.run_dir, e))
         self._interrupted(reason)
         self.state.status = RunStatus.ERROR
-        self.view.message(f"{reason}. Please report it with that file; "
-                          f"`crew resume {self.state.run_id}` continues the run.")
         with contextlib.suppress(Exception):
-            self.tracer.event("run_crash", "ERROR", {"error": reason})
+            self.tracer.event("run_crash", "ERROR", {
+                "error": reason, "message": f"{reason}. Please report it with that file; "
+                f"`crew resume {self.state.run_id}` continues the run."})
 
-    def _final(self) -> int:
-        """Checkpoint and report whatever ended the run; a failure here is a crash too (then
-        the report is the status and the reason)."""
+    def _settle(self) -> None:
+        """Checkpoint whatever ended the run; a failure here is a crash too."""
         try:
             self.checkpoint()
             self.flush()
-            if self.state.status != RunStatus.PLANNING or not self.plan_only:
-                self.write_report()
         except Exception as e:
             self._crashed(e)
             with contextlib.suppress(Exception):
                 self.checkpoint()
                 self.flush()
+
+    def finish(self) -> tuple[int, str]:
+        """The end of the session, after the launcher's own end work (cleanup, host check):
+        the checkpoint, then report.md written once (none for a saved plan), and the exit
+        code of DESIGN.md §7. A failure here is a crash too; the report is then the status
+        and the reason."""
+        self._settle()
+        report = ""
+        try:
+            if self.state.status != RunStatus.PLANNING or not self.plan_only:
+                report = self.write_report()
+        except Exception as e:
+            self._crashed(e)
+            self._settle()
+            report = minimal_report(self.state)
             with contextlib.suppress(OSError):
-                write_atomic(self.run_dir / REPORT_FILE, minimal_report(self.state))
-        return RunStatus(self.state.status).exit_code
+                write_atomic(self.run_dir / REPORT_FILE, report)
+        return RunStatus(self.state.status).exit_code, report
 
     def _interrupted(self, reason: str) -> None:
         for ts in self.state.tasks.values():
@@ -230,10 +221,7 @@ class RunSession:
             self.state.status = RunStatus.PLANNING
             self.checkpoint()
             self.plan = await self._make_plan()
-        self.view.set_plan(self.plan)
-        for tid, ts in self.state.tasks.items():  # a resumed run: what is already done
-            if ts.status != TaskStatus.PENDING:
-                self.view.set_task_status(tid, ts.status)
+        self._trace_plan()
         if self.plan_only:
             return
         if self.state.status == RunStatus.PLANNING and self.approve is not None:
@@ -244,10 +232,13 @@ class RunSession:
                     self.state.stop_reason = "the plan was rejected; nothing ran"
                     return
                 problems = planned_problems(self.resolved, approved)
-                self.plan = approved
+                changed, self.plan = approved != self.plan, approved
+                if changed:
+                    self._trace_plan()
                 if not problems:
                     break
-                self.view.message("the plan is invalid: " + "; ".join(problems))
+                self.tracer.event("plan_invalid", "WARNING", {
+                    "problems": problems, "message": "the plan is invalid: " + "; ".join(problems)})
             self._save_plan()
         if self.llm.budget is not None:  # the planned tasks' template budgets
             self.llm.budget.set_scoped(*scoped_limits(self.resolved, self.plan,
@@ -262,7 +253,7 @@ class RunSession:
         await learn_from_run(self)  # the notes for the next run (degrades; never fails one)
 
     async def _make_plan(self) -> list[PlannedTask]:
-        files = await asyncio.to_thread(_tracked_files, self.workspace.path)
+        files = await asyncio.to_thread(tracked_files, self.workspace.path)
         degraded: list[Degraded] = []
         repo = PlanRepo(self.workspace.path, self._protected())
         with self.tracer.task("plan", pattern="plan", roles=[self.resolved.crew.spec.supervisor]):
@@ -275,11 +266,16 @@ class RunSession:
         self.state.degraded = degraded
         self.state.plan_notes = list(notes)  # report.md lists them
         for n in notes:
-            self.view.message(n)
-            self.tracer.event("plan_repaired", "WARNING", {"detail": n})
+            self.tracer.event("plan_repaired", "WARNING", {"detail": n, "message": n})
         self.plan = plan
         self._save_plan()
         return plan
+
+    def _trace_plan(self) -> None:
+        """The plan to the views (and the record), with a resumed run's statuses."""
+        assert self.plan is not None
+        self.tracer.event(view_events.PLAN, "DEFAULT", view_events.plan_payload(
+            self.plan, {tid: ts.status for tid, ts in self.state.tasks.items()}))
 
     def _save_plan(self) -> None:
         assert self.plan is not None
@@ -292,57 +288,37 @@ class RunSession:
     # ------------------------------------------------------------------ scheduling
     async def _schedule(self) -> None:
         """Start each task once its dependencies are merged, up to max_parallel at a time;
-        merge finished tasks in plan order; skip the dependents of a failed task."""
+        merge finished tasks in plan order; skip the dependents of a failed task. The tasks
+        run in one asyncio.TaskGroup (crew.run.schedule.run_tasks): a task that raises stops
+        its siblings (each records why, its checkpoint stays resumable) and its error ends
+        the run; Ctrl-C cancels them all."""
+        await schedule.run_tasks(self._next_tasks)
+
+    async def _next_tasks(self, running: set[str]) -> schedule.Starts:
+        """Merge what finished, skip what a failure blocks, then what may start now."""
         assert self.plan is not None
-        running: dict[str, asyncio.Task[None]] = {}
+        await self._merge_ready()
+        by_id = {t.id: t for t in self.plan}
+        while not self._budget_out and (stuck := schedule.blocked(self.state, by_id)):
+            why = f"dependency {stuck[1]} did not finish"
+            self._set(stuck[0], TaskStatus.SKIPPED, error=why)
+            self.tracer.event(view_events.TASK_SKIPPED, "WARNING", {
+                "task_id": stuck[0], "message": f"{stuck[0]} skipped: {why}"})
+        starts: schedule.Starts = []
+        for t in [] if self._budget_out else self.plan:
+            if len(running) + len(starts) >= self.state.max_parallel:
+                break
+            if t.id not in running and schedule.ready(t, self.state, by_id):
+                starts.append((t.id, self._run_in_group(t)))
+        return starts
+
+    async def _run_in_group(self, t: PlannedTask) -> None:
+        """A task in the schedule's group: its error names it as what stopped the others."""
         try:
-            while True:
-                await self._merge_ready()
-                by_id = {t.id: t for t in self.plan}
-                self._skip_blocked(by_id)
-                if not self._budget_out:
-                    for t in self.plan:
-                        if len(running) >= self.state.max_parallel:
-                            break
-                        if t.id in running or not self._ready(t, by_id):
-                            continue
-                        running[t.id] = asyncio.create_task(self._run_task(t), name=t.id)
-                if not running:
-                    break
-                done, _ = await asyncio.wait(running.values(),
-                                             return_when=asyncio.FIRST_COMPLETED)
-                for fut in done:
-                    running.pop(fut.get_name())
-                    exc = fut.exception()
-                    if exc is not None:
-                        self._stopped_by = f"task {fut.get_name()} stopped the run"
-                        raise exc
-        except BaseException:
-            for fut in running.values():
-                fut.cancel()
-            await asyncio.gather(*running.values(), return_exceptions=True)
+            await self._run_task(t)
+        except Exception:
+            self._stopped_by = self._stopped_by or f"task {t.id} stopped the run"
             raise
-
-    def _ready(self, t: PlannedTask, by_id: dict[str, PlannedTask]) -> bool:
-        ts = self.state.task(t.id)
-        if ts.status in FINISHED_TASK:
-            return False
-        return all(self.state.task(d).status == TaskStatus.DONE and self.state.task(d).merged
-                   for d in t.depends_on if d in by_id)
-
-    def _skip_blocked(self, by_id: dict[str, PlannedTask]) -> None:
-        changed = True
-        while changed:
-            changed = False
-            for t in by_id.values():
-                ts = self.state.task(t.id)
-                if ts.status not in RESTARTABLE_TASK or self._budget_out:
-                    continue
-                bad = [d for d in t.depends_on if d in by_id
-                       and self.state.task(d).status in FINISHED_TASK - {TaskStatus.DONE}]
-                if bad:
-                    self._set(t.id, TaskStatus.SKIPPED, error=f"dependency {bad[0]} did not finish")
-                    changed = True
 
     async def _merge_ready(self) -> None:
         assert self.plan is not None
@@ -362,18 +338,11 @@ class RunSession:
             # a conflict: a coder resolves it in a new task that stands in for this one
             fix = conflict_task(self.resolved, t, result)
             ts.error = f"merge conflict in {', '.join(result.paths)}; resolving in {fix.id}"
-            self.view.message(ts.error)
             self.tracer.event("merge_conflict", "WARNING",
-                              {"task": t.id, "paths": list(result.paths)})
-            self._dependents_follow(t.id, fix.id)
+                              {"task": t.id, "paths": list(result.paths), "message": ts.error})
+            schedule.redirect_dependents(self.plan, t.id, fix.id)
             self.plan.append(fix)
             self._save_plan()
-
-    def _dependents_follow(self, old: str, new: str) -> None:
-        assert self.plan is not None
-        for t in self.plan:
-            if old in t.depends_on:
-                t.depends_on = [new if d == old else d for d in t.depends_on]
 
     async def _run_task(self, t: PlannedTask) -> None:
         ts = self.state.task(t.id)
@@ -412,7 +381,7 @@ class RunSession:
             if commit is None and status is TaskStatus.DONE:
                 commit = await asyncio.to_thread(self.workspace.find_task_commit, t.id)
             if status is TaskStatus.DONE and t.conflict_of:
-                leftover = await asyncio.to_thread(_conflict_markers, wt.path, t)
+                leftover = await asyncio.to_thread(markers_left, wt.path, t)
                 if leftover:
                     status = TaskStatus.FAILED
                     result.summary = f"conflict markers left in {leftover}"
@@ -421,9 +390,7 @@ class RunSession:
                       commit=commit, files_changed=result.artifacts.files_changed,
                       rounds=result.rounds, reviews=review_lines(result.votes),
                       finished_at=time.time(), degraded=result.degraded)
-            for d in result.degraded:
-                self.view.message(f"{t.id}: degraded decision: {d.describe()}")
-            await self.durable()
+            await self.durable()  # (each degraded decision was traced when it was taken)
             obs.end({"outcome": status, "summary": result.summary[:SUMMARY_CHARS],
                      "commit": commit})
         if self.turns is not None and status in FINISHED_TASK:  # its end is on disk
@@ -515,30 +482,3 @@ class RunSession:
                                        limit_usd=limit))
         write_atomic(self.run_dir / REPORT_FILE, text)
         return text
-
-
-class TaskStopped(CrewRuntimeError):
-    """A task stopped by an infrastructure failure or a UserError raised while it ran; the run
-    stops with it (status `error`, exit 1) and `crew resume` runs the task again."""
-
-    def __init__(self, task_id: str, cause: Exception) -> None:
-        self.task_id, self.cause = task_id, cause
-        self.reason = f"{type(cause).__name__}: {cause}"
-        super().__init__(f"task {task_id} stopped: {self.reason}")
-
-
-def _tracked_files(path: Path) -> list[str]:
-    from crew.workspace.git import run_git
-
-    return [x for x in run_git(path, "ls-files").out.splitlines() if x]
-
-
-def _conflict_markers(path: Path, t: PlannedTask) -> str:
-    from crew.workspace.git import has_conflict_markers
-
-    bad = []
-    for rel in t.conflict_paths:
-        with contextlib.suppress(OSError):
-            if has_conflict_markers((path / rel).read_text(encoding="utf-8", errors="replace")):
-                bad.append(rel)
-    return ", ".join(bad)

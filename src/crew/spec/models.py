@@ -6,11 +6,21 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, Field, field_validator
 
+from crew.spec.router_config import (
+    GENERAL_ONLY_ROUTER_KEYS,
+    IGNORED_LITELLM_SETTINGS,
+    PROXY_ONLY_SECTIONS,
+    ROUTER_SETTINGS_KEYS,
+    Deployment,
+    EnvValue,
+    LiteLLMParams,
+    ModelsConfig,
+)
+from crew.spec.strict import NAME_RE, Strict, check_name
 from crew.spec.tooling import ToolSection
 
-NAME_RE = r"^[A-Za-z][A-Za-z0-9_-]{0,63}$"
 Name = str  # validated with NAME_RE where it names a library entry
 # An engine's name: native, or one registered under the `crew.engines` entry points (autogen
 # and crewai ship with crew); unknown names and kinds an engine does not run are checked above
@@ -34,153 +44,6 @@ _KNOWLEDGE_HELP = ("Notes crew keeps about the repository across runs: off, on "
 TERMINATION_NAMES = ("max_rounds", "consensus", "approved", "tests_pass", "guard")
 NOT_A_CONDITION = {"budget": "a budget stop always ends the pattern (outcome budget): remove it"}
 _TERM_TOKEN = re.compile(r"\s*(\(|\)|\||&|[a-z_]+)\s*")
-
-
-class Strict(BaseModel):
-    # allow_inf_nan=False: `usd: .inf` or `cpus: .nan` is a mistake, never "no limit"
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, validate_default=True,
-                              allow_inf_nan=False)
-
-
-def _check_name(v: str) -> str:
-    if not re.match(NAME_RE, v):
-        raise ValueError(
-            f"{v!r} is not a valid name: use letters, digits, '_' or '-', starting with a letter"
-        )
-    return v
-
-
-# ---------------------------------------------------------------- models.yaml (LiteLLM's format)
-
-ROUTER_SETTINGS_KEYS = frozenset(
-    """alerting_config allowed_fails allowed_fails_policy assistants_config
-    auto_router_capability_limit background_health_check_model_groups cache_kwargs cache_responses
-    caching_groups client_ttl content_policy_fallbacks context_window_fallbacks cooldown_time
-    debug_level default_fallbacks default_litellm_params default_max_parallel_requests
-    default_priority deployment_affinity_ttl_seconds disable_cooldowns enable_health_check_routing
-    enable_pre_call_checks enable_tag_filtering enable_weighted_failover fallback_access_check
-    fallback_budget_check fallbacks guardrail_list health_check_ignore_transient_errors
-    health_check_staleness_threshold ignore_invalid_deployments max_fallbacks
-    model_group_affinity_config model_group_alias model_group_retry_policy num_retries
-    optional_pre_call_checks plugins polling_interval provider_budget_config redis_db redis_host
-    redis_password redis_port redis_url retry_after retry_policy router_general_settings
-    routing_groups routing_strategy routing_strategy_args search_tools set_verbose stream_timeout
-    tag_filtering_match_any tag_routing_prefix timeout""".split()  # noqa: SIM905
-)
-
-
-class LiteLLMParams(BaseModel):
-    """LiteLLM's per-deployment params. Only `model` is required; the rest is LiteLLM's
-    (api_base, api_key: os.environ/VAR, input_cost_per_token, rpm, tpm, ...)."""
-
-    model_config = ConfigDict(extra="allow")
-    model: str = Field(min_length=1)
-
-
-class Deployment(BaseModel):
-    model_config = ConfigDict(extra="allow")  # LiteLLM accepts more (model_info, ...)
-    model_name: str = Field(min_length=1, description="The alias roles call, e.g. smart or fast.")
-    litellm_params: LiteLLMParams
-    model_info: dict[str, Any] = Field(default_factory=dict)
-
-
-# Top-level sections LiteLLM's proxy reads besides the five crew uses (litellm 1.106.2,
-# proxy/proxy_server.py `config.get(...)`; `agent_settings` from LiteLLM's docs; the two JWT keys
-# the proxy warns about and drops). crew keeps them and names them in `crew validate`.
-PROXY_ONLY_SECTIONS = (
-    "agent_list", "agent_settings", "agents", "assistant_settings", "callback_settings",
-    "credential_list", "default_vertex_config", "enable_jwt_auth", "files_settings",
-    "finetune_settings", "guardrails", "litellm_jwtauth", "mcp_servers", "mcp_tools", "policies",
-    "policy_attachments", "prompts", "sandbox_tools", "search_tools", "vector_store_registry",
-    "worker_registry")
-# Router settings the proxy refuses ("move it to general_settings").
-GENERAL_ONLY_ROUTER_KEYS = ("health_check_interval", "health_check_concurrency")
-# litellm_settings crew does not apply: callbacks and Python import paths (crew traces with its
-# own Langfuse sink and never imports code named in YAML) and the proxy's own key/team/UI knobs.
-IGNORED_LITELLM_SETTINGS = frozenset(
-    """audit_log_callbacks callbacks callback_settings custom_provider_map
-    default_internal_user_params default_max_internal_user_budget default_team_settings
-    failure_callback global_bitbucket_config global_gitlab_config global_prompt_directory
-    guardrails input_callback json_logs key_alias_pattern max_internal_user_budget
-    max_ui_session_budget mcp_aliases post_call_rules responses service_callback
-    success_callback upperbound_key_generate_params""".split())  # noqa: SIM905
-EnvValue = str | int | float | bool | None
-
-
-class ModelsConfig(Strict):
-    """LiteLLM's proxy config, verbatim: an existing LiteLLM config works unchanged. Sections
-    only the proxy uses are kept (and named by `crew validate`); `include:` files are merged by
-    crew.spec.litellm_config.load_models the way the proxy merges them."""
-
-    model_list: list[Deployment] = Field(default_factory=list)
-    router_settings: dict[str, Any] = Field(default_factory=dict)
-    litellm_settings: dict[str, Any] = Field(default_factory=dict)
-    general_settings: dict[str, Any] = Field(default_factory=dict)
-    environment_variables: dict[str, EnvValue] = Field(default_factory=dict)
-    include: list[str] = Field(default_factory=list, description="Files merged in (proxy rules).")
-    agent_list: Any = None
-    agent_settings: Any = None
-    agents: Any = None
-    assistant_settings: Any = None
-    callback_settings: Any = None
-    credential_list: Any = None
-    default_vertex_config: Any = None
-    enable_jwt_auth: Any = None
-    files_settings: Any = None
-    finetune_settings: Any = None
-    guardrails: Any = None
-    litellm_jwtauth: Any = None
-    mcp_servers: Any = None
-    mcp_tools: Any = None
-    policies: Any = None
-    policy_attachments: Any = None
-    prompts: Any = None
-    sandbox_tools: Any = None
-    search_tools: Any = None
-    vector_store_registry: Any = None
-    worker_registry: Any = None
-
-    @field_validator("router_settings", "litellm_settings", "general_settings",
-                     "environment_variables", mode="before")
-    @classmethod
-    def _empty_section(cls, v: Any) -> Any:
-        return {} if v is None else v  # `general_settings:` with nothing under it
-
-    @field_validator("include", mode="before")
-    @classmethod
-    def _include_list(cls, v: Any) -> Any:
-        if v is None:
-            return []
-        if not isinstance(v, list) or not all(isinstance(x, str) for x in v):
-            raise ValueError("'include' must be a list of file paths")
-        return v
-
-    @field_validator("router_settings")
-    @classmethod
-    def _known_router_settings(cls, v: dict[str, Any]) -> dict[str, Any]:
-        from crew.spec.suggest import did_you_mean
-
-        for key in v:
-            if key in GENERAL_ONLY_ROUTER_KEYS:
-                raise ValueError(f"{key!r} is not a router setting (LiteLLM's proxy refuses it "
-                                 "here too): move it to general_settings")
-            if key not in ROUTER_SETTINGS_KEYS:
-                raise ValueError(
-                    f"unknown router setting {key!r}{did_you_mean(key, ROUTER_SETTINGS_KEYS)}"
-                )
-        return v
-
-    def aliases(self) -> set[str]:
-        return {d.model_name for d in self.model_list}
-
-    def ignored(self) -> list[str]:
-        """What crew keeps but does not use, e.g. ["guardrails", "general_settings"]."""
-        out = [s for s in PROXY_ONLY_SECTIONS if getattr(self, s) not in (None, [], {})]
-        if self.general_settings:
-            out.append("general_settings")
-        out += [f"litellm_settings.{k}" for k in self.litellm_settings
-                if k in IGNORED_LITELLM_SETTINGS]
-        return out
 
 
 # ---------------------------------------------------------------- roles/<name>.yaml
@@ -210,7 +73,7 @@ class RoleSpec(Strict):
     budget: RoleBudgetSpec | None = Field(
         default=None, description="Limits over all of this role's calls in a run.")
 
-    _n = field_validator("name")(lambda v: v and _check_name(v))
+    _n = field_validator("name")(lambda v: v and check_name(v))
 
 
 # ---------------------------------------------------------------- patterns/<name>.yaml
@@ -270,7 +133,7 @@ class PatternSpec(Strict):
     )
     engine: Engine = "native"
 
-    _n = field_validator("name")(lambda v: v and _check_name(v))
+    _n = field_validator("name")(lambda v: v and check_name(v))
 
     @field_validator("termination")
     @classmethod
@@ -295,7 +158,7 @@ class TaskTemplateSpec(Strict):
     budget: BudgetSpec | None = Field(
         default=None, description="Limits of each task made from this template.")
 
-    _n = field_validator("name")(lambda v: v and _check_name(v))
+    _n = field_validator("name")(lambda v: v and check_name(v))
 
 
 # ---------------------------------------------------------------- crews/<name>.yaml
@@ -405,7 +268,7 @@ class CrewSpec(Strict, ToolSection):
                              "in the sandbox before its first command (`uv sync`, `npm ci`).")
     test_command: str | None = Field(default=None, min_length=1, description=TEST_COMMAND_DOC)
 
-    _n = field_validator("name")(lambda v: v and _check_name(v))
+    _n = field_validator("name")(lambda v: v and check_name(v))
 
     @field_validator("members")
     @classmethod
@@ -458,7 +321,7 @@ class PinnedTask(Strict):
     acceptance: list[str] = Field(default_factory=list)
     budget: BudgetSpec | None = Field(default=None, description="This task's own limits.")
 
-    _i = field_validator("id")(_check_name)
+    _i = field_validator("id")(check_name)
 
 
 class FeatureSpec(Strict, ToolSection):
@@ -546,3 +409,48 @@ KINDS: dict[str, type[BaseModel]] = {
 }
 # Library folder of each kind (the feature and models kinds are not library entries).
 KIND_DIRS = {"role": "roles", "pattern": "patterns", "task": "tasks", "crew": "crews"}
+
+# the models of every kind (the `models` kind's from crew.spec.router_config, the base from
+# crew.spec.strict: importable from here as before)
+__all__ = [
+    'GENERAL_ONLY_ROUTER_KEYS',
+    'IGNORED_LITELLM_SETTINGS',
+    'KINDS',
+    'KIND_DIRS',
+    'NAME_RE',
+    'NOT_A_CONDITION',
+    'PROXY_ONLY_SECTIONS',
+    'ROUTER_SETTINGS_KEYS',
+    'TERMINATION_NAMES',
+    'TEST_COMMAND_DOC',
+    'AcceptanceCommand',
+    'BudgetSpec',
+    'CrewDefaults',
+    'CrewSpec',
+    'Deployment',
+    'Engine',
+    'EnvValue',
+    'FeatureSpec',
+    'GateFixSettings',
+    'KnowledgeMode',
+    'LiteLLMParams',
+    'ModelsConfig',
+    'Name',
+    'PatternSpec',
+    'PinnedTask',
+    'RoleBudgetSpec',
+    'RoleSpec',
+    'SandboxName',
+    'SandboxSpec',
+    'Strict',
+    'SuiteBudget',
+    'SuiteCase',
+    'SuiteSpec',
+    'SuiteVariant',
+    'TaskTemplateSpec',
+    'check_name',
+    'commands_of',
+    'knowledge_of',
+    'merge_sandbox',
+    'parse_termination',
+]

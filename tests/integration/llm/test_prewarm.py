@@ -91,9 +91,9 @@ WHILE_IMPORTING = textwrap.dedent("""
 
 
 def test_a_second_prewarm_does_not_wait_for_the_import_under_way() -> None:
-    """`crew run` calls prewarm() first and prewarm(http=...) once the spec is read: the
-    second call must return at once, or the import no longer overlaps loading the spec,
-    the checks and the worktree."""
+    """A caller that prewarms again (a library user, `crew eval` starting a second run in
+    the process) while litellm's import is under way: the call returns at once, or the
+    import would no longer overlap what the caller does next."""
     out = subprocess.run([sys.executable, "-c", WHILE_IMPORTING], capture_output=True,
                          text=True, timeout=300, check=True).stdout
     assert out.split() == ["returned", "2"], out

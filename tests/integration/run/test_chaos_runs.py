@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 import yaml
 
+from crew.cli.live_board import Board
 from crew.errors import InfrastructureError
 from crew.run.launch import RunOptions, resume_run, start_run
 from crew.run.state import RunState, save_state
@@ -21,17 +22,23 @@ from shared_helpers import committed_repo, git
 
 
 class _View:
+    """A live view: a tracer sink that keeps the run's messages and folds its board."""
+
     def __init__(self) -> None:
         self.messages: list[str] = []
+        self.board = Board()
 
-    def set_plan(self, tasks: Any) -> None:
+    def on_event(self, event: dict[str, Any]) -> None:
+        self.board.apply(event)
+        message = (event.get("payload") or {}).get("message")
+        if event.get("type") == "event" and isinstance(message, str):
+            self.messages.append(message)
+
+    def flush(self) -> None:
         pass
 
-    def set_task_status(self, task_id: str, status: str) -> None:
+    def close(self) -> None:
         pass
-
-    def message(self, text: str) -> None:
-        self.messages.append(text)
 
 
 def _setup(tmp_path: Path, tasks: list[dict[str, Any]], answers: list[dict[str, Any]]) -> Path:
@@ -113,8 +120,11 @@ def test_a_task_stopped_by_another_failure_says_so(tmp_path: Path,
         await asyncio.sleep(60)  # cancelled when a stops the run
 
     monkeypatch.setattr(PatternRegistry, "run", run)
-    out = start_run(feature, _opts(max_parallel=2))
+    view = _View()
+    out = start_run(feature, _opts(max_parallel=2, view=view))
     assert out.state.status == "error"
+    assert {k: r.status for k, r in view.board.tasks.items()} == {"a": "error",
+                                                                    "b": "interrupted"}
     b = out.state.tasks["b"]
     assert b.status == "interrupted"
     assert b.error == "stopped before it finished: task a stopped the run"

@@ -9,6 +9,7 @@ from typing import Any
 
 import yaml
 
+from crew.cli.live_board import Board
 from crew.run.launch import RunOptions, start_run
 from shared_helpers import committed_repo, git
 
@@ -42,12 +43,33 @@ def _setup(tmp_path: Path) -> Path:
     return tmp_path / "feature.yaml"
 
 
+class _BoardView:
+    """A live view's board, fed as `crew run` feeds it: by the run's tracer alone."""
+
+    def __init__(self) -> None:
+        self.board = Board()
+
+    def on_event(self, event: dict[str, Any]) -> None:
+        self.board.apply(event)
+
+    def flush(self) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
 def test_parallel_tasks_conflict_and_a_coder_resolves_it(tmp_path: Path) -> None:
     feature = _setup(tmp_path)
     main_before = git(tmp_path / "repo", "rev-parse", "main")
-    out = start_run(feature, RunOptions(sandbox="local", trace=False, max_parallel=2))
+    view = _BoardView()
+    out = start_run(feature, RunOptions(sandbox="local", trace=False, max_parallel=2,
+                                        view=view))
     assert out.exit_code == 0, out.state.stop_reason
     st = out.state
+    # the view saw every task, the merge_fix one added mid-run too, end as the run ended it
+    assert {k: r.status for k, r in view.board.tasks.items()} == {
+        k: t.status for k, t in st.tasks.items()}
     fixes = [t for t in st.order if t.endswith("-merge")]
     assert len(fixes) == 1  # exactly one of the two merges conflicted
     assert st.tasks[fixes[0]].status == "done" and st.tasks[fixes[0]].merged

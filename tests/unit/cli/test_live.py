@@ -1,4 +1,5 @@
-"""The live views of `crew run`, fed by a real Tracer (the same redacted events as events.jsonl)."""
+"""The live views of `crew run`, fed by a real Tracer (the same redacted events as events.jsonl)
+and by nothing else: the plan, the statuses and the run's notes are tracer events too."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from rich.console import Console
 from crew.cli.live import JsonView, LiveView, PlainView, RunDisplay, make_view
 from crew.llm.types import Completion, Usage
 from crew.observability import Tracer
+from crew.run import view_events
 from crew.run.state import PlannedTask
 
 SECRET = "sk-planted-0123456789abcdefghij"
@@ -28,6 +30,11 @@ PLAN = [PlannedTask(id="impl", title="Implement export", pattern="review_loop",
 def tracer_for(view: Any) -> Tracer:
     return Tracer.create("r1", "Add CSV export", None, sinks=[], extra_sinks=[view],
                          env={"CREW_TEST_API_KEY": SECRET})
+
+
+def traced_plan(tracer: Tracer, statuses: dict[str, str] | None = None) -> None:
+    """As the run tells its views the plan: one event."""
+    tracer.event(view_events.PLAN, payload=view_events.plan_payload(PLAN, statuses or {}))
 
 
 def answer(cost: float, prompt: int = 100, completion: int = 20) -> Completion:
@@ -55,7 +62,7 @@ def test_live_tree_shows_speaking_agent_tool_and_cost_footer() -> None:
         with tracer.task("plan", "plan", ["supervisor"]):
             assert "planning…" in text_of(view)
         assert "plan" not in view.board.tasks  # the supervisor's call is not a task
-        view.set_plan(PLAN)
+        traced_plan(tracer)
         now[0] = 175.0
         with tracer.task("impl", "review_loop", ["coder", "reviewer"]):
             with tracer.round(1), tracer.agent("coder", 3):
@@ -91,31 +98,50 @@ def test_live_tree_shows_speaking_agent_tool_and_cost_footer() -> None:
     assert "✔ impl Implement export" in screen  # the final tree stays on screen
 
 
-def test_live_view_in_a_real_live_display_and_runner_status_wins() -> None:
+def test_live_view_in_a_real_live_display_shows_the_runs_outcomes() -> None:
     out = io.StringIO()
     view = LiveView(Console(file=out, force_terminal=True, width=100))
     view.start()
     tracer = tracer_for(view)
-    view.set_plan(PLAN)
-    with tracer.run(), tracer.task("impl", "review_loop", ["coder", "reviewer"]), \
-            tracer.agent("reviewer", 2):
-        view.refresh()
-        assert "reviewer · turn 2" in ANSI.sub("", out.getvalue())
-    view.set_task_status("impl", "no_consensus")
-    view.set_task_status("docs", "skipped")
-    tracer.event("gate", payload={"command": "pytest -q", "passed": False, "exit_code": 1})
-    view.message("gates failed; starting fix round 1")
+    with tracer.run():
+        traced_plan(tracer)
+        with tracer.task("impl", "review_loop", ["coder", "reviewer"]) as task:
+            with tracer.agent("reviewer", 2):
+                view.refresh()
+                assert "reviewer · turn 2" in ANSI.sub("", out.getvalue())
+            task.end({"outcome": "no_consensus", "summary": "no verdict"})  # as the run ends it
+        tracer.event(view_events.TASK_SKIPPED, "WARNING", {
+            "task_id": "docs", "message": "docs skipped: dependency impl did not finish"})
+        tracer.event("gate", payload={"command": "pytest -q", "passed": False, "exit_code": 1})
+    view.message("cleanup: worktrees removed")  # the launcher's notice after the run
     tracer.close()  # closes the view too
     screen = ANSI.sub("", out.getvalue())
     assert "≠ impl" in screen and "– docs" in screen
+    assert "⚠ docs skipped: dependency impl did not finish" in screen
     assert "✘ gate `pytest -q` failed (exit 1)" in screen
-    assert "gates failed; starting fix round 1" in screen
+    assert "cleanup: worktrees removed" in screen
+    assert "plan: 2 tasks" not in screen  # the tree shows the plan
     assert view._live is None
+
+
+def test_a_resumed_runs_plan_shows_what_is_done_and_a_stopped_task_interrupted() -> None:
+    view = LiveView(Console(file=io.StringIO(), width=100))
+    tracer = tracer_for(view)
+    with tracer.run():
+        traced_plan(tracer, {"impl": "done"})
+        with pytest.raises(RuntimeError), tracer.task("docs", "single", ["doc_writer"]):
+            raise RuntimeError("a bug")
+    assert view.board.tasks["impl"].status == "done"
+    assert view.board.tasks["docs"].status == "error"
+    with tracer.task("docs", "single", ["doc_writer"]) as task:  # a sibling failed
+        task.end({"outcome": "stopped", "summary": "stopped before it finished"},
+                 level="WARNING")
+    assert view.board.tasks["docs"].status == "interrupted"
 
 
 def test_costs_from_many_threads_add_up_exactly() -> None:
     view = LiveView(Console(file=io.StringIO(), width=100))
-    view.set_plan(PLAN)
+    view.board.set_plan(PLAN)
     view.board.apply({"id": "t", "parent_id": None, "type": "task.start", "name": "impl",
                       "payload": {"task_id": "impl"}})
 
@@ -146,15 +172,14 @@ def test_plain_view_prints_lines_without_ansi_or_spinners() -> None:
     assert isinstance(view, PlainView)
     view.start()
     tracer = tracer_for(view)
-    view.set_plan(PLAN)
-    with tracer.run(), tracer.task("impl", "review_loop", ["coder", "reviewer"]):
+    traced_plan(tracer)
+    with tracer.run(), tracer.task("impl", "review_loop", ["coder", "reviewer"]) as task:
         with tracer.agent("coder", 1), tracer.generation("smart", []) as g:
             g.end(answer(0.01))
         tracer.event("budget.warning", "WARNING", {"scope": "run", "kind": "usd"})
-    view.set_task_status("impl", "done")  # already printed from task.end: no repeat
-    with pytest.raises(RuntimeError), tracer.task("docs", "single", ["doc_writer"]):
-        raise RuntimeError("model down")
-    view.set_task_status("docs", "failed")  # already printed from task.end (error)
+        task.end({"outcome": "done"})
+    with tracer.task("docs", "single", ["doc_writer"]) as task:
+        task.end({"outcome": "failed", "summary": "tests fail"})
     view.stop()
     tracer.close()
     text = out.getvalue()
@@ -178,12 +203,13 @@ def test_json_view_writes_only_json_lines_with_redacted_events() -> None:
     assert isinstance(view, JsonView) and isinstance(view, RunDisplay)
     view.start()
     tracer = tracer_for(view)
-    view.set_plan(PLAN)
-    with tracer.run(), tracer.task("impl", "review_loop", ["coder", "reviewer"]):
-        with tracer.agent("coder", 1), tracer.generation(
-                "smart", [{"role": "user", "content": f"key {SECRET}"}]) as g:
-            g.end(answer(0.01))
-        view.set_task_status("impl", "done")
+    with tracer.run():
+        traced_plan(tracer)
+        with tracer.task("impl", "review_loop", ["coder", "reviewer"]) as task:
+            with tracer.agent("coder", 1), tracer.generation(
+                    "smart", [{"role": "user", "content": f"key {SECRET}"}]) as g:
+                g.end(answer(0.01))
+            task.end({"outcome": "done"})
     view.message("done: 1 task")
     view.stop()
     tracer.close()
@@ -191,13 +217,14 @@ def test_json_view_writes_only_json_lines_with_redacted_events() -> None:
     assert SECRET not in text
     objs = [json.loads(line) for line in text.splitlines()]  # every line parses
     types = [o["type"] for o in objs]
-    assert types[0] == "crew.plan" and [t["id"] for t in objs[0]["tasks"]] == ["impl", "docs"]
+    plan = next(o for o in objs if o["type"] == "event" and o["name"] == "plan")
+    assert [t["id"] for t in plan["payload"]["tasks"]] == ["impl", "docs"]
     assert {"run.start", "task.start", "agent.start", "generation.start", "generation.end",
             "agent.end", "task.end", "run.end"} <= set(types)
     gen_end = next(o for o in objs if o["type"] == "generation.end")
     assert gen_end["payload"]["cost_usd"] == 0.01
-    assert {"type": "crew.status", "task_id": "impl", "status": "done"}.items() <= next(
-        o for o in objs if o["type"] == "crew.status").items()
+    assert next(o for o in objs if o["type"] == "task.end")["payload"]["output"] == {
+        "outcome": "done"}
     assert objs[-1]["type"] == "crew.message" and objs[-1]["text"] == "done: 1 task"
 
 
