@@ -119,7 +119,7 @@ def _stdin(input: str | None) -> io.TextIOWrapper:
     """`input` on a pipe that then ends (as subprocess.run(input=...) gives it), else
     /dev/null (no terminal, nothing to read)."""
     if input is None:
-        return open(os.devnull, encoding="utf-8")  # noqa: SIM115 - closed by the caller
+        return open(os.devnull, encoding="utf-8")
     r, w = os.pipe()
     with os.fdopen(w, "w", encoding="utf-8") as f:
         f.write(input)  # test answers: far below a pipe's 64 KiB buffer

@@ -8,7 +8,6 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 import textwrap
 from pathlib import Path
 from typing import Any
@@ -17,6 +16,7 @@ import yaml
 from e2e_helpers import crew_env
 
 from crew.testing import StubReply, StubServer
+from shared_helpers import CliResult, crew_in_process
 
 HERE = Path(__file__).resolve().parent
 SERVER = HERE / "mcp_issue_server.py"
@@ -63,12 +63,10 @@ def make_project(tmp: Path, stub: StubServer, *, tools: list[str],
     return path
 
 
-def run_crew(*args: str, env: dict[str, str] | None = None,
-             timeout: float = 300) -> subprocess.CompletedProcess[str]:
-    """`crew ...` with no terminal at all (stdin from /dev/null, output captured)."""
-    return subprocess.run([sys.executable, "-m", "crew", *args], capture_output=True,
-                          text=True, env=env or crew_env(), timeout=timeout,
-                          stdin=subprocess.DEVNULL)
+def run_crew(*args: str, env: dict[str, str] | None = None) -> CliResult:
+    """`crew ...` with no terminal at all (stdin from /dev/null, output captured), in this
+    process (crew.cli.app.main, as `python -m crew` runs it)."""
+    return crew_in_process(*args, env=env or crew_env())
 
 
 def traced_env(base_url: str, **extra: str) -> dict[str, str]:

@@ -11,10 +11,10 @@ from pathlib import Path
 import jsonschema
 import pytest
 import yaml
-from shared_helpers import CliResult, crew_in_process
 
 from crew import __version__
 from crew.spec.library import builtin_library_dir
+from shared_helpers import CliResult, crew_in_process
 
 REPO = Path(__file__).parents[3]
 

@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
+
 from shared_helpers import CliResult, crew_in_process
 
 CORPUS = Path(__file__).parents[2] / "corpus" / "bad"
