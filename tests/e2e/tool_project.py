@@ -8,6 +8,7 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 import textwrap
 from pathlib import Path
 from typing import Any
@@ -67,6 +68,15 @@ def run_crew(*args: str, env: dict[str, str] | None = None) -> CliResult:
     """`crew ...` with no terminal at all (stdin from /dev/null, output captured), in this
     process (crew.cli.app.main, as `python -m crew` runs it)."""
     return crew_in_process(*args, env=env or crew_env())
+
+
+def run_crew_process(*args: str, env: dict[str, str] | None = None,
+                     timeout: float = 300) -> subprocess.CompletedProcess[str]:
+    """`crew ...` as a new process with no terminal: for what a process reads once at its
+    start (installed plugins' entry points, the sandbox program found on PATH)."""
+    return subprocess.run([sys.executable, "-m", "crew", *args], capture_output=True,
+                          text=True, env=env or crew_env(), timeout=timeout,
+                          stdin=subprocess.DEVNULL)
 
 
 def traced_env(base_url: str, **extra: str) -> dict[str, str]:
