@@ -1,5 +1,5 @@
 """End-to-end helpers: the offline demo made in a temp dir, `crew` run through its entry
-function in the test's process (`crew_process` for a real child where the process is the point).
+function in the test's process (tests of the process itself start `python -m crew`).
 (A module of its own, not conftest: several test folders have a conftest.)"""
 
 from __future__ import annotations
@@ -7,8 +7,6 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -38,13 +36,6 @@ def crew(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None)
     """`crew ARGS` in this process (crew.cli.app.main, as `python -m crew` runs it): a whole
     command, without a child's litellm import; stdin is /dev/null."""
     return crew_in_process(*args, cwd=cwd, env=env or crew_env())
-
-
-def crew_process(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None,
-                 timeout: float = 300) -> subprocess.CompletedProcess[str]:
-    """`crew ARGS` as a child process, for tests of the process itself."""
-    return subprocess.run([sys.executable, "-m", "crew", *args], cwd=cwd, capture_output=True,
-                          text=True, env=env or crew_env(), timeout=timeout)
 
 
 def only_run(repo: Path) -> Path:
