@@ -4,10 +4,12 @@ several folders have one, and `from conftest import` picks whichever was importe
 
 from __future__ import annotations
 
+import io
 import logging
 import os
 import socket
 import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -123,3 +125,62 @@ def litellm_globals_restored() -> Iterator[None]:
             setattr(lt, key, value)
     for name in LITELLM_LOGGERS:  # a config's set_verbose must not slow the next tests
         logging.getLogger(name).setLevel(logging.CRITICAL)
+
+
+class CliResult:
+    """What a `crew` command line left: exit code, stdout and stderr (as a subprocess's)."""
+
+    def __init__(self, args: list[str], returncode: int, stdout: str, stderr: str) -> None:
+        self.args, self.returncode, self.stdout, self.stderr = args, returncode, stdout, stderr
+
+    def __repr__(self) -> str:
+        return (f"CliResult(args={self.args!r}, returncode={self.returncode}, "
+                f"stdout={self.stdout[-2000:]!r}, stderr={self.stderr[-2000:]!r})")
+
+
+def _stdin(input: str | None) -> io.TextIOWrapper:
+    """`input` on a pipe that then ends (as subprocess.run(input=...) gives it), else
+    /dev/null (no terminal, nothing to read)."""
+    if input is None:
+        return open(os.devnull, encoding="utf-8")
+    r, w = os.pipe()
+    with os.fdopen(w, "w", encoding="utf-8") as f:
+        f.write(input)  # test answers: far below a pipe's 64 KiB buffer
+    return os.fdopen(r, encoding="utf-8")
+
+
+def crew_in_process(*args: str, cwd: Path | None = None, env: Mapping[str, str] | None = None,
+                    input: str | None = None) -> CliResult:
+    """`crew ARGS` through `crew.cli.app.main`, the function `python -m crew` runs, in this
+    process: for tests where the process boundary is not what is tested (it saves a child's
+    ~3 s litellm import). `cwd`, the whole environment `env` (default: this one), sys.argv,
+    stdin (`input` on a pipe, else /dev/null), stdout and stderr are the command's for the
+    call, restored after. Whole-process behaviour (kill, exit timing, pty, import cost) stays
+    in subprocess tests."""
+    from crew.cli.app import main
+
+    saved_env, saved_cwd = dict(os.environ), os.getcwd()
+    saved_std = sys.argv, sys.stdin, sys.stdout, sys.stderr
+    out, err = io.StringIO(), io.StringIO()
+    code: int | str | None = 0
+    with _stdin(input) as stdin:
+        try:
+            if env is not None:
+                os.environ.clear()
+                os.environ.update(env)
+            if cwd is not None:
+                os.chdir(cwd)
+            sys.argv = ["crew", *args]
+            sys.stdin, sys.stdout, sys.stderr = stdin, out, err
+            main()
+        except SystemExit as e:
+            code = e.code
+        finally:
+            sys.argv, sys.stdin, sys.stdout, sys.stderr = saved_std
+            os.chdir(saved_cwd)
+            os.environ.clear()
+            os.environ.update(saved_env)
+    if isinstance(code, str):  # what sys.exit prints
+        err.write(code + "\n")
+        code = 1
+    return CliResult(["crew", *args], code or 0, out.getvalue(), err.getvalue())

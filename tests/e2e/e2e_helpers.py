@@ -1,4 +1,5 @@
-"""End-to-end helpers: the offline demo made in a temp dir, `crew` run as a real subprocess.
+"""End-to-end helpers: the offline demo made in a temp dir, `crew` run through its entry
+function in the test's process (tests of the process itself start `python -m crew`).
 (A module of its own, not conftest: several test folders have a conftest.)"""
 
 from __future__ import annotations
@@ -6,12 +7,10 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
-from shared_helpers import git
+from shared_helpers import CliResult, crew_in_process, git
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "todo-csv"
 DEMO_TASKS = ("threat-model", "export-csv", "docs")
@@ -33,10 +32,10 @@ def crew_env() -> dict[str, str]:
     return env
 
 
-def crew(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None,
-         timeout: float = 300) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "crew", *args], cwd=cwd, capture_output=True,
-                          text=True, env=env or crew_env(), timeout=timeout)
+def crew(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None) -> CliResult:
+    """`crew ARGS` in this process (crew.cli.app.main, as `python -m crew` runs it): a whole
+    command, without a child's litellm import; stdin is /dev/null."""
+    return crew_in_process(*args, cwd=cwd, env=env or crew_env())
 
 
 def only_run(repo: Path) -> Path:

@@ -4,11 +4,11 @@ repo, with the replay model through the real Router and the gate in the sandbox.
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 from e2e_helpers import DEMO_TASKS, crew, crew_env, git, only_run, state_of, task_commits
+
+from shared_helpers import crew_in_process
 
 
 def test_demo_run_builds_the_feature_on_a_branch(demo: Path) -> None:
@@ -87,15 +87,13 @@ def test_plan_only_then_resume_runs_the_saved_plan(demo: Path) -> None:
 
 def test_approve_plan_no_stops_and_yes_runs(demo: Path) -> None:
     repo = demo.parent / "project"
-    base = [sys.executable, "-m", "crew", "run", str(demo), "--no-trace", "--approve-plan"]
-    no = subprocess.run(base, input="n\n", capture_output=True, text=True, env=crew_env(),
-                        timeout=300)
+    base = ["run", str(demo), "--no-trace", "--approve-plan"]
+    no = crew_in_process(*base, input="n\n", env=crew_env())
     assert no.returncode == 5 and "Run this plan?" in no.stdout + no.stderr
     run_dir = only_run(repo)
     assert state_of(run_dir)["status"] == "rejected"
     assert git(repo, "log", "--format=%H", state_of(run_dir)["branch"], "^main") == ""
-    yes = subprocess.run(base, input="y\n", capture_output=True, text=True, env=crew_env(),
-                         timeout=300)
+    yes = crew_in_process(*base, input="y\n", env=crew_env())
     assert yes.returncode == 0, yes.stdout[-3000:] + yes.stderr[-3000:]
 
 

@@ -16,6 +16,8 @@ from eval_suite import EXPECTED_PASS, make_suite
 ray = pytest.importorskip("ray", reason="crew[ray] is not installed")
 
 SANDBOX = "bwrap" if shutil.which("bwrap") else "local"
+# one pytest-xdist worker runs both tests, so the module's Ray cluster starts once
+pytestmark = pytest.mark.xdist_group("ray")
 
 
 @pytest.fixture(scope="module")

@@ -27,9 +27,8 @@ def _sandbox() -> str:
     return "bwrap" if shutil.which("bwrap") else "local"
 
 
-def _eval(suite: Path, timeout: float) -> dict:
-    res = crew("eval", str(suite), "--json", "--no-trace", "--sandbox", _sandbox(),
-               timeout=timeout)
+def _eval(suite: Path) -> dict:
+    res = crew("eval", str(suite), "--json", "--no-trace", "--sandbox", _sandbox())
     assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
     lines = res.stdout.strip().splitlines()
     assert len(lines) == 1, res.stdout[-3000:] + res.stderr[-3000:]  # one JSON object
@@ -49,7 +48,7 @@ def test_real_suite_replays_pass_and_wrong_patches_fail_naming_tests(tmp_path: P
     spec = yaml.safe_load((suite_dir / "suite.yaml").read_text())
     cases = [c["id"] for c in spec["cases"]]
     assert len(cases) >= 8
-    out = _eval(suite_dir / "suite.yaml", timeout=600)
+    out = _eval(suite_dir / "suite.yaml")
     got = {(r["case"], r["variant"]): r for r in out["results"]}
     assert set(got) == {(c, v) for c in cases for v in ("replay", "wrong")}
     rates = {v["id"]: v["pass_rate"] for v in out["variants"]}
@@ -87,7 +86,7 @@ def test_swebench_sample_imports_and_its_checks_run(tmp_path: Path) -> None:
                str(SAMPLE / "clones"), "-o", str(suite_dir))
     assert res.returncode == 0, res.stderr[-2000:]
     assert f"crew eval {suite_dir / 'suite.yaml'}" in res.stdout
-    out = _eval(suite_dir / "suite.yaml", timeout=300)
+    out = _eval(suite_dir / "suite.yaml")
     got = {(r["case"], r["variant"]): r for r in out["results"]}
     rows = [json.loads(x) for x in (SAMPLE / "instances.jsonl").read_text().splitlines()]
     assert len(rows) == 3 and len(got) == 6

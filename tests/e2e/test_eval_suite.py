@@ -31,7 +31,7 @@ ORDER = [(c, v) for c in CASES for v in VARIANTS]  # max_parallel 1: runs in sui
 
 
 def _eval(*args: str) -> tuple[subprocess.CompletedProcess[str], dict]:
-    res = crew("eval", *args, "--json", "--no-trace", "--sandbox", SANDBOX, timeout=600)
+    res = crew("eval", *args, "--json", "--no-trace", "--sandbox", SANDBOX)
     assert res.returncode in (0, 3), res.stdout[-3000:] + res.stderr[-3000:]
     lines = res.stdout.strip().splitlines()
     assert len(lines) == 1, res.stdout[-3000:]  # one JSON object and nothing else

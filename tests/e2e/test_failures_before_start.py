@@ -13,15 +13,15 @@ import pytest
 from e2e_helpers import crew_env, git
 
 from crew.testing.otlp_receiver import closed_port
+from shared_helpers import CliResult, crew_in_process
 
 pytestmark = pytest.mark.slow
 
 
-def crew(*args: str, cwd: Path, stdin: int | None = None,
-         input: str | None = None) -> subprocess.CompletedProcess[str]:
+def crew(*args: str, cwd: Path, input: str | None = None) -> CliResult:
+    """`crew ARGS` in-process (crew.cli.app.main), stdin `input` on a pipe else /dev/null."""
     env = {**crew_env(), "XDG_STATE_HOME": str(cwd / ".state"), "COLUMNS": "200"}
-    return subprocess.run([sys.executable, "-m", "crew", *args], cwd=cwd, capture_output=True,
-                          text=True, timeout=300, env=env, stdin=stdin, input=input)
+    return crew_in_process(*args, cwd=cwd, env=env, input=input)
 
 
 def nothing_left(repo: Path) -> None:
@@ -48,9 +48,7 @@ def test_an_unreachable_model_server_is_exit_6_naming_alias_url_and_fix(demo: Pa
 
 
 def test_approve_plan_without_a_terminal_is_exit_2_and_starts_nothing(demo: Path) -> None:
-    with open(os.devnull) as devnull:
-        res = crew("run", str(demo), "--no-trace", "--approve-plan", cwd=demo.parent,
-                   stdin=devnull.fileno())
+    res = crew("run", str(demo), "--no-trace", "--approve-plan", cwd=demo.parent)  # /dev/null
     assert res.returncode == 2, res.stdout + res.stderr
     assert "--approve-plan" in res.stderr and "no terminal" in res.stderr
     assert "Aborted" not in res.stdout + res.stderr
@@ -89,6 +87,7 @@ def test_the_demo_runs_without_docker_or_bubblewrap_and_says_so(tmp_path: Path) 
     env = {**crew_env(), "PATH": str(bin_dir), "DOCKER_HOST": "unix:///nonexistent/docker.sock",
            "XDG_STATE_HOME": str(tmp_path / "state")}
     dest = tmp_path / "crew-demo"
+    # a new process: crew looks for bwrap and Docker once per process
     res = subprocess.run([sys.executable, "-m", "crew", "demo", str(dest), "--no-trace"],
                          capture_output=True, text=True, timeout=300, env=env)
     assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]

@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 from e2e_helpers import crew_env, git, only_run, state_of
-from tool_project import make_project, run_crew
+from tool_project import make_project, run_crew, run_crew_process
 
 from crew.testing import StubReply, StubServer
 
@@ -60,7 +60,8 @@ def _run_failing(tmp_path: Path, stub: StubServer, sandbox: str, env: dict[str, 
     after that one model call (nobody asks the model about the failure). Its output."""
     feature = make_project(tmp_path, stub, tools=["run_command"])
     _run_command(stub)
-    res = run_crew("run", str(feature), "--no-trace", "--sandbox", sandbox, env=env)
+    # a new process: it finds the sandbox program on this PATH (a process looks it up once)
+    res = run_crew_process("run", str(feature), "--no-trace", "--sandbox", sandbox, env=env)
     out = res.stdout + res.stderr
     assert res.returncode == 1, out[-3000:]
     assert len(stub.requests_for("worker")) == 1
@@ -96,7 +97,8 @@ def test_a_bwrap_that_cannot_start_stops_the_task_resumably(tmp_path: Path) -> N
         flag.unlink()  # the sandbox works again
         stub.enqueue(StubReply.tool_call(("run_command", {"command": "echo ok > out.txt"})),
                      StubReply.text("done"), model="worker")
-        res = run_crew("resume", state["run_id"], "--repo", str(repo), "--no-trace", env=env)
+        res = run_crew_process("resume", state["run_id"], "--repo", str(repo), "--no-trace",
+                               env=env)
         assert res.returncode == 0, (res.stdout + res.stderr)[-3000:]
     state = state_of(only_run(repo))
     assert state["status"] == "passed" and state["tasks"]["triage"]["status"] == "done"

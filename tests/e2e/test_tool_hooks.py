@@ -10,7 +10,14 @@ from pathlib import Path
 
 import pytest
 from e2e_helpers import crew_env
-from tool_project import events, make_project, run_crew, tool_messages, with_plugins
+from tool_project import (
+    events,
+    make_project,
+    run_crew,
+    run_crew_process,
+    tool_messages,
+    with_plugins,
+)
 
 from crew.testing import StubReply, StubServer
 
@@ -37,7 +44,7 @@ def test_a_hook_plugin_vetoes_a_write_and_the_model_sees_why(tmp_path: Path) -> 
     with StubServer() as stub:
         feature = make_project(tmp_path, stub, tools=["write_file"], extra={"hooks": hooks})
         _writes(stub)
-        res = run_crew("run", str(feature), "--no-trace", env=env)
+        res = run_crew_process("run", str(feature), "--no-trace", env=env)
         assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
         vetoed, written = tool_messages(stub, "worker")
     assert vetoed == "Vetoed: files under docs/ are frozen by the release manager"
@@ -73,12 +80,12 @@ def test_bad_hook_settings_and_names_are_exit_2(tmp_path: Path) -> None:
     with StubServer() as stub:
         feature = make_project(tmp_path, stub, tools=["write_file"], extra={"hooks": [
             {"name": "veto", "settings": {}}]})
-        res = run_crew("run", str(feature), "--no-trace", env=env)
+        res = run_crew_process("run", str(feature), "--no-trace", env=env)
         assert res.returncode == 2, res.stdout[-3000:] + res.stderr[-3000:]
         assert "hooks[0].settings" in res.stderr + res.stdout
         assert "set deny_under" in res.stderr + res.stdout
         feature.write_text(feature.read_text().replace("name: veto", "name: vetoo"))
-        res = run_crew("validate", str(feature), env=env)
+        res = run_crew_process("validate", str(feature), env=env)
         assert res.returncode == 2
         assert "unknown hook 'vetoo'" in res.stdout + res.stderr
         assert "did you mean 'veto'" in res.stdout + res.stderr

@@ -17,6 +17,7 @@ import yaml
 from e2e_helpers import crew_env
 
 from crew.testing import StubReply, StubServer
+from shared_helpers import CliResult, crew_in_process
 
 HERE = Path(__file__).resolve().parent
 SERVER = HERE / "mcp_issue_server.py"
@@ -63,9 +64,16 @@ def make_project(tmp: Path, stub: StubServer, *, tools: list[str],
     return path
 
 
-def run_crew(*args: str, env: dict[str, str] | None = None,
-             timeout: float = 300) -> subprocess.CompletedProcess[str]:
-    """`crew ...` with no terminal at all (stdin from /dev/null, output captured)."""
+def run_crew(*args: str, env: dict[str, str] | None = None) -> CliResult:
+    """`crew ...` with no terminal at all (stdin from /dev/null, output captured), in this
+    process (crew.cli.app.main, as `python -m crew` runs it)."""
+    return crew_in_process(*args, env=env or crew_env())
+
+
+def run_crew_process(*args: str, env: dict[str, str] | None = None,
+                     timeout: float = 300) -> subprocess.CompletedProcess[str]:
+    """`crew ...` as a new process with no terminal: for what a process reads once at its
+    start (installed plugins' entry points, the sandbox program found on PATH)."""
     return subprocess.run([sys.executable, "-m", "crew", *args], capture_output=True,
                           text=True, env=env or crew_env(), timeout=timeout,
                           stdin=subprocess.DEVNULL)

@@ -14,22 +14,29 @@ import yaml
 
 from crew import __version__
 from crew.spec.library import builtin_library_dir
+from shared_helpers import CliResult, crew_in_process
 
 REPO = Path(__file__).parents[3]
 
 
-def crew(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "crew", *args], cwd=cwd, capture_output=True,
+def crew_process(*args: str) -> subprocess.CompletedProcess[str]:
+    """The console script as a user's shell runs it."""
+    return subprocess.run([sys.executable, "-m", "crew", *args], capture_output=True,
                           text=True, timeout=60, env={**os.environ, "COLUMNS": "200"})
 
 
+def crew(*args: str, cwd: Path | None = None) -> CliResult:
+    """The same command line in-process (crew.cli.app.main, what the console script calls)."""
+    return crew_in_process(*args, cwd=cwd, env={**os.environ, "COLUMNS": "200"})
+
+
 def test_version() -> None:
-    proc = crew("--version")
+    proc = crew_process("--version")
     assert proc.returncode == 0 and proc.stdout.strip() == f"crew {__version__}"
 
 
 def test_help_lists_commands() -> None:
-    proc = crew("--help")
+    proc = crew_process("--help")
     assert proc.returncode == 0
     for cmd in ("validate", "roles", "patterns", "tasks", "crews", "schema", "init", "run", "plan",
                 "resume", "runs", "show", "import"):

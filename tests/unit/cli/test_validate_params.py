@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+
+from shared_helpers import CliResult, crew_in_process
 
 MODELS = """\
 model_list:
@@ -37,9 +38,8 @@ tasks:
 """
 
 
-def crew(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "crew", *args], cwd=cwd, capture_output=True,
-                          text=True, timeout=120, env={**os.environ, "COLUMNS": "200"})
+def crew(*args: str, cwd: Path) -> CliResult:
+    return crew_in_process(*args, cwd=cwd, env={**os.environ, "COLUMNS": "200"})
 
 
 def project(tmp_path: Path) -> Path:

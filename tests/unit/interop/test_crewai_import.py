@@ -17,24 +17,13 @@ from crew.errors import UserError
 from crew.interop.crewai_import_read import load_jsonc
 from crew.spec.library import builtin_library_dir
 from crew.spec.resolve import resolve_feature
+from shared_helpers import CliResult, crew_in_process
 
 FIXTURES = Path(__file__).parents[2] / "fixtures" / "crewai"
 
-# The CLI as a user runs it. Until app.py registers the sub-app, the shim does what the
-# registration does; afterwards it is a no-op and this is exactly `crew import ...`.
-_SHIM = """
-from crew.cli import app as m
-from crew.cli.import_cmd import import_app
-if not any(g.name == "import" for g in m.app.registered_groups):
-    m.app.add_typer(import_app, name="import")
-m.main()
-"""
-
-
-def crew(*args: str) -> subprocess.CompletedProcess[str]:
-    cmd = [sys.executable, "-c", _SHIM] if args[0] == "import" else [sys.executable, "-m", "crew"]
-    return subprocess.run([*cmd, *args], capture_output=True, text=True, timeout=120,
-                          env={**os.environ, "COLUMNS": "200"})
+def crew(*args: str) -> CliResult:
+    """The CLI as a user runs it, in-process (crew.cli.app.main, what the console script calls)."""
+    return crew_in_process(*args, env={**os.environ, "COLUMNS": "200"})
 
 
 def project(tmp_path: Path, name: str) -> Path:

@@ -5,9 +5,6 @@ minutes counted from its start."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,13 +15,11 @@ from crew.errors import BudgetExceeded, UserError
 from crew.llm import Budget, CallContext, Ledger, Limits
 from crew.run.budgets import parse_scope_budget
 from crew.testing import StubServer
-from shared_helpers import committed_repo, git
+from shared_helpers import CliResult, committed_repo, crew_in_process, git
 
 
-def crew(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "LITELLM_LOCAL_MODEL_COST_MAP": "True"}
-    return subprocess.run([sys.executable, "-m", "crew", *args], cwd=cwd, capture_output=True,
-                          text=True, env=env, timeout=120)
+def crew(*args: str, cwd: Path) -> CliResult:
+    return crew_in_process(*args, cwd=cwd)
 
 
 @pytest.fixture(scope="module")

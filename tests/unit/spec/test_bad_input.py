@@ -1,5 +1,6 @@
 """The bad-input corpus: every broken file exits 2 with file:line, the field and a fix —
-never a traceback. Runs the real `crew` console script in a subprocess."""
+never a traceback. The corpus runs `crew` in-process (crew.cli.app.main, what the console
+script calls); the console script itself is run as a subprocess once, for its exit code."""
 
 from __future__ import annotations
 
@@ -9,6 +10,8 @@ import sys
 from pathlib import Path
 
 import pytest
+
+from shared_helpers import CliResult, crew_in_process
 
 CORPUS = Path(__file__).parents[2] / "corpus" / "bad"
 
@@ -89,11 +92,8 @@ CASES: list[tuple[str, str, list[str]]] = [
 ]
 
 
-def run_crew(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "crew", *args], cwd=cwd, capture_output=True, text=True,
-        timeout=60, env={**os.environ, "PYTHONWARNINGS": "ignore"},
-    )
+def run_crew(*args: str, cwd: Path) -> CliResult:
+    return crew_in_process(*args, cwd=cwd)
 
 
 def test_corpus_is_large_enough() -> None:
@@ -139,3 +139,14 @@ def test_missing_file_and_bad_flag(tmp_path: Path) -> None:
     assert proc.returncode == 2 and "nope.yaml: no such file" in proc.stderr
     proc = run_crew("validate", "--no-such-flag", cwd=tmp_path)
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
+
+
+def test_the_console_script_exits_2_without_a_traceback(tmp_path: Path) -> None:
+    """The process a user runs: a bad file is exit 2 and one short message on stderr."""
+    (tmp_path / "feature.yaml").write_text("")
+    proc = subprocess.run([sys.executable, "-m", "crew", "validate", "feature.yaml"],
+                          cwd=tmp_path, capture_output=True, text=True, timeout=60,
+                          env={**os.environ, "PYTHONWARNINGS": "ignore"})
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert proc.stderr.startswith("error: feature.yaml:1: file is empty"), proc.stderr
+    assert "Traceback" not in proc.stderr and len(proc.stderr) < 2000

@@ -108,12 +108,10 @@ def test_fallbacks_may_name_aliases_from_an_included_file(tmp_path: Path) -> Non
 
 
 def test_crew_validate_names_the_ignored_sections_once(tmp_path: Path) -> None:
-    import subprocess
-    import sys
+    from shared_helpers import crew_in_process
 
     f = write(tmp_path / "models.yaml", BASE + "guardrails: []\nmcp_servers: {x: {url: u}}\n"
                                                "general_settings: {master_key: sk-1}\n")
-    proc = subprocess.run([sys.executable, "-m", "crew", "validate", str(f)],
-                          capture_output=True, text=True, timeout=120)
+    proc = crew_in_process("validate", str(f))
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.count("ignored by crew: mcp_servers, general_settings") == 1, proc.stdout
