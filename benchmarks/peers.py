@@ -114,14 +114,18 @@ class _TimeLitellmImport:
 
 
 def _crew_library_imports() -> None:
-    """A user's script: crew's modules, nothing called (litellm is imported where crew
-    imports it: in `LLM(config)`)."""
+    """A user's script: crew's modules, `LLM` among them, nothing called. litellm is imported
+    where crew imports it: with `crew.llm.client` (`from crew.llm import LLM`), or, in an
+    older crew (--before), inside `LLM(config)`: then the hook times it inside the window."""
     sys.meta_path.insert(0, _TimeLitellmImport())
     import crew.patterns.committee
     import crew.patterns.debate
     import crew.patterns.setup
     import crew.patterns.supervisor_worker
     import crew.spec.library  # noqa: F401
+    from crew.llm import LLM  # noqa: F401
+
+    LATE_IMPORT.clear()  # imported with the imports: part of them, not of the window
 
 
 def child(framework: str, workload: str, url: str) -> None:

@@ -22,10 +22,13 @@ import time
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any, TypeVar
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel
 
+from crew._net import is_loopback_host
 from crew.errors import ModelBehaviorError, Problem, UserError
+from crew.llm._litellm import load_on_import as _load_on_import
 from crew.llm.accounting import AccountedModel
 from crew.llm.budget import Budget
 from crew.llm.deployments import (
@@ -77,10 +80,6 @@ def is_offline_deployment(model: str, params: Mapping[str, Any]) -> bool:
     base = params.get("api_base") or params.get("base_url")
     if not isinstance(base, str) or not base:
         return False
-    from urllib.parse import urlsplit
-
-    from crew._net import is_loopback_host
-
     host = urlsplit(base).hostname or ""
     return bool(host) and is_loopback_host(host)
 
@@ -428,3 +427,8 @@ def _arguments(raw: Any) -> str:
         return safe_text(json.dumps(raw, ensure_ascii=False))
     except (TypeError, ValueError):
         return safe_text(str(raw))
+
+
+# A library user's `from crew.llm import LLM` loads litellm and its first request's modules
+# now, as part of the user's imports (not in the CLI, whose prewarm thread does it).
+_load_on_import()
