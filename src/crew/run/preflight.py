@@ -32,8 +32,11 @@ class Checked:
     llm: Any  # crew.llm.LLM, a fresh ledger and the run's budget; no call made
 
 
-def preflight(resolved: ResolvedFeature, opts: RunOptions) -> Checked:
-    """Run every check; one UserError lists every problem found."""
+def preflight(resolved: ResolvedFeature, opts: RunOptions, *, check_only: bool = False
+              ) -> Checked:
+    """Run every check; one UserError lists every problem found. `check_only` (`crew
+    validate`): the router config is checked without building the LLM when litellm's files
+    settle it (crew.llm.offline_check); `Checked.llm` is then that check's ModelTable."""
     problems: list[Problem] = []
     root, base = check_repo(resolved, opts.repo, problems)
     settings = sandbox = None
@@ -48,7 +51,8 @@ def preflight(resolved: ResolvedFeature, opts: RunOptions) -> Checked:
     if sandbox is not None and root is not None:
         problems += check_programs(resolved, sandbox, root)
     llm = build_llm(resolved, problems, budget=run_budget(
-        resolved, opts.budget_usd, opts.budget_tokens, opts.budget_minutes, opts.shared_budget))
+        resolved, opts.budget_usd, opts.budget_tokens, opts.budget_minutes, opts.shared_budget),
+        check_only=check_only)
     from crew.run.reach import unreachable_servers
 
     if llm is not None and problems:
@@ -196,15 +200,27 @@ def run_budget(resolved: ResolvedFeature, usd: float | None, tokens: int | None,
 
 
 def build_llm(resolved: ResolvedFeature, problems: list[Problem], *, budget: Any,
-              ledger: Any = None) -> Any:
+              ledger: Any = None, check_only: bool = False) -> Any:
     """The run's LLM as the run builds it (no model call). Its problems are located in the
     models file; an alias the crew's roles or fallbacks name that no deployment can serve is
-    one too (it would fail only at the first call)."""
-    from crew.llm import LLM
-
+    one too (it would fail only at the first call). `check_only`: the same checks without
+    litellm where its installed files settle them (crew.llm.offline_check)."""
     try:
-        llm = LLM(resolved.models, base_dir=resolved.models_dir, ledger=ledger, budget=budget,
-                  source=resolved.models_source, warm=False)  # the CLI prewarms; validate sends nothing
+        llm: Any = None
+        if check_only:
+            from crew.llm.offline_check import check_offline
+            from crew.run.budgets import usd_limited
+
+            priced = {r.spec.model for r in resolved.roles.values()} if (
+                budget is not None and usd_limited(budget)) else set()
+            llm = check_offline(resolved.models, base_dir=resolved.models_dir,
+                                source=resolved.models_source, priced=priced)
+        if llm is None:
+            from crew.llm import LLM
+
+            llm = LLM(resolved.models, base_dir=resolved.models_dir, ledger=ledger,
+                      budget=budget, source=resolved.models_source,
+                      warm=False)  # the CLI prewarms; validate sends nothing
     except UserError as e:
         problems += [resolved.locate_models_problem(p) for p in e.problems]
         return None
