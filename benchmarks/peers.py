@@ -267,8 +267,8 @@ def measure(latency: float = 0.2, repeats: int = 3, only: tuple[str, ...] = FRAM
                 if present[f]:
                     run_once(f, w, stub, envs[f])
         for _ in range(repeats):  # interleaved: the machine's load hits every framework alike
-            runs.setdefault(("litellm", "import"), []).append(litellm_import(env))
             for w in patterns.PATH:
+                runs.setdefault(("litellm", "import"), []).append(litellm_import(env))
                 for f in frameworks:
                     if present[f]:
                         runs.setdefault((f, w), []).append(run_once(f, w, stub, envs[f]))
