@@ -81,8 +81,9 @@ class LLM(AccountedModel):
                  ledger: Ledger | None = None, budget: Budget | None = None,
                  source: str | None = None, warm: bool = True) -> None:
         """`warm`: load what litellm's first request would load lazily now, before the
-        Router is built (a script's first call then sends at once); False where no call
-        follows soon (`crew validate`) or a prewarm thread does it (the CLI)."""
+        Router is built, unless this module's import or a prewarm thread already did (a
+        library user's import does: `_litellm.load_on_import`); False where no call follows
+        soon (`crew validate`) or a prewarm thread does it (the CLI)."""
         from crew.llm._litellm import load_litellm
         from crew.llm.replay import new_session
 
