@@ -17,7 +17,7 @@ import asyncio
 import statistics
 import time
 
-from crew.llm import LLM, Budget, CallContext, Limits  # litellm loads inside LLM(), offline
+from crew.llm import LLM, Budget, CallContext, Limits  # loads litellm (offline cost map)
 from crew.spec.models import ModelsConfig
 from crew.testing.stub_server import StubReply, StubServer
 

@@ -67,6 +67,9 @@ def main() -> None:
     exit 4; always ends in SystemExit."""
     _answer_without_typer(sys.argv[1:])
     _redact_output()
+    from crew.llm._litellm import defer_to_prewarm
+
+    defer_to_prewarm()  # commands load litellm when they need it (`crew run`: in the background)
     from crew.cli.typer_app import app
     from crew.errors import UserError
 

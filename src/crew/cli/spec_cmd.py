@@ -91,7 +91,7 @@ def _preflight(resolved: Any) -> None:
     from crew.run.launch import RunOptions
     from crew.run.preflight import preflight
 
-    preflight(resolved, RunOptions(trace=False), warm=False)  # sends nothing
+    preflight(resolved, RunOptions(trace=False), check_only=True)  # sends nothing
 
 
 def _check_live_tools(feature: Path) -> None:

@@ -20,10 +20,12 @@ LITELLM_LOGGERS = ("LiteLLM", "LiteLLM Router", "LiteLLM Proxy")
 FIRST_REQUEST_MODULES = (
     "litellm.integrations.otel.logger",
     "litellm.proxy.openai_files_endpoints.common_utils",
-    "litellm.litellm_core_utils.default_encoding",
     "litellm.llms.vertex_ai.vertex_ai_partner_models.anthropic.transformation",
     "litellm.llms.openai.chat.gpt_audio_transformation",
 )
+# litellm's token counter's default encoding (tiktoken's cl100k table, ~0.3 s): loaded by a
+# budgeted call's exact prompt count (crew.llm.accounting), not by a request
+COUNTING_MODULES = ("litellm.litellm_core_utils.default_encoding",)
 HTTP_REQUEST_MODULES = ("litellm.llms.openai.openai", "openai.resources.chat", "jiter",
                         "openai.lib.streaming.chat")  # +8 MB: only for HTTP deployments
 # What building the Router and routing the first request import, and the pydantic models
@@ -175,6 +177,32 @@ def _warm(after: threading.Thread | None, modules: tuple[str, ...],
 _STAGES = ((FIRST_REQUEST_MODULES + ROUTER_MODULES, FIRST_USE_MODELS, True),
            (HTTP_REQUEST_MODULES, HTTP_MODELS, False))
 _warmed: set[int] = set()  # stages `warm_first_use` ran in this thread's process
+_load_on_import = True  # False: the CLI, whose prewarm thread loads litellm
+
+
+def defer_to_prewarm() -> None:
+    """The CLI's choice: importing crew.llm.client loads nothing; litellm is imported by a
+    `prewarm` thread, overlapping what the command does first, or by `LLM(...)`."""
+    global _load_on_import
+    _load_on_import = False
+
+
+def load_on_import() -> None:
+    """Run at the end of crew.llm.client's import: a library user's `from crew.llm import
+    LLM` (or `from crew import LLM`) imports litellm and what its first request loads lazily
+    (the OTel logger, the proxy's file-id helpers, provider configs, deferred pydantic models,
+    the OpenAI client's chat resources) as part of the user's imports, so `LLM(config)` and
+    the first request pay none of it. Not in the CLI (`defer_to_prewarm`) nor when a
+    `prewarm` thread was started (it does the same in the background). A failing import is
+    left for `LLM(...)` to report."""
+    with _prewarm_lock:
+        if not _load_on_import or _prewarm:
+            return
+    try:
+        load_litellm()
+    except Exception:
+        return
+    warm_first_use(http=True)
 
 
 def warm_first_use(*, http: bool) -> None:
@@ -202,7 +230,8 @@ def prewarm(*, http: bool = False) -> None:
                 continue
             after = _prewarm[-1] if _prewarm else None
             name = "crew-litellm-prewarm" + "+" * i
-            t = threading.Thread(target=_warm, args=(after, modules, models, first_use),
+            extra = COUNTING_MODULES if i == 0 else ()  # the CLI's runs have budgets
+            t = threading.Thread(target=_warm, args=(after, modules + extra, models, first_use),
                                  name=name, daemon=True)
             _prewarm.append(t)
             t.start()

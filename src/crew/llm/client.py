@@ -26,20 +26,12 @@ from typing import Any, TypeVar
 from pydantic import BaseModel
 
 from crew.errors import ModelBehaviorError, Problem, UserError
+from crew.llm._litellm import load_on_import as _load_on_import
 from crew.llm.accounting import AccountedModel
 from crew.llm.budget import Budget
-from crew.llm.deployments import (
-    ENV_PREFIX,
-    OUT_KEYS,
-    Deployment,
-    env_refs,
-    map_max_output,
-    price_of,
-    provider_problem,
-    stated_max_output,
-    supports_schema,
-)
+from crew.llm.deployments import OUT_KEYS
 from crew.llm.ledger import Ledger
+from crew.llm.model_table import ModelTable
 from crew.llm.proxy_settings import apply_proxy_settings
 from crew.llm.structured import ask_structured
 from crew.llm.types import CallContext, Completion, Message, ToolCall, ToolSpec, Usage
@@ -70,21 +62,6 @@ def model_requests_allowed(env: Mapping[str, str] | None = None) -> bool:
     return value not in ("0", "false", "no", "off")
 
 
-def is_offline_deployment(model: str, params: Mapping[str, Any]) -> bool:
-    """Whether a deployment answers without reaching a provider over the network."""
-    if model.startswith("replay/") or params.get("mock_response") is not None:
-        return True
-    base = params.get("api_base") or params.get("base_url")
-    if not isinstance(base, str) or not base:
-        return False
-    from urllib.parse import urlsplit
-
-    from crew._net import is_loopback_host
-
-    host = urlsplit(base).hostname or ""
-    return bool(host) and is_loopback_host(host)
-
-
 _STDOUT_LOCK = threading.Lock()
 
 
@@ -104,8 +81,9 @@ class LLM(AccountedModel):
                  ledger: Ledger | None = None, budget: Budget | None = None,
                  source: str | None = None, warm: bool = True) -> None:
         """`warm`: load what litellm's first request would load lazily now, before the
-        Router is built (a script's first call then sends at once); False where no call
-        follows soon (`crew validate`) or a prewarm thread does it (the CLI)."""
+        Router is built, unless this module's import or a prewarm thread already did (a
+        library user's import does: `_litellm.load_on_import`); False where no call follows
+        soon (`crew validate`) or a prewarm thread does it (the CLI)."""
         from crew.llm._litellm import load_litellm
         from crew.llm.replay import new_session
 
@@ -120,63 +98,11 @@ class LLM(AccountedModel):
             settings = apply_proxy_settings(lt, config, source)
         self._router_settings = settings.router_settings
 
-        model_list: list[dict[str, Any]] = []
-        self._deployments: dict[str, Deployment] = {}
-        self._alias_deps: dict[str, list[Deployment]] = {}
-        self._secrets: set[str] = set()
-        self._skipped: dict[str, Problem] = {}  # alias -> why a deployment was left out
-        problems: list[Problem] = []
-        for i, d in enumerate(config.model_list):
-            params = d.litellm_params.model_dump()
-            info = dict(d.model_info)
-            model_id = str(info.setdefault("id", f"{i}:{d.model_name}"))
-            where = f"model_list[{i}].litellm_params"
-            refs = env_refs(params)
-            for key, var in refs:
-                value = os.environ.get(var)
-                if not value:
-                    problems.append(Problem(
-                        f"environment variable {var} is not set", file=source,
-                        field=f"{where}.{key}", hint=f"export {var}=... or remove the deployment"))
-                elif key in ("api_key", "aws_secret_access_key", "api_secret"):
-                    self._secrets.add(value)
-            if isinstance(params.get("api_key"), str) and not params["api_key"].startswith(
-                    ENV_PREFIX):
-                self._secrets.add(params["api_key"])
-            model = str(params["model"])
-            bad_model = provider_problem(lt, model, params, f"{where}.model", source)
-            if bad_model is not None:  # the proxy skips such a deployment too
-                log.warning("%s: skipping model_list[%d] (%s)", source or "models config", i,
-                            bad_model.message)
-                self._skipped.setdefault(d.model_name, bad_model)
-                continue
-            if model.startswith("replay/"):
-                script = params.get("replay_script")
-                if not script:
-                    problems.append(Problem(
-                        "a replay model needs `replay_script: <path>`", file=source,
-                        field=f"{where}.replay_script"))
-                else:
-                    path = (base / str(script)).resolve()
-                    params["replay_script"] = str(path)
-                    self._replay.script(str(path))  # validate now: a bad script is a UserError
-            entry = {k: v for k, v in d.model_dump().items() if k != "litellm_params"}
-            entry.update(litellm_params=params, model_info=info)
-            model_list.append(entry)
-            dep = Deployment(d.model_name, model, tuple(v for _, v in refs),
-                              price_of(lt, model, params, info),
-                              supports_schema(lt, model, info),
-                              offline=is_offline_deployment(model, params),
-                              **stated_max_output(params, info),
-                              default_max=map_max_output(lt, model, params),
-                              api_base=str(params.get("api_base") or params.get("base_url")
-                                           or "") or None)
-            self._deployments[model_id] = dep
-            self._alias_deps.setdefault(d.model_name, []).append(dep)
-        if not model_list and self._skipped:
-            problems += self._skipped.values()
-        if problems:
-            raise UserError("", problems=problems)
+        table = ModelTable(config, lt, base=base, source=source,
+                           load_script=self._replay.script)
+        self._deployments, self._alias_deps = table.deployments, table.alias_deps
+        self._secrets, self._skipped, model_list = table.secrets, table.skipped, table.model_list
+        self._table = table
         from crew.llm._litellm import warm_first_use
 
         if warm:
@@ -210,13 +136,11 @@ class LLM(AccountedModel):
 
     @property
     def aliases(self) -> frozenset[str]:
-        return frozenset(self._alias_deps)
+        return self._table.aliases
 
     def unpriced(self, alias: str) -> list[str]:
-        """The models of `alias` with no known price (a USD budget cannot count them; a
-        replay model costs nothing and is never listed)."""
-        return [d.model for d in self._alias_deps.get(alias, [])
-                if d.price is None and not d.model.startswith("replay/")]
+        """The models of `alias` with no known price (see ModelTable.unpriced)."""
+        return self._table.unpriced(alias)
 
     def supports_native_schema(self, alias: str) -> bool:
         """Whether every deployment of `alias` takes response_format json_schema."""
@@ -227,13 +151,8 @@ class LLM(AccountedModel):
         return {p: [e.index for e in s.unserved()] for p, s in self._replay.scripts.items()}
 
     def unroutable(self, alias: str) -> Problem | None:
-        """Why the router has no deployment to call for `alias` (None: it has one), e.g.
-        every deployment of it was skipped for an unknown provider."""
-        if alias in self._alias_deps:
-            return None
-        return self._skipped.get(alias) or Problem(
-            f"no model_list entry serves model alias {alias!r}", file=self.source,
-            field="model_list", hint="aliases: " + ", ".join(sorted(self.aliases)))
+        """Why the router has no deployment to call for `alias` (see ModelTable.unroutable)."""
+        return self._table.unroutable(alias)
 
     # ------------------------------------------------------------------ calls
     def _check_alias(self, alias: str) -> None:
@@ -428,3 +347,8 @@ def _arguments(raw: Any) -> str:
         return safe_text(json.dumps(raw, ensure_ascii=False))
     except (TypeError, ValueError):
         return safe_text(str(raw))
+
+
+# A library user's `from crew.llm import LLM` loads litellm and its first request's modules
+# now, as part of the user's imports (not in the CLI, whose prewarm thread does it).
+_load_on_import()

@@ -81,12 +81,16 @@ def parse_scope_budget(flag: str, value: str, known: Iterable[str]) -> tuple[str
     return f"{scope}:{name}", kinds
 
 
+def usd_limited(budget: Budget) -> bool:
+    """Whether a USD limit applies to the run, a task or a role."""
+    return budget.run.usd is not None or any(
+        lim.usd is not None for lim in [*budget.per_task.values(), *budget.per_role.values()])
+
+
 def unpriced_problems(resolved: ResolvedFeature, llm: Any, budget: Budget) -> list[Problem]:
     """A USD limit (run, task or role) over a model with no price would count its calls as $0:
     refused, with the two ways out."""
-    if budget.run.usd is None and not any(
-            lim.usd is not None for lim in [*budget.per_task.values(),
-                                            *budget.per_role.values()]):
+    if not usd_limited(budget):
         return []
     problems = []
     for alias in sorted({r.spec.model for r in resolved.roles.values()}):

@@ -32,9 +32,12 @@ class Checked:
     llm: Any  # crew.llm.LLM, a fresh ledger and the run's budget; no call made
 
 
-def preflight(resolved: ResolvedFeature, opts: RunOptions, *, warm: bool = True) -> Checked:
-    """Run every check; one UserError lists every problem found. `warm=False` (`crew
-    validate`, which sends nothing): the LLM leaves litellm's first-request imports alone."""
+def preflight(resolved: ResolvedFeature, opts: RunOptions, *, check_only: bool = False
+              ) -> Checked:
+    """Run every check; one UserError lists every problem found. `check_only` (`crew
+    validate`, which sends nothing): the router config is checked without building the LLM
+    when litellm's files settle it (crew.llm.offline_check); `Checked.llm` is then that
+    check's ModelTable; else the LLM leaves litellm's first-request imports alone."""
     problems: list[Problem] = []
     root, base = check_repo(resolved, opts.repo, problems)
     settings = sandbox = None
@@ -49,7 +52,8 @@ def preflight(resolved: ResolvedFeature, opts: RunOptions, *, warm: bool = True)
     if sandbox is not None and root is not None:
         problems += check_programs(resolved, sandbox, root)
     llm = run_llm(resolved, problems, usd=opts.budget_usd, tokens=opts.budget_tokens,
-                  minutes=opts.budget_minutes, shared=opts.shared_budget, warm=warm)
+                  minutes=opts.budget_minutes, shared=opts.shared_budget,
+                  check_only=check_only)
     from crew.run.reach import unreachable_servers
 
     if llm is not None and problems:
@@ -200,23 +204,34 @@ def run_llm(resolved: ResolvedFeature, problems: list[Problem], *, usd: float | 
             tokens: int | None, minutes: float | None, shared: Any = None,
             scoped: Mapping[str, Mapping[str, float]] | None = None,
             spent: Mapping[str, Any] | None = None, ledger: Any = None,
-            warm: bool = True) -> Any:
+            check_only: bool = False) -> Any:
     """The run's LLM, the one way a new and a resumed run build it (no model call): the
     router config as resolved, the run's budget (`run_budget`; a resume passes the
     checkpoint's limits, `scoped` overrides, what was `spent` and the `ledger` read back from
     ledger.jsonl). None when it cannot be built; its problems (located in the models file)
     are added to `problems`, and so is an alias the crew's roles or fallbacks name that no
     deployment can serve (it would fail only at the first call) or that has no price under a
-    USD budget. `warm`: load litellm's first-request imports now (what the prewarm thread
-    has not); `crew validate` sends nothing and passes False."""
-    from crew.llm import LLM
-
+    USD budget. `check_only` (`crew validate`, which sends nothing): the same checks without
+    litellm where its installed files settle them (crew.llm.offline_check), else an LLM
+    that leaves litellm's first-request imports alone."""
     budget = run_budget(resolved, usd, tokens, minutes, shared, scoped=scoped)
     if spent:
         budget.restore(spent)
     try:
-        llm = LLM(resolved.models, base_dir=resolved.models_dir, ledger=ledger, budget=budget,
-                  source=resolved.models_source, warm=warm)
+        llm: Any = None
+        if check_only:
+            from crew.llm.offline_check import check_offline
+            from crew.run.budgets import usd_limited
+
+            priced = ({r.spec.model for r in resolved.roles.values()}
+                      if usd_limited(budget) else set())
+            llm = check_offline(resolved.models, base_dir=resolved.models_dir,
+                                source=resolved.models_source, priced=priced)
+        if llm is None:
+            from crew.llm import LLM
+
+            llm = LLM(resolved.models, base_dir=resolved.models_dir, ledger=ledger,
+                      budget=budget, source=resolved.models_source, warm=not check_only)
     except UserError as e:
         problems += [resolved.locate_models_problem(p) for p in e.problems]
         return None

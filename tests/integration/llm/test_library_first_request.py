@@ -1,5 +1,6 @@
-"""crew used as a library (`LLM(config)`, then a call; no prewarm, no CLI): `LLM(...)` loads
-what litellm's first request would load, so the call imports nothing of litellm or openai;
+"""crew used as a library (`from crew.llm import LLM`, `LLM(config)`, then a call; no prewarm,
+no CLI): the import loads litellm and what its first request would load, so neither `LLM(...)`
+nor the call imports any module;
 and the OpenAI client's chat request loads `openai.resources.chat` without the package's
 `__init__` (every other resource of the API), which still runs, in full, on any other use
 of the package. Fresh processes: the test process may have imported either already. The
@@ -22,13 +23,15 @@ from crew.llm import LLM
 from crew.llm._openai_lazy import resources_init_ran
 from crew.spec.models import ModelsConfig
 
-llm = LLM(ModelsConfig.model_validate({"model_list": [{"model_name": "m", "litellm_params": {
+config = ModelsConfig.model_validate({"model_list": [{"model_name": "m", "litellm_params": {
     "model": "openai/m", "api_base": sys.argv[1], "api_key": "sk-stub",
-    "input_cost_per_token": 1e-6, "output_cost_per_token": 2e-6}}]}))
+    "input_cost_per_token": 1e-6, "output_cost_per_token": 2e-6}}]})
+imported = "litellm" in sys.modules
 before = set(sys.modules)
+llm = LLM(config)
 res = asyncio.run(llm.complete("m", [{"role": "user", "content": "hi"}]))
-new = sorted(m for m in set(sys.modules) - before if m.split(".")[0] in ("litellm", "openai"))
-out = {"text": res.content, "new": new, "init_ran": resources_init_ran(),
+new = sorted(set(sys.modules) - before)
+out = {"text": res.content, "imported": imported, "new": new, "init_ran": resources_init_ran(),
        "chat": "openai.resources.chat" in sys.modules}
 import openai
 from openai.resources import Files  # any other use runs the real __init__
@@ -48,7 +51,8 @@ def test_a_scripts_first_call_imports_nothing_and_skips_the_other_resources() ->
     assert proc.returncode == 0, proc.stderr[-3000:]
     got = json.loads(proc.stdout.strip().splitlines()[-1])
     assert got["text"] == "hello"
-    assert got["new"] == [], got["new"]  # LLM(...) loaded it all
+    assert got["imported"]  # `from crew.llm import LLM` imported litellm
+    assert got["new"] == [], got["new"]  # the import loaded it all: LLM(...) and the call none
     assert got["chat"] and not got["init_ran"]  # chat alone, not every resource
     assert got["init_ran_after"] and got["files"] == "Files" and got["beta"] == "module"
     assert got["has_all"]

@@ -17,11 +17,12 @@ pytestmark = pytest.mark.slow
 PROBE = textwrap.dedent("""
     import asyncio, json, sys
     from pathlib import Path
-    from crew.llm import LLM, prewarm
+    from crew.llm import prewarm
     from crew.llm._litellm import load_litellm
     from crew.spec.models import ModelsConfig
     d, url = Path(sys.argv[1]), sys.argv[2]
     prewarm(http=bool(url))
+    from crew.llm import LLM  # after prewarm: its import leaves the loading to the threads
     load_litellm()  # joins the prewarm threads
     import pydantic._internal._model_construction as mc
     built, complete = [], mc.complete_model_class
