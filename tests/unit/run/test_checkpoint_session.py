@@ -13,7 +13,7 @@ from crew.llm.ledger import LedgerEntry
 from crew.run.checkpointer import CHECKPOINT_INTERVAL_S
 from crew.run.journal import LEDGER_FILE, RunFiles, load_ledger, read_jsonl
 from crew.run.runner import RunSession
-from crew.run.state import STATE_FILE, RunState, load_state
+from crew.run.state import STATE_FILE, RunState, RunStatus, TaskStatus, load_state
 
 
 class _LLM:
@@ -47,7 +47,7 @@ async def test_calls_are_journaled_and_state_json_follows(tmp_path: Path) -> Non
     await asyncio.sleep(CHECKPOINT_INTERVAL_S * 3)  # the deferred snapshot goes out
     await asyncio.to_thread(files.writer.flush)
     assert load_state(tmp_path).spent["calls"] == 40
-    session._set("t1", "done")
+    session._set("t1", TaskStatus.DONE)
     await session.durable()
     assert load_state(tmp_path).tasks["t1"].status == "done"
     files.close()
@@ -59,7 +59,7 @@ async def test_flush_writes_a_deferred_checkpoint(tmp_path: Path) -> None:
     files = RunFiles(tmp_path)
     session, _ = _session(tmp_path, files)
     session.checkpoint()
-    session.state.status = "gates"
+    session.state.status = RunStatus.GATES
     session.checkpoint()  # within the interval: deferred
     session.flush()
     assert json.loads((tmp_path / STATE_FILE).read_text())["status"] == "gates"
