@@ -90,6 +90,41 @@ async def test_an_untracked_venv_is_read_only_in_a_worktree(name: str, tmp_path:
 
 
 @pytest.mark.parametrize("name", ALL)
+@pytest.mark.parametrize("active", [True, False], ids=["activated", "shared"])
+async def test_the_projects_editable_install_imports_the_worktrees_code(
+        name: str, active: bool, tmp_path: Path) -> None:
+    """A src-layout project installed editable into its own .venv (`uv sync`, `pip install
+    -e .`: a `.pth` naming <repo>/src): a command in a task's worktree imports the worktree's
+    code, changed there, not the checkout's (it failed to import under bwrap and Docker, and
+    ran the checkout's unchanged code on the local backend)."""
+    import sys
+
+    repo = tmp_path / "repo"
+    (repo / "src" / "mypkg").mkdir(parents=True)
+    (repo / "src" / "mypkg" / "__init__.py").write_text("WHERE = 'checkout'\n")
+    (repo / ".gitignore").write_text(".venv/\n")
+    git = ["git", "-C", str(repo), "-c", "user.name=t", "-c", "user.email=t@t"]
+    subprocess.run(["git", "init", "-q", str(repo)], check=True)
+    subprocess.run([*git, "add", "-A"], check=True)
+    subprocess.run([*git, "commit", "-qm", "init"], check=True)
+    venv = repo / ".venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+    [site] = venv.glob("lib/python3*/site-packages")
+    (site / "_mypkg.pth").write_text(f"{repo / 'src'}\n")  # as uv and hatchling write it
+    wt = tmp_path / "wt"
+    subprocess.run([*git, "worktree", "add", "-q", str(wt), "-b", "task"], check=True)
+    wt.chmod(0o777)
+    (wt / "src" / "mypkg" / "__init__.py").write_text("WHERE = 'worktree'\n")  # the agent's edit
+    environ = {"PATH": f"{venv}/bin:/usr/bin:/bin", "VIRTUAL_ENV": str(venv)} if active else {
+        "PATH": "/usr/bin:/bin"}
+    env = detect_environment(repo, environ=environ, home=tmp_path / "h")
+    sb = _backend(name, env)
+    res = await sb.run(".venv/bin/python -c 'import mypkg; print(mypkg.WHERE)'",  # type: ignore[attr-defined]
+                       workspace=wt)
+    assert res.stdout.split() == ["worktree"], res.stdout + res.stderr
+
+
+@pytest.mark.parametrize("name", ALL)
 async def test_setup_runs_once_per_workspace_and_a_failure_stops(
         name: str, tmp_path: Path, workspace: Path) -> None:
     inner = _backend(name, SandboxEnvironment())

@@ -103,6 +103,36 @@ def test_editable_installs_of_a_shown_interpreter_are_visible(tmp_path: Path) ->
     assert set(env.ro_paths) == {prefix, hatch_src, setuptools_pkg}
 
 
+def test_the_projects_own_editable_installs_lead_pythonpath_to_the_workspace(
+        tmp_path: Path) -> None:
+    """`uv sync` / `pip install -e .` of the project itself: its import roots (a `.pth` line,
+    a setuptools finder's package → its parent) become workspace paths on PYTHONPATH, ahead
+    of what the caller had; an editable install from outside the repository does not."""
+    repo, outside = tmp_path / "repo", tmp_path / "lib-a" / "src"
+    site = repo / ".venv" / "lib" / "python3.11" / "site-packages"
+    for d in (site, repo / "src" / "app", repo / "tool", outside):
+        d.mkdir(parents=True)
+    (repo / ".venv" / "pyvenv.cfg").write_text("home = /usr/bin\n")
+    (repo / ".gitignore").write_text(".venv/\n")
+    _git(tmp_path, "init", "-q", str(repo))
+    _git(repo, "add", ".gitignore")
+    _git(repo, "commit", "-qm", "init")
+    (site / "_app.pth").write_text(f"{repo / 'src'}\n")
+    (site / "_lib_a.pth").write_text(f"{outside}\n")
+    (site / "__editable___tool_1_0_finder.py").write_text(
+        f"MAPPING: dict[str, str] = {{'tool': '{repo / 'tool'}'}}\nNAMESPACES = {{}}\n")
+    env = detect_environment(repo, environ={"PATH": "/usr/bin:/bin",
+                                            "VIRTUAL_ENV": str(repo / ".venv")},
+                             home=tmp_path / "h")
+    assert env.python_paths == ("src", ".")
+    assert env.env_in("/ws")["PYTHONPATH"] == "/ws/src:/ws"
+    shared = detect_environment(repo, environ={"PATH": "/usr/bin:/bin"}, home=tmp_path / "h")
+    assert shared.python_paths == ("src", ".")  # the repo's .venv shared, not activated
+    with_own = SandboxEnvironment(env={"PYTHONPATH": "/opt/x"}, python_paths=("src",))
+    assert with_own.env_in("/ws")["PYTHONPATH"] == "/ws/src:/opt/x"
+    assert "PYTHONPATH" not in SandboxEnvironment(env={"A": "1"}).env_in("/ws")
+
+
 def test_untracked_environment_dirs_are_shared_and_tracked_ones_are_not(tmp_path: Path) -> None:
     repo = tmp_path / "repo"
     (repo / ".venv" / "bin").mkdir(parents=True)

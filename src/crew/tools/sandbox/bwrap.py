@@ -176,10 +176,11 @@ class BwrapSandbox:
         # bwrap has no limits of its own: run_process puts it in a transient cgroup (pids.max
         # bounds a fork bomb, root included); without one, RLIMIT_NPROC bounds an ordinary user.
         nproc = None if os.getuid() == 0 else user_process_count() + self.limits.pids
+        inner = self.environment.env_in(str(workspace.resolve()))
         res = await run_process(
             args,
             cwd=workspace.resolve(),
-            env=sandbox_env({**self.environment.env, **(env or {})},
+            env=sandbox_env({**inner, **(env or {})},
                             path=self.environment.path or os.environ.get("PATH")),
             timeout=timeout,
             limits=self.limits,

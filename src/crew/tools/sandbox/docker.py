@@ -147,7 +147,7 @@ class DockerSandbox:
             image=self.image,
             command=argv(cmd),
             working_dir=MOUNT if rel == "." else f"{MOUNT}/{rel}",
-            environment=sandbox_env({**envt.env, **(env or {})}, path=envt.path),
+            environment=sandbox_env({**envt.env_in(MOUNT), **(env or {})}, path=envt.path),
             user=self.user,
             volumes=volumes,
             mounts=mounts,

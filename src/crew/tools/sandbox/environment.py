@@ -62,6 +62,22 @@ class SandboxEnvironment:
     credentials: tuple[Path, ...] = ()  # every credential present (the local backend hides all)
     path: str | None = None
     env: Mapping[str, str] = field(default_factory=dict)
+    # repository-relative import roots of the project's own editable installs ("src", "."):
+    # put on PYTHONPATH inside each workspace, so its code is imported, not the checkout's
+    python_paths: tuple[str, ...] = ()
+
+    def env_in(self, workspace: str) -> dict[str, str]:
+        """`env` for a command whose workspace is at `workspace` inside the sandbox: with
+        PYTHONPATH leading to the workspace's copy of each editable install's source (an
+        editable install's `.pth` or finder names the user's checkout, which the sandbox does
+        not show, or shows unchanged; PYTHONPATH comes before both)."""
+        env = dict(self.env)
+        if self.python_paths:
+            roots = [workspace if rel == "." else f"{workspace}/{rel}"
+                     for rel in self.python_paths]
+            env["PYTHONPATH"] = os.pathsep.join(
+                [*roots, *([env["PYTHONPATH"]] if env.get("PYTHONPATH") else [])])
+        return env
 
     def share_targets(self, workspace: Path) -> list[tuple[Path, Path]]:
         """(host dir, its path in `workspace`) for each share the workspace does not hold
@@ -111,11 +127,13 @@ _SITE_PACKAGES = ("lib/python3*/site-packages", "versions/*/lib/python3*/site-pa
 _MAPPING = re.compile(r"^MAPPING\s*(?::[^=\n]*)?=\s*(\{.*?\})\s*$", re.M | re.S)
 
 
-def editable_sources(prefix: Path) -> list[Path]:
+def editable_sources(prefix: Path, *, import_roots: bool = False) -> list[Path]:
     """The source directories editable installs in `prefix`'s site-packages import from:
-    absolute path lines of `*.pth` files (hatchling, flit, older setuptools) and the MAPPING
-    of setuptools' `__editable__*finder.py`. Without them an interpreter the sandbox shows
-    fails on its own packages (pytest autoloads plugins from every installed distribution)."""
+    absolute path lines of `*.pth` files (uv, hatchling, flit, setuptools' src layout) and
+    the MAPPING of setuptools' `__editable__*finder.py` (a package's directory; with
+    `import_roots`, the directory holding it: what sys.path needs). Without them an
+    interpreter the sandbox shows fails on its own packages (pytest autoloads plugins from
+    every installed distribution)."""
     out: list[Path] = []
     sites = [s for pattern in _SITE_PACKAGES for s in sorted(prefix.glob(pattern))]
     for site in sites:
@@ -130,9 +148,23 @@ def editable_sources(prefix: Path) -> list[Path]:
                 mapping = ast.literal_eval(found.group(1)) if found else {}
             except (ValueError, SyntaxError):
                 continue
-            out += [Path(v) for v in mapping.values()
+            out += [Path(v).parent if import_roots else Path(v) for v in mapping.values()
                     if isinstance(v, str) and v.startswith("/") and Path(v).exists()]
     return list(dict.fromkeys(out))
+
+
+def _python_paths(prefixes: Sequence[Path], repo: Path | None) -> tuple[str, ...]:
+    """Repository-relative import roots of the editable installs in `prefixes` whose source
+    is the repository itself (`uv sync`, `pip install -e .` of the project)."""
+    if repo is None:
+        return ()
+    root, out = repo.resolve(), []
+    for prefix in prefixes:
+        for src in editable_sources(prefix, import_roots=True):
+            src = src.resolve()
+            if _inside(src, root) and not any(_inside(src, p.resolve()) for p in prefixes):
+                out.append(src.relative_to(root).as_posix() or ".")
+    return tuple(dict.fromkeys(out))
 
 
 def venv_home(venv: Path) -> Path | None:
@@ -243,5 +275,5 @@ def detect_environment(
     return SandboxEnvironment(
         ro_paths=tuple(ro), shares=tuple(shares), masked=tuple(masked),
         credentials=tuple(present),
-        path=environ.get("PATH") or None, env=env,
+        path=environ.get("PATH") or None, env=env, python_paths=_python_paths(ro, repo),
     )

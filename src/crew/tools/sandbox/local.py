@@ -301,7 +301,7 @@ class LocalSandbox:
         hidden: Sequence[str] = (),
     ) -> SandboxResult:
         path = self.environment.path or os.environ.get("PATH")
-        env = {**self.environment.env, **(env or {})}
+        env = {**self.environment.env_in(str(workspace.resolve())), **(env or {})}
         if self.namespaces:
             read_only, hidden = merged_masks(workspace, self.protected, read_only, hidden)
         return await run_process(
