@@ -96,7 +96,8 @@ def scaffold(directory: Path, *, force: bool = False) -> list[Path]:
     repo = repo_for(directory)
     shown = repo if re.fullmatch(r"[\w./-]+", repo) else json.dumps(repo)
     feature = FEATURE.replace("@REPO@", shown + " " * max(1, 19 - len(shown)))
-    feature = with_test_command(feature, directory / repo)
+    # the repository as a path: `my-feature/..` names nothing before my-feature exists
+    feature = with_test_command(feature, Path(os.path.normpath(directory.resolve() / repo)))
     files = {directory / "feature.yaml": feature, directory / "models.yaml": MODELS}
     existing = [p for p in files if p.exists()]
     if existing and not force:

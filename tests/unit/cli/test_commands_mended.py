@@ -68,10 +68,16 @@ def test_init_dir_points_repo_at_the_repository_and_prints_paths_from_the_cwd(
     from crew.spec.resolve import resolve_feature
 
     repo = committed_repo(tmp_path / "app")
+    (repo / "tests").mkdir()
+    (repo / "tests" / "test_app.py").write_text("def test_app():\n    pass\n")
     monkeypatch.chdir(repo)
     code, out = invoke("init", "my-feature")
     assert code == 0, out
-    assert "repo: ..  " in (repo / "my-feature" / "feature.yaml").read_text()
+    text = (repo / "my-feature" / "feature.yaml").read_text()
+    assert "repo: ..  " in text
+    # detected in the repository, though my-feature/ did not exist yet (it said "nothing
+    # detected: the default")
+    assert "(found in tests/)" in text, text
     assert "wrote my-feature/feature.yaml" in out
     assert "`crew validate my-feature/feature.yaml`" in out
     problems: list[object] = []
