@@ -256,10 +256,13 @@ def find_run_dir(run_id: str, repo: Path | None = None, *, marker: str = STATE_F
                              "for another repository")
     from crew.spec.suggest import did_you_mean
 
-    shown = ", ".join(known[:20]) + (f" … ({len(known)} in all)" if len(known) > 20 else "")
-    what = (f"{run_id!r} matches {len(prefixed)} runs" if prefixed
+    matching = list(dict.fromkeys(d.name for d in prefixed))
+    listed = matching or known  # an ambiguous prefix lists what it matches, not every run
+    shown = ", ".join(listed[:20]) + (f" … ({len(listed)} in all)" if len(listed) > 20 else "")
+    what = (f"{run_id!r} matches {len(matching)} runs" if matching
             else f"no run {run_id!r} in {where}{did_you_mean(run_id, known)}")
-    raise UserError(what, field="RUN_ID", hint=f"runs, newest first: {shown}")
+    hint = "the ones it matches, newest first" if matching else "runs, newest first"
+    raise UserError(what, field="RUN_ID", hint=f"{hint}: {shown}")
 
 
 def write_atomic(path: Path, text: str) -> None:

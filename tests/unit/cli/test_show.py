@@ -134,8 +134,11 @@ async def test_unknown_run_id_lists_the_runs(repo: Path) -> None:
     problem = err.value.problems[0]
     assert "no run 'run-b9'" in problem.message and "did you mean" in problem.message
     assert problem.hint is not None and "run-b7" in problem.hint and "run-b8" in problem.hint
-    with pytest.raises(UserError, match="matches 2 runs"):
+    await record_agent_run(repo, "other-c1")
+    with pytest.raises(UserError, match="matches 2 runs") as ambiguous:
         find_run_dir("run-b", repo)
+    hint = ambiguous.value.problems[0].hint or ""
+    assert "run-b7" in hint and "run-b8" in hint and "other-c1" not in hint, hint
     assert find_run_dir("run-b7", repo) == run_dir(repo, "run-b7")
 
 
