@@ -9,7 +9,8 @@ The library API (names load on first use; `import crew` imports nothing heavy)::
     outcome.exit_code, outcome.run_id, outcome.report
     crew.resume_run(outcome.run_id, repo="../my-app")
 
-    # one pattern on your own context (tests, notebooks)
+    # one pattern on your own context (tests, notebooks); the README has a runnable one
+    roles = crew.builtin_roles("coder", "tester")      # or your own RoleSpecs
     ctx = crew.pattern_context(task, roles, llm, run_id="r1")  # task: a crew.TaskInfo
     result = await crew.Debate().run(ctx)
     # what its agents and tools use, passed explicitly (default: tools by name, no tracing,
@@ -24,7 +25,7 @@ Errors: `crew.UserError` (your input; `.problems` hold file, line, field, hint) 
 
 from __future__ import annotations
 
-from crew._lazy import lazy_exports
+from crew._lazy import lazy_dir, lazy_exports
 
 __version__ = "0.1.0"
 
@@ -56,6 +57,7 @@ if TYPE_CHECKING:
     from crew.patterns.single import Single
     from crew.patterns.supervisor_worker import SupervisorWorker
     from crew.run.launch import RunOptions, RunOutcome
+    from crew.spec.models import RoleSpec
     from crew.spec.resolve import ResolvedFeature
     from crew.testing.scripted import ScriptedLLM
     from crew.testing.stub_server import StubServer
@@ -89,12 +91,13 @@ __all__ = [
     "LLM", "Agent", "AgentResult", "BasePattern", "Budget", "BudgetExceeded", "Committee",
     "CrewError", "CrewRuntimeError", "Debate", "Ledger", "Outcome", "Pattern", "PatternContext",
     "PatternRegistry", "PatternResult", "Problem", "ResolvedFeature", "ReviewLoop", "RunContext",
-    "RunOptions", "RunOutcome", "ScriptedLLM", "Single", "StubServer", "SupervisorWorker", "TaskInfo", "Tool",
-    "ToolContext", "ToolError", "UserError", "__version__", "default_registry", "load_feature", "pattern_context",
-    "resume_run", "run_feature", "tool",
+    "RunOptions", "RunOutcome", "ScriptedLLM", "Single", "StubServer", "SupervisorWorker",
+    "TaskInfo", "Tool", "ToolContext", "ToolError", "UserError", "__version__", "builtin_roles",
+    "default_registry", "load_feature", "pattern_context", "resume_run", "run_feature", "tool"
 ]
 
 __getattr__ = lazy_exports(__name__, _EXPORTS)
+__dir__ = lazy_dir(globals(), _EXPORTS)
 
 
 def load_feature(path: str | Path, *, models: str | Path | None = None) -> ResolvedFeature:
@@ -105,6 +108,15 @@ def load_feature(path: str | Path, *, models: str | Path | None = None) -> Resol
     from crew.spec.resolve import resolve_feature
 
     return resolve_feature(Path(path), models_override=Path(models) if models else None)
+
+
+def builtin_roles(*names: str) -> dict[str, RoleSpec]:
+    """crew's built-in roles by name (coder, tester, reviewer, doc_writer, security_analyst,
+    supervisor), for `pattern_context`; an unknown name is a UserError with the nearest."""
+    from crew.spec.library import Library
+
+    library = Library([])
+    return {name: library.load("role", name).spec for name in names}
 
 
 def run_feature(feature: str | Path, **options: Any) -> RunOutcome:

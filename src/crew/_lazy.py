@@ -19,3 +19,13 @@ def lazy_exports(package: str, exports: Mapping[str, str]) -> Callable[[str], An
         raise AttributeError(f"module {package!r} has no attribute {name!r}")
 
     return __getattr__
+
+
+def lazy_dir(namespace: Mapping[str, Any], exports: Mapping[str, str]) -> Callable[[], list[str]]:
+    """A module `__dir__` listing the lazy `exports` beside what the module holds, so
+    `dir(crew)` and a REPL's completion show them before they are loaded."""
+
+    def __dir__() -> list[str]:
+        return sorted({*namespace, *exports})
+
+    return __dir__

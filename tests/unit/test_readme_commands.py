@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -34,3 +36,21 @@ def test_the_commands_name_files_that_exist_and_crew_commands_that_exist() -> No
         for sub in re.findall(r"(?:^|&& )crew (\w+)", cmd):
             assert sub in names, (what, sub)
     assert "demo" in names
+
+
+def test_the_readme_library_example_runs_as_written(capsys: pytest.CaptureFixture[str]) -> None:
+    """A new user copies it: it must run offline and print what its comment says."""
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = text[text.index("To run one pattern from your own code"):]
+    code = re.search(r"```python\n(.*?)```", section, re.S)
+    assert code is not None
+    exec(compile(code.group(1), "README.md", "exec"), {"__name__": "readme"})
+    assert capsys.readouterr().out.strip() == "done use csv"
+
+
+def test_dir_lists_the_lazy_exports() -> None:
+    import crew
+    import crew.llm
+
+    assert {"LLM", "Debate", "builtin_roles", "pattern_context"} <= set(dir(crew))
+    assert "LLM" in dir(crew.llm)

@@ -9,7 +9,7 @@ and what its first request needs as part of that import (see crew.llm._litellm.l
 
 from __future__ import annotations
 
-from crew._lazy import lazy_exports
+from crew._lazy import lazy_dir, lazy_exports
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing (see crew/__init__)
 if TYPE_CHECKING:
@@ -39,6 +39,7 @@ _EXPORTS = {
                      "ToolCall", "ToolSpec", "Usage"), "crew.llm.types"),
 }
 __getattr__ = lazy_exports(__name__, _EXPORTS)
+__dir__ = lazy_dir(globals(), _EXPORTS)
 
 __all__ = [
     "LLM",

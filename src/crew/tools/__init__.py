@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from crew._lazy import lazy_exports
+from crew._lazy import lazy_dir, lazy_exports
 
 if TYPE_CHECKING:
     from crew.tools.base import Approval, Tool, ToolContext, ToolError, ToolOutput, tool
@@ -38,3 +38,4 @@ __all__ = [
 ]
 
 __getattr__ = lazy_exports(__name__, _EXPORTS)
+__dir__ = lazy_dir(globals(), _EXPORTS)

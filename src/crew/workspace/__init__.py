@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from crew._lazy import lazy_exports
+from crew._lazy import lazy_dir, lazy_exports
 
 if TYPE_CHECKING:
     from crew.workspace.git import WorkspaceError
@@ -23,3 +23,4 @@ _EXPORTS = {
 __all__ = ["Artifacts", "MergeConflict", "TaskWorktree", "Workspace", "WorkspaceError",
            "feature_slug"]
 __getattr__ = lazy_exports(__name__, _EXPORTS)
+__dir__ = lazy_dir(globals(), _EXPORTS)
