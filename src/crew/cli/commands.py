@@ -40,7 +40,7 @@ COMMANDS = (
     Command("schema", "crew.cli.spec_cmd:schema",
             "Print the JSON Schema of a file kind (for editors)."),
     Command("init", "crew.cli.spec_cmd:init",
-            "Scaffold a feature.yaml and a models.yaml that validate."),
+            "Scaffold a feature.yaml and a models.yaml for your repository."),
     Command("run", "crew.cli.run_cmd:run",
             "Build a feature: plan, tasks, gates; leave a branch and a report."),
     Command("plan", "crew.cli.run_cmd:plan", "Plan a feature and stop (= crew run --plan-only)."),

@@ -1,4 +1,4 @@
-"""`crew init`: a feature.yaml and models.yaml that validate as written."""
+"""`crew init`: a feature.yaml and models.yaml that validate once the keys they name are set."""
 
 from __future__ import annotations
 

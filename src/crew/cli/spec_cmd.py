@@ -154,10 +154,12 @@ def init(
     directory: Annotated[Path, typer.Argument(help="Where to write the files.")] = Path("."),
     force: Annotated[bool, typer.Option(help="Overwrite existing files.")] = False,
 ) -> None:
-    """Scaffold a feature.yaml and a models.yaml that validate."""
+    """Scaffold a feature.yaml and a models.yaml for your repository."""
     from crew.cli.scaffold import from_cwd, scaffold
 
     for path in scaffold(directory, force=force):
         typer.echo(f"wrote {from_cwd(path)}")
     feature = from_cwd(directory / "feature.yaml")
     typer.echo(f"next: edit {feature}, then `crew validate {feature}`")
+    typer.echo("models.yaml reads ANTHROPIC_API_KEY and OPENAI_API_KEY (or point it at a "
+               "local server); to see a whole run offline first: `crew demo`")
