@@ -206,9 +206,11 @@ def plan(
     repo: Annotated[Path | None, REPO_OPT] = None,
     models: Annotated[Path | None, MODELS_OPT] = None,
     json_mode: Annotated[bool, JSON_OPT] = False,
+    sandbox: Annotated[str | None, SANDBOX_OPT] = None,
 ) -> None:
     """Plan a feature and stop (= crew run --plan-only)."""
-    run(feature, repo=repo, models=models, plan_only=True, json_mode=json_mode)
+    run(feature, repo=repo, models=models, plan_only=True, json_mode=json_mode,
+        sandbox=sandbox)
 
 
 def resume(

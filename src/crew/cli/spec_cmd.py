@@ -24,6 +24,9 @@ def validate(
     spec_only: Annotated[bool, typer.Option(
         "--spec-only", help="Check the files only, not what a feature needs on this machine "
         "(its repository, os.environ/ variables, sandbox, installed engines).")] = False,
+    sandbox: Annotated[str | None, typer.Option(
+        "--sandbox", help="Check programs in this backend, as `crew run --sandbox` would: "
+        "auto, docker, bwrap or local.")] = None,
 ) -> None:
     """Validate spec files; a feature is checked with everything it references, pattern
     params and engines included, and (unless --spec-only) with everything `crew run` checks
@@ -34,14 +37,14 @@ def validate(
     problems: list[Problem] = []
     kinds = pattern_kinds(require_installed=not spec_only)
     for p in paths:
-        found = _validate_one(p, kind, kinds, mcp=mcp, spec_only=spec_only)
+        found = _validate_one(p, kind, kinds, mcp=mcp, spec_only=spec_only, sandbox=sandbox)
         problems += [q for q in found if q not in problems]  # a file named twice: once
     if problems:
         raise UserError("invalid", problems=problems)
 
 
 def _validate_one(p: Path, kind: str | None, kinds: Any, *, mcp: bool,
-                  spec_only: bool) -> list[Any]:
+                  spec_only: bool, sandbox: str | None = None) -> list[Any]:
     """Validate one file: every problem any stage finds (its schema, what it references,
     what `crew run` checks here), each stage going on with what the previous one salvaged."""
     from crew.spec.loader import SpecProblems
@@ -58,14 +61,15 @@ def _validate_one(p: Path, kind: str | None, kinds: Any, *, mcp: bool,
         found = list(dict.fromkeys(e.problems))  # a file referenced twice: reported once
         salvaged = e.salvaged if isinstance(e, SpecProblems) else None
         if isinstance(salvaged, ResolvedFeature) and not spec_only:
-            found += [q for q in _problems_of(_preflight, salvaged) if q not in found]
+            found += [q for q in _problems_of(_preflight, salvaged, sandbox)
+                      if q not in found]
         if kind is not None:
             sys.stderr.write(f"{p}: checked as a {kind} ({reason}; --kind KIND checks it as "
                              f"another kind): {len(found)} problem(s)\n")
         return found
     found = []
     if done.resolved is not None and not spec_only:
-        found += _problems_of(_preflight, done.resolved)
+        found += _problems_of(_preflight, done.resolved, sandbox)
     if mcp and done.kind == "feature" and not found:
         found += _problems_of(_check_live_tools, p)
     if found:
@@ -78,20 +82,22 @@ def _validate_one(p: Path, kind: str | None, kinds: Any, *, mcp: bool,
     return []
 
 
-def _problems_of(check: Callable[[Any], object], arg: Any) -> list[Any]:
+def _problems_of(check: Callable[..., object], *args: Any) -> list[Any]:
     try:
-        check(arg)
+        check(*args)
     except UserError as e:
         return list(e.problems)
     return []
 
 
-def _preflight(resolved: Any) -> None:
-    """The checks `crew run` makes before it creates anything (crew.run.preflight)."""
+def _preflight(resolved: Any, sandbox: str | None = None) -> None:
+    """The checks `crew run [--sandbox NAME]` makes before it creates anything
+    (crew.run.preflight)."""
     from crew.run.launch import RunOptions
     from crew.run.preflight import preflight
 
-    preflight(resolved, RunOptions(trace=False), check_only=True)  # sends nothing
+    preflight(resolved, RunOptions(trace=False, sandbox=sandbox),
+              check_only=True)  # sends nothing
 
 
 def _check_live_tools(feature: Path) -> None:

@@ -4,6 +4,7 @@ path, next steps relative to the current directory, a lost model server named wi
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -139,3 +140,21 @@ def test_a_call_to_a_closed_port_names_the_server(tmp_path: Path) -> None:
             asyncio.run(llm.complete("smart", [{"role": "user", "content": "hi"}]))
     text = str(e.value)
     assert f"cannot reach the model server at {url}" in text and "fix api_base" in text
+
+
+@pytest.mark.parametrize("command", ["validate", "plan"])
+def test_validate_and_plan_take_the_sandbox_run_takes(
+        command: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`crew validate`/`crew plan` had no --sandbox: validate checked programs in `auto`
+    (Docker whenever DOCKER_HOST is set) whatever backend the user meant to run with."""
+    from shared_helpers import crew_in_process
+
+    repo = committed_repo(tmp_path / "app")
+    monkeypatch.chdir(repo)
+    assert invoke("init", ".")[0] == 0
+    env = {**os.environ, "ANTHROPIC_API_KEY": "k", "OPENAI_API_KEY": "k",
+           "XDG_STATE_HOME": str(tmp_path / "state")}
+    res = crew_in_process(command, "feature.yaml", "--sandbox", "bogus", env=env)
+    assert res.returncode == 2, res.stdout + res.stderr
+    assert "--sandbox: unknown sandbox 'bogus'" in res.stdout + res.stderr
+    assert not (repo / ".crew").exists()  # refused before anything existed
