@@ -348,7 +348,8 @@ async def make_plan(resolved: ResolvedFeature, llm: StructuredChatModel, *, run_
                            answer.model_dump_json())
     changes: list[str] = []
     plan = repair_plan(resolved, pinned, answer.tasks, changes)
-    notes += [f"plan repair: {c}" for c in changes]
+    if not fell_back:  # crew's own one-task plan gets its roles filled: no news to the user
+        notes += [f"plan repair: {c}" for c in changes]
     return plan, notes
 
 

@@ -129,6 +129,9 @@ async def test_no_json_at_all_plans_the_goal_as_one_task(feature: Path) -> None:
     assert plan[1].template == "implement" and plan[1].roles[0] == "coder"
     assert plan[1].depends_on == ["threat-model"]
     assert "no usable plan" in notes[0]
+    # crew's own one-task plan gets its roles filled silently: the user sees one note, not
+    # "plan repair: implement: role 'coder' added" about a plan no model wrote
+    assert len(notes) == 1 and not any("plan repair" in n for n in notes), notes
     [d] = degraded
     assert (d.decision, d.reason, d.role) == (DecisionKind.RUN_PLAN, DegradedReason.SINGLE_TASK,
                                               "supervisor")
