@@ -159,6 +159,24 @@ def field_text(fields: dict[str, Any], key: str) -> str | None:
     return str(value).strip() or None
 
 
+def read_flag(fields: dict[str, Any], key: str) -> bool | None:
+    """Boolean field `key`: a JSON boolean, or a string holding one approval marker."""
+    value = fields.get(key)
+    if isinstance(value, bool):
+        return value
+    return read_approval(value) if isinstance(value, str) else None
+
+
+def read_items(fields: dict[str, Any], key: str, schema: type[M]) -> list[M]:
+    """The items of list field `key` that validate as `schema` (the others are dropped)."""
+    value = fields.get(key)
+    items: list[M] = []
+    for item in value if isinstance(value, list) else []:
+        with contextlib.suppress(ValueError):
+            items.append(schema.model_validate(item))
+    return items
+
+
 def read_approval(text: str | None) -> bool | None:
     """True for APPROVED, False for CHANGES REQUESTED (at a line start, decoration and a
     `Verdict:` prefix allowed); None when neither or both appear."""

@@ -10,6 +10,7 @@ from typing import Any
 from pattern_helpers import MakeCtx
 
 from crew.patterns.base import Outcome
+from crew.patterns.committee import Committee
 from crew.patterns.debate import Debate
 from crew.patterns.decisions import DecisionKind, DegradedReason
 from crew.testing import ScriptedLLM
@@ -48,3 +49,58 @@ async def test_judge_json_without_a_decision_is_no_decision(make_ctx: MakeCtx) -
     res = await Debate().run(make_ctx(llm, ["coder", "tester"], {"rounds": 1}))
     assert res.outcome is Outcome.NO_CONSENSUS and res.decision is None
     assert kinds(res) == [(DecisionKind.JUDGE, DegradedReason.NO_DECISION)]
+
+
+def ballot(answer: Any, rationale: str = "r") -> str:
+    return json.dumps({"answer": answer, "rationale": rationale})
+
+
+async def test_chair_json_with_a_wrong_field_gives_its_decision_field(
+        make_ctx: MakeCtx) -> None:
+    chair = json.dumps({"decision": "Postgres, SQLite for tests", "rationale": "it scales",
+                        "chosen": "the first"})  # chosen: an int, or null
+    llm = ScriptedLLM([
+        {"role": "coder", "purpose": "ballot", "content": ballot("Postgres")},
+        {"role": "tester", "purpose": "ballot", "content": ballot("SQLite")},
+        {"role": "reviewer", "purpose": "chair", "content": chair, "repeat": True},
+    ])
+    res = await Committee().run(make_ctx(llm, ["coder", "tester"], {
+        "aggregation": "chair", "chair": "reviewer", "apply": False}))
+    assert res.outcome is Outcome.DONE and res.decision == "Postgres, SQLite for tests"
+    assert kinds(res) == [(DecisionKind.CHAIR, DegradedReason.READ_FROM_TEXT)]
+
+
+async def test_ballot_json_with_a_wrong_field_gives_its_answer_field(
+        make_ctx: MakeCtx) -> None:
+    # "Yes" is not one of the options' exact spelling, and the rationale names the other
+    llm = ScriptedLLM([
+        {"role": "coder", "content": ballot("Yes", "no blockers left"), "repeat": True},
+        {"role": "tester", "content": ballot("YES", "no failing tests"), "repeat": True},
+        {"role": "reviewer", "content": ballot("No", "yes, it works, but untested"),
+         "repeat": True},
+    ])
+    res = await Committee().run(make_ctx(llm, ["coder", "tester", "reviewer"],
+                                         {"options": ["yes", "no"], "apply": False}))
+    assert res.outcome is Outcome.DONE and res.decision == "yes"
+    assert kinds(res) == [(DecisionKind.BALLOT, DegradedReason.READ_FROM_TEXT)] * 3
+    answers = {v["role"]: (v["answer"], v["rationale"]) for v in res.votes if "answer" in v}
+    assert answers["reviewer"] == ("no", "yes, it works, but untested")
+    # a free-form ballot: a number where text was wanted is still the member's answer
+    llm = ScriptedLLM([{"content": ballot(42, "six times seven"), "repeat": True}])
+    res = await Committee().run(make_ctx(llm, ["coder", "tester"], {"apply": False}))
+    assert res.outcome is Outcome.DONE and res.decision == "42"
+
+
+async def test_ranking_json_with_a_string_order_is_read(make_ctx: MakeCtx) -> None:
+    llm = ScriptedLLM([
+        {"role": "coder", "purpose": "ballot", "content": ballot("A")},
+        {"role": "tester", "purpose": "ballot", "content": ballot("B")},
+        {"role": "coder", "purpose": "vote", "repeat": True,
+         "content": json.dumps({"order": "2, 1", "reason": "B has tests"})},
+        {"role": "tester", "purpose": "vote", "repeat": True,
+         "content": json.dumps({"order": ["proposal 2", "proposal 1"]})},
+    ])
+    res = await Committee().run(make_ctx(llm, ["coder", "tester"], {
+        "aggregation": "ranking", "quorum": 2, "apply": False}))
+    assert res.outcome is Outcome.DONE and res.decision == "B"
+    assert kinds(res) == [(DecisionKind.VOTE, DegradedReason.READ_FROM_TEXT)] * 2
