@@ -13,6 +13,8 @@ from crew.patterns.base import Outcome
 from crew.patterns.committee import Committee
 from crew.patterns.debate import Debate
 from crew.patterns.decisions import DecisionKind, DegradedReason
+from crew.patterns.review_loop import ReviewLoop
+from crew.patterns.supervisor_worker import SupervisorWorker
 from crew.testing import ScriptedLLM
 
 
@@ -104,3 +106,36 @@ async def test_ranking_json_with_a_string_order_is_read(make_ctx: MakeCtx) -> No
         "aggregation": "ranking", "quorum": 2, "apply": False}))
     assert res.outcome is Outcome.DONE and res.decision == "B"
     assert kinds(res) == [(DecisionKind.VOTE, DegradedReason.READ_FROM_TEXT)] * 2
+
+
+async def test_review_json_with_a_broken_field_gives_its_summary_and_changes(
+        make_ctx: MakeCtx) -> None:
+    # "line": "3-5" is not an int: that item is dropped, the valid one is the feedback
+    verdict = json.dumps({"approved": "CHANGES REQUESTED", "summary": "empty input crashes",
+                          "changes": [{"file": "stats.py", "line": 3, "problem": "mean([])",
+                                       "fix": "return 0.0"},
+                                      {"file": "stats.py", "line": "3-5", "problem": "x"}]})
+    llm = ScriptedLLM([
+        {"role": "coder", "content": "Done.", "repeat": True},
+        {"role": "reviewer", "content": verdict, "repeat": True},
+    ])
+    res = await ReviewLoop().run(make_ctx(llm, ["coder", "reviewer"], {"max_rounds": 2}))
+    assert res.outcome is Outcome.FAILED and res.decision == "empty input crashes"
+    assert kinds(res) == [(DecisionKind.VERDICT, DegradedReason.READ_FROM_TEXT)] * 2
+    second_author = [c for c in llm.calls if c.context.role == "coder"][1]
+    feedback = second_author.messages[-1]["content"]
+    assert "- stats.py:3: mean([]) Fix: return 0.0" in feedback and '"approved"' not in feedback
+
+
+async def test_lead_review_json_with_a_broken_field_gives_its_summary(
+        make_ctx: MakeCtx) -> None:
+    plan = json.dumps({"subtasks": [{"id": "a", "title": "Draft", "role": "doc_writer"}]})
+    review = json.dumps({"approved": True, "summary": "good docs", "redo": "none"})
+    llm = ScriptedLLM([
+        {"role": "supervisor", "purpose": "plan", "content": plan},
+        {"role": "doc_writer", "content": "Wrote it."},
+        {"role": "supervisor", "purpose": "review", "content": review, "repeat": True},
+    ])
+    res = await SupervisorWorker().run(make_ctx(llm, ["supervisor", "doc_writer"]))
+    assert res.outcome is Outcome.DONE and res.decision == "good docs"
+    assert kinds(res) == [(DecisionKind.LEAD_REVIEW, DegradedReason.READ_FROM_TEXT)]
