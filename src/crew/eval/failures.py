@@ -1,6 +1,7 @@
 """The names of the tests a check's output reports as failed: pytest's short summary
 (`FAILED path::test - ...`, `ERROR path::test`), unittest (`FAIL: test (module.Class)`), TAP
-(`not ok 3 - name`, as tape and `node --test` print it) and node's spec reporter (`✖ name`)."""
+(`not ok 3 - name`, as tape and `node --test` print it) and node's spec reporter (`✖ name`).
+Summary lines (unittest's `FAILED (failures=1, errors=1)`) name no test."""
 
 from __future__ import annotations
 
@@ -8,7 +9,8 @@ import re
 
 MAX_NAMES = 50
 _PATTERNS = (
-    re.compile(r"^(?:FAILED|ERROR) (\S+?)(?: - .*)?$"),  # pytest -r fE (on by default)
+    # pytest -r fE (on by default); an id never starts with "(": unittest's `FAILED (errors=1)`
+    re.compile(r"^(?:FAILED|ERROR) ([^\s(]\S*?)(?: - .*)?$"),
     re.compile(r"^(?:FAIL|ERROR): (\S+ \([\w.]+\))"),  # unittest
     re.compile(r"^\s*not ok \d+(?: -)? (.+?)(?:\s+#.*)?$"),  # TAP
     re.compile(r"^\s*\u2716 (.+?)(?: \([\d.]+m?s\))?$"),  # node --test spec reporter

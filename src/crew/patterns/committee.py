@@ -37,6 +37,8 @@ from crew.patterns.decisions import (
     DecisionKind,
     DegradedReason,
     degrade,
+    field_text,
+    read_fields,
     read_number,
     read_option,
     read_ranking,
@@ -130,6 +132,54 @@ def borda(rankings: list[list[int]], n: int) -> tuple[int | None, list[int], dic
     best = max(scores.values())
     top = [x for x, s in scores.items() if s == best]
     return (top[0], [], scores) if len(top) == 1 else (None, top, scores)
+
+
+def read_ballot(raw: str | None, options: list[str] | None) -> tuple[str | None, str]:
+    """(answer, rationale) of a ballot that failed its schema: its JSON's `answer` field
+    when it has one (one of `options`, when given), else the one option the text names."""
+    fields, text = read_fields(raw), (raw or "").strip()
+    if "answer" not in fields:
+        return (read_option(text, options) if options else None), text[:TEXT_CHARS]
+    answer = field_text(fields, "answer")
+    if options:
+        answer = read_option(answer, options) if answer else None
+    return answer, field_text(fields, "rationale") or ""
+
+
+def read_chair(raw: str | None, answers: list[str], code: bool) -> ChairDecision | None:
+    """A chair's decision that failed its schema: its JSON's fields (`chosen` alone picks
+    that answer), else the text as the decision and the proposal it names; None when
+    unreadable (for code, when no proposal is chosen)."""
+    fields, text = read_fields(raw), (raw or "").strip()
+    if "decision" not in fields and "chosen" not in fields:
+        chosen = read_number(raw, len(answers))
+        if not text or (code and chosen is None):
+            return None
+        return ChairDecision(decision=text[:TEXT_CHARS], chosen=chosen)
+    picked = read_number(field_text(fields, "chosen"), len(answers))
+    decision = field_text(fields, "decision") or (answers[picked - 1] if picked else None)
+    if decision is None or (code and picked is None):
+        return None
+    return ChairDecision(decision=decision[:TEXT_CHARS], chosen=picked,
+                         rationale=field_text(fields, "rationale") or "")
+
+
+def read_vote(raw: str | None, schema: type[BaseModel], n: int) -> Vote | Ranking | None:
+    """A vote or ranking that failed its schema, read from its JSON's `choice` / `order`
+    field when it has one, else from the text ("proposal 2", "2 > 1 > 3")."""
+    fields = read_fields(raw)
+    if schema is Ranking:
+        value = fields.get("order", raw)
+        if isinstance(value, list):  # ["proposal 2", "proposal 1"]: each item a number
+            nums = [read_number(str(x), n) for x in value]
+            order = [k for k in nums if k is not None]
+            ok = bool(order) and len(order) == len(nums) == len(set(order))
+            return Ranking(order=order) if ok else None
+        ranked = read_ranking(value, n) if isinstance(value, str) else None
+        return Ranking(order=ranked) if ranked else None
+    text = field_text(fields, "choice") if "choice" in fields else raw
+    choice = read_number(text, n)
+    return Vote(choice=choice) if choice is not None else None
 
 
 FILE_WRITERS = frozenset({"write_file", "edit_file"})
@@ -227,8 +277,7 @@ class Committee(BasePattern):
             b, raw, error, dead = None, None, str(e), True
         rec.call(role, 1, "ballot", BALLOT_NOTE)
         if b is None:
-            text = (raw or "").strip()
-            answer = read_option(text, p.options) if p.options else None
+            answer, rationale = read_ballot(raw, p.options)
             reason = (DegradedReason.PROVIDER_DOWN if dead else DegradedReason.ABSTAINED
                       if answer is None else DegradedReason.READ_FROM_TEXT)
             degrade(rec, DecisionKind.BALLOT, reason, role=role, rnd=i + 1, task=ctx.task.id,
@@ -237,7 +286,7 @@ class Committee(BasePattern):
                 rec.votes.append({"member": i + 1, "role": role, "error": error[:300]})
                 return None
             return Proposal(member=i + 1, role=role, model=alias, answer=answer,
-                            rationale=text[:TEXT_CHARS])
+                            rationale=rationale)
         data = b.model_dump()
         return Proposal(member=i + 1, role=role, model=alias, answer=str(data["answer"]),
                         rationale=data.get("rationale", ""))
@@ -291,14 +340,12 @@ class Committee(BasePattern):
             d, raw, error = await try_ask(ctx, p.chair, 1, msgs, ChairDecision, purpose="chair")
             rec.call(p.chair, 1, "chair", CHAIR_NOTE)
             if d is None:
-                text, chosen = (raw or "").strip(), read_number(raw, len(valid))
-                readable = bool(text) and (chosen is not None or not code)
-                degrade(rec, DecisionKind.CHAIR, DegradedReason.READ_FROM_TEXT if readable
-                        else DegradedReason.NO_DECISION, role=p.chair, rnd=1,
+                d = read_chair(raw, [v.answer for v in valid], code)
+                degrade(rec, DecisionKind.CHAIR, DegradedReason.NO_DECISION if d is None
+                        else DegradedReason.READ_FROM_TEXT, role=p.chair, rnd=1,
                         task=ctx.task.id, error=error, text=raw)
-                if not readable:
+                if d is None:
                     return None, "no decision: the chair's answer could not be read"
-                d = ChairDecision(decision=text[:TEXT_CHARS], chosen=chosen)
             rec.votes.append({"role": p.chair, "chair": True, **d.model_dump()})
             if d.chosen is not None and 1 <= d.chosen <= len(valid):
                 picked = valid[d.chosen - 1].model_copy(update={"answer": d.decision})
@@ -340,12 +387,7 @@ class Committee(BasePattern):
             return None
         rec.call(role, 1, "vote", note)
         if b is None:
-            if schema is Ranking:
-                order = read_ranking(raw, n)
-                b = Ranking(order=order) if order else None
-            else:
-                choice = read_number(raw, n)
-                b = Vote(choice=choice) if choice is not None else None
+            b = read_vote(raw, schema, n)
             degrade(rec, DecisionKind.VOTE, DegradedReason.ABSTAINED if b is None
                     else DegradedReason.READ_FROM_TEXT, role=role, rnd=k, task=ctx.task.id,
                     error=error, text=raw)

@@ -3,8 +3,9 @@ others' answers of the last round (its conversation only grows by what is new, s
 prompt caches hit) and revises; the debaters of a round run concurrently. Agreement on the
 stated positions stops early; otherwise a judge, shown the whole debate compactly, gives a
 structured verdict. Critical path: `rounds` debater calls plus the judge. A judge whose
-verdict cannot be read (no JSON, no `DECISION:` line) yields no decision (`no_consensus`),
-keeping the debaters' final answers (a degraded decision, crew.patterns.decisions).
+verdict cannot be read (no `decision` in its JSON, no `DECISION:` line) yields no decision
+(`no_consensus`), keeping the debaters' final answers (a degraded decision,
+crew.patterns.decisions).
 """
 
 from __future__ import annotations
@@ -28,7 +29,14 @@ from crew.patterns.base import (
     system_message,
     text_turn,
 )
-from crew.patterns.decisions import DecisionKind, DegradedReason, degrade, try_ask
+from crew.patterns.decisions import (
+    DecisionKind,
+    DegradedReason,
+    degrade,
+    field_text,
+    read_fields,
+    try_ask,
+)
 from crew.patterns.state import PatternState
 from crew.patterns.termination import Condition, RoundState
 from crew.spec.params import DebateParams as DebateParams
@@ -62,6 +70,20 @@ def position(answer: str) -> str:
     """The normalised POSITION line of an answer ('' when missing)."""
     found = _POSITION.findall(answer or "")
     return " ".join(re.sub(r"[^\w\s]", " ", found[-1]).lower().split()) if found else ""
+
+
+def read_verdict(raw: str | None) -> JudgeVerdict | None:
+    """A verdict that failed its schema, read from the raw text: the fields of its JSON (a
+    `decision` key decides, even when another field was wrong), else the DECISION line."""
+    fields = read_fields(raw)
+    if "decision" not in fields:
+        found = _DECISION.findall(raw or "")
+        return JudgeVerdict(decision=found[-1], rationale=(raw or "").strip()) if found else None
+    decision = field_text(fields, "decision")
+    if decision is None:
+        return None
+    return JudgeVerdict(decision=decision, winner=field_text(fields, "winner"),
+                        rationale=field_text(fields, "rationale") or (raw or "").strip())
 
 
 def agreed(answers: list[str]) -> str | None:
@@ -160,13 +182,12 @@ class Debate(BasePattern):
         verdict, raw, error = await try_ask(ctx, judge, rnd, msgs, JudgeVerdict, purpose="judge")
         rec.call(judge, rnd, "judge", JUDGE_NOTE)
         if verdict is None:
-            line = _DECISION.findall(raw or "")
-            reason = DegradedReason.READ_FROM_TEXT if line else DegradedReason.NO_DECISION
-            degrade(rec, DecisionKind.JUDGE, reason, role=judge, rnd=rnd, task=ctx.task.id,
-                    error=error, text=raw)
-            if not line:
+            verdict = read_verdict(raw)
+            degrade(rec, DecisionKind.JUDGE, DegradedReason.NO_DECISION if verdict is None
+                    else DegradedReason.READ_FROM_TEXT, role=judge, rnd=rnd,
+                    task=ctx.task.id, error=error, text=raw)
+            if verdict is None:
                 rec.votes.append({"round": rnd, "role": judge, "decision": None})
                 return None
-            verdict = JudgeVerdict(decision=line[-1], rationale=(raw or "").strip())
         rec.votes.append({"round": rnd, "role": judge, **verdict.model_dump()})
         return verdict

@@ -3,8 +3,10 @@ cannot be read (or, for a committee member, cannot be had), so one bad answer ne
 
 Every structured decision first goes through the model's structured path (native json_schema
 or instructions, repair, re-asks, the alias's fallback). When that still fails, the decision is
-read from the plain text where the role was asked for a plain marker (APPROVED / CHANGES
-REQUESTED, a chosen option or proposal number), else a documented fallback applies:
+read from the raw answer: its fields when it is (repairable) JSON that only failed the schema
+(a `"winner": 0` where a string was wanted must not turn the whole JSON into the decision),
+else the plain marker the role was asked for (APPROVED / CHANGES REQUESTED, a chosen option or
+proposal number); else a documented fallback applies:
 
 | decision | unreadable → |
 |---|---|
@@ -133,6 +135,46 @@ _MARKER = re.compile(r"^[\s>*_#`\-]*(?:verdict\s*[:\-]?\s*)?[*_`]*"
 _PROPOSAL = re.compile(r"\b(?:proposal|option|answer|choice)\s*(?:no\.?|number|#)?\s*(\d+)\b"
                        r"|#(\d+)\b", re.I)
 _SEQUENCE = re.compile(r"^[^\d\n]*?(\d+)((?:\s*(?:,|>|->)\s*\d+)+)\W*$", re.M)
+
+
+def read_fields(text: str | None) -> dict[str, Any]:
+    """The JSON object in `text` (fenced, inside prose, or repairable), else {}: the fields
+    of an answer that was JSON but failed its schema."""
+    from crew.llm.structured import repair_json
+
+    if not text or "{" not in text:
+        return {}
+    try:
+        data = repair_json(text)
+    except ValueError:
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def field_text(fields: dict[str, Any], key: str) -> str | None:
+    """Field `key` as stripped text when it is a non-empty string or number, else None."""
+    value = fields.get(key)
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        return None
+    return str(value).strip() or None
+
+
+def read_flag(fields: dict[str, Any], key: str) -> bool | None:
+    """Boolean field `key`: a JSON boolean, or a string holding one approval marker."""
+    value = fields.get(key)
+    if isinstance(value, bool):
+        return value
+    return read_approval(value) if isinstance(value, str) else None
+
+
+def read_items(fields: dict[str, Any], key: str, schema: type[M]) -> list[M]:
+    """The items of list field `key` that validate as `schema` (the others are dropped)."""
+    value = fields.get(key)
+    items: list[M] = []
+    for item in value if isinstance(value, list) else []:
+        with contextlib.suppress(ValueError):
+            items.append(schema.model_validate(item))
+    return items
 
 
 def read_approval(text: str | None) -> bool | None:

@@ -31,7 +31,11 @@ from crew.patterns.decisions import (
     DecisionKind,
     DegradedReason,
     degrade,
+    field_text,
     read_approval,
+    read_fields,
+    read_flag,
+    read_items,
     try_ask,
 )
 from crew.patterns.state import PatternState
@@ -198,23 +202,29 @@ class ReviewLoop(BasePattern):
     async def _unparsed(self, ctx: PatternContext, rec: Record, rnd: int, reviewer: str,
                         review: str | None, msgs: list[dict[str, Any]], error: str) -> Verdict:
         """The verdict of a review with neither a marker nor a valid JSON verdict: a
-        structured ask, else the ask's marker, else changes requested with the review as
-        feedback (both degraded decisions)."""
+        structured ask, else the ask's marker or the fields of its (invalid) JSON, else
+        changes requested with the review as feedback (both degraded decisions)."""
         answer, raw, error = await try_ask(ctx, reviewer, rnd, msgs, Verdict, purpose="verdict")
         rec.call(reviewer, rnd, "verdict")
         if answer is not None:
             return answer
+        fields = read_fields(raw) or read_fields(review)  # JSON that failed the schema
         approved = read_approval(raw)
+        approved = read_flag(fields, "approved") if approved is None else approved
         text = ((review or "").strip() or (raw or "").strip())[:TEXT_CHARS]
         reason = (DegradedReason.CHANGES_REQUESTED if approved is None
                   else DegradedReason.READ_FROM_TEXT)
         degrade(rec, DecisionKind.VERDICT, reason, role=reviewer, rnd=rnd, task=ctx.task.id,
                 error=error, text=text)
+        summary = field_text(fields, "summary")
         if approved:
-            return Verdict(approved=True, summary=text.splitlines()[0] if text else "")
-        problem = text or "the reviewer gave no readable verdict: review the change again"
+            return Verdict(approved=True, summary=summary or (
+                text.splitlines()[0] if text else ""))
+        changes = read_items(fields, "changes", ChangeRequest)
+        problem = summary or text or "the reviewer gave no readable verdict: review the " \
+            "change again"
         return Verdict(approved=False, summary=problem.splitlines()[0][:200],
-                       changes=[ChangeRequest(problem=problem)])
+                       changes=changes or [ChangeRequest(problem=problem)])
 
     async def _finish(self, ctx: PatternContext, rec: Record, outcome: Outcome, fired: Fired,
                       author: str, author_text: str, verdict: Verdict | None,

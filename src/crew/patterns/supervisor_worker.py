@@ -32,7 +32,11 @@ from crew.patterns.decisions import (
     DecisionKind,
     DegradedReason,
     degrade,
+    field_text,
     read_approval,
+    read_fields,
+    read_flag,
+    read_items,
     try_ask,
 )
 from crew.patterns.state import PatternState
@@ -246,13 +250,16 @@ class SupervisorWorker(BasePattern):
         msgs = [system_message(ctx, lead), {"role": "user", "content": user}]
         review, raw, error = await try_ask(ctx, lead, rnd, msgs, LeadReview, purpose="review")
         rec.call(lead, rnd, "review", REVIEW_NOTE)
-        if review is None:  # a marker, else changes requested with the text as feedback
+        if review is None:  # a marker or the fields of its JSON, else changes requested
+            fields = read_fields(raw)  # with the text as feedback
             approved = read_approval(raw)
-            text = (raw or "").strip()[:TEXT_CHARS]
+            approved = read_flag(fields, "approved") if approved is None else approved
+            text = field_text(fields, "summary") or (raw or "").strip()[:TEXT_CHARS]
             degrade(rec, DecisionKind.LEAD_REVIEW, DegradedReason.CHANGES_REQUESTED
                     if approved is None else DegradedReason.READ_FROM_TEXT, role=lead,
                     rnd=rnd, task=ctx.task.id, error=error, text=raw)
-            review = LeadReview(approved=bool(approved), summary=text or (
-                "the lead's review could not be read: check the work again"))
+            review = LeadReview(approved=bool(approved), redo=read_items(fields, "redo", Redo),
+                                summary=text or "the lead's review could not be read: check "
+                                "the work again")
         rec.votes.append({"round": rnd, "role": lead, **review.model_dump()})
         return review

@@ -40,6 +40,69 @@ def test_failed_tests_from_pytest_unittest_tap_and_node_spec() -> None:
     assert failed_tests("not ok 1 a\nnot ok 2 a\n") == ["a"]
 
 
+# Real outputs (python 3.11, pytest 8): unittest's `FAILED (errors=1)` and pytest's totals
+# line are summaries, not tests.
+UNITTEST_OUT = """\
+FE.
+======================================================================
+ERROR: test_b (test_uni.T.test_b)
+----------------------------------------------------------------------
+Traceback (most recent call last):
+  File "/tmp/samp/tests/test_uni.py", line 4, in test_b
+    def test_b(self): raise ValueError("x")
+ValueError: x
+
+======================================================================
+FAIL: test_a (test_uni.T.test_a)
+----------------------------------------------------------------------
+AssertionError: 1 != 2
+
+----------------------------------------------------------------------
+Ran 3 tests in 0.001s
+
+FAILED (failures=1, errors=1)
+"""
+UNITTEST_ONE_ERROR = """\
+======================================================================
+ERROR: test_sub (hidden.test_hidden.HiddenTest.test_sub)
+----------------------------------------------------------------------
+AttributeError: module 'calc' has no attribute 'sub'
+
+----------------------------------------------------------------------
+Ran 1 test in 0.001s
+
+FAILED (errors=1)
+"""
+PYTEST_OUT = """\
+=========================== short test summary info ============================
+FAILED tests/test_ok.py::test_fail - assert 1 == 2
+FAILED tests/test_ok.py::test_p[2] - assert 2 == 1
+FAILED tests/test_uni.py::T::test_a - AssertionError: 1 != 2
+ERROR tests/test_ok.py::test_err - RuntimeError: fixture
+===================== 3 failed, 3 passed, 1 error in 0.94s =====================
+"""
+PYTEST_COLLECTION = """\
+E   ModuleNotFoundError: No module named 'missing_mod_xyz'
+=========================== short test summary info ============================
+ERROR tests/test_s.py
+!!!!!!!!!!!!!!!!!!!! Interrupted: 1 error during collection !!!!!!!!!!!!!!!!!!!!
+=============================== 1 error in 0.84s ===============================
+"""
+
+
+def test_summary_lines_are_not_failed_tests() -> None:
+    assert failed_tests(UNITTEST_ONE_ERROR) == [
+        "test_sub (hidden.test_hidden.HiddenTest.test_sub)"]
+    assert failed_tests(UNITTEST_OUT) == ["test_b (test_uni.T.test_b)",
+                                          "test_a (test_uni.T.test_a)"]
+    assert failed_tests(PYTEST_OUT) == ["tests/test_ok.py::test_fail",
+                                        "tests/test_ok.py::test_p[2]",
+                                        "tests/test_uni.py::T::test_a",
+                                        "tests/test_ok.py::test_err"]
+    assert failed_tests(PYTEST_COLLECTION) == ["tests/test_s.py"]
+    assert failed_tests("FAILED (errors=1)\nFAILED (failures=2)\n") == []
+
+
 def _suite(tmp_path: Path, models: str) -> Path:
     for cid in ("one", "two"):
         d = tmp_path / "cases" / cid
