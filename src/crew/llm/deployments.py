@@ -95,11 +95,23 @@ def provider_problem(lt: Any, model: str, params: Mapping[str, Any], field: str,
                             api_base=params.get("api_base"))
     except Exception:
         return Problem(f"LiteLLM cannot tell which provider serves model {model!r}",
-                       file=source, field=field,
-                       hint=f"prefix the provider: openai/{model or 'gpt-4o'} (or "
-                            "anthropic/..., ollama/..., replay/...), or set "
-                            "custom_llm_provider")
+                       file=source, field=field, hint=_provider_hint(lt, model))
     return None
+
+
+def _provider_hint(lt: Any, model: str) -> str:
+    """The fix for a model string with no provider LiteLLM knows: a misspelt provider
+    (`opnai/gpt-4o`) replaced by the nearest known one, else a provider prefixed."""
+    from crew.spec.suggest import nearest
+
+    prefix, _, rest = model.partition("/")
+    known = {str(getattr(p, "value", p)) for p in getattr(lt, "provider_list", ())}
+    known |= {str(p) for p in getattr(lt, "providers", ())} | {"replay"}
+    best = nearest(prefix, known) if rest and prefix not in known else None
+    if best is not None:
+        return f"replace the misspelt provider: {best}/{rest}, or set custom_llm_provider"
+    return (f"prefix the provider: openai/{model or 'gpt-4o'} (or anthropic/..., ollama/..., "
+            "replay/...), or set custom_llm_provider")
 
 def supports_schema(lt: Any, model: str, info: Mapping[str, Any]) -> bool:
     if "supports_response_schema" in info:
