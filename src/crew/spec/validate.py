@@ -103,7 +103,7 @@ def validate_path(path: Path, kind: str | None = None, *,
         _note_ignored(spec, notes)
     elif isinstance(spec, CrewSpec):
         models = crew_models(loaded, c)
-        check_crew(loaded, Library.beside(path), models[0].aliases() if models else None, c,
+        check_crew(loaded, Library.beside(path), models.aliases() if models else None, c,
                    kinds=kinds)
         check_tool_sections([loaded], c.add)
     c.raise_if_any()

@@ -118,3 +118,21 @@ def test_kind_overrides_detection_and_is_named(tmp_path: Path,
     code, err = validate("--kind", "role", "models.yaml", cwd=tmp_path, monkeypatch=monkeypatch)
     assert code == 2
     assert "checked as a role (--kind" in err and "missing required field 'title'" in err
+
+
+def test_a_misspelt_deployment_key_is_one_problem_with_no_follow_on_errors(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "models.yaml").write_text(MODELS.replace("fsat", "fast").replace(
+        "litellm_params: {model: openai/x", "litelm_params: {model: openai/x", 1))
+    (tmp_path / "feature.yaml").write_text(
+        "title: t\ngoal: g\nrepo: .\nmodels: models.yaml\ncrew: software-team\n")
+    typo = ("models.yaml:3:5: model_list[0].litelm_params: unknown field 'litelm_params' "
+            "(did you mean 'litellm_params'?)")
+    code, err = validate("models.yaml", cwd=tmp_path, monkeypatch=monkeypatch)
+    assert code == 2 and typo in err
+    assert err.count("error: ") == 1, err  # smart and fast are written: no follow-on error
+    code, err = validate("feature.yaml", cwd=tmp_path, monkeypatch=monkeypatch)
+    assert code == 2 and typo in err
+    for follow_on in ("missing required field", "at least 1 deployment", "model alias 'smart'",
+                      "serves model alias"):
+        assert follow_on not in err, err
