@@ -136,3 +136,23 @@ def test_a_misspelt_deployment_key_is_one_problem_with_no_follow_on_errors(
     for follow_on in ("missing required field", "at least 1 deployment", "model alias 'smart'",
                       "serves model alias"):
         assert follow_on not in err, err
+
+
+def test_a_role_missing_a_required_field_still_has_its_model_and_tools_checked(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "models.yaml").write_text(MODELS.replace("fsat", "fast"))
+    (tmp_path / "roles").mkdir()
+    (tmp_path / "roles" / "coder.yaml").write_text(
+        "title: Coder\ngoal: write code\nmodel: smrt\ntools: [read_fil]\n")
+    (tmp_path / "feature.yaml").write_text(
+        "title: t\ngoal: g\nmodels: models.yaml\ncrew: software-team\n")
+    code, err = validate("--spec-only", "feature.yaml", cwd=tmp_path, monkeypatch=monkeypatch)
+    assert code == 2
+    for problem in ("coder.yaml:1:1: instructions: missing required field 'instructions'",
+                    "coder.yaml:3:8: model: model alias 'smrt' is not in the router config "
+                    "(did you mean 'smart'?)",
+                    "coder.yaml:4:9: tools[0]: unknown tool 'read_fil' (did you mean "
+                    "'read_file'?)"):
+        assert problem in err, err
+    code, err = validate("roles/coder.yaml", cwd=tmp_path, monkeypatch=monkeypatch)
+    assert code == 2 and "instructions" in err and "unknown tool 'read_fil'" in err
