@@ -235,7 +235,9 @@ def run_llm(resolved: ResolvedFeature, problems: list[Problem], *, usd: float | 
     except UserError as e:
         problems += [resolved.locate_models_problem(p) for p in e.problems]
         return None
-    for alias in sorted(_called_aliases(resolved) - _dropped_aliases(resolved)):
+    # an alias the config has no entry for is the spec's problem (the role's `model:`, the
+    # fallbacks), reported there; here: one whose every deployment was skipped
+    for alias in sorted(_called_aliases(resolved) & resolved.models.aliases()):
         p = llm.unroutable(alias)
         if p is not None:
             problems.append(resolved.locate_models_problem(p))
@@ -243,17 +245,6 @@ def run_llm(resolved: ResolvedFeature, problems: list[Problem], *, usd: float | 
 
     problems += unpriced_problems(resolved, llm, budget)
     return llm
-
-
-def _dropped_aliases(resolved: ResolvedFeature) -> set[str]:
-    """Aliases the models file has whose entries a salvage dropped (`crew validate` on a
-    config with a broken entry, reported already): not "no entry serves" them as well."""
-    from crew.spec.resolve import written_aliases
-
-    if resolved.models_doc is None:
-        return set()
-    return written_aliases(resolved.models_doc, resolved.models_prefix) - \
-        resolved.models.aliases()
 
 
 def _called_aliases(resolved: ResolvedFeature) -> set[str]:

@@ -156,3 +156,18 @@ def test_a_role_missing_a_required_field_still_has_its_model_and_tools_checked(
         assert problem in err, err
     code, err = validate("roles/coder.yaml", cwd=tmp_path, monkeypatch=monkeypatch)
     assert code == 2 and "instructions" in err and "unknown tool 'read_fil'" in err
+
+
+def test_a_role_calling_a_misspelt_alias_is_one_problem_not_also_the_routers(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "models.yaml").write_text(MODELS.replace("fsat", "fast"))
+    (tmp_path / "roles").mkdir()
+    (tmp_path / "roles" / "coder.yaml").write_text(
+        "title: Coder\ngoal: write code\ninstructions: Write code.\nmodel: smrt\n")
+    (tmp_path / "feature.yaml").write_text(
+        "title: t\ngoal: g\nmodels: models.yaml\ncrew: software-team\n")
+    code, err = validate("feature.yaml", cwd=tmp_path, monkeypatch=monkeypatch)
+    assert code == 2
+    assert "coder.yaml:4:8: model: model alias 'smrt' is not in the router config" in err
+    assert [ln for ln in err.splitlines() if "'smrt'" in ln and "error: " in ln] == [
+        ln for ln in err.splitlines() if "coder.yaml:4:8" in ln], err
