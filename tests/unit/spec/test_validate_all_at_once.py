@@ -171,3 +171,19 @@ def test_a_role_calling_a_misspelt_alias_is_one_problem_not_also_the_routers(
     assert "coder.yaml:4:8: model: model alias 'smrt' is not in the router config" in err
     assert [ln for ln in err.splitlines() if "'smrt'" in ln and "error: " in ln] == [
         ln for ln in err.splitlines() if "coder.yaml:4:8" in ln], err
+
+
+def test_a_models_file_alone_names_a_misspelt_provider(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "models.yaml").write_text(MODELS.replace("fsat", "fast").replace(
+        "model: openai/y", "model: opnai/gpt-4o"))
+    code, err = validate("models.yaml", cwd=tmp_path, monkeypatch=monkeypatch)
+    assert code == 0  # it has an api_base: LiteLLM may route it by that, unsure here
+    (tmp_path / "models.yaml").write_text(MODELS.replace("fsat", "fast").replace(
+        "{model: openai/y, api_base: 'http://127.0.0.1:9/v1', api_key: k}",
+        "{model: opnai/gpt-4o, api_key: k}"))
+    code, err = validate("models.yaml", cwd=tmp_path, monkeypatch=monkeypatch)
+    assert code == 2
+    assert ("models.yaml:6:29: model_list[1].litellm_params.model: LiteLLM cannot tell which "
+            "provider serves model 'opnai/gpt-4o' (replace the misspelt provider: "
+            "openai/gpt-4o, or set custom_llm_provider)") in err, err
