@@ -94,3 +94,19 @@ def test_setup_programs_are_checked_and_setup_does_not_run_at_validation(
         assert ".venv/bin/python" not in out
         assert stub.requests == []
     assert not (tmp_path / "repo" / "setup-ran").exists()
+
+
+@pytest.mark.slow
+def test_each_field_naming_the_same_missing_program_is_its_own_problem(tmp_path: Path) -> None:
+    with StubServer() as stub:
+        feature = make_project(tmp_path, stub, tools=[], extra={
+            "test_command": "no-such-runner-xyz -q",
+            "acceptance": ["no-such-runner-xyz -q", "no-such-runner-xyz -q"]})
+        res = run_crew("validate", str(feature))
+    out = res.stdout + res.stderr
+    assert res.returncode == 2, out[-3000:]
+    lines = [ln.removeprefix("error: ").split(": ")[:2] for ln in out.splitlines()
+             if "program 'no-such-runner-xyz' was not found" in ln]  # file:line:col, field
+    assert [field for _, field in lines] == [
+        "acceptance[0].run", "acceptance[1].run", "test_command"], out[-3000:]
+    assert len({where for where, _ in lines}) == 3  # each at its own line

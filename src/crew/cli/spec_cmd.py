@@ -56,7 +56,8 @@ def _validate_one(p: Path, kind: str | None, kinds: Any, *, mcp: bool,
         if kind is None:
             detected = detect_kind(p)
             kind, reason = detected.kind, detected.reason
-        done = validate_path(p, kind, kinds=kinds)
+        done = validate_path(p, kind, kinds=kinds, models_check=None if spec_only else
+                             _misspelt_providers)
     except UserError as e:
         found = list(dict.fromkeys(e.problems))  # a file referenced twice: reported once
         salvaged = e.salvaged if isinstance(e, SpecProblems) else None
@@ -80,6 +81,13 @@ def _validate_one(p: Path, kind: str | None, kinds: Any, *, mcp: bool,
     for note in done.notes:
         typer.echo(f"    {note}")
     return []
+
+
+def _misspelt_providers(config: Any) -> list[Any]:
+    """A models file's misspelt providers, from litellm's installed files (no import)."""
+    from crew.llm.offline_check import misspelt_providers
+
+    return misspelt_providers(config)
 
 
 def _problems_of(check: Callable[..., object], *args: Any) -> list[Any]:

@@ -4,7 +4,7 @@ environment variables it reads, and whether LiteLLM can route it (used by `LLM`)
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -94,12 +94,36 @@ def provider_problem(lt: Any, model: str, params: Mapping[str, Any], field: str,
         lt.get_llm_provider(model=model, custom_llm_provider=params.get("custom_llm_provider"),
                             api_base=params.get("api_base"))
     except Exception:
-        return Problem(f"LiteLLM cannot tell which provider serves model {model!r}",
-                       file=source, field=field,
-                       hint=f"prefix the provider: openai/{model or 'gpt-4o'} (or "
-                            "anthropic/..., ollama/..., replay/...), or set "
-                            "custom_llm_provider")
+        known = {str(getattr(p, "value", p)) for p in getattr(lt, "provider_list", ())}
+        return unknown_provider(model, field, source,
+                                known | {str(p) for p in getattr(lt, "providers", ())})
     return None
+
+
+def unknown_provider(model: str, field: str, source: str | None,
+                     known: Iterable[str]) -> Problem:
+    """The problem of a model string LiteLLM finds no provider for; its fix: a misspelt
+    provider (`opnai/gpt-4o`) replaced by the nearest of `known`, else a provider prefixed."""
+    return Problem(f"LiteLLM cannot tell which provider serves model {model!r}",
+                   file=source, field=field, hint=_provider_hint(model, {*known, "replay"}))
+
+
+def misspelt_provider(model: str, known: Iterable[str]) -> str | None:
+    """The provider of `known` that `model`'s prefix misspells (`opnai/...`: openai)."""
+    from crew.spec.suggest import nearest
+
+    pool = set(known)
+    prefix, _, rest = model.partition("/")
+    return nearest(prefix, pool) if rest and prefix not in pool else None
+
+
+def _provider_hint(model: str, known: set[str]) -> str:
+    rest = model.partition("/")[2]
+    best = misspelt_provider(model, known)
+    if best is not None:
+        return f"replace the misspelt provider: {best}/{rest}, or set custom_llm_provider"
+    return (f"prefix the provider: openai/{model or 'gpt-4o'} (or anthropic/..., ollama/..., "
+            "replay/...), or set custom_llm_provider")
 
 def supports_schema(lt: Any, model: str, info: Mapping[str, Any]) -> bool:
     if "supports_response_schema" in info:

@@ -57,6 +57,7 @@ class ModelTable:
         self.secrets: set[str] = set()
         self.skipped: dict[str, Problem] = {}  # alias -> why a deployment was left out
         problems: list[Problem] = []
+        left_out: list[tuple[int, str, Problem]] = []
         for i, d in enumerate(config.model_list):
             params = d.litellm_params.model_dump()
             info = dict(d.model_info)
@@ -77,8 +78,7 @@ class ModelTable:
             model = str(params["model"])
             bad_model = provider_problem(lt, model, params, f"{where}.model", source)
             if bad_model is not None:  # the proxy skips such a deployment too
-                log.warning("%s: skipping model_list[%d] (%s)", source or "models config", i,
-                            bad_model.message)
+                left_out.append((i, d.model_name, bad_model))
                 self.skipped.setdefault(d.model_name, bad_model)
                 continue
             if model.startswith("replay/"):
@@ -105,6 +105,10 @@ class ModelTable:
                 dep.default_max = map_max_output(lt, model, params)
             self.deployments[model_id] = dep
             self.alias_deps.setdefault(d.model_name, []).append(dep)
+        for i, alias, why in left_out:  # an alias left with no deployment is an error
+            if alias in self.alias_deps:  # where it is called (`unroutable`), not a log line
+                log.warning("%s: skipping model_list[%d] (%s)", source or "models config", i,
+                            why.message)
         if not self.model_list and self.skipped:
             problems += self.skipped.values()
         if problems:

@@ -23,7 +23,8 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from crew.errors import UserError
+from crew.errors import Problem, UserError
+from crew.llm.deployments import misspelt_provider, unknown_provider
 from crew.llm.model_table import ModelTable
 from crew.spec.models import IGNORED_LITELLM_SETTINGS, ModelsConfig
 
@@ -96,20 +97,54 @@ def _package_dir() -> Path | None:
 def installed_litellm() -> tuple[frozenset[str], dict[str, Any]] | None:
     """(the provider names of LiteLLM's LlmProviders enum, its local model cost map), read
     from the installed package; None when either file is missing or changed shape."""
+    root, names = _package_dir(), provider_names()
+    if root is None or names is None:
+        return None
+    try:
+        cost_map = json.loads((root / "model_prices_and_context_window_backup.json")
+                              .read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(cost_map, dict):
+        return None
+    return names & PLAIN_PROVIDERS, cost_map
+
+
+@cache
+def provider_names() -> frozenset[str] | None:
+    """Every provider of LiteLLM's LlmProviders enum, read from the installed package."""
     root = _package_dir()
     if root is None:
         return None
     try:
         source = (root / "types" / "utils.py").read_text(encoding="utf-8")
-        cost_map = json.loads((root / "model_prices_and_context_window_backup.json")
-                              .read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
     body = re.search(r"^class LlmProviders\(str, Enum\):\n((?:    .*\n|\n)+)", source, re.M)
-    if body is None or not isinstance(cost_map, dict):
+    if body is None:
         return None
-    names = frozenset(re.findall(r'^    [A-Z0-9_]+ = "([^"]+)"', body.group(1), re.M))
-    return names & PLAIN_PROVIDERS, cost_map
+    return frozenset(re.findall(r'^    [A-Z0-9_]+ = "([^"]+)"', body.group(1), re.M))
+
+
+def misspelt_providers(config: ModelsConfig) -> list[Problem]:
+    """`crew validate models.yaml`'s provider check, without litellm: a deployment whose
+    `provider/` prefix is no provider LiteLLM has but near one (`opnai/gpt-4o`) and that
+    nothing else could route (no custom_llm_provider, api_base, or cost-map entry). Other
+    unknown providers need litellm itself: the feature's check finds them."""
+    names = provider_names()
+    found = installed_litellm()
+    if names is None or found is None:
+        return []
+    out = []
+    for i, d in enumerate(config.model_list):
+        params = d.litellm_params.model_dump()
+        model = str(params["model"])
+        if any(params.get(k) for k in ("custom_llm_provider", "api_base", "base_url")) or (
+                model in found[1] or misspelt_provider(model, names | CUSTOM_PROVIDERS) is None):
+            continue
+        out.append(unknown_provider(model, f"model_list[{i}].litellm_params.model", None,
+                                    names))
+    return out
 
 
 def _typed(values: Mapping[str, Any], allowed: Mapping[str, tuple[type, ...] | type]) -> bool:

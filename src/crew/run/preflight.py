@@ -88,18 +88,18 @@ def check_programs(resolved: ResolvedFeature, sandbox: Any, root: Path) -> list[
     from crew.run.testcmd import choose_test_command
 
     feature = resolved.feature
-    where: dict[str, tuple[Any, tuple[str | int, ...] | None]] = {}
+    where: dict[str, list[tuple[Any, tuple[str | int, ...] | None]]] = {}
     setup = setup_commands(resolved)
     owner_of_setup = feature if feature.spec.setup is not None else resolved.crew
     for i, cmd in enumerate(setup):
-        where.setdefault(cmd, (owner_of_setup, ("setup", i)))
+        where.setdefault(cmd, []).append((owner_of_setup, ("setup", i)))
     for i, gate in enumerate(feature.spec.acceptance):
-        where.setdefault(gate.run, (feature, ("acceptance", i, "run")))
+        where.setdefault(gate.run, []).append((feature, ("acceptance", i, "run")))
     chosen = choose_test_command(resolved, root)
     if chosen.source != "default":
         owner = {"feature": feature, "crew": resolved.crew}.get(chosen.source)
-        where.setdefault(chosen.command, (owner or str(root / chosen.source.rstrip("/")),
-                                          ("test_command",) if owner else None))
+        where.setdefault(chosen.command, []).append(
+            (owner or str(root / chosen.source.rstrip("/")), ("test_command",) if owner else None))
     try:
         missing = run_sync(find_missing(getattr(sandbox, "inner", sandbox), root, list(where),
                                         made_by_setup=bool(setup)))
@@ -108,15 +108,15 @@ def check_programs(resolved: ResolvedFeature, sandbox: Any, root: Path) -> list[
                         field="sandbox", hint="see the sandbox's message; `crew validate` "
                         "checks the sandbox the same way")]
     problems = []
-    for m in missing:
-        owner, loc = where[m.command]
+    for m in missing:  # each field naming the command: its own problem, at its own line
         text, hint = m.describe(sandbox.name), m.hint()
-        if isinstance(owner, str):  # detected from a file: name it, and the key to set
-            problems.append(Problem(f"the test command detected from this file: {text}",
-                                    file=owner, field="test_command",
-                                    hint=hint + "; or set `test_command:` in the feature"))
-        else:
-            problems.append(owner.problem(text, loc, hint=hint))
+        for owner, loc in where[m.command]:
+            if isinstance(owner, str):  # detected from a file: name it, and the key to set
+                problems.append(Problem(f"the test command detected from this file: {text}",
+                                        file=owner, field="test_command",
+                                        hint=hint + "; or set `test_command:` in the feature"))
+            else:
+                problems.append(owner.problem(text, loc, hint=hint))
     return problems
 
 
@@ -235,7 +235,9 @@ def run_llm(resolved: ResolvedFeature, problems: list[Problem], *, usd: float | 
     except UserError as e:
         problems += [resolved.locate_models_problem(p) for p in e.problems]
         return None
-    for alias in sorted(_called_aliases(resolved)):
+    # an alias the config has no entry for is the spec's problem (the role's `model:`, the
+    # fallbacks), reported there; here: one whose every deployment was skipped
+    for alias in sorted(_called_aliases(resolved) & resolved.models.aliases()):
         p = llm.unroutable(alias)
         if p is not None:
             problems.append(resolved.locate_models_problem(p))

@@ -81,19 +81,41 @@ def load_spec(path: Path, model: type[M], *, text: str | None = None) -> Loaded[
 def _salvage(model: type[M], data: dict[str, Any], err: ValidationError,
              rounds: int = 4) -> M | None:
     """`data` valid as `model` once every field pydantic refused (or the part missing a
-    required field) is dropped, defaults taking their place; None when that is not enough
-    (the file's own required field is wrong or missing)."""
+    required field) is dropped, defaults taking their place, and a required field of the
+    file itself missing or refused given a stand-in (`_STAND_INS`: the file's other fields
+    are still checked); None when that is not enough."""
     data = copy.deepcopy(data)
     for _ in range(rounds):
         for e in err.errors(include_url=False):
             loc = _split_loc(model, e["loc"])[0]
-            if not _drop(data, loc[:-1] if e["type"] == "missing" else loc):
-                return None  # a required field of the file itself
+            if e["type"] == "missing" and len(loc) == 1:
+                if not _stand_in(model, data, str(loc[0])):
+                    return None
+            elif not _drop(data, loc[:-1] if e["type"] == "missing" else loc):
+                return None
         try:
             return model.model_validate(data)
         except ValidationError as again:
             err = again
     return None
+
+
+# What a salvage puts in place of a file's own required field (`instructions:` missing): a
+# value no check reads, so the role's tools and model are checked too. Never run.
+_STAND_INS: tuple[Any, ...] = ("missing", 1, [], {})
+
+
+def _stand_in(model: type[BaseModel], data: dict[str, Any], name: str) -> bool:
+    """Set data[name] to the first stand-in the model takes there; False: none does."""
+    for value in _STAND_INS:
+        try:
+            model.model_validate({**data, name: value})
+        except ValidationError as e:
+            if any(_split_loc(model, x["loc"])[0][:1] == (name,) for x in e.errors()):
+                continue
+        data[name] = value
+        return True
+    return False
 
 
 def _drop(data: Any, loc: Loc) -> bool:

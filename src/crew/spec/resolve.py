@@ -125,10 +125,10 @@ def check_models(models: ModelsConfig, owner: Loaded[Any], prefix: tuple[str, ..
     if prefix and models.include:
         c.add(owner.problem("`include:` works in a models file, not in an inline config",
                             (*prefix, "include"), hint="move the config to models.yaml"))
-    if not models.model_list:
+    if not models.model_list and not _written_model_list(owner.doc, prefix):
         c.add(owner.problem("model_list needs at least 1 deployment (roles call models by "
                             "alias); included files count", (*prefix, "model_list")))
-    aliases = models.aliases()
+    aliases = models.aliases() | written_aliases(owner.doc, prefix)
     rs = models.router_settings
     _check_router_numbers(rs, owner, prefix, c)
     _recommend_schema(models, owner, prefix, c)
@@ -155,6 +155,22 @@ def check_models(models: ModelsConfig, owner: Loaded[Any], prefix: tuple[str, ..
                         c.add(owner.problem(
                             f"{key} names model alias {name!r}, which no model_list entry has",
                             (*loc, i), hint=did_you_mean(name, aliases).strip(" ()") or None))
+
+
+def _written_model_list(doc: YamlDoc, prefix: Loc) -> list[Any]:
+    """model_list as the file has it: a salvaged config has dropped the whole list for one
+    broken entry, whose problem is reported already (no "no deployment" after it)."""
+    node: Any = doc.data
+    for part in (*prefix, "model_list"):
+        node = node.get(part) if isinstance(node, dict) else None
+    return node if isinstance(node, list) else []
+
+
+def written_aliases(doc: YamlDoc, prefix: Loc) -> set[str]:
+    """The `model_name`s the file's model_list entries have, valid or not (so that a broken
+    entry's alias named in fallbacks or by a role is no second problem)."""
+    return {e["model_name"] for e in _written_model_list(doc, prefix)
+            if isinstance(e, dict) and isinstance(e.get("model_name"), str) and e["model_name"]}
 
 
 def _recommend_schema(models: ModelsConfig, owner: Loaded[Any], prefix: tuple[str, ...],
@@ -303,6 +319,10 @@ class Models(NamedTuple):
     doc: YamlDoc
     prefix: Loc  # where the config sits in doc: () for a models file, ("models",) inline
 
+    def aliases(self) -> set[str]:
+        """The aliases its model_list entries have, as written (crew.spec.resolve)."""
+        return self.config.aliases() | written_aliases(self.doc, self.prefix)
+
 
 def crew_models(crew: Loaded[CrewSpec], c: Collector) -> Models | None:
     m = crew.spec.models
@@ -376,7 +396,7 @@ def resolve_feature(path: Path, *, models_override: Path | None = None,
         if models is None:
             c.add(feature.problem("no router config: set `models:` to a LiteLLM config file "
                                   "here or in the crew", ("models",)))
-    aliases = models[0].aliases() if models else None
+    aliases = models.aliases() if models else None
     resolved = ResolvedFeature(feature, crew, models[0] if models else ModelsConfig.model_construct(),
                                models[1] if models else path.parent,
                                models_doc=models.doc if models else None,

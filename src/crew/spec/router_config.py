@@ -5,7 +5,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ModelWrapValidatorHandler,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import InitErrorDetails
 
 from crew.spec.strict import Strict
 
@@ -35,10 +44,39 @@ class LiteLLMParams(BaseModel):
 
 
 class Deployment(BaseModel):
-    model_config = ConfigDict(extra="allow")  # LiteLLM accepts more (model_info, ...)
+    model_config = ConfigDict(extra="allow")  # LiteLLM accepts more keys
     model_name: str = Field(min_length=1, description="The alias roles call, e.g. smart or fast.")
     litellm_params: LiteLLMParams
     model_info: dict[str, Any] = Field(default_factory=dict)
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _misspelt_fields(cls, data: Any, handler: ModelWrapValidatorHandler[Deployment]
+                         ) -> Deployment:
+        """An extra key near a field the entry lacks (`litelm_params`) is that field
+        misspelt: an unknown field (with its did-you-mean), not "missing litellm_params"."""
+        from crew.spec.suggest import nearest
+
+        if not isinstance(data, dict):
+            return handler(data)
+        absent = set(cls.model_fields) - set(data)
+        typos = {k: f for k in data if isinstance(k, str) and k not in cls.model_fields
+                 and (f := nearest(k, absent)) is not None}
+        if not typos:
+            return handler(data)
+        errors = [InitErrorDetails(type="extra_forbidden", loc=(k,), input=data[k])
+                  for k in typos]
+        try:
+            handler(data)
+        except ValidationError as e:
+            for d in e.errors():
+                if d["type"] == "missing" and d["loc"][0] in typos.values():
+                    continue  # the misspelt key is that field: said once, as unknown
+                detail = InitErrorDetails(type=d["type"], loc=d["loc"], input=d["input"])
+                if "ctx" in d:
+                    detail["ctx"] = d["ctx"]
+                errors.append(detail)
+        raise ValidationError.from_exception_data(cls.__name__, errors)
 
 
 # Top-level sections LiteLLM's proxy reads besides the five crew uses (litellm 1.106.2,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,7 +25,7 @@ from crew.spec.resolve import (
 )
 from crew.spec.suggest import nearest
 from crew.spec.tooling import check_tool_sections
-from crew.spec.yamlio import load_yaml, resolved
+from crew.spec.yamlio import load_yaml, parse_loc, resolved
 
 _DIR_KINDS = {d: k for k, d in KIND_DIRS.items()}
 
@@ -74,10 +75,14 @@ class Validated:
 
 
 def validate_path(path: Path, kind: str | None = None, *,
-                  kinds: PatternKinds | None = None) -> Validated:
+                  kinds: PatternKinds | None = None,
+                  models_check: Callable[[ModelsConfig], list[Problem]] | None = None
+                  ) -> Validated:
     """Validate one file (a feature with everything it references). `kinds` also checks
-    plugin kinds' params and engines (crew.patterns.checks); raises one UserError. What a
-    router config holds that crew keeps but does not use is listed in `notes`."""
+    plugin kinds' params and engines (crew.patterns.checks), `models_check` a models file's
+    deployments (crew.llm.offline_check.misspelt_providers: problems with a field path);
+    raises one UserError. What a router config holds that crew keeps but does not use is
+    listed in `notes`."""
     notes: list[str] = []
     kind = kind or detect_kind(path).kind
     if kind not in KINDS:
@@ -100,10 +105,12 @@ def validate_path(path: Path, kind: str | None = None, *,
         check_pattern(loaded, None, c, kinds)
     elif isinstance(spec, ModelsConfig):
         check_models(spec, loaded, (), c)
+        for p in models_check(spec) if models_check else []:
+            c.add(loaded.problem(p.message, parse_loc(p.field or ""), hint=p.hint))
         _note_ignored(spec, notes)
     elif isinstance(spec, CrewSpec):
         models = crew_models(loaded, c)
-        check_crew(loaded, Library.beside(path), models[0].aliases() if models else None, c,
+        check_crew(loaded, Library.beside(path), models.aliases() if models else None, c,
                    kinds=kinds)
         check_tool_sections([loaded], c.add)
     c.raise_if_any()

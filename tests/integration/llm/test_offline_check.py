@@ -132,3 +132,21 @@ def test_an_unknown_price_under_a_usd_budget_is_left_to_litellm(tmp_path: Path) 
     config = SETTLED["local-unpriced"]
     assert check_offline(config, base_dir=tmp_path, source=None, priced=()) is not None
     assert check_offline(config, base_dir=tmp_path, source=None, priced=["m"]) is None
+
+
+def test_a_provider_it_calls_misspelt_is_one_litellm_cannot_tell_either() -> None:
+    from crew.llm.offline_check import misspelt_providers
+
+    models = ["opnai/gpt-4o", "antropic/claude-sonnet-4-5", "OpenAI/gpt-4o", "olama/llama3",
+              "gemeni/gemini-pro", "meta-llama/Llama-3.3-70B-Instruct", "openai/gpt-4o",
+              "ollama_chat/qwen2.5-coder:7b", "gpt-4o", "foo/bar", "replay/x"]
+    config = _config(*(_dep(f"a{i}", model=m) for i, m in enumerate(models)))
+    flagged = {p.field: p for p in misspelt_providers(config)}
+    lt = _litellm()
+    for i, model in enumerate(models):
+        if f"model_list[{i}].litellm_params.model" not in flagged:
+            continue
+        with pytest.raises(Exception):  # noqa: B017 - litellm's own error, whatever its class
+            lt.get_llm_provider(model=model)
+    assert sorted(flagged) == [f"model_list[{i}].litellm_params.model" for i in range(6)]
+    assert "openai/gpt-4o," in (flagged["model_list[0].litellm_params.model"].hint or "")

@@ -77,9 +77,11 @@ async def test_a_failed_call_releases_its_reservation(tmp_path: Path) -> None:
     assert c.content == "done" and llm.ledger.total.cost_usd == pytest.approx(0.1)
 
 
-@pytest.mark.parametrize("model", ["gpt4o", "foo/bar"])
+@pytest.mark.parametrize(("model", "fix"), [("gpt4o", "openai/gpt4o"),
+                                          ("foo/bar", "openai/foo/bar"),
+                                          ("opnai/gpt-4o", "openai/gpt-4o")])
 def test_a_model_without_a_provider_is_a_user_error_naming_the_entry(
-        tmp_path: Path, model: str) -> None:
+        tmp_path: Path, model: str, fix: str, caplog: pytest.LogCaptureFixture) -> None:
     models = write(tmp_path, f"""\
     model_list:
       - model_name: fast
@@ -93,8 +95,24 @@ def test_a_model_without_a_provider_is_a_user_error_naming_the_entry(
         asyncio.run(llm.complete("smart", [{"role": "user", "content": "hi"}]))
     text = str(info.value)
     assert "models.yaml" in text and "model_list[1].litellm_params.model" in text
-    assert f"openai/{model}" in text  # the fix: prefix the provider
+    assert f": {fix} " in text or f": {fix}," in text  # the provider prefixed or replaced
+    assert "openai/opnai" not in text
     assert "Traceback" not in text
+    # the alias has no deployment left: that is the error above, not also a log line
+    assert "skipping" not in caplog.text
+
+
+def test_a_deployment_skipped_beside_another_of_its_alias_is_logged(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    models = write(tmp_path, """\
+    model_list:
+      - model_name: smart
+        litellm_params: {model: replay/x, replay_script: script.yaml}
+      - model_name: smart
+        litellm_params: {model: opnai/gpt-4o, api_key: sk-stub-not-a-key}
+    """, ANSWERS)
+    assert LLM.from_file(models).aliases == {"smart"}  # served by the other deployment
+    assert "skipping model_list[1]" in caplog.text and "opnai/gpt-4o" in caplog.text
 
 
 def test_an_explicit_custom_llm_provider_is_accepted(tmp_path: Path) -> None:

@@ -118,3 +118,72 @@ def test_kind_overrides_detection_and_is_named(tmp_path: Path,
     code, err = validate("--kind", "role", "models.yaml", cwd=tmp_path, monkeypatch=monkeypatch)
     assert code == 2
     assert "checked as a role (--kind" in err and "missing required field 'title'" in err
+
+
+def test_a_misspelt_deployment_key_is_one_problem_with_no_follow_on_errors(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "models.yaml").write_text(MODELS.replace("fsat", "fast").replace(
+        "litellm_params: {model: openai/x", "litelm_params: {model: openai/x", 1))
+    (tmp_path / "feature.yaml").write_text(
+        "title: t\ngoal: g\nrepo: .\nmodels: models.yaml\ncrew: software-team\n")
+    typo = ("models.yaml:3:5: model_list[0].litelm_params: unknown field 'litelm_params' "
+            "(did you mean 'litellm_params'?)")
+    code, err = validate("models.yaml", cwd=tmp_path, monkeypatch=monkeypatch)
+    assert code == 2 and typo in err
+    assert err.count("error: ") == 1, err  # smart and fast are written: no follow-on error
+    code, err = validate("feature.yaml", cwd=tmp_path, monkeypatch=monkeypatch)
+    assert code == 2 and typo in err
+    for follow_on in ("missing required field", "at least 1 deployment", "model alias 'smart'",
+                      "serves model alias"):
+        assert follow_on not in err, err
+
+
+def test_a_role_missing_a_required_field_still_has_its_model_and_tools_checked(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "models.yaml").write_text(MODELS.replace("fsat", "fast"))
+    (tmp_path / "roles").mkdir()
+    (tmp_path / "roles" / "coder.yaml").write_text(
+        "title: Coder\ngoal: write code\nmodel: smrt\ntools: [read_fil]\n")
+    (tmp_path / "feature.yaml").write_text(
+        "title: t\ngoal: g\nmodels: models.yaml\ncrew: software-team\n")
+    code, err = validate("--spec-only", "feature.yaml", cwd=tmp_path, monkeypatch=monkeypatch)
+    assert code == 2
+    for problem in ("coder.yaml:1:1: instructions: missing required field 'instructions'",
+                    "coder.yaml:3:8: model: model alias 'smrt' is not in the router config "
+                    "(did you mean 'smart'?)",
+                    "coder.yaml:4:9: tools[0]: unknown tool 'read_fil' (did you mean "
+                    "'read_file'?)"):
+        assert problem in err, err
+    code, err = validate("roles/coder.yaml", cwd=tmp_path, monkeypatch=monkeypatch)
+    assert code == 2 and "instructions" in err and "unknown tool 'read_fil'" in err
+
+
+def test_a_role_calling_a_misspelt_alias_is_one_problem_not_also_the_routers(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "models.yaml").write_text(MODELS.replace("fsat", "fast"))
+    (tmp_path / "roles").mkdir()
+    (tmp_path / "roles" / "coder.yaml").write_text(
+        "title: Coder\ngoal: write code\ninstructions: Write code.\nmodel: smrt\n")
+    (tmp_path / "feature.yaml").write_text(
+        "title: t\ngoal: g\nmodels: models.yaml\ncrew: software-team\n")
+    code, err = validate("feature.yaml", cwd=tmp_path, monkeypatch=monkeypatch)
+    assert code == 2
+    assert "coder.yaml:4:8: model: model alias 'smrt' is not in the router config" in err
+    assert [ln for ln in err.splitlines() if "'smrt'" in ln and "error: " in ln] == [
+        ln for ln in err.splitlines() if "coder.yaml:4:8" in ln], err
+
+
+def test_a_models_file_alone_names_a_misspelt_provider(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "models.yaml").write_text(MODELS.replace("fsat", "fast").replace(
+        "model: openai/y", "model: opnai/gpt-4o"))
+    code, err = validate("models.yaml", cwd=tmp_path, monkeypatch=monkeypatch)
+    assert code == 0  # it has an api_base: LiteLLM may route it by that, unsure here
+    (tmp_path / "models.yaml").write_text(MODELS.replace("fsat", "fast").replace(
+        "{model: openai/y, api_base: 'http://127.0.0.1:9/v1', api_key: k}",
+        "{model: opnai/gpt-4o, api_key: k}"))
+    code, err = validate("models.yaml", cwd=tmp_path, monkeypatch=monkeypatch)
+    assert code == 2
+    assert ("models.yaml:6:29: model_list[1].litellm_params.model: LiteLLM cannot tell which "
+            "provider serves model 'opnai/gpt-4o' (replace the misspelt provider: "
+            "openai/gpt-4o, or set custom_llm_provider)") in err, err
