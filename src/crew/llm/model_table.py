@@ -109,8 +109,9 @@ class ModelTable:
             if alias in self.alias_deps:  # where it is called (`unroutable`), not a log line
                 log.warning("%s: skipping model_list[%d] (%s)", source or "models config", i,
                             why.message)
-        if not self.model_list and self.skipped:
-            problems += self.skipped.values()
+        if problems or not self.model_list:  # with other problems, also what `unroutable`
+            # would say later: an alias whose every deployment was left out
+            problems += [p for a, p in self.skipped.items() if a not in self.alias_deps]
         if problems:
             raise UserError("", problems=problems)
 

@@ -154,6 +154,15 @@ model_list:
     assert "CREW_TEST_MISSING_KEY is not set" in text
     assert "model_list[0].litellm_params.api_key" in text and "models.yaml" in text
 
+    # a misspelt provider is reported beside a missing variable (it waited for the variable)
+    models.write_text(models.read_text() + "  - model_name: fast\n"
+                      "    litellm_params: {model: opnai/gpt-4o-mini, api_key: sk-x}\n")
+    with pytest.raises(UserError) as both:
+        LLM.from_file(models)
+    fields = [p.field for p in both.value.problems]
+    assert fields == ["model_list[0].litellm_params.api_key",
+                      "model_list[1].litellm_params.model"], both.value.problems
+
     models.write_text("model_list:\n  - model_name: smart\n    litellm_params: {model: replay/x}\n")
     with pytest.raises(UserError, match="replay_script"):
         LLM.from_file(models)
