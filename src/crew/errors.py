@@ -30,7 +30,7 @@ class Problem:
     def render(self) -> str:
         where = ""
         if self.file:
-            where = self.file
+            where = _shown(self.file)
             if self.line is not None:
                 where += f":{self.line}"
                 if self.column is not None:
@@ -41,6 +41,20 @@ class Problem:
         if self.hint:
             text += f" ({self.hint})"
         return text
+
+
+def _shown(path: str) -> str:
+    """A file below the current directory as a relative path (a feature named as
+    `feature.yaml` and the models file it includes then read alike); others as given."""
+    import os
+
+    try:
+        cwd = os.getcwd()
+    except OSError:  # the current directory was removed
+        return path
+    if os.path.isabs(path) and path.startswith(cwd.rstrip(os.sep) + os.sep):
+        return os.path.relpath(path, cwd)
+    return path
 
 
 class CrewError(Exception):

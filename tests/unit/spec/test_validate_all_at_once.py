@@ -187,3 +187,17 @@ def test_a_models_file_alone_names_a_misspelt_provider(
     assert ("models.yaml:6:29: model_list[1].litellm_params.model: LiteLLM cannot tell which "
             "provider serves model 'opnai/gpt-4o' (replace the misspelt provider: "
             "openai/gpt-4o, or set custom_llm_provider)") in err, err
+
+
+def test_problems_name_files_below_the_current_directory_relatively(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A feature's own problems read `feature.yaml:3:1`, the models file it includes was
+    `/abs/path/models.yaml:7:16`: both relative now when under the current directory."""
+    from crew.errors import Problem
+
+    monkeypatch.chdir(tmp_path)
+    inside = Problem("x", file=str(tmp_path / "sub" / "models.yaml"), line=7, column=16)
+    outside = Problem("x", file="/elsewhere/models.yaml", line=1)
+    assert inside.render() == "sub/models.yaml:7:16: x"
+    assert outside.render() == "/elsewhere/models.yaml:1: x"
+    assert Problem("x", file="feature.yaml", line=3).render() == "feature.yaml:3: x"
