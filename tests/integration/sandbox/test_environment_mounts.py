@@ -61,20 +61,28 @@ async def test_home_toolchains_run_and_credentials_stay_hidden(
         assert secret not in out
 
 
+def _repo_and_worktree(tmp_path: Path) -> tuple[Path, Path]:
+    """tmp_path/repo committed as it stands (its .gitignore keeps .venv out), and a task
+    worktree of it at tmp_path/wt that the sandbox's user can write."""
+    repo = tmp_path / "repo"
+    (repo / ".gitignore").write_text(".venv/\n")
+    git = ["git", "-C", str(repo), "-c", "user.name=t", "-c", "user.email=t@t"]
+    subprocess.run(["git", "init", "-q", str(repo)], check=True)
+    subprocess.run([*git, "add", "-A"], check=True)
+    subprocess.run([*git, "commit", "-qm", "init"], check=True)
+    wt = tmp_path / "wt"
+    subprocess.run([*git, "worktree", "add", "-q", str(wt), "-b", "task"], check=True)
+    wt.chmod(0o777)
+    return repo, wt
+
+
 @pytest.mark.parametrize("name", ALL)
 async def test_an_untracked_venv_is_read_only_in_a_worktree(name: str, tmp_path: Path) -> None:
     repo = tmp_path / "repo"
     (repo / ".venv" / "bin").mkdir(parents=True)
     (repo / ".venv" / "bin" / "hello").write_text("#!/bin/sh\necho hello-from-venv\n")
     (repo / ".venv" / "bin" / "hello").chmod(0o755)
-    (repo / ".gitignore").write_text(".venv/\n")
-    git = ["git", "-C", str(repo), "-c", "user.name=t", "-c", "user.email=t@t"]
-    subprocess.run(["git", "init", "-q", str(repo)], check=True)
-    subprocess.run([*git, "add", ".gitignore"], check=True)
-    subprocess.run([*git, "commit", "-qm", "init"], check=True)
-    wt = tmp_path / "wt"
-    subprocess.run([*git, "worktree", "add", "-q", str(wt), "-b", "task"], check=True)
-    wt.chmod(0o777)
+    repo, wt = _repo_and_worktree(tmp_path)
     env = detect_environment(repo, environ={"PATH": "/usr/bin:/bin"}, home=tmp_path / "h")
     assert env.shares == ((repo / ".venv", ".venv"),)
     sb = _backend(name, env)
@@ -102,18 +110,11 @@ async def test_the_projects_editable_install_imports_the_worktrees_code(
     repo = tmp_path / "repo"
     (repo / "src" / "mypkg").mkdir(parents=True)
     (repo / "src" / "mypkg" / "__init__.py").write_text("WHERE = 'checkout'\n")
-    (repo / ".gitignore").write_text(".venv/\n")
-    git = ["git", "-C", str(repo), "-c", "user.name=t", "-c", "user.email=t@t"]
-    subprocess.run(["git", "init", "-q", str(repo)], check=True)
-    subprocess.run([*git, "add", "-A"], check=True)
-    subprocess.run([*git, "commit", "-qm", "init"], check=True)
+    repo, wt = _repo_and_worktree(tmp_path)
     venv = repo / ".venv"
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
     [site] = venv.glob("lib/python3*/site-packages")
     (site / "_mypkg.pth").write_text(f"{repo / 'src'}\n")  # as uv and hatchling write it
-    wt = tmp_path / "wt"
-    subprocess.run([*git, "worktree", "add", "-q", str(wt), "-b", "task"], check=True)
-    wt.chmod(0o777)
     (wt / "src" / "mypkg" / "__init__.py").write_text("WHERE = 'worktree'\n")  # the agent's edit
     environ = {"PATH": f"{venv}/bin:/usr/bin:/bin", "VIRTUAL_ENV": str(venv)} if active else {
         "PATH": "/usr/bin:/bin"}
