@@ -75,3 +75,18 @@ def test_printed_commands_work_from_where_they_were_printed(demo: Path, tmp_path
     assert f"kept branch {branch}: not merged into your HEAD" in cleaned.stdout
     assert not run_dir.exists()
     assert git(repo, "branch", "--list", "crew/*").split() == [branch]
+
+
+def test_a_failed_plan_only_run_does_not_say_the_plan_was_saved(tmp_path: Path) -> None:
+    """`crew run --plan-only` whose planning failed printed "plan saved; run it with
+    `crew resume ...`" beside the error: no plan existed."""
+    from tool_project import run_crew
+
+    from crew.cli.demo import make_demo
+
+    feature = make_demo(tmp_path / "demo")
+    (feature.parent / "replay.yaml").write_text("answers: []\n")  # no answer for the plan
+    res = run_crew("run", str(feature), "--plan-only", "--sandbox", "local", "--no-trace")
+    out = res.stdout + res.stderr
+    assert res.returncode == 1 and "ReplayMismatchError" in out, out
+    assert "plan saved" not in out, out

@@ -167,7 +167,10 @@ def run(
                         field="--approve-plan",
                         hint="answer y, n or e: run it in a terminal or pipe the answer "
                         "(`echo y | crew run ...`)")
-    if plan_only:
+    from crew.run.state import PLAN_FILE, RunStatus
+
+    if plan_only and outcome.state.status == RunStatus.PLANNING and (
+            outcome.run_dir / PLAN_FILE).is_file():  # never after a failed planning
         view.message(f"plan saved; run it with `crew resume {outcome.run_id}` (from any "
                      "directory)")
     _finish(outcome, view, json_mode)

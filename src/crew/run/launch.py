@@ -24,6 +24,7 @@ from crew.run.sandboxing import (
 )
 from crew.run.state import (
     RunState,
+    RunStatus,
     find_run_dir,
     load_plan,
     load_state,
@@ -179,6 +180,14 @@ def resume_run(run_id: str, opts: RunOptions) -> RunOutcome:
     _prewarm()
     with run_lock(d):
         state = load_state(d)
+        if state.status == RunStatus.PASSED:  # nothing left: no gate, call or report again
+            from crew.run.state import REPORT_FILE
+
+            opts.say(f"run {state.run_id} already passed; nothing to resume (its work is on "
+                     f"{state.branch})")
+            report = d / REPORT_FILE
+            return RunOutcome(state.run_id, 0, state, d,
+                              report.read_text(encoding="utf-8") if report.is_file() else "")
         feature, text = _frozen_feature(state, d)
         models = opts.models or (Path(state.models_path) if state.models_path else None)
         resolved = resolve_feature(feature, models_override=models, kinds=_kinds(), text=text)

@@ -132,6 +132,7 @@ def test_a_planned_then_resumed_run_prewarms_builds_its_llm_and_reports_once(
                                  "local", "--no-trace")
         assert planned.returncode == 0, planned.stdout[-2000:] + planned.stderr[-2000:]
         assert prewarm == ["crew-litellm-prewarm"]
+        assert "plan saved; run it with `crew resume" in planned.stdout + planned.stderr
         assert retry.attempts and set(retry.attempts.values()) == {3}  # num_retries: 2
         planned_calls = len(retry.attempts)
         run_dir = next((tmp_path / "repo" / ".crew" / "runs").iterdir())
@@ -145,6 +146,13 @@ def test_a_planned_then_resumed_run_prewarms_builds_its_llm_and_reports_once(
         assert len(retry.attempts) > planned_calls  # the task's calls, retried as well
         assert set(retry.attempts.values()) == {3}
         assert len(reports) == 1, reports
+        requests = sum(retry.attempts.values())
+        with _writes_of(run_dir, "report.md") as rewritten:  # a passed run: nothing to do
+            again, _ = _crew(tmp_path, "resume", run_dir.name, "--repo", str(tmp_path / "repo"),
+                             "--no-trace")
+        assert again.returncode == 0, again.stdout[-2000:] + again.stderr[-2000:]
+        assert "already passed; nothing to resume" in again.stdout + again.stderr
+        assert sum(retry.attempts.values()) == requests and rewritten == []
     state = json.loads((run_dir / "state.json").read_text())
     assert state["tasks"]["t1"]["status"] == "done"
     assert state["spent"]["calls"] == len(retry.attempts)  # one ledger over both processes
