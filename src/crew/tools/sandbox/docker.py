@@ -31,6 +31,12 @@ from crew.tools.sandbox.masks import DEFAULT_PROTECTED, merged_masks
 
 DEFAULT_IMAGE = "crew-sandbox:latest"
 MOUNT = "/workspace"
+# every container is labelled with its workspace and the crew process that started it, so
+# the next process working there removes what a killed one (SIGKILL skips the `finally`
+# that removes a container) left running with the workspace mounted
+LABEL_WORKSPACE, LABEL_OWNER = "crew.workspace", "crew.owner"
+_owner: list[str] = []  # this process's label value (pid + random), made on first use
+_swept: set[str] = set()  # workspaces this process already swept
 
 
 def default_image() -> str:
@@ -95,6 +101,31 @@ def build_image(context: Path, dockerfile: Path, tag: str) -> str:
     return tag
 
 
+def owner_label() -> str:
+    """This process's `crew.owner` label value."""
+    if not _owner:
+        import secrets
+
+        _owner.append(f"{os.getpid()}-{secrets.token_hex(4)}")
+    return _owner[0]
+
+
+def _sweep_orphans(client: Any, workspace: str) -> None:
+    """Before this process's first command in `workspace`: remove the containers another
+    (killed) crew process left there; at most one crew process works in a workspace (the
+    run's lock), so any other owner's container there is an orphan."""
+    import docker.errors
+
+    if workspace in _swept:
+        return
+    _swept.add(workspace)
+    for c in client.containers.list(all=True,
+                                    filters={"label": f"{LABEL_WORKSPACE}={workspace}"}):
+        if c.labels.get(LABEL_OWNER) != owner_label():
+            with contextlib.suppress(docker.errors.APIError):
+                c.remove(force=True)
+
+
 class DockerSandbox:
     """A fresh, locked-down container per command; the container is removed afterwards."""
 
@@ -147,6 +178,7 @@ class DockerSandbox:
             image=self.image,
             command=argv(cmd),
             working_dir=MOUNT if rel == "." else f"{MOUNT}/{rel}",
+            labels={LABEL_WORKSPACE: str(root), LABEL_OWNER: owner_label()},
             environment=sandbox_env({**envt.env_in(MOUNT), **(env or {})}, path=envt.path),
             user=self.user,
             volumes=volumes,
@@ -194,6 +226,7 @@ class DockerSandbox:
         container = None
         try:
             try:
+                _sweep_orphans(client, config["labels"][LABEL_WORKSPACE])
                 # create, then start: a container that fails to start is still removed below
                 container = client.containers.create(**config)
                 container.start()
