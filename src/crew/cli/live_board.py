@@ -3,6 +3,7 @@ speaking now, their tool calls, the totals), and the one-line texts the views pr
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -110,8 +111,22 @@ def gate_line(payload: Mapping[str, Any]) -> str:
     if payload.get("passed"):
         return f"✔ gate `{command}` passed{again}"
     lines = [x.strip() for x in str(payload.get("output") or "").splitlines() if x.strip()]
-    last = f": {lines[-1][:120]}" if lines else ""
+    last = f": {telling_line(lines)[:120]}" if lines else ""
     return f"✘ gate `{command}` failed (exit {payload.get('exit_code')}{again}){last}"
+
+
+_SUMMARY = re.compile(r"\b\d+ (?:failed|failing|errors?)\b", re.I)  # pytest, mocha, jest...
+_ERROR = re.compile(r"^(?:[\w.]+)?(?:Error|Exception)\b")  # `ValueError: …`, `Error [ERR_…]: …`
+
+
+def telling_line(lines: list[str]) -> str:
+    """The line of a failed command's output that says most: the last test-summary line,
+    else the last error line, else the last line (Node ends a crash with `Node.js v18…`)."""
+    for pattern in (_SUMMARY, _ERROR):
+        found = [x for x in lines if pattern.search(x)]
+        if found:
+            return found[-1]
+    return lines[-1]
 
 
 class Board:

@@ -26,6 +26,13 @@ def test_a_gate_result_is_one_clean_line() -> None:
         "gate": "pytest -q", "command": "pytest -q", "passed": False, "exit_code": 1,
         "attempt": 2, "output": "E   assert 1 == 2\n1 failed in 0.2s\n"}})
     assert failed == "✘ gate `pytest -q` failed (exit 1, attempt 2): 1 failed in 0.2s"
+    node = event_line({"type": "event", "name": "gate", "payload": {  # a crash, no summary
+        "gate": "npm test", "command": "npm test", "passed": False, "exit_code": 1,
+        "output": "> mocha\n\n/p/node_modules/mocha/lib/cli/cli.js:5\nError [ERR_REQUIRE_ESM]: "
+                  "require() of ES Module /p/x.js not supported.\n    at Object.<anonymous> "
+                  "(/p/cli.js)\n  code: 'ERR_REQUIRE_ESM'\n}\n\nNode.js v18.20.4\n"}})
+    assert node == ("✘ gate `npm test` failed (exit 1): Error [ERR_REQUIRE_ESM]: require() of "
+                    "ES Module /p/x.js not supported."), node  # not "Node.js v18.20.4"
 
 
 def test_a_failed_eval_case_says_why() -> None:
