@@ -59,7 +59,7 @@ def clean_command(
         what = ", ".join(f"{p.run_id} ({_why(p, label)})" for p, label in risky)
         if not (sys.stdin.isatty() and typer.confirm(f"This loses work: {what}. Remove?",
                                                      default=False)):
-            raise UserError("nothing removed: the removal would lose work", field="--yes",
+            raise UserError(f"nothing removed: the removal would lose work: {what}",
                             hint="pass --yes to remove it anyway, or --dry-run to review")
     removed = []
     for plan in plans:

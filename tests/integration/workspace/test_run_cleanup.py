@@ -117,6 +117,8 @@ def test_clean_keeps_an_unmerged_branch_and_asks_before_losing_work(
     (ws.task_path("docs") / "draft.txt").write_text("unsaved", encoding="utf-8")
     res = CliRunner().invoke(app, ["clean", RUN], input="")
     assert isinstance(res.exception, UserError) and d.exists()  # nothing removed: no yes
+    said = res.exception.render()  # which run and why, not only "would lose work"
+    assert f"{RUN} (uncommitted changes" in said and "--yes" in said, said
     assert "uncommitted changes will be lost" in res.output
     res = CliRunner().invoke(app, ["clean", RUN, "--yes"])
     assert res.exit_code == 0, res.output
