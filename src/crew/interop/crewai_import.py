@@ -6,6 +6,7 @@ Reads plain YAML/JSONC; CrewAI itself is never imported. See crewai_import_read 
 
 from __future__ import annotations
 
+import os
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -425,10 +426,17 @@ class _Converter:
             goal += ("\nCrewAI filled these template variables from kickoff inputs; replace them "
                      "in the roles and tasks: " +
                      ", ".join(f"{{{v}}}" + self._default(v) for v in self.report.variables))
-        feature = {"title": _title(self.p.name), "goal": goal, "crew": self.crew_name(),
-                   "tasks": pinned}
+        feature = {"title": _title(self.p.name), "goal": goal, "repo": self._repo(),
+                   "crew": self.crew_name(), "tasks": pinned}
         self._write("feature.yaml", feature, "Feature skeleton imported from CrewAI: check "
                     "title, goal and repo, then `crew validate feature.yaml`.")
+
+    def _repo(self) -> str:
+        """`repo:` from the output folder: the git repository holding the CrewAI project,
+        else the project's folder (`crew validate` then asks for `git init` there)."""
+        root = self.p.root.resolve()
+        repo = next((d for d in (root, *root.parents) if (d / ".git").exists()), root)
+        return Path(os.path.relpath(repo, self.out.resolve())).as_posix()
 
     def _default(self, var: str) -> str:
         value = self.p.inputs.get(var)

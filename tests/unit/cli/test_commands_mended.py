@@ -158,3 +158,25 @@ def test_validate_and_plan_take_the_sandbox_run_takes(
     assert res.returncode == 2, res.stdout + res.stderr
     assert "--sandbox: unknown sandbox 'bogus'" in res.stdout + res.stderr
     assert not (repo / ".crew").exists()  # refused before anything existed
+
+
+def test_an_imported_crewai_feature_names_the_projects_repository(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The imported feature.yaml had no `repo:`, so it pointed at its own output folder
+    (`crew validate`: "not a git repository ... run `git init` there")."""
+    import shutil
+
+    import yaml
+
+    from crew.run.preflight import check_repo
+    from crew.spec.resolve import resolve_feature
+
+    shutil.copytree(FIXTURES / "classic", tmp_path / "proj")
+    committed_repo(tmp_path / "proj")
+    monkeypatch.chdir(tmp_path)
+    assert invoke("import", "crewai", "proj")[0] == 0
+    feature = tmp_path / "proj" / "crew" / "feature.yaml"
+    assert yaml.safe_load(feature.read_text())["repo"] == ".."
+    problems: list[object] = []
+    root = check_repo(resolve_feature(feature), None, problems)[0]
+    assert root == (tmp_path / "proj").resolve() and problems == [], problems
