@@ -90,7 +90,7 @@ def validate_path(path: Path, kind: str | None = None, *,
     if kind == "feature":
         resolved = resolve_feature(path, kinds=kinds)
         _note_ignored(resolved.models, notes)
-        return Validated(kind, resolved.warnings, notes, resolved)
+        return Validated(kind, [*resolved.warnings, *_placeholders(resolved)], notes, resolved)
     c = Collector()
     loaded: Loaded[Any] | None = c.load(load_models if kind == "models" else
                                         lambda p: load_spec(p, KINDS[kind]), path)
@@ -121,3 +121,17 @@ def _note_ignored(models: ModelsConfig, notes: list[str]) -> None:
     ignored = models.ignored()
     if ignored:
         notes.append("ignored by crew: " + ", ".join(ignored))
+
+
+# the first words of `crew init`'s feature.yaml: still there, the feature is not described yet
+_PLACEHOLDERS = {("title",): "Describe the feature in one line",
+                 ("goal",): "What the feature must do, for whom, and how you will know it works"}
+
+
+def _placeholders(resolved: Any) -> list[Problem]:
+    """A warning for each field that still holds `crew init`'s placeholder text."""
+    spec, doc = resolved.feature.spec, resolved.feature
+    return [doc.problem(f"still `crew init`'s placeholder: {text!r}", loc,
+                        hint="describe the feature: the planner works from title and goal")
+            for loc, text in _PLACEHOLDERS.items()
+            if str(getattr(spec, loc[0], "")).strip().startswith(text)]

@@ -180,3 +180,21 @@ def test_an_imported_crewai_feature_names_the_projects_repository(
     problems: list[object] = []
     root = check_repo(resolve_feature(feature), None, problems)[0]
     assert root == (tmp_path / "proj").resolve() and problems == [], problems
+
+
+def test_validate_warns_while_the_feature_still_holds_init_placeholders(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`crew init`'s feature.yaml validated as plainly `ok` with its placeholder title and
+    goal: a warning names each, and goes once they are written."""
+    from crew.spec.validate import validate_path
+
+    repo = committed_repo(tmp_path / "app")
+    monkeypatch.chdir(repo)
+    assert invoke("init", ".")[0] == 0
+    warned = [w.field for w in validate_path(repo / "feature.yaml", "feature").warnings]
+    assert warned == ["title", "goal"], warned
+    text = (repo / "feature.yaml").read_text().replace(
+        "Describe the feature in one line", "Add CSV export")
+    (repo / "feature.yaml").write_text(text)
+    warned = [w.field for w in validate_path(repo / "feature.yaml", "feature").warnings]
+    assert warned == ["goal"], warned
