@@ -29,6 +29,10 @@ def test_budget_stop_then_resume_with_more(demo: Path) -> None:
     run_dir = only_run(repo)
     stopped = state_of(run_dir)
     assert stopped["status"] == "budget"
+    # said once: "budget exhausted (resumable): run budget would cross …", not
+    # "…(resumable): stopped by the budget: run budget would cross …"
+    assert "stopped by the budget" not in res.stdout + res.stderr
+    assert "would cross" in res.stdout + res.stderr
     assert "ledger" not in stopped  # an append-only file of its own
     costs = [json.loads(x)["cost_usd"] for x in (run_dir / "ledger.jsonl").read_text().splitlines()]
     assert stopped["spent"]["calls"] == len(costs)

@@ -265,7 +265,7 @@ class BasePattern:
         try:
             return await self.execute(ctx, params, stop, rec)
         except BudgetExceeded as e:
-            result = self.result(rec, Outcome.BUDGET, f"stopped by the budget: {e}",
+            result = self.result(rec, Outcome.BUDGET, str(e),  # "run budget would cross …"
                                  stopped_by="budget")
             result.budget_kind, result.budget_scope, result.budget_limit = e.kind, e.scope, e.limit
             result.budget_needed = e.needed
