@@ -33,7 +33,7 @@ DEFAULT_IMAGE = "crew-sandbox:latest"
 MOUNT = "/workspace"
 # every container is labelled with its workspace and the crew process that started it, so
 # the next process working there removes what a killed one (SIGKILL skips the `finally`
-# that removes a container) left running with the workspace mounted
+# that removes a container) left running with the workspace mounted; a live one's stay
 LABEL_WORKSPACE, LABEL_OWNER = "crew.workspace", "crew.owner"
 _owner: list[str] = []  # this process's label value (pid + random), made on first use
 _swept: set[str] = set()  # workspaces this process already swept
@@ -102,18 +102,35 @@ def build_image(context: Path, dockerfile: Path, tag: str) -> str:
 
 
 def owner_label() -> str:
-    """This process's `crew.owner` label value."""
+    """This process's `crew.owner` label value: `host:pid:random`."""
     if not _owner:
         import secrets
+        import socket
 
-        _owner.append(f"{os.getpid()}-{secrets.token_hex(4)}")
+        _owner.append(f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}")
     return _owner[0]
 
 
+def _orphaned(owner: str) -> bool:
+    """Whether the crew process named by an `owner` label is gone: one on this host whose
+    pid no longer runs (another host's, or an unreadable label: never)."""
+    host, _, rest = owner.partition(":")
+    pid = rest.partition(":")[0]
+    if not pid.isdigit() or host != owner_label().partition(":")[0]:
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except OSError:  # alive, another user's
+        return False
+    return int(pid) == os.getpid() and owner != owner_label()  # a reused pid: ours now
+
+
 def _sweep_orphans(client: Any, workspace: str) -> None:
-    """Before this process's first command in `workspace`: remove the containers another
-    (killed) crew process left there; at most one crew process works in a workspace (the
-    run's lock), so any other owner's container there is an orphan."""
+    """Before this process's first command in `workspace`: remove the containers a killed
+    crew process (on this host, its pid gone) left running there. Live processes' are left
+    alone: two crews may probe one repository at once (the programs check before a run)."""
     import docker.errors
 
     if workspace in _swept:
@@ -121,7 +138,7 @@ def _sweep_orphans(client: Any, workspace: str) -> None:
     _swept.add(workspace)
     for c in client.containers.list(all=True,
                                     filters={"label": f"{LABEL_WORKSPACE}={workspace}"}):
-        if c.labels.get(LABEL_OWNER) != owner_label():
+        if _orphaned(str(c.labels.get(LABEL_OWNER, ""))):
             with contextlib.suppress(docker.errors.APIError):
                 c.remove(force=True)
 
