@@ -9,13 +9,14 @@ import shlex
 from pathlib import Path
 
 from crew.errors import UserError
+from crew.spec.validate import INIT_PLACEHOLDERS
 
-FEATURE = """\
+FEATURE = f"""\
 # A feature for crew to build. Check it with: crew validate feature.yaml
 # Editor completion: crew schema feature -o .crew-feature.schema.json (see README)
-title: Describe the feature in one line
+title: {INIT_PLACEHOLDERS["title"]}
 goal: |
-  What the feature must do, for whom, and how you will know it works.
+  {INIT_PLACEHOLDERS["goal"]}.
   Name the files, commands or APIs it touches when you know them.
 repo: @REPO@# the git repository to work on, relative to this file
 crew: software-team      # the built-in crew: supervisor, coder, tester, reviewer, ...
@@ -23,7 +24,7 @@ models: models.yaml      # LiteLLM router config with the aliases `smart` and `f
 test_command: @TEST@   # what the agents' run_tests runs (@SOURCE@)
 acceptance:              # commands that must pass in the sandbox at the end
   - run: @TEST@
-budget: {usd: 3.00, tokens: 500000, minutes: 30}
+budget: {{usd: 3.00, tokens: 500000, minutes: 30}}
 """
 
 MODELS = """\

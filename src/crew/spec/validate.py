@@ -123,15 +123,16 @@ def _note_ignored(models: ModelsConfig, notes: list[str]) -> None:
         notes.append("ignored by crew: " + ", ".join(ignored))
 
 
-# the first words of `crew init`'s feature.yaml: still there, the feature is not described yet
-_PLACEHOLDERS = {("title",): "Describe the feature in one line",
-                 ("goal",): "What the feature must do, for whom, and how you will know it works"}
+# `crew init`'s text for title and goal (crew.cli.scaffold writes it): still there, the
+# feature is not described yet
+INIT_PLACEHOLDERS = {"title": "Describe the feature in one line",
+                     "goal": "What the feature must do, for whom, and how you will know it works"}
 
 
 def _placeholders(resolved: Any) -> list[Problem]:
     """A warning for each field that still holds `crew init`'s placeholder text."""
     spec, doc = resolved.feature.spec, resolved.feature
-    return [doc.problem(f"still `crew init`'s placeholder: {text!r}", loc,
+    return [doc.problem(f"still `crew init`'s placeholder: {text!r}", (key,),
                         hint="describe the feature: the planner works from title and goal")
-            for loc, text in _PLACEHOLDERS.items()
-            if str(getattr(spec, loc[0], "")).strip().startswith(text)]
+            for key, text in INIT_PLACEHOLDERS.items()
+            if str(getattr(spec, key, "")).strip().startswith(text)]
