@@ -23,6 +23,7 @@ from crew.run.sandboxing import (
     sandbox_settings,
 )
 from crew.run.state import (
+    REPORT_FILE,
     RunState,
     RunStatus,
     find_run_dir,
@@ -177,17 +178,15 @@ def resume_run(run_id: str, opts: RunOptions) -> RunOutcome:
     from crew.spec.resolve import resolve_feature
 
     d = find_run_dir(run_id, opts.repo)
-    _prewarm()
     with run_lock(d):
         state = load_state(d)
         if state.status == RunStatus.PASSED:  # nothing left: no gate, call or report again
-            from crew.run.state import REPORT_FILE
-
             opts.say(f"run {state.run_id} already passed; nothing to resume (its work is on "
                      f"{state.branch})")
             report = d / REPORT_FILE
             return RunOutcome(state.run_id, 0, state, d,
                               report.read_text(encoding="utf-8") if report.is_file() else "")
+        _prewarm()  # litellm loads while the feature resolves and the sandbox is checked
         feature, text = _frozen_feature(state, d)
         models = opts.models or (Path(state.models_path) if state.models_path else None)
         resolved = resolve_feature(feature, models_override=models, kinds=_kinds(), text=text)

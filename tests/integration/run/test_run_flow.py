@@ -148,11 +148,12 @@ def test_a_planned_then_resumed_run_prewarms_builds_its_llm_and_reports_once(
         assert len(reports) == 1, reports
         requests = sum(retry.attempts.values())
         with _writes_of(run_dir, "report.md") as rewritten:  # a passed run: nothing to do
-            again, _ = _crew(tmp_path, "resume", run_dir.name, "--repo", str(tmp_path / "repo"),
-                             "--no-trace")
+            again, warmed = _crew(tmp_path, "resume", run_dir.name, "--repo",
+                                  str(tmp_path / "repo"), "--no-trace")
         assert again.returncode == 0, again.stdout[-2000:] + again.stderr[-2000:]
         assert "already passed; nothing to resume" in again.stdout + again.stderr
         assert sum(retry.attempts.values()) == requests and rewritten == []
+        assert warmed == []  # not even litellm's import
     state = json.loads((run_dir / "state.json").read_text())
     assert state["tasks"]["t1"]["status"] == "done"
     assert state["spent"]["calls"] == len(retry.attempts)  # one ledger over both processes
