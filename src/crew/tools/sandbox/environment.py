@@ -127,44 +127,30 @@ _SITE_PACKAGES = ("lib/python3*/site-packages", "versions/*/lib/python3*/site-pa
 _MAPPING = re.compile(r"^MAPPING\s*(?::[^=\n]*)?=\s*(\{.*?\})\s*$", re.M | re.S)
 
 
-def editable_sources(prefix: Path, *, import_roots: bool = False) -> list[Path]:
-    """The source directories editable installs in `prefix`'s site-packages import from:
-    absolute path lines of `*.pth` files (uv, hatchling, flit, setuptools' src layout) and
-    the MAPPING of setuptools' `__editable__*finder.py` (a package's directory; with
-    `import_roots`, the directory holding it: what sys.path needs). Without them an
-    interpreter the sandbox shows fails on its own packages (pytest autoloads plugins from
-    every installed distribution)."""
-    out: list[Path] = []
+def editable_sources(prefix: Path) -> list[tuple[Path, Path]]:
+    """(source directory, its import root) of each editable install in `prefix`'s
+    site-packages: absolute path lines of `*.pth` files (uv, hatchling, flit, setuptools' src
+    layout: the directory is its own root) and the MAPPING of setuptools'
+    `__editable__*finder.py` (a package's directory; sys.path needs its parent). Without the
+    sources an interpreter the sandbox shows fails on its own packages (pytest autoloads
+    plugins from every installed distribution)."""
+    out: list[tuple[Path, Path]] = []
     sites = [s for pattern in _SITE_PACKAGES for s in sorted(prefix.glob(pattern))]
     for site in sites:
         for pth in sorted(site.glob("*.pth")):
             for line in pth.read_text(encoding="utf-8", errors="replace").splitlines():
                 line = line.strip()
                 if line.startswith("/") and Path(line).is_dir():
-                    out.append(Path(line))
+                    out.append((Path(line), Path(line)))
         for finder in sorted(site.glob("__editable__*finder.py")):
             found = _MAPPING.search(finder.read_text(encoding="utf-8", errors="replace"))
             try:
                 mapping = ast.literal_eval(found.group(1)) if found else {}
             except (ValueError, SyntaxError):
                 continue
-            out += [Path(v).parent if import_roots else Path(v) for v in mapping.values()
+            out += [(Path(v), Path(v).parent) for v in mapping.values()
                     if isinstance(v, str) and v.startswith("/") and Path(v).exists()]
     return list(dict.fromkeys(out))
-
-
-def _python_paths(prefixes: Sequence[Path], repo: Path | None) -> tuple[str, ...]:
-    """Repository-relative import roots of the editable installs in `prefixes` whose source
-    is the repository itself (`uv sync`, `pip install -e .` of the project)."""
-    if repo is None:
-        return ()
-    root, out = repo.resolve(), []
-    for prefix in prefixes:
-        for src in editable_sources(prefix, import_roots=True):
-            src = src.resolve()
-            if _inside(src, root) and not any(_inside(src, p.resolve()) for p in prefixes):
-                out.append(src.relative_to(root).as_posix() or ".")
-    return tuple(dict.fromkeys(out))
 
 
 def venv_home(venv: Path) -> Path | None:
@@ -249,10 +235,6 @@ def detect_environment(
         add(p, explicit=True)
     for p in extra:
         add(Path(p), explicit=True)
-    for prefix in list(ro):  # editable installs of the interpreters shown, outside the repo
-        for src in editable_sources(prefix):
-            if repo is None or not _inside(src.resolve(), repo.resolve()):
-                add(src, explicit=True)
     shares: list[tuple[Path, str]] = []
     if repo is not None:
         root = repo.resolve()
@@ -269,11 +251,21 @@ def detect_environment(
                                 f"{root}", field="sandbox.share",
                                 hint="name directories such as .venv or node_modules that "
                                 "exist in the repository and are not tracked by git")
+    python_paths: list[str] = []
+    prefixes = list(ro)
+    for prefix in prefixes:  # editable installs of the interpreters shown (a shared .venv too)
+        for src, import_root in editable_sources(prefix):
+            if repo is None or not _inside(src.resolve(), repo.resolve()):
+                add(src, explicit=True)  # another project's sources, read-only
+            elif not any(_inside(import_root.resolve(), p.resolve()) for p in prefixes):
+                # the project's own (`uv sync`, `pip install -e .`): the worktree's copy
+                python_paths.append(import_root.resolve().relative_to(repo.resolve()).as_posix())
     present = [c.resolve() if c.is_symlink() else c for c in creds]  # hidden where it leads
     present = [c for c in present if c.exists()]
     masked = [c for c in present if any(_inside(c, q) or _inside(c, q.resolve()) for q in ro)]
     return SandboxEnvironment(
         ro_paths=tuple(ro), shares=tuple(shares), masked=tuple(masked),
         credentials=tuple(present),
-        path=environ.get("PATH") or None, env=env, python_paths=_python_paths(ro, repo),
+        path=environ.get("PATH") or None, env=env,
+        python_paths=tuple(dict.fromkeys(python_paths)),
     )
