@@ -104,10 +104,9 @@ def _find_any(run_id: str, repo: Path | None, find: Any) -> Path:
 
 def _finished(repo: Path | None) -> list[tuple[Path, Any, str]]:
     from crew.run.state import run_label, scan_runs
-    from crew.workspace.git import repo_root
+    from crew.workspace.git import enclosing_repo, repo_root
 
-    if repo is None and not any((p / ".git").exists()
-                                for p in (Path.cwd().resolve(), *Path.cwd().resolve().parents)):
+    if repo is None and enclosing_repo(Path.cwd()) is None:
         raise UserError(f"--all-finished cleans one repository's runs, and {Path.cwd()} is not "
                         "inside a git repository", field="--all-finished",
                         hint="run it inside the repository the runs worked on, pass --repo "

@@ -316,7 +316,9 @@ def runs(
 def _repo_column(rows: list[dict[str, Any]], repo: Path | None) -> int:
     """The REPO column's width: listed outside a repository (crew's index: runs of many
     repositories), else 0 (no column)."""
-    if repo is not None or any((p / ".git").exists() for p in (Path.cwd(), *Path.cwd().parents)):
+    from crew.workspace.git import enclosing_repo
+
+    if repo is not None or enclosing_repo(Path.cwd()) is not None:
         return 0
     return min(40, max(4, *(len(_short_path(r["repo"])) for r in rows)))
 

@@ -64,10 +64,10 @@ def repo_for(directory: Path) -> str:
     """`repo:` for a feature in `directory`: the git repository around it (where a feature
     usually lives, e.g. `my-feature/` in the project), else the current directory, relative
     to `directory`."""
-    target = directory.resolve()
-    root = next((p for p in (target, *target.parents) if (p / ".git").exists()),
-                Path.cwd().resolve())
-    return Path(os.path.relpath(root, target)).as_posix()
+    from crew.workspace.git import enclosing_repo
+
+    root = enclosing_repo(directory) or Path.cwd().resolve()
+    return Path(os.path.relpath(root, directory.resolve())).as_posix()
 
 
 def with_test_command(feature: str, repo: Path) -> str:

@@ -434,8 +434,9 @@ class _Converter:
     def _repo(self) -> str:
         """`repo:` from the output folder: the git repository holding the CrewAI project,
         else the project's folder (`crew validate` then asks for `git init` there)."""
-        root = self.p.root.resolve()
-        repo = next((d for d in (root, *root.parents) if (d / ".git").exists()), root)
+        from crew.workspace.git import enclosing_repo
+
+        repo = enclosing_repo(self.p.root) or self.p.root.resolve()
         return Path(os.path.relpath(repo, self.out.resolve())).as_posix()
 
     def _default(self, var: str) -> str:

@@ -181,6 +181,13 @@ def identity_env(name: str, email: str) -> dict[str, str]:
     }
 
 
+def enclosing_repo(path: Path) -> Path | None:
+    """The nearest folder at or above `path` holding a `.git` (no git process, no GitPython:
+    for defaults and messages; `repo_root` is the checked answer)."""
+    target = path.resolve()
+    return next((d for d in (target, *target.parents) if (d / ".git").exists()), None)
+
+
 def repo_root(path: str | Path) -> Path:
     """The top of the git working tree holding `path`, or UserError saying how to fix it."""
     from git import InvalidGitRepositoryError, NoSuchPathError, Repo
