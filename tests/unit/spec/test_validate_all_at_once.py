@@ -138,14 +138,18 @@ def test_a_misspelt_deployment_key_is_one_problem_with_no_follow_on_errors(
         assert follow_on not in err, err
 
 
-def test_a_role_missing_a_required_field_still_has_its_model_and_tools_checked(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def _with_coder(tmp_path: Path, coder_yaml: str) -> None:
+    """A feature on the software-team crew whose `roles/coder.yaml` beside it is `coder_yaml`."""
     (tmp_path / "models.yaml").write_text(MODELS.replace("fsat", "fast"))
     (tmp_path / "roles").mkdir()
-    (tmp_path / "roles" / "coder.yaml").write_text(
-        "title: Coder\ngoal: write code\nmodel: smrt\ntools: [read_fil]\n")
+    (tmp_path / "roles" / "coder.yaml").write_text(coder_yaml)
     (tmp_path / "feature.yaml").write_text(
         "title: t\ngoal: g\nmodels: models.yaml\ncrew: software-team\n")
+
+
+def test_a_role_missing_a_required_field_still_has_its_model_and_tools_checked(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    _with_coder(tmp_path, "title: Coder\ngoal: write code\nmodel: smrt\ntools: [read_fil]\n")
     code, err = validate("--spec-only", "feature.yaml", cwd=tmp_path, monkeypatch=monkeypatch)
     assert code == 2
     for problem in ("coder.yaml:1:1: instructions: missing required field 'instructions'",
@@ -160,12 +164,8 @@ def test_a_role_missing_a_required_field_still_has_its_model_and_tools_checked(
 
 def test_a_role_calling_a_misspelt_alias_is_one_problem_not_also_the_routers(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    (tmp_path / "models.yaml").write_text(MODELS.replace("fsat", "fast"))
-    (tmp_path / "roles").mkdir()
-    (tmp_path / "roles" / "coder.yaml").write_text(
-        "title: Coder\ngoal: write code\ninstructions: Write code.\nmodel: smrt\n")
-    (tmp_path / "feature.yaml").write_text(
-        "title: t\ngoal: g\nmodels: models.yaml\ncrew: software-team\n")
+    _with_coder(tmp_path, "title: Coder\ngoal: write code\ninstructions: Write code.\n"
+                          "model: smrt\n")
     code, err = validate("feature.yaml", cwd=tmp_path, monkeypatch=monkeypatch)
     assert code == 2
     assert "coder.yaml:4:8: model: model alias 'smrt' is not in the router config" in err
